@@ -1,0 +1,43 @@
+// Runs one batch of work for a NetworkWrap off the JS thread (the baton pattern: Execute never touches JS; errors
+// travel back as data and become JS errors with a code in OnError).
+#pragma once
+
+#include <napi.h>
+
+#include <vector>
+
+#include "binding/network_wrap.h"
+
+namespace rnnkit::binding {
+
+enum class BatchTask { Train, Evaluate, Gradients, Predict };
+
+struct BatchInput {
+  std::vector<float> x, targets, sampleWeights;  // sampleWeights empty = all 1
+  int64_t batch = 0;
+  uint32_t seed = 0;
+};
+
+class BatchWorker : public Napi::AsyncWorker {
+ public:
+  BatchWorker(Napi::Env env, Napi::Object owner, NetworkWrap& wrap, BatchTask task, BatchInput input);
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override;
+  void OnOK() override;
+  void OnError(const Napi::Error& error) override;
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference owner_;  // keeps the wrapped network alive while the worker runs
+  NetworkWrap& wrap_;
+  BatchTask task_;
+  BatchInput input_;
+  ops::BatchMetrics metrics_;
+  std::vector<float> output_;
+  std::vector<std::vector<float>> gradients_;
+  std::string errorCode_ = "NATIVE";
+};
+
+}  // namespace rnnkit::binding

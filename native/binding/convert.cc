@@ -1,0 +1,236 @@
+#include "binding/convert.h"
+
+#include <cmath>
+#include <cstring>
+#include <map>
+
+namespace rnnkit::binding {
+
+Napi::Error makeError(Napi::Env env, const std::string& code, const std::string& message) {
+  Napi::Error error = Napi::Error::New(env, message);
+  error.Set("code", Napi::String::New(env, code));
+  return error;
+}
+
+void fail(Napi::Env env, const std::string& code, const std::string& message) {
+  throw makeError(env, code, message);
+}
+
+namespace {
+
+std::string describe(const Napi::Value& value) {
+  if (value.IsUndefined()) return "undefined";
+  if (value.IsNull()) return "null";
+  if (value.IsNumber()) return std::to_string(value.As<Napi::Number>().DoubleValue());
+  if (value.IsBoolean()) return value.As<Napi::Boolean>().Value() ? "true" : "false";
+  if (value.IsString()) return "\"" + value.As<Napi::String>().Utf8Value() + "\"";
+  if (value.IsTypedArray()) return "a typed array of length " + std::to_string(value.As<Napi::TypedArray>().ElementLength());
+  if (value.IsArray()) return "an array";
+  return "an object";
+}
+
+template <typename Enum>
+Enum lookup(Napi::Env env, const std::map<std::string, Enum>& names, const std::string& value, const std::string& what) {
+  auto found = names.find(value);
+  if (found != names.end()) return found->second;
+  std::string options;
+  for (const auto& entry : names) options += (options.empty() ? "" : ", ") + entry.first;
+  fail(env, "ARGUMENT", "Expected " + what + " to be one of " + options + " but received \"" + value + "\"");
+}
+
+kernels::Activation toActivation(Napi::Env env, const std::string& name, const std::string& what) {
+  static const std::map<std::string, kernels::Activation> names{
+      {"linear", kernels::Activation::Linear},   {"tanh", kernels::Activation::Tanh},
+      {"sigmoid", kernels::Activation::Sigmoid}, {"hardSigmoid", kernels::Activation::HardSigmoid},
+      {"relu", kernels::Activation::Relu},       {"softmax", kernels::Activation::Softmax}};
+  return lookup(env, names, name, what);
+}
+
+ops::Regularizer toRegularizer(const Napi::Object& layer, const char* key, const std::string& context) {
+  ops::Regularizer regularizer;
+  if (!layer.Has(key) || layer.Get(key).IsUndefined() || layer.Get(key).IsNull()) return regularizer;
+  Napi::Object object = layer.Get(key).As<Napi::Object>();
+  regularizer.l1 = getNumber(object, "l1", 0, context + "." + key);
+  regularizer.l2 = getNumber(object, "l2", 0, context + "." + key);
+  return regularizer;
+}
+
+ops::LayerSpec toLayerSpec(Napi::Env env, const Napi::Object& layer, size_t index) {
+  ops::LayerSpec spec;
+  spec.name = getString(layer, "name", "layer" + std::to_string(index), "layer");
+  const std::string context = "layer '" + spec.name + "'";
+  static const std::map<std::string, ops::LayerKind> kinds{{"recurrent", ops::LayerKind::Recurrent},
+                                                          {"dense", ops::LayerKind::Dense},
+                                                          {"dropout", ops::LayerKind::Dropout},
+                                                          {"masking", ops::LayerKind::Masking},
+                                                          {"embedding", ops::LayerKind::Embedding}};
+  spec.kind = lookup(env, kinds, getString(layer, "kind", "", context), context + " kind");
+  switch (spec.kind) {
+    case ops::LayerKind::Recurrent: {
+      ops::RecurrentLayerConfig& r = spec.recurrent;
+      static const std::map<std::string, ops::CellKind> cells{
+          {"simpleRNN", ops::CellKind::SimpleRnn}, {"lstm", ops::CellKind::Lstm}, {"gru", ops::CellKind::Gru}};
+      static const std::map<std::string, ops::MergeMode> merges{{"concat", ops::MergeMode::Concat},
+                                                               {"sum", ops::MergeMode::Sum},
+                                                               {"mul", ops::MergeMode::Mul},
+                                                               {"ave", ops::MergeMode::Ave}};
+      r.cell.kind = lookup(env, cells, getString(layer, "cell", "", context), context + " cell");
+      r.cell.activation = toActivation(env, getString(layer, "activation", "tanh", context), context + " activation");
+      r.cell.recurrentActivation = toActivation(env, getString(layer, "recurrentActivation", "sigmoid", context),
+                                                context + " recurrentActivation");
+      r.cell.useBias = getBool(layer, "useBias", true, context);
+      r.cell.resetAfter = getBool(layer, "resetAfter", true, context);
+      r.units = static_cast<int64_t>(getNumber(layer, "units", 0, context));
+      r.returnSequences = getBool(layer, "returnSequences", false, context);
+      r.goBackwards = getBool(layer, "goBackwards", false, context);
+      r.bidirectional = getBool(layer, "bidirectional", false, context);
+      r.mergeMode = lookup(env, merges, getString(layer, "mergeMode", "concat", context), context + " mergeMode");
+      r.dropout = getNumber(layer, "dropout", 0, context);
+      r.kernelRegularizer = toRegularizer(layer, "kernelRegularizer", context);
+      r.recurrentRegularizer = toRegularizer(layer, "recurrentRegularizer", context);
+      r.biasRegularizer = toRegularizer(layer, "biasRegularizer", context);
+      break;
+    }
+    case ops::LayerKind::Dense:
+      spec.dense.units = static_cast<int64_t>(getNumber(layer, "units", 0, context));
+      spec.dense.activation = toActivation(env, getString(layer, "activation", "linear", context), context + " activation");
+      spec.dense.useBias = getBool(layer, "useBias", true, context);
+      spec.dense.kernelRegularizer = toRegularizer(layer, "kernelRegularizer", context);
+      spec.dense.biasRegularizer = toRegularizer(layer, "biasRegularizer", context);
+      break;
+    case ops::LayerKind::Dropout: spec.rate = getNumber(layer, "rate", 0, context); break;
+    case ops::LayerKind::Masking: spec.maskValue = getNumber(layer, "maskValue", 0, context); break;
+    case ops::LayerKind::Embedding:
+      spec.embedding.inputDim = static_cast<int64_t>(getNumber(layer, "inputDim", 0, context));
+      spec.embedding.outputDim = static_cast<int64_t>(getNumber(layer, "outputDim", 0, context));
+      spec.embedding.maskZero = getBool(layer, "maskZero", false, context);
+      spec.embedding.embeddingsRegularizer = toRegularizer(layer, "embeddingsRegularizer", context);
+      break;
+  }
+  return spec;
+}
+
+}  // namespace
+
+double getNumber(const Napi::Object& object, const char* key, double fallback, const std::string& context) {
+  if (!object.Has(key)) return fallback;
+  Napi::Value value = object.Get(key);
+  if (value.IsUndefined()) return fallback;
+  if (!value.IsNumber() || !std::isfinite(value.As<Napi::Number>().DoubleValue())) {
+    fail(object.Env(), "ARGUMENT", "Expected a finite number for " + context + "." + key + " but received " + describe(value));
+  }
+  return value.As<Napi::Number>().DoubleValue();
+}
+
+bool getBool(const Napi::Object& object, const char* key, bool fallback, const std::string& context) {
+  if (!object.Has(key)) return fallback;
+  Napi::Value value = object.Get(key);
+  if (value.IsUndefined()) return fallback;
+  if (!value.IsBoolean()) fail(object.Env(), "ARGUMENT", "Expected a boolean for " + context + "." + key + " but received " + describe(value));
+  return value.As<Napi::Boolean>().Value();
+}
+
+std::string getString(const Napi::Object& object, const char* key, const std::string& fallback,
+                      const std::string& context) {
+  if (!object.Has(key)) return fallback;
+  Napi::Value value = object.Get(key);
+  if (value.IsUndefined()) return fallback;
+  if (!value.IsString()) fail(object.Env(), "ARGUMENT", "Expected a string for " + context + "." + key + " but received " + describe(value));
+  return value.As<Napi::String>().Utf8Value();
+}
+
+ops::Shape toShape(Napi::Env env, const Napi::Value& value, const std::string& name) {
+  if (!value.IsArray()) fail(env, "ARGUMENT", "Expected an array of positive integers for " + name + " but received " + describe(value));
+  Napi::Array array = value.As<Napi::Array>();
+  ops::Shape shape;
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    Napi::Value dim = array.Get(i);
+    const double d = dim.IsNumber() ? dim.As<Napi::Number>().DoubleValue() : -1;
+    if (!(d >= 1 && std::floor(d) == d && d < 1e9)) {
+      fail(env, "ARGUMENT", "Expected positive integers in " + name + " but received " + describe(dim) + " at index " + std::to_string(i));
+    }
+    shape.push_back(static_cast<int64_t>(d));
+  }
+  return shape;
+}
+
+void copyFloat32(Napi::Env env, const Napi::Value& value, const std::string& name, int64_t expected,
+                 std::vector<float>& out) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    fail(env, "DTYPE", "Expected a Float32Array for " + name + " but received " + describe(value));
+  }
+  Napi::Float32Array array = value.As<Napi::Float32Array>();
+  if (expected >= 0 && static_cast<int64_t>(array.ElementLength()) != expected) {
+    fail(env, "SHAPE", "Expected " + std::to_string(expected) + " values for " + name + " but received " +
+                           std::to_string(array.ElementLength()));
+  }
+  out.assign(array.Data(), array.Data() + array.ElementLength());
+}
+
+Napi::Float32Array toFloat32Array(Napi::Env env, const float* data, size_t count) {
+  Napi::Float32Array array = Napi::Float32Array::New(env, count);
+  if (count) std::memcpy(array.Data(), data, sizeof(float) * count);
+  return array;
+}
+
+std::vector<ops::LayerSpec> toLayerSpecs(Napi::Env env, const Napi::Array& layers) {
+  std::vector<ops::LayerSpec> specs;
+  for (uint32_t i = 0; i < layers.Length(); ++i) {
+    Napi::Value layer = layers.Get(i);
+    if (!layer.IsObject()) fail(env, "ARGUMENT", "Expected an object for layers[" + std::to_string(i) + "] but received " + describe(layer));
+    specs.push_back(toLayerSpec(env, layer.As<Napi::Object>(), i));
+  }
+  return specs;
+}
+
+ops::LossConfig toLossConfig(Napi::Env env, const Napi::Object& object) {
+  static const std::map<std::string, kernels::Loss> losses{
+      {"categoricalCrossentropy", kernels::Loss::CategoricalCrossentropy},
+      {"sparseCategoricalCrossentropy", kernels::Loss::SparseCategoricalCrossentropy},
+      {"binaryCrossentropy", kernels::Loss::BinaryCrossentropy},
+      {"meanSquaredError", kernels::Loss::MeanSquaredError},
+      {"meanAbsoluteError", kernels::Loss::MeanAbsoluteError},
+      {"huber", kernels::Loss::Huber}};
+  ops::LossConfig config;
+  config.loss = lookup(env, losses, getString(object, "loss", "", "compile"), "loss");
+  config.huberDelta = getNumber(object, "huberDelta", 1.0, "compile");
+  return config;
+}
+
+ops::OptimizerConfig toOptimizerConfig(Napi::Env env, const Napi::Object& object) {
+  static const std::map<std::string, ops::OptimizerKind> kinds{{"sgd", ops::OptimizerKind::Sgd},
+                                                              {"rmsprop", ops::OptimizerKind::RmsProp},
+                                                              {"adam", ops::OptimizerKind::Adam},
+                                                              {"adamw", ops::OptimizerKind::AdamW},
+                                                              {"adagrad", ops::OptimizerKind::Adagrad}};
+  ops::OptimizerConfig c;
+  const std::string context = "optimizer";
+  c.kind = lookup(env, kinds, getString(object, "kind", "", context), "optimizer");
+  c.learningRate = getNumber(object, "learningRate", c.learningRate, context);
+  c.beta1 = getNumber(object, "beta1", c.beta1, context);
+  c.beta2 = getNumber(object, "beta2", c.beta2, context);
+  c.epsilon = getNumber(object, "epsilon", c.epsilon, context);
+  c.momentum = getNumber(object, "momentum", c.momentum, context);
+  c.nesterov = getBool(object, "nesterov", c.nesterov, context);
+  c.rho = getNumber(object, "rho", c.rho, context);
+  c.centered = getBool(object, "centered", c.centered, context);
+  c.weightDecay = getNumber(object, "weightDecay", c.weightDecay, context);
+  c.initialAccumulatorValue = getNumber(object, "initialAccumulatorValue", c.initialAccumulatorValue, context);
+  c.clipnorm = getNumber(object, "clipnorm", 0, context);
+  c.clipvalue = getNumber(object, "clipvalue", 0, context);
+  c.globalClipnorm = getNumber(object, "globalClipnorm", 0, context);
+  return c;
+}
+
+Napi::Object metricsToObject(Napi::Env env, const ops::BatchMetrics& metrics) {
+  Napi::Object object = Napi::Object::New(env);
+  object.Set("loss", metrics.loss);
+  object.Set("correct", metrics.correct);
+  object.Set("accuracyTotal", metrics.accuracyTotal);
+  object.Set("absoluteError", metrics.absoluteError);
+  object.Set("squaredError", metrics.squaredError);
+  object.Set("elements", metrics.elements);
+  return object;
+}
+
+}  // namespace rnnkit::binding

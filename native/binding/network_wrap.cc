@@ -1,0 +1,270 @@
+#include "binding/network_wrap.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "binding/batch_worker.h"
+#include "binding/convert.h"
+
+namespace rnnkit::binding {
+
+Napi::Function NetworkWrap::Define(Napi::Env env) {
+  return DefineClass(env, "Network",
+                     {InstanceMethod("outputShape", &NetworkWrap::OutputShape),
+                      InstanceMethod("layerOutputShape", &NetworkWrap::LayerOutputShape),
+                      InstanceMethod("params", &NetworkWrap::Params),
+                      InstanceMethod("getParam", &NetworkWrap::GetParam),
+                      InstanceMethod("setParam", &NetworkWrap::SetParam),
+                      InstanceMethod("setTrainable", &NetworkWrap::SetTrainable),
+                      InstanceMethod("setLearningRateScale", &NetworkWrap::SetLearningRateScale),
+                      InstanceMethod("compile", &NetworkWrap::Compile),
+                      InstanceMethod("getLearningRate", &NetworkWrap::GetLearningRate),
+                      InstanceMethod("setLearningRate", &NetworkWrap::SetLearningRate),
+                      InstanceMethod("getOptimizerState", &NetworkWrap::GetOptimizerState),
+                      InstanceMethod("setOptimizerState", &NetworkWrap::SetOptimizerState),
+                      InstanceMethod("trainBatch", &NetworkWrap::TrainBatch),
+                      InstanceMethod("evaluateBatch", &NetworkWrap::EvaluateBatch),
+                      InstanceMethod("computeGradients", &NetworkWrap::ComputeGradients),
+                      InstanceMethod("predict", &NetworkWrap::Predict),
+                      InstanceMethod("predictSync", &NetworkWrap::PredictSync),
+                      InstanceMethod("isBusy", &NetworkWrap::IsBusy)});
+}
+
+// new Network({ inputShape: number[], layers: LayerSpec[] })
+NetworkWrap::NetworkWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetworkWrap>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) fail(env, "ARGUMENT", "Expected a network spec object");
+  Napi::Object spec = info[0].As<Napi::Object>();
+  ops::Shape inputShape = toShape(env, spec.Get("inputShape"), "inputShape");
+  Napi::Value layers = spec.Get("layers");
+  if (!layers.IsArray()) fail(env, "ARGUMENT", "Expected an array for layers");
+  try {
+    network_ = std::make_unique<ops::Network>(inputShape, toLayerSpecs(env, layers.As<Napi::Array>()));
+  } catch (const std::invalid_argument& e) {
+    fail(env, "SHAPE", e.what());
+  }
+}
+
+void NetworkWrap::ensureIdle(Napi::Env env, const char* what) const {
+  if (busy_) fail(env, "BUSY", std::string("Cannot ") + what + " while a batch is running on this model; await it first");
+}
+
+size_t NetworkWrap::paramIndex(const Napi::CallbackInfo& info, size_t argument) const {
+  const double index = info[argument].IsNumber() ? info[argument].As<Napi::Number>().DoubleValue() : -1;
+  const size_t count = network_->params().size();
+  if (!(index >= 0 && index < count && std::floor(index) == index)) {
+    fail(info.Env(), "ARGUMENT", "Expected a parameter index in [0, " + std::to_string(count) + ")");
+  }
+  return static_cast<size_t>(index);
+}
+
+int64_t NetworkWrap::batchOf(const Napi::CallbackInfo& info, size_t argument) const {
+  const double batch = info[argument].IsNumber() ? info[argument].As<Napi::Number>().DoubleValue() : -1;
+  if (!(batch >= 1 && std::floor(batch) == batch && batch < 1e9)) {
+    fail(info.Env(), "SHAPE", "Expected a batch size of at least 1 but received " +
+                                  (info[argument].IsNumber() ? std::to_string(batch) : std::string("a non-number")));
+  }
+  return static_cast<int64_t>(batch);
+}
+
+static Napi::Array shapeToArray(Napi::Env env, const ops::Shape& shape) {
+  Napi::Array array = Napi::Array::New(env, shape.size());
+  for (size_t i = 0; i < shape.size(); ++i) array.Set(i, static_cast<double>(shape[i]));
+  return array;
+}
+
+Napi::Value NetworkWrap::OutputShape(const Napi::CallbackInfo& info) {
+  return shapeToArray(info.Env(), network_->outputShape());
+}
+
+Napi::Value NetworkWrap::LayerOutputShape(const Napi::CallbackInfo& info) {
+  const double layer = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+  if (!(layer >= 0 && layer < network_->layerCount() && std::floor(layer) == layer)) {
+    fail(info.Env(), "ARGUMENT", "Expected a layer index in [0, " + std::to_string(network_->layerCount()) + ")");
+  }
+  return shapeToArray(info.Env(), network_->layerOutputShape(static_cast<size_t>(layer)));
+}
+
+Napi::Value NetworkWrap::Params(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const auto& params = network_->params();
+  Napi::Array list = Napi::Array::New(env, params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    Napi::Object p = Napi::Object::New(env);
+    p.Set("layer", static_cast<double>(params[i].layer));
+    p.Set("name", params[i].info.name);
+    p.Set("shape", shapeToArray(env, params[i].info.shape));
+    list.Set(i, p);
+  }
+  return list;
+}
+
+Napi::Value NetworkWrap::GetParam(const Napi::CallbackInfo& info) {
+  ensureIdle(info.Env(), "read weights");
+  const size_t index = paramIndex(info, 0);
+  return toFloat32Array(info.Env(), network_->paramData(index), network_->params()[index].size);
+}
+
+void NetworkWrap::SetParam(const Napi::CallbackInfo& info) {
+  ensureIdle(info.Env(), "set weights");
+  const size_t index = paramIndex(info, 0);
+  const ops::NetworkParam& p = network_->params()[index];
+  std::vector<float> values;
+  copyFloat32(info.Env(), info[1], "weight '" + p.info.name + "' " + ops::shapeToString(p.info.shape), p.size, values);
+  std::copy(values.begin(), values.end(), network_->paramData(index));
+}
+
+void NetworkWrap::SetTrainable(const Napi::CallbackInfo& info) {
+  ensureIdle(info.Env(), "change trainable");
+  network_->param(paramIndex(info, 0)).trainable = info[1].ToBoolean().Value();
+}
+
+void NetworkWrap::SetLearningRateScale(const Napi::CallbackInfo& info) {
+  ensureIdle(info.Env(), "change learning rates");
+  const double scale = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
+  if (!(scale >= 0 && std::isfinite(scale))) fail(info.Env(), "ARGUMENT", "Expected a learning-rate scale >= 0");
+  network_->param(paramIndex(info, 0)).learningRateScale = scale;
+}
+
+// compile({ loss, huberDelta? }, { kind, learningRate, ... })
+void NetworkWrap::Compile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ensureIdle(env, "compile");
+  if (!info[0].IsObject() || !info[1].IsObject()) fail(env, "ARGUMENT", "Expected compile(lossConfig, optimizerConfig)");
+  ops::LossConfig loss = toLossConfig(env, info[0].As<Napi::Object>());
+  ops::OptimizerConfig optimizer = toOptimizerConfig(env, info[1].As<Napi::Object>());
+  try {
+    network_->compile(loss, optimizer);
+  } catch (const std::invalid_argument& e) {
+    fail(env, "ARGUMENT", e.what());
+  }
+}
+
+Napi::Value NetworkWrap::GetLearningRate(const Napi::CallbackInfo& info) {
+  if (!network_->compiled()) fail(info.Env(), "STATE", "The model is not compiled");
+  return Napi::Number::New(info.Env(), network_->optimizer().config().learningRate);
+}
+
+void NetworkWrap::SetLearningRate(const Napi::CallbackInfo& info) {
+  ensureIdle(info.Env(), "change the learning rate");
+  if (!network_->compiled()) fail(info.Env(), "STATE", "The model is not compiled");
+  const double rate = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+  if (!(rate >= 0 && std::isfinite(rate))) fail(info.Env(), "ARGUMENT", "Expected a learning rate >= 0");
+  network_->optimizer().setLearningRate(rate);
+}
+
+Napi::Value NetworkWrap::GetOptimizerState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ensureIdle(env, "read the optimizer state");
+  if (!network_->compiled()) fail(env, "STATE", "The model is not compiled");
+  ops::Optimizer& optimizer = network_->optimizer();
+  Napi::Object state = Napi::Object::New(env);
+  state.Set("step", static_cast<double>(optimizer.step()));
+  auto slots = optimizer.slots();
+  Napi::Array list = Napi::Array::New(env, slots.size());
+  for (size_t i = 0; i < slots.size(); ++i) list.Set(i, toFloat32Array(env, slots[i]->data(), slots[i]->size()));
+  state.Set("slots", list);
+  return state;
+}
+
+void NetworkWrap::SetOptimizerState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ensureIdle(env, "set the optimizer state");
+  if (!network_->compiled()) fail(env, "STATE", "The model is not compiled");
+  if (!info[0].IsObject()) fail(env, "ARGUMENT", "Expected an optimizer state object");
+  Napi::Object state = info[0].As<Napi::Object>();
+  ops::Optimizer& optimizer = network_->optimizer();
+  auto slots = optimizer.slots();
+  Napi::Value list = state.Get("slots");
+  if (!list.IsArray() || list.As<Napi::Array>().Length() != slots.size()) {
+    fail(env, "FORMAT", "Expected " + std::to_string(slots.size()) + " optimizer slots for this optimizer");
+  }
+  // Validate everything before changing anything.
+  std::vector<std::vector<float>> values(slots.size());
+  for (size_t i = 0; i < slots.size(); ++i) {
+    copyFloat32(env, list.As<Napi::Array>().Get(i), "optimizer slot " + std::to_string(i),
+                static_cast<int64_t>(slots[i]->size()), values[i]);
+  }
+  const double step = getNumber(state, "step", 0, "optimizer state");
+  if (!(step >= 0 && std::floor(step) == step)) fail(env, "FORMAT", "Expected a whole optimizer step count");
+  for (size_t i = 0; i < slots.size(); ++i) slots[i]->swap(values[i]);
+  optimizer.setStep(static_cast<int64_t>(step));
+}
+
+namespace {
+
+BatchInput readBatch(const Napi::CallbackInfo& info, ops::Network& network, int64_t batch, bool withTargets) {
+  Napi::Env env = info.Env();
+  BatchInput input;
+  input.batch = batch;
+  const int64_t sampleSize = ops::shapeSize(network.inputShape());
+  copyFloat32(env, info[0], "x (" + std::to_string(batch) + " samples of shape " + ops::shapeToString(network.inputShape()) + ")",
+              batch * sampleSize, input.x);
+  if (withTargets) {
+    const int64_t perSample = network.lossHead().targetsPerSample(network.outputShape());
+    copyFloat32(env, info[2], "y (" + std::to_string(batch) + " samples of " + std::to_string(perSample) + " values)",
+                batch * perSample, input.targets);
+    if (info.Length() > 3 && !info[3].IsNull() && !info[3].IsUndefined()) {
+      copyFloat32(env, info[3], "sampleWeights", batch, input.sampleWeights);
+    }
+    if (info.Length() > 4 && info[4].IsNumber()) input.seed = info[4].As<Napi::Number>().Uint32Value();
+  }
+  return input;
+}
+
+}  // namespace
+
+Napi::Value NetworkWrap::TrainBatch(const Napi::CallbackInfo& info) {
+  ensureIdle(info.Env(), "start another batch");
+  if (!network_->compiled()) fail(info.Env(), "STATE", "Compile the model before training it");
+  BatchInput input = readBatch(info, *network_, batchOf(info, 1), true);
+  auto* worker = new BatchWorker(info.Env(), Value(), *this, BatchTask::Train, std::move(input));
+  worker->Queue();
+  return worker->promise();
+}
+
+Napi::Value NetworkWrap::EvaluateBatch(const Napi::CallbackInfo& info) {
+  ensureIdle(info.Env(), "start another batch");
+  if (!network_->compiled()) fail(info.Env(), "STATE", "Compile the model before evaluating it");
+  BatchInput input = readBatch(info, *network_, batchOf(info, 1), true);
+  auto* worker = new BatchWorker(info.Env(), Value(), *this, BatchTask::Evaluate, std::move(input));
+  worker->Queue();
+  return worker->promise();
+}
+
+Napi::Value NetworkWrap::ComputeGradients(const Napi::CallbackInfo& info) {
+  ensureIdle(info.Env(), "start another batch");
+  if (!network_->compiled()) fail(info.Env(), "STATE", "Compile the model before computing gradients");
+  BatchInput input = readBatch(info, *network_, batchOf(info, 1), true);
+  auto* worker = new BatchWorker(info.Env(), Value(), *this, BatchTask::Gradients, std::move(input));
+  worker->Queue();
+  return worker->promise();
+}
+
+Napi::Value NetworkWrap::Predict(const Napi::CallbackInfo& info) {
+  ensureIdle(info.Env(), "predict");
+  BatchInput input = readBatch(info, *network_, batchOf(info, 1), false);
+  auto* worker = new BatchWorker(info.Env(), Value(), *this, BatchTask::Predict, std::move(input));
+  worker->Queue();
+  return worker->promise();
+}
+
+// Synchronous prediction for small inputs (no thread hop): the same checks, the same numbers.
+Napi::Value NetworkWrap::PredictSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ensureIdle(env, "predict");
+  BatchInput input = readBatch(info, *network_, batchOf(info, 1), false);
+  std::vector<float> output(input.batch * ops::shapeSize(network_->outputShape()));
+  try {
+    network_->predict(input.x.data(), input.batch, output.data());
+  } catch (const std::invalid_argument& e) {
+    fail(env, "SHAPE", e.what());
+  } catch (const std::exception& e) {
+    fail(env, "NATIVE", e.what());
+  }
+  return toFloat32Array(env, output.data(), output.size());
+}
+
+Napi::Value NetworkWrap::IsBusy(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), busy_); }
+
+}  // namespace rnnkit::binding

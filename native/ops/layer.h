@@ -1,0 +1,76 @@
+// The layer-op interface the network chains. A layer sees a batch of samples, each of a fixed per-sample shape
+// ([T, F] sequences, [F] vectors, [T] token ids), plus optional per-sample valid windows for sequences.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace rnnkit::ops {
+
+using Shape = std::vector<int64_t>;  // per-sample shape (no batch dimension)
+
+inline int64_t shapeSize(const Shape& shape) {
+  int64_t size = 1;
+  for (int64_t d : shape) size *= d;
+  return size;
+}
+
+inline std::string shapeToString(const Shape& shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+// Valid steps of each sample of a sequence batch: steps [start[b], end[b]) are real, the rest padding (masked).
+// Empty vectors mean every step of every sample is valid.
+struct SequenceWindows {
+  std::vector<int32_t> start;
+  std::vector<int32_t> end;
+  bool empty() const { return start.empty(); }
+};
+
+template <typename T>
+struct Activations {
+  const T* data = nullptr;      // [batch, ...shape]
+  int64_t batch = 0;
+  Shape shape;                  // per sample
+  const SequenceWindows* windows = nullptr;  // nullptr: no mask
+};
+
+struct ParamInfo {
+  std::string name;  // e.g. "kernel", "recurrent_kernel", "bias" (Keras names)
+  Shape shape;
+  double l1 = 0, l2 = 0;  // regularizer factors for this parameter
+};
+
+template <typename T>
+class LayerOp {
+ public:
+  virtual ~LayerOp() = default;
+  // Per-sample output shape for a per-sample input shape; throws std::invalid_argument when the input does not fit.
+  virtual Shape outputShape(const Shape& input) const = 0;
+  // Parameters for a per-sample input shape, in the order bind() receives them.
+  virtual std::vector<ParamInfo> params(const Shape& input) const {
+    (void)input;
+    return {};
+  }
+  // Binds the parameter / gradient storage (in params() order); called once after construction.
+  virtual void bind(const std::vector<T*>& values, const std::vector<T*>& grads) {
+    values_ = values;
+    grads_ = grads;
+  }
+  // Runs the layer; the returned activations stay valid until the next forward of this layer.
+  virtual Activations<T> forward(const Activations<T>& input, bool training, std::mt19937& rng) = 0;
+  // dOutput has the output's layout; writes the parameter gradients (overwrite) and, when dInput is not null,
+  // the input gradient (overwrite). Uses what the last forward kept.
+  virtual void backward(const T* dOutput, T* dInput) = 0;
+
+ protected:
+  std::vector<T*> values_;
+  std::vector<T*> grads_;
+};
+
+}  // namespace rnnkit::ops

@@ -1,0 +1,266 @@
+// GRU forward and backward kernels; the math and layouts are in gru.h.
+#include "kernels/gru.h"
+
+#include <Eigen/Core>
+#include <algorithm>
+
+namespace rnnkit::kernels {
+namespace {
+
+template <typename T>
+using Matrix = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+template <typename T>
+using ConstMatrix = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+template <typename T>
+using RowVector = Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>;
+template <typename T>
+using ConstRowVector = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>;
+
+inline int64_t gateColumn(GruGate gate, int64_t hiddenSize) { return static_cast<int64_t>(gate) * hiddenSize; }
+
+inline int64_t activeAt(const int32_t* activeRows, int64_t step, int64_t batch) {
+  return activeRows ? activeRows[step] : batch;
+}
+
+// Everything one step touches, for its active rows [0, rows). Row pointers are offset by row * stride.
+template <typename T>
+struct StepView {
+  int64_t rows, hiddenSize;
+  const T* hPrev;  // [rows, H]
+  T* gates;        // [rows, 3H]: pre-activations on entry to the forward step, activated z, r, hh after it
+  T* candidate;    // [rows, H]
+};
+
+// hh = act(pre_hh), then h_t = z * h_{t-1} + (1 - z) * hh = hh + z * (h_{t-1} - hh).
+template <typename T>
+void finishForwardRow(Activation activation, T* gateRow, const T* hPrevRow, T* hNextRow, int64_t hiddenSize) {
+  const int64_t H = hiddenSize;
+  T* hhValues = gateRow + gateColumn(GruGate::Candidate, H);
+  activateInPlace(activation, hhValues, H);
+  ConstArrayMap<T> z(gateRow + gateColumn(GruGate::Update, H), H), hh(hhValues, H), hPrev(hPrevRow, H);
+  ArrayMap<T>(hNextRow, H) = hh + z * (hPrev - hh);
+}
+
+// resetAfter: hz_h = h_{t-1} U_h + b_r_h is kept; pre_hh = xz_h + r * hz_h. One pass after both GEMMs.
+template <typename T>
+void forwardStepResetAfter(const GruOptions& options, const StepView<T>& v, const T* recurrentKernel,
+                           const T* candidateBias, T* hNext) {
+  const int64_t H = v.hiddenSize, G = 3 * H;
+  ConstMatrix<T> U(recurrentKernel, H, G), hPrev(v.hPrev, v.rows, H);
+  Matrix<T> gates(v.gates, v.rows, G), candidate(v.candidate, v.rows, H);
+  gates.leftCols(2 * H).noalias() += hPrev * U.leftCols(2 * H);
+  candidate.noalias() = hPrev * U.rightCols(H);
+  if (candidateBias) candidate.rowwise() += ConstRowVector<T>(candidateBias, H);
+  for (int64_t row = 0; row < v.rows; ++row) {
+    T* gateRow = v.gates + row * G;
+    activateInPlace(options.recurrentActivation, gateRow, 2 * H);  // z and r
+    ArrayMap<T>(gateRow + gateColumn(GruGate::Candidate, H), H) +=
+        ConstArrayMap<T>(gateRow + gateColumn(GruGate::Reset, H), H) * ConstArrayMap<T>(v.candidate + row * H, H);
+    finishForwardRow(options.activation, gateRow, v.hPrev + row * H, hNext + row * H, H);
+  }
+}
+
+// resetBefore (tfjs): r must be activated before the second GEMM, (r * h_{t-1}) U_h, so two passes.
+template <typename T>
+void forwardStepResetBefore(const GruOptions& options, const StepView<T>& v, const T* recurrentKernel,
+                            T* hNext) {
+  const int64_t H = v.hiddenSize, G = 3 * H;
+  ConstMatrix<T> U(recurrentKernel, H, G), hPrev(v.hPrev, v.rows, H);
+  Matrix<T> gates(v.gates, v.rows, G), candidate(v.candidate, v.rows, H);
+  gates.leftCols(2 * H).noalias() += hPrev * U.leftCols(2 * H);
+  for (int64_t row = 0; row < v.rows; ++row) {
+    T* gateRow = v.gates + row * G;
+    activateInPlace(options.recurrentActivation, gateRow, 2 * H);
+    ArrayMap<T>(v.candidate + row * H, H) =
+        ConstArrayMap<T>(gateRow + gateColumn(GruGate::Reset, H), H) * ConstArrayMap<T>(v.hPrev + row * H, H);
+  }
+  gates.rightCols(H).noalias() += candidate * U.rightCols(H);
+  for (int64_t row = 0; row < v.rows; ++row) {
+    finishForwardRow(options.activation, v.gates + row * G, v.hPrev + row * H, hNext + row * H, H);
+  }
+}
+
+// One backward step over its active rows: dState holds g = dL/dh_t on entry and dL/dh_{t-1} on exit; dGates
+// receives the pre-activation gradients of z, r, hh and dCandidate the gradient of the kept candidate term.
+template <typename T>
+struct BackwardStepView {
+  int64_t rows, hiddenSize;
+  const T* hPrev;    // [rows, H]
+  const T* gates;    // [rows, 3H] activated z, r, hh
+  const T* candidate;
+  T* dGates;         // [rows, 3H]
+  T* dCandidate;     // [rows, H]
+  T* dState;         // [rows, H]
+};
+
+// d pre_z = g * (h_{t-1} - hh) * rec'(z),  d pre_hh = g * (1 - z) * act'(hh)
+template <typename T>
+void updateAndCandidateGradients(const GruOptions& options, const BackwardStepView<T>& v, int64_t row) {
+  const int64_t H = v.hiddenSize, G = 3 * H;
+  const T* gateRow = v.gates + row * G;
+  T* dGateRow = v.dGates + row * G;
+  ConstArrayMap<T> g(v.dState + row * H, H), hPrev(v.hPrev + row * H, H);
+  ConstArrayMap<T> z(gateRow + gateColumn(GruGate::Update, H), H);
+  ConstArrayMap<T> hh(gateRow + gateColumn(GruGate::Candidate, H), H);
+  T* dz = dGateRow + gateColumn(GruGate::Update, H);
+  T* dhh = dGateRow + gateColumn(GruGate::Candidate, H);
+  ArrayMap<T>(dz, H) = g * (hPrev - hh);
+  multiplyByDerivative(options.recurrentActivation, z.data(), dz, H);
+  ArrayMap<T>(dhh, H) = g * (T(1) - z);
+  multiplyByDerivative(options.activation, hh.data(), dhh, H);
+}
+
+// resetAfter: pre_hh = xz_h + r * hz_h, so d pre_r = d pre_hh * hz_h * rec'(r), d hz_h = d pre_hh * r;
+// dh_{t-1} = g * z + [d pre_z, d pre_r] U_zr^T + d hz_h U_h^T.
+template <typename T>
+void backwardStepResetAfter(const GruOptions& options, const BackwardStepView<T>& v, const T* recurrentKernel) {
+  const int64_t H = v.hiddenSize, G = 3 * H;
+  for (int64_t row = 0; row < v.rows; ++row) {
+    updateAndCandidateGradients(options, v, row);
+    const T* gateRow = v.gates + row * G;
+    T* dGateRow = v.dGates + row * G;
+    ConstArrayMap<T> r(gateRow + gateColumn(GruGate::Reset, H), H), dhh(dGateRow + gateColumn(GruGate::Candidate, H), H);
+    T* dr = dGateRow + gateColumn(GruGate::Reset, H);
+    ArrayMap<T>(dr, H) = dhh * ConstArrayMap<T>(v.candidate + row * H, H);
+    multiplyByDerivative(options.recurrentActivation, r.data(), dr, H);
+    ArrayMap<T>(v.dCandidate + row * H, H) = dhh * r;
+    ArrayMap<T>(v.dState + row * H, H) *= ConstArrayMap<T>(gateRow + gateColumn(GruGate::Update, H), H);
+  }
+  ConstMatrix<T> U(recurrentKernel, H, G);
+  ConstMatrix<T> dGates(v.dGates, v.rows, G), dCandidate(v.dCandidate, v.rows, H);
+  Matrix<T> dState(v.dState, v.rows, H);
+  dState.noalias() += dGates.leftCols(2 * H) * U.leftCols(2 * H).transpose();
+  dState.noalias() += dCandidate * U.rightCols(H).transpose();
+}
+
+// resetBefore: pre_hh = xW_h + (r * h_{t-1}) U_h + b_h, so d(r h) = d pre_hh U_h^T (a GEMM between the passes),
+// d pre_r = d(r h) * h_{t-1} * rec'(r), dh_{t-1} = g * z + d(r h) * r + [d pre_z, d pre_r] U_zr^T.
+template <typename T>
+void backwardStepResetBefore(const GruOptions& options, const BackwardStepView<T>& v, const T* recurrentKernel) {
+  const int64_t H = v.hiddenSize, G = 3 * H;
+  for (int64_t row = 0; row < v.rows; ++row) updateAndCandidateGradients(options, v, row);
+  ConstMatrix<T> U(recurrentKernel, H, G);
+  ConstMatrix<T> dGates(v.dGates, v.rows, G);
+  Matrix<T> dCandidate(v.dCandidate, v.rows, H), dState(v.dState, v.rows, H);
+  dCandidate.noalias() = dGates.rightCols(H) * U.rightCols(H).transpose();
+  for (int64_t row = 0; row < v.rows; ++row) {
+    const T* gateRow = v.gates + row * G;
+    ConstArrayMap<T> r(gateRow + gateColumn(GruGate::Reset, H), H), dRh(v.dCandidate + row * H, H);
+    T* dr = v.dGates + row * G + gateColumn(GruGate::Reset, H);
+    ArrayMap<T>(dr, H) = dRh * ConstArrayMap<T>(v.hPrev + row * H, H);
+    multiplyByDerivative(options.recurrentActivation, r.data(), dr, H);
+    ArrayMap<T> dh(v.dState + row * H, H);
+    dh = dh * ConstArrayMap<T>(gateRow + gateColumn(GruGate::Update, H), H) + dRh * r;
+  }
+  dState.noalias() += dGates.leftCols(2 * H) * U.leftCols(2 * H).transpose();
+}
+
+// After the time loop, over all T*B rows (rows past their length have zero pre-activation gradients):
+//   dW = X^T dGates, dU_zr = Hprev^T dGates_zr, dU_h = Hprev^T d hz_h (resetAfter) or (r h)^T d pre_hh,
+//   db_i = colsum(dGates), b_r: zr part as b_i's, h part colsum(d hz_h); dX = dGates W^T.
+template <typename T>
+void weightGradients(const RecurrentShape& shape, const GruOptions& options, const T* x, const GruParams<T>& params,
+                     const GruTrace<const T>& trace, const GruGradients<T>& grads, const GruScratch<T>& scratch) {
+  const int64_t H = shape.hiddenSize, G = 3 * H, F = shape.inputSize, rows = shape.steps * shape.batch;
+  ConstMatrix<T> X(x, rows, F), hPrev(trace.states, rows, H), dGates(scratch.dGates, rows, G);
+  ConstMatrix<T> dCandidate(scratch.dCandidate, rows, H), candidate(trace.candidate, rows, H);
+  Matrix<T>(grads.kernel, F, G).noalias() = X.transpose() * dGates;
+  Matrix<T> dU(grads.recurrentKernel, H, G);
+  dU.leftCols(2 * H).noalias() = hPrev.transpose() * dGates.leftCols(2 * H);
+  if (options.resetAfter) {
+    dU.rightCols(H).noalias() = hPrev.transpose() * dCandidate;
+  } else {
+    dU.rightCols(H).noalias() = candidate.transpose() * dGates.rightCols(H);
+  }
+  if (grads.bias) {
+    RowVector<T>(grads.bias, G) = dGates.colwise().sum();
+    if (options.resetAfter) {
+      RowVector<T>(grads.bias + G, 2 * H) = RowVector<T>(grads.bias, 2 * H);
+      RowVector<T>(grads.bias + G + 2 * H, H) = dCandidate.colwise().sum();
+    }
+  }
+  if (grads.x) Matrix<T>(grads.x, rows, F).noalias() = dGates * ConstMatrix<T>(params.kernel, F, G).transpose();
+}
+
+}  // namespace
+
+template <typename T>
+void gruForward(const RecurrentShape& shape, const GruOptions& options, const T* x, const int32_t* activeRows,
+                const GruParams<T>& params, const GruTrace<T>& trace) {
+  const int64_t B = shape.batch, H = shape.hiddenSize, G = 3 * H, F = shape.inputSize;
+  // xz = x W + b_i for every step in one GEMM: [T*B, F] x [F, 3H].
+  Matrix<T> allGates(trace.gates, shape.steps * B, G);
+  allGates.noalias() = ConstMatrix<T>(x, shape.steps * B, F) * ConstMatrix<T>(params.kernel, F, G);
+  const T* candidateBias = nullptr;
+  if (params.bias) {
+    allGates.rowwise() += ConstRowVector<T>(params.bias, G);
+    if (options.resetAfter) {
+      // z and r see b_i + b_r, so fold their recurrent bias in once here; only hz_h needs b_r_h per step.
+      allGates.leftCols(2 * H).rowwise() += ConstRowVector<T>(params.bias + G, 2 * H);
+      candidateBias = params.bias + G + 2 * H;
+    }
+  }
+  for (int64_t step = 0; step < shape.steps; ++step) {
+    const int64_t active = activeAt(activeRows, step, B);
+    const T* hPrev = trace.states + step * B * H;
+    T* hNext = trace.states + (step + 1) * B * H;
+    T* candidate = trace.candidate + step * B * H;
+    const StepView<T> view{active, H, hPrev, trace.gates + step * B * G, candidate};
+    if (active > 0) {
+      if (options.resetAfter) {
+        forwardStepResetAfter(options, view, params.recurrentKernel, candidateBias, hNext);
+      } else {
+        forwardStepResetBefore(options, view, params.recurrentKernel, hNext);
+      }
+    }
+    // Rows past their length keep their state; zero candidates keep the backward GEMMs over all rows exact.
+    std::copy(hPrev + active * H, hPrev + B * H, hNext + active * H);
+    std::fill(candidate + active * H, candidate + B * H, T(0));
+  }
+}
+
+template <typename T>
+void gruBackward(const RecurrentShape& shape, const GruOptions& options, const T* x, const int32_t* activeRows,
+                 const GruParams<T>& params, const GruTrace<const T>& trace, const T* dhSeq, const T* dFinal,
+                 const GruGradients<T>& grads, const GruScratch<T>& scratch) {
+  const int64_t B = shape.batch, H = shape.hiddenSize, G = 3 * H;
+  if (dFinal) {
+    std::copy(dFinal, dFinal + B * H, scratch.dState);
+  } else {
+    std::fill(scratch.dState, scratch.dState + B * H, T(0));
+  }
+  for (int64_t step = shape.steps - 1; step >= 0; --step) {
+    const int64_t active = activeAt(activeRows, step, B);
+    // dL/dh_{s+1} = from later steps + from this step's output. Rows past their length pass it through.
+    if (dhSeq) {
+      ArrayMap<T>(scratch.dState, B * H) += ConstArrayMap<T>(dhSeq + step * B * H, B * H);
+    }
+    T* dGates = scratch.dGates + step * B * G;
+    T* dCandidate = scratch.dCandidate + step * B * H;
+    const BackwardStepView<T> view{active,   H,          trace.states + step * B * H, trace.gates + step * B * G,
+                                   trace.candidate + step * B * H, dGates, dCandidate, scratch.dState};
+    if (active > 0) {
+      if (options.resetAfter) {
+        backwardStepResetAfter(options, view, params.recurrentKernel);
+      } else {
+        backwardStepResetBefore(options, view, params.recurrentKernel);
+      }
+    }
+    std::fill(dGates + active * G, dGates + B * G, T(0));
+    std::fill(dCandidate + active * H, dCandidate + B * H, T(0));
+  }
+  if (grads.initialState) std::copy(scratch.dState, scratch.dState + B * H, grads.initialState);
+  weightGradients(shape, options, x, params, trace, grads, scratch);
+}
+
+#define RNNKIT_INSTANTIATE_GRU(T)                                                                              \
+  template void gruForward<T>(const RecurrentShape&, const GruOptions&, const T*, const int32_t*,              \
+                              const GruParams<T>&, const GruTrace<T>&);                                        \
+  template void gruBackward<T>(const RecurrentShape&, const GruOptions&, const T*, const int32_t*,             \
+                               const GruParams<T>&, const GruTrace<const T>&, const T*, const T*,              \
+                               const GruGradients<T>&, const GruScratch<T>&);
+RNNKIT_INSTANTIATE_GRU(float)
+RNNKIT_INSTANTIATE_GRU(double)
+#undef RNNKIT_INSTANTIATE_GRU
+
+}  // namespace rnnkit::kernels

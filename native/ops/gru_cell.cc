@@ -1,0 +1,169 @@
+// The GRU RecurrentCell: checks shapes and pointers, owns the forward trace and the backward scratch, and
+// hands raw pointers to kernels/gru.h. Workspaces grow and never shrink, so a repeated shape allocates nothing.
+#include <algorithm>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kernels/gru.h"
+#include "ops/recurrent_cell.h"
+
+namespace rnnkit::ops {
+namespace {
+
+[[noreturn]] void fail(const std::string& what, const std::string& expected, const std::string& received) {
+  throw std::invalid_argument("GRU cell: expected " + expected + " for " + what + " but received " + received);
+}
+
+void requirePositive(const char* what, int64_t value) {
+  if (value < 1) fail(what, "a positive size", std::to_string(value));
+}
+
+void requirePointer(const std::string& what, const void* pointer) {
+  if (!pointer) fail(what, "a buffer", "nullptr");
+}
+
+void requireElementWise(const char* what, Activation activation) {
+  const int32_t code = static_cast<int32_t>(activation);
+  if (code < 0 || code > static_cast<int32_t>(Activation::Relu)) {
+    fail(what, "an element-wise activation (linear, tanh, sigmoid, hardSigmoid or relu)",
+         "activation code " + std::to_string(code));
+  }
+}
+
+template <typename T>
+void grow(std::vector<T>& buffer, int64_t size) {
+  if (buffer.size() < static_cast<size_t>(size)) buffer.resize(static_cast<size_t>(size));
+}
+
+template <typename T>
+class GruCell final : public RecurrentCell<T> {
+ public:
+  explicit GruCell(const CellConfig& config) : useBias_(config.useBias) {
+    if (config.kind != CellKind::Gru) {
+      fail("config.kind", "CellKind::Gru (2)", std::to_string(static_cast<int32_t>(config.kind)));
+    }
+    requireElementWise("activation", config.activation);
+    requireElementWise("recurrentActivation", config.recurrentActivation);
+    options_.activation = config.activation;
+    options_.recurrentActivation = config.recurrentActivation;
+    options_.resetAfter = config.resetAfter;
+  }
+
+  int stateCount() const override { return 1; }
+
+  std::vector<std::vector<int64_t>> paramShapes(int64_t inputSize, int64_t hiddenSize) const override {
+    std::vector<std::vector<int64_t>> shapes{{inputSize, 3 * hiddenSize}, {hiddenSize, 3 * hiddenSize}};
+    if (useBias_) {
+      shapes.push_back(options_.resetAfter ? std::vector<int64_t>{2, 3 * hiddenSize}
+                                           : std::vector<int64_t>{3 * hiddenSize});
+    }
+    return shapes;
+  }
+
+  void forward(const RecurrentShape& shape, const T* x, const int32_t* activeRows, const T* const* params,
+               const T* const* initialStates) override {
+    checkShape(shape);
+    requirePointer("x", x);
+    checkParams(params, "params");
+    checkActiveRows(shape, activeRows);
+    hasForward_ = false;  // the trace is overwritten from here on
+    const int64_t stepRows = shape.steps * shape.batch, H = shape.hiddenSize;
+    grow(states_, (shape.steps + 1) * shape.batch * H);
+    grow(gates_, stepRows * 3 * H);
+    grow(candidate_, stepRows * H);
+    const T* initial = initialStates ? initialStates[0] : nullptr;
+    if (initial) {
+      std::copy(initial, initial + shape.batch * H, states_.begin());
+    } else {
+      std::fill(states_.begin(), states_.begin() + shape.batch * H, T(0));
+    }
+    kernels::gruForward<T>(shape, options_, x, activeRows, paramsOf(params),
+                           {states_.data(), gates_.data(), candidate_.data()});
+    shape_ = shape;
+    x_ = x;
+    hasActiveRows_ = activeRows != nullptr;
+    if (activeRows) activeRows_.assign(activeRows, activeRows + shape.steps);
+    hasForward_ = true;
+  }
+
+  const T* states(int k) const override {
+    if (k != 0) fail("state index", "0 (a GRU has one state)", std::to_string(k));
+    if (!hasForward_) fail("states()", "a completed forward pass", "a call before any forward");
+    return states_.data();
+  }
+
+  void backward(const T* const* params, const T* dhSeq, const T* const* dFinal, T* const* dParams, T* dx,
+                T* const* dInitial) override {
+    if (!hasForward_) fail("backward()", "a completed forward pass", "a call before any forward");
+    checkParams(params, "params");
+    checkParams(dParams, "dParams");
+    const int64_t stepRows = shape_.steps * shape_.batch, H = shape_.hiddenSize;
+    grow(dGates_, stepRows * 3 * H);
+    grow(dCandidate_, stepRows * H);
+    grow(dState_, shape_.batch * H);
+    const kernels::GruTrace<const T> trace{states_.data(), gates_.data(), candidate_.data()};
+    const kernels::GruGradients<T> grads{dParams[0], dParams[1], useBias_ ? dParams[2] : nullptr, dx,
+                                         dInitial ? dInitial[0] : nullptr};
+    kernels::gruBackward<T>(shape_, options_, x_, hasActiveRows_ ? activeRows_.data() : nullptr, paramsOf(params),
+                            trace, dhSeq, dFinal ? dFinal[0] : nullptr, grads,
+                            {dGates_.data(), dCandidate_.data(), dState_.data()});
+  }
+
+ private:
+  kernels::GruParams<T> paramsOf(const T* const* params) const {
+    return {params[0], params[1], useBias_ ? params[2] : nullptr};
+  }
+
+  static void checkShape(const RecurrentShape& shape) {
+    requirePositive("shape.steps", shape.steps);
+    requirePositive("shape.batch", shape.batch);
+    requirePositive("shape.inputSize", shape.inputSize);
+    requirePositive("shape.hiddenSize", shape.hiddenSize);
+  }
+
+  // Pointer: const T* (params) or T* (dParams).
+  template <typename Pointer>
+  void checkParams(Pointer const* params, const char* what) const {
+    requirePointer(what, params);
+    const char* names[] = {"kernel", "recurrentKernel", "bias"};
+    for (int i = 0; i < (useBias_ ? 3 : 2); ++i) requirePointer(std::string(what) + "." + names[i], params[i]);
+  }
+
+  // Rows are sorted longest first, so the active counts must lie in [0, B] and never increase.
+  static void checkActiveRows(const RecurrentShape& shape, const int32_t* activeRows) {
+    if (!activeRows) return;
+    int64_t previous = shape.batch;
+    for (int64_t step = 0; step < shape.steps; ++step) {
+      const int64_t active = activeRows[step];
+      if (active < 0 || active > previous) {
+        fail("activeRows[" + std::to_string(step) + "]",
+             "a count in [0, " + std::to_string(previous) + "] (rows sorted longest first)", std::to_string(active));
+      }
+      previous = active;
+    }
+  }
+
+  kernels::GruOptions options_;
+  bool useBias_;
+  RecurrentShape shape_{};
+  bool hasForward_ = false;
+  const T* x_ = nullptr;  // the caller keeps x alive until backward (recurrent_cell.h)
+  bool hasActiveRows_ = false;
+  std::vector<int32_t> activeRows_;
+  std::vector<T> states_, gates_, candidate_;    // forward trace, see kernels::GruTrace
+  std::vector<T> dGates_, dCandidate_, dState_;  // backward scratch, see kernels::GruScratch
+};
+
+}  // namespace
+
+template <typename T>
+std::unique_ptr<RecurrentCell<T>> makeGruCell(const CellConfig& config) {
+  return std::make_unique<GruCell<T>>(config);
+}
+
+template std::unique_ptr<RecurrentCell<float>> makeGruCell<float>(const CellConfig&);
+template std::unique_ptr<RecurrentCell<double>> makeGruCell<double>(const CellConfig&);
+
+}  // namespace rnnkit::ops

@@ -1,0 +1,175 @@
+#include "kernels/lstm.h"
+
+#include <algorithm>
+
+#include "kernels/cell_maps.h"
+
+namespace rnnkit::kernels {
+namespace {
+
+using namespace cellmaps;
+
+// i and f share the recurrent activation and sit next to each other, so one call covers both.
+static_assert(static_cast<int64_t>(LstmGate::F) == static_cast<int64_t>(LstmGate::I) + 1, "i, f adjacent");
+
+template <typename T>
+T* gate(T* row, LstmGate which, int64_t hiddenSize) {
+  return row + static_cast<int64_t>(which) * hiddenSize;
+}
+
+template <typename T>
+void copyOrZero(const T* source, T* target, int64_t count) {
+  if (source) {
+    std::copy(source, source + count, target);
+  } else {
+    std::fill(target, target + count, T(0));
+  }
+}
+
+// One row of one step: activates the gate pre-activations in place and writes the new states.
+//   c_t = f * c_{t-1} + i * g,  h_t = o * act(c_t)
+template <typename T>
+void forwardRow(const LstmActivations& act, int64_t hiddenSize, T* gatesRow, const T* cPrev, T* cNext,
+                T* cellActivated, T* hNext) {
+  const int64_t H = hiddenSize;
+  activateInPlace(act.recurrentActivation, gate(gatesRow, LstmGate::I, H), 2 * H);
+  activateInPlace(act.activation, gate(gatesRow, LstmGate::C, H), H);
+  activateInPlace(act.recurrentActivation, gate(gatesRow, LstmGate::O, H), H);
+  ConstArrayMap<T> i(gate(gatesRow, LstmGate::I, H), H), f(gate(gatesRow, LstmGate::F, H), H);
+  ConstArrayMap<T> g(gate(gatesRow, LstmGate::C, H), H), o(gate(gatesRow, LstmGate::O, H), H);
+  ArrayMap<T> c(cNext, H), a(cellActivated, H);
+  c = f * ConstArrayMap<T>(cPrev, H) + i * g;
+  a = c;
+  activateInPlace(act.activation, cellActivated, H);
+  ArrayMap<T>(hNext, H) = o * a;
+}
+
+// One row of one step backward. On entry dh = dL/dh_t, dc = dL/dc_t from later steps; on exit dc = dL/dc_{t-1}
+// and dZ holds dL/dz (dh_{t-1} is left to the caller's GEMM):
+//   dz_o = dh * act(c_t) * rec'(o)
+//   dc_t += dh * o * act'(c_t)
+//   dz_i = dc_t * g * rec'(i),  dz_f = dc_t * c_{t-1} * rec'(f),  dz_c = dc_t * i * act'(g)
+//   dc_{t-1} = dc_t * f
+template <typename T>
+void backwardRow(const LstmActivations& act, int64_t hiddenSize, const T* gatesRow, const T* cPrev,
+                 const T* cellActivated, const T* dhRow, T* dcRow, T* dZRow) {
+  const int64_t H = hiddenSize;
+  ConstArrayMap<T> i(gate(gatesRow, LstmGate::I, H), H), f(gate(gatesRow, LstmGate::F, H), H);
+  ConstArrayMap<T> g(gate(gatesRow, LstmGate::C, H), H), o(gate(gatesRow, LstmGate::O, H), H);
+  ConstArrayMap<T> a(cellActivated, H), dh(dhRow, H);
+  ArrayMap<T> dc(dcRow, H);
+  ArrayMap<T> dZi(gate(dZRow, LstmGate::I, H), H), dZf(gate(dZRow, LstmGate::F, H), H);
+  ArrayMap<T> dZc(gate(dZRow, LstmGate::C, H), H), dZo(gate(dZRow, LstmGate::O, H), H);
+
+  dZo = dh * a;
+  multiplyByDerivative(act.recurrentActivation, o.data(), dZo.data(), H);
+  dZi = dh * o;  // dZi as scratch for dh * o * act'(c_t)
+  multiplyByDerivative(act.activation, cellActivated, dZi.data(), H);
+  dc += dZi;
+  dZi = dc * g;
+  dZf = dc * ConstArrayMap<T>(cPrev, H);
+  dZc = dc * i;
+  multiplyByDerivative(act.recurrentActivation, i.data(), dZi.data(), 2 * H);
+  multiplyByDerivative(act.activation, g.data(), dZc.data(), H);
+  dc *= f;
+}
+
+// Weight and input gradients as GEMMs over all T*B rows; rows past their length have dZ = 0.
+//   dW = X^T dZ,  dU = Hprev^T dZ,  db = colsum(dZ),  dX = dZ W^T
+template <typename T>
+void parameterGradients(const RecurrentShape& shape, const T* x, const LstmParams<T>& params,
+                        const T* hPrev, const T* dGates, const LstmGradients<T>& gradients) {
+  const int64_t rows = shape.steps * shape.batch, F = shape.inputSize, H = shape.hiddenSize;
+  const int64_t width = kLstmGateCount * H;
+  ConstMatrixMap<T> dZ(dGates, rows, width);
+  ConstMatrixMap<T> X(x, rows, F);
+  MatrixMap<T>(gradients.dKernel, F, width).noalias() = X.transpose() * dZ;
+  MatrixMap<T>(gradients.dRecurrentKernel, H, width).noalias() =
+      ConstMatrixMap<T>(hPrev, rows, H).transpose() * dZ;
+  if (gradients.dBias) RowVectorMap<T>(gradients.dBias, width) = dZ.colwise().sum();
+  if (gradients.dx) {
+    MatrixMap<T>(gradients.dx, rows, F).noalias() = dZ * ConstMatrixMap<T>(params.kernel, F, width).transpose();
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void lstmForward(const RecurrentShape& shape, const LstmActivations& activations, const T* x,
+                 const int32_t* activeRows, const LstmParams<T>& params, const T* h0, const T* c0,
+                 const LstmTape<T>& tape) {
+  const int64_t B = shape.batch, H = shape.hiddenSize, width = kLstmGateCount * H;
+  const int64_t stateStride = B * H, gateStride = B * width;
+  MatrixMap<T> Z(tape.gates, shape.steps * B, width);
+  Z.noalias() = ConstMatrixMap<T>(x, shape.steps * B, shape.inputSize) *
+                ConstMatrixMap<T>(params.kernel, shape.inputSize, width);
+  if (params.bias) Z.rowwise() += ConstRowVectorMap<T>(params.bias, width);
+  copyOrZero(h0, tape.h, stateStride);
+  copyOrZero(c0, tape.c, stateStride);
+  ConstMatrixMap<T> U(params.recurrentKernel, H, width);
+
+  for (int64_t s = 0; s < shape.steps; ++s) {
+    const int64_t active = activeAt(activeRows, s, B);
+    T* gatesStep = tape.gates + s * gateStride;
+    const T* hPrev = tape.h + s * stateStride;
+    const T* cPrev = tape.c + s * stateStride;
+    T* hNext = tape.h + (s + 1) * stateStride;
+    T* cNext = tape.c + (s + 1) * stateStride;
+    T* cellActivated = tape.cellActivated + s * stateStride;
+    if (active > 0) MatrixMap<T>(gatesStep, active, width).noalias() += ConstMatrixMap<T>(hPrev, active, H) * U;
+    for (int64_t r = 0; r < active; ++r) {
+      forwardRow(activations, H, gatesStep + r * width, cPrev + r * H, cNext + r * H, cellActivated + r * H,
+                 hNext + r * H);
+    }
+    // Rows past their length keep their state.
+    std::copy(hPrev + active * H, hPrev + stateStride, hNext + active * H);
+    std::copy(cPrev + active * H, cPrev + stateStride, cNext + active * H);
+  }
+}
+
+template <typename T>
+void lstmBackward(const RecurrentShape& shape, const LstmActivations& activations, const T* x,
+                  const int32_t* activeRows, const LstmParams<T>& params, const LstmTape<T>& tape,
+                  const T* dhSeq, const T* dhFinal, const T* dcFinal, const LstmBackwardScratch<T>& scratch,
+                  const LstmGradients<T>& gradients) {
+  const int64_t B = shape.batch, H = shape.hiddenSize, width = kLstmGateCount * H;
+  const int64_t stateStride = B * H, gateStride = B * width;
+  copyOrZero(dhFinal, scratch.dh, stateStride);
+  copyOrZero(dcFinal, scratch.dc, stateStride);
+  ConstMatrixMap<T> U(params.recurrentKernel, H, width);
+
+  for (int64_t s = shape.steps - 1; s >= 0; --s) {
+    const int64_t active = activeAt(activeRows, s, B);
+    // h_{s+1} feeds both the outputs and step s+1; a copied row's output gradient flows back to its state.
+    if (dhSeq) ArrayMap<T>(scratch.dh, stateStride) += ConstArrayMap<T>(dhSeq + s * stateStride, stateStride);
+    const T* gatesStep = tape.gates + s * gateStride;
+    const T* cPrev = tape.c + s * stateStride;
+    const T* cellActivated = tape.cellActivated + s * stateStride;
+    T* dZStep = scratch.dGates + s * gateStride;
+    for (int64_t r = 0; r < active; ++r) {
+      backwardRow(activations, H, gatesStep + r * width, cPrev + r * H, cellActivated + r * H,
+                  scratch.dh + r * H, scratch.dc + r * H, dZStep + r * width);
+    }
+    std::fill(dZStep + active * width, dZStep + gateStride, T(0));
+    // dh_{t-1} = dZ U^T on the active rows; the others pass dh through unchanged.
+    if (active > 0) {
+      MatrixMap<T>(scratch.dh, active, H).noalias() = ConstMatrixMap<T>(dZStep, active, width) * U.transpose();
+    }
+  }
+
+  parameterGradients(shape, x, params, tape.h, scratch.dGates, gradients);
+  if (gradients.dh0) std::copy(scratch.dh, scratch.dh + stateStride, gradients.dh0);
+  if (gradients.dc0) std::copy(scratch.dc, scratch.dc + stateStride, gradients.dc0);
+}
+
+#define RNNKIT_INSTANTIATE_LSTM(T)                                                                          \
+  template void lstmForward<T>(const RecurrentShape&, const LstmActivations&, const T*, const int32_t*,     \
+                               const LstmParams<T>&, const T*, const T*, const LstmTape<T>&);               \
+  template void lstmBackward<T>(const RecurrentShape&, const LstmActivations&, const T*, const int32_t*,    \
+                                const LstmParams<T>&, const LstmTape<T>&, const T*, const T*, const T*,     \
+                                const LstmBackwardScratch<T>&, const LstmGradients<T>&);
+RNNKIT_INSTANTIATE_LSTM(float)
+RNNKIT_INSTANTIATE_LSTM(double)
+#undef RNNKIT_INSTANTIATE_LSTM
+
+}  // namespace rnnkit::kernels

@@ -1,0 +1,68 @@
+// Argument checks and workspace growth shared by the LSTM and SimpleRNN cell adapters (private helper).
+// Every check throws std::invalid_argument naming what was expected and what was received.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kernels/activations.h"
+#include "kernels/recurrent_shape.h"
+
+namespace rnnkit::ops::cellchecks {
+
+inline void requirePositive(const char* cell, const char* name, int64_t value) {
+  if (value < 1) {
+    throw std::invalid_argument(std::string(cell) + ": expected " + name + " >= 1 but received " +
+                                std::to_string(value));
+  }
+}
+
+inline void checkShape(const char* cell, const kernels::RecurrentShape& shape) {
+  requirePositive(cell, "steps", shape.steps);
+  requirePositive(cell, "batch", shape.batch);
+  requirePositive(cell, "inputSize", shape.inputSize);
+  requirePositive(cell, "hiddenSize", shape.hiddenSize);
+}
+
+inline void requirePointer(const char* cell, const char* name, const void* pointer) {
+  if (!pointer) throw std::invalid_argument(std::string(cell) + ": expected " + name + " but received nullptr");
+}
+
+// Every activeRows[s] must lie in [0, B] (the kernels trust it).
+inline void checkActiveRows(const char* cell, const kernels::RecurrentShape& shape, const int32_t* activeRows) {
+  if (!activeRows) return;
+  for (int64_t s = 0; s < shape.steps; ++s) {
+    if (activeRows[s] < 0 || activeRows[s] > shape.batch) {
+      throw std::invalid_argument(std::string(cell) + ": expected activeRows[" + std::to_string(s) + "] in [0, " +
+                                  std::to_string(shape.batch) + "] but received " + std::to_string(activeRows[s]));
+    }
+  }
+}
+
+// The cells apply activations element-wise, so Softmax (and anything outside the enum) is refused.
+inline void checkElementwise(const char* cell, const char* name, kernels::Activation activation) {
+  const auto code = static_cast<int32_t>(activation);
+  const bool elementwise = code >= static_cast<int32_t>(kernels::Activation::Linear) &&
+                           code <= static_cast<int32_t>(kernels::Activation::Relu);
+  if (!elementwise) {
+    throw std::invalid_argument(std::string(cell) + ": expected " + name +
+                                " linear, tanh, sigmoid, hardSigmoid or relu (codes 0-4) but received code " +
+                                std::to_string(code));
+  }
+}
+
+// Workspaces only grow, so repeating a shape never allocates.
+template <typename T>
+void grow(std::vector<T>& buffer, int64_t count) {
+  if (buffer.size() < static_cast<size_t>(count)) buffer.resize(static_cast<size_t>(count));
+}
+
+// Entry k of an optional pointer array (the array itself may be nullptr).
+template <typename P>
+P entryOrNull(P const* array, int k) {
+  return array ? array[k] : nullptr;
+}
+
+}  // namespace rnnkit::ops::cellchecks

@@ -28,6 +28,15 @@ const char* activationName(Activation act) {
   return "?";
 }
 
+template <typename T>
+void expectClose(const std::string& what, const std::vector<T>& actual, const std::vector<double>& expected,
+                 double tolerance) {
+  for (size_t i = 0; i < expected.size(); ++i) {
+    RNNKIT_CHECK(std::isfinite(actual[i]) && std::fabs(actual[i] - expected[i]) < tolerance,
+                 what << "[" << i << "]: got " << actual[i] << ", expected " << expected[i]);
+  }
+}
+
 RNNKIT_TEST("dense forward: linear with bias matches a hand product") {
   // x [2, 3], kernel [3, 2], bias [2]
   const std::vector<double> x = {1, 2, 3, -1, 0, 2};
@@ -36,12 +45,10 @@ RNNKIT_TEST("dense forward: linear with bias matches a hand product") {
   std::vector<double> y(4);
   denseForward<double>(2, 3, 2, Activation::Linear, x.data(), kernel.data(), bias.data(), y.data());
   // row 0: [1 + 1 - 6, -1 + 4 + 0] + bias = [-3.75, 2.5]; row 1: [-1 + 0 - 4, 1 + 0 + 0] + bias = [-4.75, 0.5]
-  const std::vector<double> expected = {-3.75, 2.5, -4.75, 0.5};
-  for (size_t i = 0; i < y.size(); ++i) RNNKIT_CHECK(std::fabs(y[i] - expected[i]) < 1e-12, "y[" << i << "] = " << y[i]);
+  expectClose("linear y", y, {-3.75, 2.5, -4.75, 0.5}, 1e-12);
 
   denseForward<double>(2, 3, 2, Activation::Relu, x.data(), kernel.data(), nullptr, y.data());
-  const std::vector<double> reluNoBias = {0, 3, 0, 1};
-  for (size_t i = 0; i < y.size(); ++i) RNNKIT_CHECK(std::fabs(y[i] - reluNoBias[i]) < 1e-12, "relu y[" << i << "] = " << y[i]);
+  expectClose("relu y without bias", y, {0, 3, 0, 1}, 1e-12);
 }
 
 RNNKIT_TEST("dense forward: softmax rows sum to 1 and survive huge logits") {
@@ -58,7 +65,7 @@ RNNKIT_TEST("dense forward: softmax rows sum to 1 and survive huge logits") {
 
   std::vector<float> xf(x.begin(), x.end()), idf(identity.begin(), identity.end()), yf(6);
   denseForward<float>(2, 3, 3, Activation::Softmax, xf.data(), idf.data(), nullptr, yf.data());
-  for (int i = 0; i < 6; ++i) RNNKIT_CHECK(std::isfinite(yf[i]) && std::fabs(yf[i] - y[i]) < 1e-6, "float y[" << i << "] = " << yf[i]);
+  expectClose("float softmax y", yf, y, 1e-6);
 }
 
 RNNKIT_TEST("dense forward: float matches double on random data") {
@@ -70,7 +77,7 @@ RNNKIT_TEST("dense forward: float matches double on random data") {
   std::vector<float> xf(x.begin(), x.end()), kf(kernel.begin(), kernel.end()), bf(bias.begin(), bias.end()),
       yf(y.size());
   denseForward<float>(rows, inSize, outSize, Activation::Tanh, xf.data(), kf.data(), bf.data(), yf.data());
-  for (size_t i = 0; i < y.size(); ++i) RNNKIT_CHECK(std::fabs(yf[i] - y[i]) < 1e-5, "y[" << i << "]: " << yf[i] << " vs " << y[i]);
+  expectClose("float tanh y", yf, y, 1e-5);
 }
 
 // L = sum(R * y) for a fixed random R; dL/dy = R.

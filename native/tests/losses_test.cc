@@ -71,7 +71,8 @@ RNNKIT_TEST("losses: hand-checked 2x3 values for every loss") {
 RNNKIT_TEST("losses: cross-entropies clip probabilities at 1e-7 and zero the clipped gradient") {
   const std::vector<double> p = {0.0, 1.0}, y = {1.0, 0.0};
   std::vector<double> grad(2, 99);
-  const double ce = lossForward<double>(Loss::CategoricalCrossentropy, 1, 2, p.data(), y.data(), nullptr, 1.0, grad.data());
+  const double ce =
+      lossForward<double>(Loss::CategoricalCrossentropy, 1, 2, p.data(), y.data(), nullptr, 1.0, grad.data());
   expectNear("CE at p = 0", ce, -std::log(1e-7));
   RNNKIT_CHECK(grad[0] == 0 && grad[1] == 0, "clipped CE gradient should be 0, got " << grad[0] << ", " << grad[1]);
   const double bce = lossForward<double>(Loss::BinaryCrossentropy, 1, 2, p.data(), y.data(), nullptr, 1.0, grad.data());
@@ -245,20 +246,24 @@ RNNKIT_TEST("losses: accuracyCount on hand cases for every kind") {
   // Row 2 ties at columns 0 and 1: argmax takes column 0.
   const std::vector<double> p = {0.2, 0.3, 0.5, 0.6, 0.1, 0.3, 0.4, 0.4, 0.2};
   const std::vector<double> oneHot = {0, 0, 1, 0, 1, 0, 0, 1, 0}, w = {2, 3, 4};
-  expectNear("categorical", accuracyCount<double>(Loss::CategoricalCrossentropy, 3, 3, p.data(), oneHot.data(), nullptr), 1);
-  expectNear("categorical weighted", accuracyCount<double>(Loss::CategoricalCrossentropy, 3, 3, p.data(), oneHot.data(), w.data()), 2);
+  auto count = [](Loss kind, int64_t rows, int64_t cols, const std::vector<double>& predictions,
+                  const std::vector<double>& targets, const double* weights) {
+    return accuracyCount<double>(kind, rows, cols, predictions.data(), targets.data(), weights);
+  };
+  expectNear("categorical", count(Loss::CategoricalCrossentropy, 3, 3, p, oneHot, nullptr), 1);
+  expectNear("categorical weighted", count(Loss::CategoricalCrossentropy, 3, 3, p, oneHot, w.data()), 2);
   const std::vector<double> indices = {2, 0, 0};
-  expectNear("sparse", accuracyCount<double>(Loss::SparseCategoricalCrossentropy, 3, 3, p.data(), indices.data(), nullptr), 3);
-  expectNear("sparse weighted", accuracyCount<double>(Loss::SparseCategoricalCrossentropy, 3, 3, p.data(), indices.data(), w.data()), 9);
+  expectNear("sparse", count(Loss::SparseCategoricalCrossentropy, 3, 3, p, indices, nullptr), 3);
+  expectNear("sparse weighted", count(Loss::SparseCategoricalCrossentropy, 3, 3, p, indices, w.data()), 9);
   const std::vector<double> pb = {0.7, 0.2, 0.4, 0.9}, yb = {1, 0, 1, 1}, wb = {1, 2};
-  expectNear("binary", accuracyCount<double>(Loss::BinaryCrossentropy, 2, 2, pb.data(), yb.data(), nullptr), 3);
-  expectNear("binary weighted", accuracyCount<double>(Loss::BinaryCrossentropy, 2, 2, pb.data(), yb.data(), wb.data()), 4);
+  expectNear("binary", count(Loss::BinaryCrossentropy, 2, 2, pb, yb, nullptr), 3);
+  expectNear("binary weighted", count(Loss::BinaryCrossentropy, 2, 2, pb, yb, wb.data()), 4);
   // Regression losses: one column compares thresholds, several compare argmax.
-  const std::vector<double> p1 = {0.8, 0.3}, y1 = {1, 1};
-  expectNear("mse, 1 column", accuracyCount<double>(Loss::MeanSquaredError, 2, 1, p1.data(), y1.data(), nullptr), 1);
-  expectNear("huber, 3 columns", accuracyCount<double>(Loss::Huber, 3, 3, p.data(), oneHot.data(), nullptr), 1);
+  expectNear("mse, 1 column", count(Loss::MeanSquaredError, 2, 1, {0.8, 0.3}, {1, 1}, nullptr), 1);
+  expectNear("huber, 3 columns", count(Loss::Huber, 3, 3, p, oneHot, nullptr), 1);
   const std::vector<float> pf(p.begin(), p.end()), yf(oneHot.begin(), oneHot.end());
-  expectNear("categorical float", accuracyCount<float>(Loss::CategoricalCrossentropy, 3, 3, pf.data(), yf.data(), nullptr), 1);
+  expectNear("categorical float",
+             accuracyCount<float>(Loss::CategoricalCrossentropy, 3, 3, pf.data(), yf.data(), nullptr), 1);
 }
 
 }  // namespace

@@ -1,0 +1,42 @@
+/**
+ * rnnkit: recurrent neural networks for Node.js with a tfjs/Keras-style API over native SIMD kernels.
+ *
+ *   import * as rk from 'rnnkit';
+ *   const model = rk.sequential();
+ *   model.add(rk.layers.lstm({ units: 64, inputShape: [28, 28] }));
+ *   model.add(rk.layers.dense({ units: 10, activation: 'softmax' }));
+ *   model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+ *   await model.fit(x, y, { epochs: 5, batchSize: 32, validationSplit: 0.1 });
+ */
+import * as layers from './layers';
+import * as optimizers from './optimizers';
+import * as regularizers from './regularizers';
+import { loadNative } from './native';
+
+export { layers, optimizers, regularizers };
+export { Sequential, sequential } from './models/sequential';
+export type { SequentialArgs, CompileArgs } from './models/sequential';
+export { Layer } from './layers/layer';
+export type { ActivationName, BaseLayerArgs, RegularizerSpec } from './layers/layer';
+export { RecurrentLayer } from './layers/recurrent';
+export type { RecurrentLayerArgs, LSTMLayerArgs, GRULayerArgs } from './layers/recurrent';
+export { Dense, Dropout, Masking, Embedding } from './layers/core';
+export { Bidirectional, TimeDistributed } from './layers/wrappers';
+export { Optimizer } from './optimizers';
+export { Tensor, tensor } from './tensor';
+export type { TensorLike, NestedArray } from './tensor';
+export { RnnError } from './errors';
+export type { RnnErrorCode } from './errors';
+export { setSeed, Random } from './random';
+export { History } from './training/history';
+export type { Logs } from './training/history';
+export { callbacks, CallbackList } from './training/callbacks';
+export type { Callback, CallbackModel, TrainParams } from './training/callbacks';
+export type { FitOptions } from './training/fit';
+export type { EvaluateOptions, PredictOptions } from './training/evaluate';
+export type { InitializerSpec, InitializerName } from './initializers';
+
+/** Facts about the loaded native addon: instruction set it was compiled for, Eigen version. */
+export function backendInfo(): { isa: string; simd: string; eigen: string } {
+  return { ...loadNative().build };
+}

@@ -1,0 +1,152 @@
+/**
+ * The base of every layer: a name, a per-sample input shape when it is the first layer, the weights it declares
+ * for a given input shape, and the spec the native network runs. Weights live in the model that holds the layer;
+ * a layer that is not in a built model has none.
+ */
+import { RnnError } from '../errors';
+import { checkInitializer, InitializerSpec } from '../initializers';
+import { Tensor } from '../tensor';
+import { checkBoolean, checkInteger, checkNumber, describeValue, invalid, isPlainObject } from '../validate';
+import type { NativeLayerSpec, NativeRegularizer } from '../native';
+
+/** Activations available to layers (recurrent layers: all but softmax). */
+export type ActivationName = 'linear' | 'tanh' | 'sigmoid' | 'hardSigmoid' | 'relu' | 'softmax';
+export const ACTIVATIONS: readonly ActivationName[] = ['linear', 'tanh', 'sigmoid', 'hardSigmoid', 'relu', 'softmax'];
+
+/** An L1/L2 weight penalty: loss += l1 * sum|w| + l2 * sum w^2. Build one with `rk.regularizers`. */
+export interface RegularizerSpec {
+  l1?: number;
+  l2?: number;
+}
+
+/** Options every layer accepts. */
+export interface BaseLayerArgs {
+  /** Unique name within the model. Default: the layer type with a counter, e.g. `lstm_1`. */
+  name?: string;
+  /** Per-sample input shape, required on the first layer of a sequential model (e.g. `[timeSteps, features]`). */
+  inputShape?: number[];
+  /** Whether fit updates this layer's weights. Default true. Takes effect at the next fit. */
+  trainable?: boolean;
+}
+export const BASE_LAYER_KEYS = ['name', 'inputShape', 'trainable'] as const;
+
+/** A weight the layer needs for a given input shape, with how to initialise it. */
+export interface WeightSpec {
+  name: string;
+  shape: number[];
+  initializer: InitializerSpec;
+  /** Adjusts the initial values after the initializer ran (LSTM unit forget bias). */
+  postInit?: (values: Float32Array) => void;
+}
+
+/** What a model gives its layers: access to their weights. @internal */
+export interface LayerHost {
+  getLayerWeights(layer: Layer): Tensor[];
+  setLayerWeights(layer: Layer, weights: Tensor[]): void;
+  layerTrainableChanged(layer: Layer): void;
+}
+
+const nameCounters = new Map<string, number>();
+function uniqueName(prefix: string): string {
+  const count = nameCounters.get(prefix) ?? 0;
+  nameCounters.set(prefix, count + 1);
+  return count === 0 ? prefix : `${prefix}_${count}`;
+}
+
+export abstract class Layer {
+  /** The layer's name, unique within its model. */
+  readonly name: string;
+  /** Per-sample input shape given at construction, if any. */
+  readonly inputShape?: readonly number[];
+  private trainableFlag: boolean;
+  /** @internal */
+  host?: LayerHost;
+
+  protected constructor(args: BaseLayerArgs, defaultPrefix: string) {
+    if (args.name !== undefined && (typeof args.name !== 'string' || args.name.length === 0)) {
+      throw invalid('ARGUMENT', 'a non-empty string', 'name', args.name);
+    }
+    this.name = args.name ?? uniqueName(defaultPrefix);
+    if (args.inputShape !== undefined) {
+      if (!Array.isArray(args.inputShape) || args.inputShape.length === 0) {
+        throw invalid('ARGUMENT', 'a non-empty array of positive integers', `${this.name}.inputShape`, args.inputShape);
+      }
+      args.inputShape.forEach((d, i) => checkInteger(d, `${this.name}.inputShape[${i}]`, { min: 1 }));
+      this.inputShape = Object.freeze(args.inputShape.slice());
+    }
+    this.trainableFlag = args.trainable === undefined ? true : checkBoolean(args.trainable, `${this.name}.trainable`);
+  }
+
+  /** The class name used in saved models and summaries (Keras names). */
+  abstract get className(): string;
+  /** Per-sample output shape for a per-sample input shape; throws a SHAPE RnnError when the input does not fit. */
+  abstract computeOutputShape(inputShape: readonly number[]): number[];
+  /** The weights this layer needs for the input shape, in the order getWeights returns them. */
+  abstract weightSpecs(inputShape: readonly number[]): WeightSpec[];
+  /** The native network's description of this layer. @internal */
+  abstract toNative(): NativeLayerSpec;
+  /** The layer's configuration (constructor arguments, defaults filled in); `fromConfig` rebuilds the layer. */
+  abstract getConfig(): Record<string, unknown>;
+
+  /** Whether fit updates this layer's weights; a change takes effect at the next fit (no recompile needed). */
+  get trainable(): boolean {
+    return this.trainableFlag;
+  }
+  set trainable(value: boolean) {
+    this.trainableFlag = checkBoolean(value, `${this.name}.trainable`);
+    this.host?.layerTrainableChanged(this);
+  }
+
+  /** Copies of the layer's weights (Keras order). Throws STATE when the layer is not in a built model. */
+  getWeights(): Tensor[] {
+    return this.requireHost('read its weights').getLayerWeights(this);
+  }
+
+  /** Replaces the layer's weights (shapes must match, Keras order). */
+  setWeights(weights: Tensor[]): void {
+    this.requireHost('set its weights').setLayerWeights(this, weights);
+  }
+
+  /** Number of weight values for the given input shape. */
+  countParams(inputShape: readonly number[]): number {
+    return this.weightSpecs(inputShape).reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1), 0);
+  }
+
+  private requireHost(what: string): LayerHost {
+    if (!this.host) throw new RnnError('STATE', `Layer '${this.name}' is not in a built model, so it cannot ${what}`);
+    return this.host;
+  }
+}
+
+export function checkActivation(value: unknown, name: string, allowSoftmax = true): ActivationName {
+  const allowed = allowSoftmax ? ACTIVATIONS : ACTIVATIONS.filter((a) => a !== 'softmax');
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new RnnError('ARGUMENT', `Expected one of ${allowed.join(', ')} for ${name} but received ${describeValue(value)}`);
+  }
+  return value as ActivationName;
+}
+
+export function checkRegularizer(value: unknown, name: string): NativeRegularizer | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isPlainObject(value)) throw invalid('ARGUMENT', 'a regularizer such as rk.regularizers.l2(0.01)', name, value);
+  for (const key of Object.keys(value)) {
+    if (key !== 'l1' && key !== 'l2') throw invalid('ARGUMENT', 'a regularizer with only l1 and l2', name, value);
+  }
+  return {
+    l1: value.l1 === undefined ? 0 : checkNumber(value.l1, `${name}.l1`, { min: 0 }),
+    l2: value.l2 === undefined ? 0 : checkNumber(value.l2, `${name}.l2`, { min: 0 }),
+  };
+}
+
+/** Validates an initializer option and returns it as given (or the default), ready for `initialize`. */
+export function resolveInitializer(value: InitializerSpec | undefined, fallback: InitializerSpec, name: string): InitializerSpec {
+  const spec = value === undefined ? fallback : value;
+  checkInitializer(spec, name);
+  return typeof spec === 'string' ? spec : { ...spec };
+}
+
+export function checkShapeRank(layer: Layer, inputShape: readonly number[], ranks: number[], what: string): void {
+  if (!ranks.includes(inputShape.length)) {
+    throw new RnnError('SHAPE', `Expected ${what} as input of layer '${layer.name}' but received per-sample shape [${inputShape.join(', ')}]`);
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * SimpleRNN, LSTM and GRU layers (Keras arguments and defaults, camelCase). Gate order in the weights, as in Keras and
+ * tfjs: LSTM i, f, c, o; GRU z, r, h. Weights: kernel [features, gates*units], recurrent_kernel [units, gates*units],
+ * bias [gates*units] (GRU with resetAfter: [2, 3*units], input bias row then recurrent bias row).
+ */
+import { RnnError } from '../errors';
+import { InitializerSpec } from '../initializers';
+import { checkBoolean, checkInteger, checkKnownKeys, checkNumber, optionsOrEmpty } from '../validate';
+import type { NativeLayerSpec, NativeRegularizer } from '../native';
+import {
+  ActivationName, BASE_LAYER_KEYS, BaseLayerArgs, checkActivation, checkRegularizer, checkShapeRank, Layer,
+  RegularizerSpec, resolveInitializer, WeightSpec,
+} from './layer';
+
+export type CellType = 'simpleRNN' | 'lstm' | 'gru';
+
+/** Arguments shared by the recurrent layers. */
+export interface RecurrentLayerArgs extends BaseLayerArgs {
+  /** Size of the hidden state. Required. */
+  units: number;
+  /** Output / candidate activation. Default 'tanh'. */
+  activation?: Exclude<ActivationName, 'softmax'>;
+  /** Whether the layer has biases. Default true. */
+  useBias?: boolean;
+  /** Initializer of the input kernel. Default 'glorotUniform' (Keras). */
+  kernelInitializer?: InitializerSpec;
+  /** Initializer of the recurrent kernel. Default 'orthogonal' (Keras). */
+  recurrentInitializer?: InitializerSpec;
+  /** Initializer of the bias. Default 'zeros'. */
+  biasInitializer?: InitializerSpec;
+  /** Fraction of the input features dropped during training (one mask per sample for all steps). Default 0. */
+  dropout?: number;
+  /**
+   * Fraction of the recurrent state dropped during training. Only 0 is supported so far: any other value is
+   * rejected rather than ignored.
+   */
+  recurrentDropout?: number;
+  /** Return the output at every step ([T, units]) instead of the last ([units]). Default false. */
+  returnSequences?: boolean;
+  /** Also return the final state. Not available in a sequential model (it has one output). Default false. */
+  returnState?: boolean;
+  /** Process the sequence backwards; outputs come in processing order, as in Keras. Default false. */
+  goBackwards?: boolean;
+  /** Penalty on the input kernel. */
+  kernelRegularizer?: RegularizerSpec;
+  /** Penalty on the recurrent kernel. */
+  recurrentRegularizer?: RegularizerSpec;
+  /** Penalty on the bias. */
+  biasRegularizer?: RegularizerSpec;
+}
+
+/** LSTM and GRU gate activation option. */
+export interface GatedLayerArgs extends RecurrentLayerArgs {
+  /** Gate activation. Default 'sigmoid' (Keras; tfjs defaults to 'hardSigmoid'). */
+  recurrentActivation?: 'sigmoid' | 'hardSigmoid';
+}
+
+export interface LSTMLayerArgs extends GatedLayerArgs {
+  /** Add 1 to the forget-gate bias at initialisation (Jozefowicz et al.). Default true (Keras). */
+  unitForgetBias?: boolean;
+}
+
+export interface GRULayerArgs extends GatedLayerArgs {
+  /** Apply the reset gate after the recurrent matrix product (Keras 2+/cuDNN form, two bias rows). Default true. */
+  resetAfter?: boolean;
+}
+
+const RECURRENT_KEYS = [
+  ...BASE_LAYER_KEYS, 'units', 'activation', 'useBias', 'kernelInitializer', 'recurrentInitializer', 'biasInitializer',
+  'dropout', 'recurrentDropout', 'returnSequences', 'returnState', 'goBackwards', 'kernelRegularizer',
+  'recurrentRegularizer', 'biasRegularizer',
+] as const;
+
+const GATES: Record<CellType, number> = { simpleRNN: 1, lstm: 4, gru: 3 };
+const CLASS_NAMES: Record<CellType, string> = { simpleRNN: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU' };
+
+export class RecurrentLayer extends Layer {
+  readonly cell: CellType;
+  readonly units: number;
+  readonly activation: Exclude<ActivationName, 'softmax'>;
+  readonly recurrentActivation: 'sigmoid' | 'hardSigmoid';
+  readonly useBias: boolean;
+  readonly unitForgetBias: boolean;
+  readonly resetAfter: boolean;
+  readonly dropout: number;
+  readonly returnSequences: boolean;
+  readonly goBackwards: boolean;
+  readonly kernelInitializer: InitializerSpec;
+  readonly recurrentInitializer: InitializerSpec;
+  readonly biasInitializer: InitializerSpec;
+  readonly kernelRegularizer?: NativeRegularizer;
+  readonly recurrentRegularizer?: NativeRegularizer;
+  readonly biasRegularizer?: NativeRegularizer;
+
+  constructor(cell: CellType, args: LSTMLayerArgs & GRULayerArgs) {
+    const context = `${cell} layer options`;
+    const options = optionsOrEmpty(args, context);
+    const extra = cell === 'simpleRNN' ? [] : cell === 'lstm' ? ['recurrentActivation', 'unitForgetBias'] : ['recurrentActivation', 'resetAfter'];
+    checkKnownKeys(options, [...RECURRENT_KEYS, ...extra], context);
+    super(options, cell === 'simpleRNN' ? 'simple_rnn' : cell);
+    const n = this.name;
+    this.cell = cell;
+    this.units = checkInteger(options.units, `${n}.units`, { min: 1 });
+    this.activation = checkActivation(options.activation ?? 'tanh', `${n}.activation`, false) as Exclude<ActivationName, 'softmax'>;
+    const recurrent = checkActivation(options.recurrentActivation ?? 'sigmoid', `${n}.recurrentActivation`, false);
+    if (recurrent !== 'sigmoid' && recurrent !== 'hardSigmoid') {
+      throw new RnnError('ARGUMENT', `Expected 'sigmoid' or 'hardSigmoid' for ${n}.recurrentActivation but received '${recurrent}'`);
+    }
+    this.recurrentActivation = recurrent;
+    this.useBias = options.useBias === undefined ? true : checkBoolean(options.useBias, `${n}.useBias`);
+    this.unitForgetBias = cell === 'lstm' && (options.unitForgetBias === undefined ? true : checkBoolean(options.unitForgetBias, `${n}.unitForgetBias`));
+    this.resetAfter = cell === 'gru' && (options.resetAfter === undefined ? true : checkBoolean(options.resetAfter, `${n}.resetAfter`));
+    this.dropout = options.dropout === undefined ? 0 : checkNumber(options.dropout, `${n}.dropout`, { min: 0, max: 0.999 });
+    if (options.recurrentDropout !== undefined && checkNumber(options.recurrentDropout, `${n}.recurrentDropout`, { min: 0, max: 1 }) !== 0) {
+      throw new RnnError('ARGUMENT', `Expected recurrentDropout 0 for ${n} (recurrent dropout is not implemented yet) but received ${options.recurrentDropout}`);
+    }
+    if (options.returnState !== undefined && checkBoolean(options.returnState, `${n}.returnState`)) {
+      throw new RnnError('ARGUMENT', `Expected returnState false for ${n}: a sequential model has a single output, so the final state cannot be returned`);
+    }
+    this.returnSequences = options.returnSequences === undefined ? false : checkBoolean(options.returnSequences, `${n}.returnSequences`);
+    this.goBackwards = options.goBackwards === undefined ? false : checkBoolean(options.goBackwards, `${n}.goBackwards`);
+    this.kernelInitializer = resolveInitializer(options.kernelInitializer, 'glorotUniform', `${n}.kernelInitializer`);
+    this.recurrentInitializer = resolveInitializer(options.recurrentInitializer, 'orthogonal', `${n}.recurrentInitializer`);
+    this.biasInitializer = resolveInitializer(options.biasInitializer, 'zeros', `${n}.biasInitializer`);
+    this.kernelRegularizer = checkRegularizer(options.kernelRegularizer, `${n}.kernelRegularizer`);
+    this.recurrentRegularizer = checkRegularizer(options.recurrentRegularizer, `${n}.recurrentRegularizer`);
+    this.biasRegularizer = checkRegularizer(options.biasRegularizer, `${n}.biasRegularizer`);
+  }
+
+  get className(): string {
+    return CLASS_NAMES[this.cell];
+  }
+
+  /** Number of gate blocks in the weights: LSTM 4, GRU 3, SimpleRNN 1. */
+  get gates(): number {
+    return GATES[this.cell];
+  }
+
+  computeOutputShape(inputShape: readonly number[]): number[] {
+    checkShapeRank(this, inputShape, [2], 'sequences of shape [timeSteps, features]');
+    return this.returnSequences ? [inputShape[0], this.units] : [this.units];
+  }
+
+  weightSpecs(inputShape: readonly number[]): WeightSpec[] {
+    this.computeOutputShape(inputShape);
+    const width = this.gates * this.units;
+    const specs: WeightSpec[] = [
+      { name: 'kernel', shape: [inputShape[1], width], initializer: this.kernelInitializer },
+      { name: 'recurrent_kernel', shape: [this.units, width], initializer: this.recurrentInitializer },
+    ];
+    if (this.useBias) {
+      const units = this.units;
+      specs.push({
+        name: 'bias',
+        shape: this.resetAfter ? [2, width] : [width],
+        initializer: this.biasInitializer,
+        // Keras: the forget block (the second of i, f, c, o) starts at 1.
+        postInit: this.unitForgetBias ? (values) => values.fill(1, units, 2 * units) : undefined,
+      });
+    }
+    return specs;
+  }
+
+  toNative(): NativeLayerSpec {
+    return {
+      kind: 'recurrent', name: this.name, cell: this.cell, units: this.units, activation: this.activation,
+      recurrentActivation: this.recurrentActivation, useBias: this.useBias, resetAfter: this.resetAfter,
+      returnSequences: this.returnSequences, goBackwards: this.goBackwards, bidirectional: false, mergeMode: 'concat',
+      dropout: this.dropout, kernelRegularizer: this.kernelRegularizer, recurrentRegularizer: this.recurrentRegularizer,
+      biasRegularizer: this.biasRegularizer,
+    };
+  }
+
+  getConfig(): Record<string, unknown> {
+    const config: Record<string, unknown> = {
+      name: this.name, trainable: this.trainable, units: this.units, activation: this.activation, useBias: this.useBias,
+      kernelInitializer: this.kernelInitializer, recurrentInitializer: this.recurrentInitializer,
+      biasInitializer: this.biasInitializer, dropout: this.dropout, recurrentDropout: 0,
+      returnSequences: this.returnSequences, goBackwards: this.goBackwards,
+    };
+    if (this.inputShape) config.inputShape = this.inputShape.slice();
+    if (this.cell !== 'simpleRNN') config.recurrentActivation = this.recurrentActivation;
+    if (this.cell === 'lstm') config.unitForgetBias = this.unitForgetBias;
+    if (this.cell === 'gru') config.resetAfter = this.resetAfter;
+    if (this.kernelRegularizer) config.kernelRegularizer = this.kernelRegularizer;
+    if (this.recurrentRegularizer) config.recurrentRegularizer = this.recurrentRegularizer;
+    if (this.biasRegularizer) config.biasRegularizer = this.biasRegularizer;
+    return config;
+  }
+}

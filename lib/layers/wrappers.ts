@@ -1,0 +1,101 @@
+/** Bidirectional (around a recurrent layer) and TimeDistributed (around a dense layer). */
+import { RnnError } from '../errors';
+import { checkKnownKeys, checkOneOf, optionsOrEmpty } from '../validate';
+import type { NativeLayerSpec } from '../native';
+import { Dense } from './core';
+import { BASE_LAYER_KEYS, BaseLayerArgs, Layer, WeightSpec } from './layer';
+import { RecurrentLayer } from './recurrent';
+
+export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave';
+
+export interface BidirectionalLayerArgs extends BaseLayerArgs {
+  /** The recurrent layer to run in both directions (its config is used twice; its weights are separate). */
+  layer: RecurrentLayer;
+  /** How the two directions' outputs combine. Default 'concat'. */
+  mergeMode?: MergeMode;
+}
+
+/** Runs a recurrent layer forwards and backwards and merges the two outputs step by step. */
+export class Bidirectional extends Layer {
+  readonly layer: RecurrentLayer;
+  readonly mergeMode: MergeMode;
+
+  constructor(args: BidirectionalLayerArgs) {
+    const options = optionsOrEmpty(args, 'bidirectional options');
+    checkKnownKeys(options, [...BASE_LAYER_KEYS, 'layer', 'mergeMode'], 'bidirectional options');
+    if (!(options.layer instanceof RecurrentLayer)) {
+      throw new RnnError('ARGUMENT', 'Expected a simpleRNN, lstm or gru layer for bidirectional.layer');
+    }
+    super({ ...options, inputShape: options.inputShape ?? options.layer.inputShape?.slice() }, `bidirectional_${options.layer.name}`);
+    this.layer = options.layer;
+    this.mergeMode = checkOneOf(options.mergeMode ?? 'concat', `${this.name}.mergeMode`, ['concat', 'sum', 'mul', 'ave'] as const);
+  }
+
+  get className(): string {
+    return 'Bidirectional';
+  }
+  computeOutputShape(inputShape: readonly number[]): number[] {
+    const inner = this.layer.computeOutputShape(inputShape);
+    if (this.mergeMode === 'concat') inner[inner.length - 1] *= 2;
+    return inner;
+  }
+  weightSpecs(inputShape: readonly number[]): WeightSpec[] {
+    const inner = this.layer.weightSpecs(inputShape);
+    return [
+      ...inner.map((w) => ({ ...w, name: `forward/${w.name}` })),
+      ...inner.map((w) => ({ ...w, name: `backward/${w.name}` })),
+    ];
+  }
+  toNative(): NativeLayerSpec {
+    const inner = this.layer.toNative();
+    return { ...inner, name: this.name, bidirectional: true, mergeMode: this.mergeMode } as NativeLayerSpec;
+  }
+  getConfig(): Record<string, unknown> {
+    return {
+      name: this.name, trainable: this.trainable, mergeMode: this.mergeMode,
+      layer: { className: this.layer.className, config: this.layer.getConfig() },
+      ...(this.inputShape ? { inputShape: this.inputShape.slice() } : {}),
+    };
+  }
+}
+
+export interface TimeDistributedLayerArgs extends BaseLayerArgs {
+  /** The dense layer applied at every time step. */
+  layer: Dense;
+}
+
+/** Applies a dense layer at every step of a sequence [T, F] -> [T, units]. */
+export class TimeDistributed extends Layer {
+  readonly layer: Dense;
+
+  constructor(args: TimeDistributedLayerArgs) {
+    const options = optionsOrEmpty(args, 'timeDistributed options');
+    checkKnownKeys(options, [...BASE_LAYER_KEYS, 'layer'], 'timeDistributed options');
+    if (!(options.layer instanceof Dense)) throw new RnnError('ARGUMENT', 'Expected a dense layer for timeDistributed.layer');
+    super({ ...options, inputShape: options.inputShape ?? options.layer.inputShape?.slice() }, `time_distributed`);
+    this.layer = options.layer;
+  }
+
+  get className(): string {
+    return 'TimeDistributed';
+  }
+  computeOutputShape(inputShape: readonly number[]): number[] {
+    if (inputShape.length !== 2) {
+      throw new RnnError('SHAPE', `Expected sequences [timeSteps, features] as input of layer '${this.name}' but received [${inputShape.join(', ')}]`);
+    }
+    return this.layer.computeOutputShape(inputShape);
+  }
+  weightSpecs(inputShape: readonly number[]): WeightSpec[] {
+    this.computeOutputShape(inputShape);
+    return this.layer.weightSpecs(inputShape);
+  }
+  toNative(): NativeLayerSpec {
+    return { ...this.layer.toNative(), name: this.name };
+  }
+  getConfig(): Record<string, unknown> {
+    return {
+      name: this.name, trainable: this.trainable, layer: { className: 'Dense', config: this.layer.getConfig() },
+      ...(this.inputShape ? { inputShape: this.inputShape.slice() } : {}),
+    };
+  }
+}

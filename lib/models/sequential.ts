@@ -1,0 +1,393 @@
+/**
+ * A linear stack of layers, tfjs/Keras style. The model owns one native network; it is (re)built whenever the layer
+ * list changes, keeping the weights of the layers it already had. Weights and optimizer state live natively and are
+ * copied in and out only through getWeights / setWeights and the persistence functions.
+ */
+import { RnnError } from '../errors';
+import { initialize } from '../initializers';
+import { Layer, LayerHost } from '../layers/layer';
+import { loadNative, NativeNetwork, toRnnError } from '../native';
+import { Optimizer, OPTIMIZER_NAMES, OptimizerName } from '../optimizers';
+import { globalRandom } from '../random';
+import { Tensor, TensorLike } from '../tensor';
+import { fitLoop, FitOptions } from '../training/fit';
+import { evaluateLoop, EvaluateOptions, predictLoop, PredictOptions } from '../training/evaluate';
+import { History } from '../training/history';
+import { batchLogs, checkLoss, checkMetrics, LossName, MetricName } from '../training/losses';
+import { prepareInputs, prepareTargets } from '../training/data';
+import { checkKnownKeys, checkNumber, describeValue, isPlainObject, optionsOrEmpty } from '../validate';
+import { printSummary } from './summary';
+
+export interface SequentialArgs {
+  /** Model name. Default 'sequential'. */
+  name?: string;
+  /** Layers to add in order. */
+  layers?: Layer[];
+}
+
+export interface CompileArgs {
+  /** An optimizer name (Keras defaults) or an object from rk.optimizers. */
+  optimizer: OptimizerName | Optimizer;
+  loss: LossName | 'mse' | 'mae';
+  /** 'accuracy' (categorical, sparse or binary by the loss), 'mae', 'mse'. */
+  metrics?: string[] | string;
+  /** Huber loss threshold. Default 1. */
+  huberDelta?: number;
+}
+
+/** @internal */
+export interface CompiledState {
+  loss: LossName;
+  metrics: MetricName[];
+  optimizer: Optimizer;
+  huberDelta: number;
+}
+
+export class Sequential implements LayerHost {
+  readonly name: string;
+  /** Set by callbacks (e.g. earlyStopping) to end fit after the current epoch. */
+  stopTraining = false;
+  private readonly layerList: Layer[] = [];
+  private shapes: number[][] = [];  // shapes[i] = per-sample input shape of layer i; last = model output
+  private network?: NativeNetwork;
+  private paramIndices = new Map<Layer, number[]>();
+  private compiledState?: CompiledState;
+  private activeTask?: string;
+
+  constructor(args: SequentialArgs = {}) {
+    const options = optionsOrEmpty(args, 'sequential options');
+    checkKnownKeys(options, ['name', 'layers'], 'sequential options');
+    if (options.name !== undefined && typeof options.name !== 'string') throw new RnnError('ARGUMENT', `Expected a string for name but received ${describeValue(options.name)}`);
+    this.name = options.name ?? 'sequential';
+    for (const layer of options.layers ?? []) this.add(layer);
+  }
+
+  /** Appends a layer; the first one must have an inputShape. Weights are created at once (Keras behaviour). */
+  add(layer: Layer): void {
+    this.ensureIdle('add a layer');
+    if (!(layer instanceof Layer)) throw new RnnError('ARGUMENT', `Expected a layer from rk.layers but received ${describeValue(layer)}`);
+    if (layer.host) throw new RnnError('STATE', `Layer '${layer.name}' already belongs to a model; create a new layer (rk.transfer copies layers between models)`);
+    if (this.layerList.some((l) => l.name === layer.name)) throw new RnnError('ARGUMENT', `Expected unique layer names but '${layer.name}' is already in model '${this.name}'`);
+    let input: readonly number[];
+    if (this.layerList.length === 0) {
+      if (!layer.inputShape) throw new RnnError('ARGUMENT', `Expected an inputShape on the first layer ('${layer.name}'), e.g. inputShape: [timeSteps, features]`);
+      input = layer.inputShape;
+    } else {
+      input = this.shapes[this.shapes.length - 1];
+      if (layer.inputShape && layer.inputShape.join() !== input.join()) {
+        throw new RnnError('SHAPE', `Expected layer '${layer.name}' to take the previous output shape [${input.join(', ')}] but its inputShape is [${layer.inputShape.join(', ')}]`);
+      }
+    }
+    const output = layer.computeOutputShape(input);
+    const previous = this.snapshotWeights();
+    this.layerList.push(layer);
+    this.shapes = this.layerList.length === 1 ? [input.slice(), output] : [...this.shapes, output];
+    try {
+      this.rebuild(previous);
+    } catch (error) {
+      this.layerList.pop();
+      this.shapes.pop();
+      if (this.layerList.length === 0) this.shapes = [];
+      this.rebuild(previous);
+      throw toRnnError(error);
+    }
+    layer.host = this;
+  }
+
+  /** The layers, in order. */
+  get layers(): readonly Layer[] {
+    return this.layerList.slice();
+  }
+  /** Per-sample input shape. */
+  get inputShape(): readonly number[] {
+    return this.requireLayers().shapes[0];
+  }
+  /** Per-sample output shape. */
+  get outputShape(): readonly number[] {
+    return this.requireLayers().shapes[this.shapes.length - 1];
+  }
+  /** The optimizer given to compile. */
+  get optimizer(): Optimizer {
+    return this.requireCompiled().optimizer;
+  }
+  /** True while fit / evaluate / predict runs on this model. */
+  get isBusy(): boolean {
+    return this.activeTask !== undefined;
+  }
+
+  /** A layer by name or index. */
+  getLayer(nameOrIndex: string | number): Layer {
+    const layer = typeof nameOrIndex === 'number' ? this.layerList[nameOrIndex] : this.layerList.find((l) => l.name === nameOrIndex);
+    if (!layer) {
+      throw new RnnError('ARGUMENT', `Expected a layer name (${this.layerList.map((l) => `'${l.name}'`).join(', ')}) or an index below ${this.layerList.length} but received ${describeValue(nameOrIndex)}`);
+    }
+    return layer;
+  }
+
+  /** Per-sample input shape of layer i (i = layers.length: the model output). @internal */
+  layerInputShape(index: number): readonly number[] {
+    return this.shapes[index];
+  }
+
+  countParams(): number {
+    return this.layerList.reduce((sum, layer, i) => sum + layer.countParams(this.shapes[i]), 0);
+  }
+
+  /** Prints a table of layers, output shapes and parameter counts. */
+  summary(printFn: (line: string) => void = console.log): void {
+    printSummary(this, this.shapes, printFn);
+  }
+
+  compile(args: CompileArgs): void {
+    this.ensureIdle('compile');
+    const options = optionsOrEmpty(args, 'compile options');
+    checkKnownKeys(options, ['optimizer', 'loss', 'metrics', 'huberDelta'], 'compile options');
+    const loss = checkLoss(options.loss);
+    const metrics = checkMetrics(options.metrics, loss);
+    let optimizer: Optimizer;
+    if (options.optimizer instanceof Optimizer) optimizer = options.optimizer;
+    else if (typeof options.optimizer === 'string' && (OPTIMIZER_NAMES as readonly string[]).includes(options.optimizer)) optimizer = new Optimizer(options.optimizer as OptimizerName);
+    else throw new RnnError('ARGUMENT', `Expected an optimizer name (${OPTIMIZER_NAMES.join(', ')}) or rk.optimizers object but received ${describeValue(options.optimizer)}`);
+    const huberDelta = options.huberDelta === undefined ? 1 : checkNumber(options.huberDelta, 'huberDelta', { minExclusive: 0 });
+    if (optimizer.sink && this.compiledState?.optimizer !== optimizer) {
+      throw new RnnError('STATE', 'Expected a fresh optimizer: this one is already used by another model');
+    }
+    const network = this.requireNetwork();
+    try {
+      network.compile({ loss, huberDelta }, optimizer.getConfig());
+    } catch (error) {
+      throw toRnnError(error);
+    }
+    if (this.compiledState && this.compiledState.optimizer !== optimizer) this.compiledState.optimizer.sink = undefined;
+    optimizer.sink = { setLearningRate: (rate) => this.requireNetwork().setLearningRate(rate) };
+    this.compiledState = { loss, metrics, optimizer, huberDelta };
+    this.applyTrainable();
+  }
+
+  /** Trains the model; see FitOptions. Returns the History (history.history.loss etc.). */
+  async fit(x: TensorLike, y: TensorLike, options: FitOptions = {}): Promise<History> {
+    return this.runTask('fit', () => fitLoop(this, x, y, options));
+  }
+
+  /** Loss and metrics on the given data, e.g. `{ loss, accuracy }`. */
+  async evaluate(x: TensorLike, y: TensorLike, options: EvaluateOptions = {}): Promise<Record<string, number>> {
+    return this.runTask('evaluate', () => evaluateLoop(this, x, y, options));
+  }
+
+  /** Outputs for x, in batches: a Tensor [N, ...outputShape]. */
+  async predict(x: TensorLike, options: PredictOptions = {}): Promise<Tensor> {
+    return this.runTask('predict', () => predictLoop(this, x, options));
+  }
+
+  /** Outputs for one batch (no splitting). */
+  async predictOnBatch(x: TensorLike): Promise<Tensor> {
+    return this.runTask('predict', async () => {
+      const input = prepareInputs(x, { inputShape: this.inputShape, outputShape: this.outputShape });
+      const out = await this.requireNetwork().predict(input.data, input.shape[0]).catch((e) => { throw toRnnError(e); });
+      return new Tensor(out, [input.shape[0], ...this.outputShape]);
+    });
+  }
+
+  /** One optimizer step on one batch; returns `{ loss, ...metrics }` of that batch (before the update). */
+  async trainOnBatch(x: TensorLike, y: TensorLike): Promise<Record<string, number>> {
+    return this.runTask('train', async () => {
+      const compiled = this.requireCompiled();
+      const shapes = { inputShape: this.inputShape, outputShape: this.outputShape, loss: compiled.loss };
+      const input = prepareInputs(x, shapes);
+      const targets = prepareTargets(y, shapes, input.shape[0]);
+      const seed = globalRandom().integer(0x7fffffff);
+      const metrics = await this.requireNetwork().trainBatch(input.data, input.shape[0], targets.data, null, seed).catch((e) => { throw toRnnError(e); });
+      return batchLogs(metrics, compiled.metrics, input.shape[0]);
+    });
+  }
+
+  /** Copies of every weight, layer by layer, in Keras order. */
+  getWeights(): Tensor[] {
+    this.ensureIdle('read weights');
+    return this.readAllWeights();
+  }
+
+  /** Replaces every weight; shapes are checked first, and on any mismatch nothing changes. */
+  setWeights(weights: Tensor[]): void {
+    this.ensureIdle('set weights');
+    this.writeAllWeights(weights);
+  }
+
+  /** @internal getWeights without the busy check (callbacks between batches). */
+  readAllWeights(): Tensor[] {
+    return this.layerList.flatMap((layer) => this.readLayerWeights(layer));
+  }
+
+  /** @internal setWeights without the busy check (callbacks between batches). */
+  writeAllWeights(weights: Tensor[]): void {
+    const expected = this.layerList.reduce((n, l) => n + (this.paramIndices.get(l)?.length ?? 0), 0);
+    if (!Array.isArray(weights) || weights.length !== expected) {
+      throw new RnnError('SHAPE', `Expected ${expected} weight tensors for model '${this.name}' but received ${Array.isArray(weights) ? weights.length : describeValue(weights)}`);
+    }
+    let offset = 0;
+    const plan: Array<[Layer, Tensor[]]> = this.layerList.map((layer) => {
+      const count = this.paramIndices.get(layer)?.length ?? 0;
+      const part = weights.slice(offset, offset + count);
+      offset += count;
+      return [layer, part];
+    });
+    for (const [layer, part] of plan) this.checkLayerWeights(layer, part);
+    for (const [layer, part] of plan) this.writeLayerWeights(layer, part);
+  }
+
+  /** @internal LayerHost */
+  getLayerWeights(layer: Layer): Tensor[] {
+    this.ensureIdle('read weights');
+    return this.readLayerWeights(layer);
+  }
+
+  private readLayerWeights(layer: Layer): Tensor[] {
+    const network = this.requireNetwork();
+    const infos = network.params();
+    return (this.paramIndices.get(layer) ?? []).map((i) => new Tensor(network.getParam(i), infos[i].shape));
+  }
+
+  /** @internal LayerHost */
+  setLayerWeights(layer: Layer, weights: Tensor[]): void {
+    this.ensureIdle('set weights');
+    this.checkLayerWeights(layer, weights);
+    this.writeLayerWeights(layer, weights);
+  }
+
+  /** @internal LayerHost */
+  layerTrainableChanged(): void {
+    if (this.network && !this.activeTask) this.applyTrainable();
+  }
+
+  /** @internal The native network (built). */
+  requireNetwork(): NativeNetwork {
+    if (!this.network) throw new RnnError('STATE', `Model '${this.name}' has no layers yet; add layers first`);
+    return this.network;
+  }
+
+  /** @internal */
+  requireCompiled(): CompiledState {
+    if (!this.compiledState) throw new RnnError('STATE', `Model '${this.name}' is not compiled; call model.compile({ optimizer, loss }) first`);
+    return this.compiledState;
+  }
+
+  /** @internal Native parameter indices of a layer. */
+  paramIndicesOf(layer: Layer): readonly number[] {
+    return this.paramIndices.get(layer) ?? [];
+  }
+
+  /** @internal Pushes each layer's trainable flag to the native parameters (done before every fit). */
+  applyTrainable(): void {
+    const network = this.requireNetwork();
+    for (const layer of this.layerList) {
+      for (const index of this.paramIndices.get(layer) ?? []) network.setTrainable(index, layer.trainable);
+    }
+  }
+
+  /** @internal Runs one task at a time: a second fit, or a weight change during fit, is a BUSY error. */
+  async runTask<T>(task: string, body: () => Promise<T>): Promise<T> {
+    this.ensureIdle(task);
+    this.activeTask = task;
+    try {
+      return await body();
+    } finally {
+      this.activeTask = undefined;
+    }
+  }
+
+  private ensureIdle(what: string): void {
+    if (this.activeTask) {
+      throw new RnnError('BUSY', `Cannot ${what} while ${this.activeTask} is running on model '${this.name}'; await it first`);
+    }
+  }
+
+  private requireLayers(): this {
+    if (this.layerList.length === 0) throw new RnnError('STATE', `Model '${this.name}' has no layers yet`);
+    return this;
+  }
+
+  private checkLayerWeights(layer: Layer, weights: Tensor[]): void {
+    const infos = this.requireNetwork().params();
+    const indices = this.paramIndices.get(layer) ?? [];
+    if (!Array.isArray(weights) || weights.length !== indices.length) {
+      throw new RnnError('SHAPE', `Expected ${indices.length} weight tensors for layer '${layer.name}' but received ${Array.isArray(weights) ? weights.length : describeValue(weights)}`);
+    }
+    indices.forEach((index, k) => {
+      const w = weights[k];
+      const expected = infos[index].shape;
+      if (!(w instanceof Tensor) && !(isPlainObject(w) || typeof (w as { dataSync?: unknown }).dataSync === 'function')) {
+        throw new RnnError('DTYPE', `Expected a Tensor for weight '${infos[index].name}' of layer '${layer.name}' but received ${describeValue(w)}`);
+      }
+      const shape = (w as Tensor).shape;
+      if (!shape || shape.length !== expected.length || shape.some((d, i) => d !== expected[i])) {
+        throw new RnnError('SHAPE', `Expected weight '${infos[index].name}' of layer '${layer.name}' to have shape [${expected.join(', ')}] but received [${shape ? shape.join(', ') : '?'}]`);
+      }
+      const data = (w as Tensor).dataSync();
+      for (let i = 0; i < data.length; i++) {
+        if (!Number.isFinite(data[i])) throw new RnnError('NOT_FINITE', `Expected finite values in weight '${infos[index].name}' of layer '${layer.name}' but received ${data[i]} at ${i}`);
+      }
+    });
+  }
+
+  private writeLayerWeights(layer: Layer, weights: Tensor[]): void {
+    const network = this.requireNetwork();
+    (this.paramIndices.get(layer) ?? []).forEach((index, k) => network.setParam(index, Float32Array.from(weights[k].dataSync())));
+  }
+
+  private snapshotWeights(): Map<Layer, Float32Array[]> {
+    const snapshot = new Map<Layer, Float32Array[]>();
+    if (!this.network) return snapshot;
+    for (const layer of this.layerList) {
+      snapshot.set(layer, (this.paramIndices.get(layer) ?? []).map((i) => this.network!.getParam(i)));
+    }
+    return snapshot;
+  }
+
+  /** Creates the native network for the current layers; known layers keep their weights, new ones are initialised. */
+  private rebuild(previous: Map<Layer, Float32Array[]>): void {
+    if (this.layerList.length === 0) {
+      this.network = undefined;
+      this.paramIndices.clear();
+      return;
+    }
+    const { Network } = loadNative();
+    let network: NativeNetwork;
+    try {
+      network = new Network({ inputShape: this.shapes[0].slice(), layers: this.layerList.map((l) => l.toNative()) });
+    } catch (error) {
+      throw toRnnError(error);
+    }
+    const infos = network.params();
+    const indices = new Map<Layer, number[]>();
+    infos.forEach((info, i) => {
+      const layer = this.layerList[info.layer];
+      indices.set(layer, [...(indices.get(layer) ?? []), i]);
+    });
+    const rng = globalRandom();
+    this.layerList.forEach((layer, li) => {
+      const specs = layer.weightSpecs(this.shapes[li]);
+      const own = indices.get(layer) ?? [];
+      const kept = previous.get(layer);
+      specs.forEach((spec, k) => {
+        let values = kept?.[k];
+        if (!values) {
+          values = initialize(spec.initializer, spec.shape, rng);
+          spec.postInit?.(values);
+        }
+        network.setParam(own[k], values);
+      });
+    });
+    this.network = network;
+    this.paramIndices = indices;
+    if (this.compiledState) {
+      // A changed network needs its loss and a fresh optimizer state, as after a Keras recompile.
+      network.compile({ loss: this.compiledState.loss, huberDelta: this.compiledState.huberDelta }, this.compiledState.optimizer.getConfig());
+      this.applyTrainable();
+    }
+  }
+}
+
+/** Creates a sequential model (tfjs: tf.sequential). */
+export function sequential(args?: SequentialArgs): Sequential {
+  return new Sequential(args);
+}

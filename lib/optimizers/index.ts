@@ -1,0 +1,117 @@
+/**
+ * Optimizers with Keras semantics and defaults. Pass one to `compile` by name (`'adam'`) or as an object
+ * (`rk.optimizers.adam({ learningRate: 1e-3, clipnorm: 1 })`). `learningRate` can be changed at any time between
+ * batches (e.g. between epochs); the change applies to the next batch.
+ */
+import { RnnError } from '../errors';
+import { checkBoolean, checkKnownKeys, checkNumber, optionsOrEmpty } from '../validate';
+import type { NativeOptimizerConfig } from '../native';
+
+export type OptimizerName = 'sgd' | 'rmsprop' | 'adam' | 'adamw' | 'adagrad';
+export const OPTIMIZER_NAMES: readonly OptimizerName[] = ['sgd', 'rmsprop', 'adam', 'adamw', 'adagrad'];
+
+/** Gradient clipping, available on every optimizer (0 or absent = off). */
+export interface ClipArgs {
+  /** Scale each weight's gradient so its L2 norm is at most this. */
+  clipnorm?: number;
+  /** Clip each gradient value to [-clipvalue, clipvalue]. */
+  clipvalue?: number;
+  /** Scale all gradients together so their joint L2 norm is at most this. */
+  globalClipnorm?: number;
+}
+export interface SgdArgs extends ClipArgs {
+  /** Default 0.01. */ learningRate?: number;
+  /** Default 0. */ momentum?: number;
+  /** Default false. */ nesterov?: boolean;
+}
+export interface RmspropArgs extends ClipArgs {
+  /** Default 0.001. */ learningRate?: number;
+  /** Decay of the mean square. Default 0.9. */ rho?: number;
+  /** Default 0. */ momentum?: number;
+  /** Default 1e-7. */ epsilon?: number;
+  /** Normalise by the variance instead of the mean square. Default false. */ centered?: boolean;
+}
+export interface AdamArgs extends ClipArgs {
+  /** Default 0.001. */ learningRate?: number;
+  /** Default 0.9. */ beta1?: number;
+  /** Default 0.999. */ beta2?: number;
+  /** Default 1e-7 (Keras). */ epsilon?: number;
+}
+export interface AdamwArgs extends AdamArgs {
+  /** Decoupled weight decay. Default 0.004 (Keras). */ weightDecay?: number;
+}
+export interface AdagradArgs extends ClipArgs {
+  /** Default 0.001. */ learningRate?: number;
+  /** Default 0.1. */ initialAccumulatorValue?: number;
+  /** Default 1e-7. */ epsilon?: number;
+}
+
+const DEFAULT_LEARNING_RATE: Record<OptimizerName, number> = { sgd: 0.01, rmsprop: 0.001, adam: 0.001, adamw: 0.001, adagrad: 0.001 };
+const CLIP_KEYS = ['clipnorm', 'clipvalue', 'globalClipnorm'] as const;
+const KEYS: Record<OptimizerName, readonly string[]> = {
+  sgd: ['learningRate', 'momentum', 'nesterov', ...CLIP_KEYS],
+  rmsprop: ['learningRate', 'rho', 'momentum', 'epsilon', 'centered', ...CLIP_KEYS],
+  adam: ['learningRate', 'beta1', 'beta2', 'epsilon', ...CLIP_KEYS],
+  adamw: ['learningRate', 'beta1', 'beta2', 'epsilon', 'weightDecay', ...CLIP_KEYS],
+  adagrad: ['learningRate', 'initialAccumulatorValue', 'epsilon', ...CLIP_KEYS],
+};
+
+/** Where a compiled model applies learning-rate changes. @internal */
+export interface LearningRateSink {
+  setLearningRate(rate: number): void;
+}
+
+export class Optimizer {
+  readonly kind: OptimizerName;
+  private readonly settings: NativeOptimizerConfig;
+  /** @internal */
+  sink?: LearningRateSink;
+
+  constructor(kind: OptimizerName, args: Record<string, unknown> = {}) {
+    const options = optionsOrEmpty(args, `${kind} options`) as Record<string, unknown>;
+    checkKnownKeys(options, KEYS[kind], `${kind} options`);
+    this.kind = kind;
+    const settings: NativeOptimizerConfig = { kind, learningRate: DEFAULT_LEARNING_RATE[kind] };
+    for (const key of KEYS[kind]) {
+      const value = options[key];
+      if (value === undefined) continue;
+      const target = settings as unknown as Record<string, unknown>;
+      if (key === 'nesterov' || key === 'centered') target[key] = checkBoolean(value, `${kind}.${key}`);
+      else if (key === 'beta1' || key === 'beta2' || key === 'rho') target[key] = checkNumber(value, `${kind}.${key}`, { min: 0, max: 0.999999 });
+      else target[key] = checkNumber(value, `${kind}.${key}`, { min: 0 });
+    }
+    if (settings.epsilon === 0) throw new RnnError('ARGUMENT', `Expected ${kind}.epsilon > 0 but received 0`);
+    this.settings = settings;
+  }
+
+  /** The step size; settable between batches. */
+  get learningRate(): number {
+    return this.settings.learningRate;
+  }
+  set learningRate(rate: number) {
+    const checked = checkNumber(rate, `${this.kind}.learningRate`, { min: 0 });
+    this.sink?.setLearningRate(checked);
+    this.settings.learningRate = checked;
+  }
+
+  /** The full configuration with defaults, as the native optimizer receives it. */
+  getConfig(): NativeOptimizerConfig {
+    return { ...this.settings };
+  }
+}
+
+export function sgd(args?: SgdArgs): Optimizer {
+  return new Optimizer('sgd', args as Record<string, unknown>);
+}
+export function rmsprop(args?: RmspropArgs): Optimizer {
+  return new Optimizer('rmsprop', args as Record<string, unknown>);
+}
+export function adam(args?: AdamArgs): Optimizer {
+  return new Optimizer('adam', args as Record<string, unknown>);
+}
+export function adamw(args?: AdamwArgs): Optimizer {
+  return new Optimizer('adamw', args as Record<string, unknown>);
+}
+export function adagrad(args?: AdagradArgs): Optimizer {
+  return new Optimizer('adagrad', args as Record<string, unknown>);
+}

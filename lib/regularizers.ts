@@ -1,0 +1,13 @@
+/** Weight penalties for the *Regularizer layer options: loss += l1 * sum|w| + l2 * sum w^2 (Keras). */
+import type { RegularizerSpec } from './layers/layer';
+import { checkNumber } from './validate';
+
+export function l1(factor = 0.01): RegularizerSpec {
+  return { l1: checkNumber(factor, 'l1', { min: 0 }), l2: 0 };
+}
+export function l2(factor = 0.01): RegularizerSpec {
+  return { l1: 0, l2: checkNumber(factor, 'l2', { min: 0 }) };
+}
+export function l1l2(args: { l1?: number; l2?: number } = {}): RegularizerSpec {
+  return { l1: checkNumber(args.l1 ?? 0, 'l1', { min: 0 }), l2: checkNumber(args.l2 ?? 0, 'l2', { min: 0 }) };
+}

@@ -1,0 +1,146 @@
+/**
+ * Turning user data into checked tensors for a model, and cutting them into batches. Every check happens before any
+ * training step, so bad data never touches the weights.
+ */
+import { RnnError } from '../errors';
+import { gatherRows, Tensor, TensorLike, toTensor } from '../tensor';
+import type { LossName } from './losses';
+
+export interface ModelShapes {
+  inputShape: readonly number[];
+  outputShape: readonly number[];
+  loss?: LossName;
+}
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/** x as [N, ...inputShape]; a single sample without the batch dimension is not guessed at. */
+export function prepareInputs(x: TensorLike, shapes: ModelShapes, name = 'x'): Tensor {
+  const t = toTensor(x, name);
+  const expected = shapes.inputShape;
+  const sampleShape = t.shape.slice(1);
+  if (t.rank !== expected.length + 1 || sampleShape.some((d, i) => d !== expected[i])) {
+    throw new RnnError('SHAPE', `Expected ${name} of shape [batch, ${expected.join(', ')}] but received ${shapeText(t.shape)}`);
+  }
+  if (t.shape[0] === 0) throw new RnnError('SHAPE', `Expected at least one sample in ${name} but received an empty batch`);
+  return t;
+}
+
+/**
+ * y as the flat targets the native loss expects: [N, ...outputShape], or for sparseCategoricalCrossentropy class
+ * indices [N] (or [N, T] for sequence outputs; a trailing dimension of 1 is accepted).
+ */
+export function prepareTargets(y: TensorLike, shapes: ModelShapes, samples: number, name = 'y'): Tensor {
+  const t = toTensor(y, name);
+  if (t.shape[0] !== samples) {
+    throw new RnnError('SHAPE', `Expected ${name} to hold ${samples} samples (one per sample of x) but received ${t.shape[0] ?? 0}`);
+  }
+  const out = shapes.outputShape;
+  if (shapes.loss === 'sparseCategoricalCrossentropy') {
+    const expected = out.slice(0, -1);
+    let sampleShape = t.shape.slice(1);
+    if (sampleShape.length === expected.length + 1 && sampleShape[sampleShape.length - 1] === 1) sampleShape = sampleShape.slice(0, -1);
+    if (sampleShape.length !== expected.length || sampleShape.some((d, i) => d !== expected[i])) {
+      throw new RnnError('SHAPE', `Expected ${name} of class indices with shape [batch${expected.map((d) => `, ${d}`).join('')}] but received ${shapeText(t.shape)}`);
+    }
+    const classes = out[out.length - 1];
+    for (let i = 0; i < t.data.length; i++) {
+      const label = t.data[i];
+      if (!(Number.isInteger(label) && label >= 0 && label < classes)) {
+        throw new RnnError('ARGUMENT', `Expected class indices that are integers in [0, ${classes}) in ${name} but received ${label} at position ${i}`);
+      }
+    }
+    return new Tensor(t.data, [samples, ...expected]);
+  }
+  const sampleShape = t.shape.slice(1);
+  if (sampleShape.length !== out.length || sampleShape.some((d, i) => d !== out[i])) {
+    const hint = out[out.length - 1] > 1 && sampleShape.length === out.length - 1
+      ? ' (class indices need loss sparseCategoricalCrossentropy, or one-hot encode them)' : '';
+    throw new RnnError('SHAPE', `Expected ${name} of shape [batch, ${out.join(', ')}] but received ${shapeText(t.shape)}${hint}`);
+  }
+  return t;
+}
+
+/** Per-sample weights [N] from sampleWeight and/or classWeight (class = argmax of a one-hot row, or the index). */
+export function prepareSampleWeights(
+  samples: number, targets: Tensor, loss: LossName | undefined, sampleWeight?: TensorLike,
+  classWeight?: Record<number, number>,
+): Float32Array | undefined {
+  let weights: Float32Array | undefined;
+  if (sampleWeight !== undefined) {
+    const t = toTensor(sampleWeight, 'sampleWeight');
+    if (t.size !== samples) throw new RnnError('SHAPE', `Expected ${samples} sample weights but received ${t.size}`);
+    for (const w of t.data) if (w < 0) throw new RnnError('ARGUMENT', `Expected sample weights >= 0 but received ${w}`);
+    weights = Float32Array.from(t.data);
+  }
+  if (classWeight !== undefined) {
+    if (typeof classWeight !== 'object' || classWeight === null) throw new RnnError('ARGUMENT', 'Expected an object { classIndex: weight } for classWeight');
+    const perSample = targets.size / samples;
+    const sparse = loss === 'sparseCategoricalCrossentropy';
+    if (!sparse && perSample !== targets.shape[targets.rank - 1]) {
+      throw new RnnError('ARGUMENT', 'Expected classWeight only for models with one label per sample (not sequence outputs)');
+    }
+    weights = weights ?? new Float32Array(samples).fill(1);
+    for (let i = 0; i < samples; i++) {
+      let cls: number;
+      if (sparse) cls = targets.data[i];
+      else if (perSample === 1) cls = targets.data[i] > 0.5 ? 1 : 0;
+      else {
+        cls = 0;
+        for (let c = 1; c < perSample; c++) if (targets.data[i * perSample + c] > targets.data[i * perSample + cls]) cls = c;
+      }
+      const w = classWeight[cls];
+      if (w !== undefined) {
+        if (typeof w !== 'number' || !(w >= 0)) throw new RnnError('ARGUMENT', `Expected classWeight[${cls}] to be a number >= 0 but received ${w}`);
+        weights[i] *= w;
+      }
+    }
+  }
+  return weights;
+}
+
+/** A buffer of at least `size` values: the given one when it is big enough (batches reuse one allocation). */
+function grow(buffer: Float32Array | undefined, size: number): Float32Array {
+  return buffer !== undefined && buffer.length >= size ? buffer : new Float32Array(size);
+}
+
+/** Reusable gather buffers for one stream of batches. */
+export class Batcher {
+  private xBuffer?: Float32Array;
+  private yBuffer?: Float32Array;
+  private wBuffer?: Float32Array;
+
+  constructor(private readonly x: Tensor, private readonly y?: Tensor, private readonly weights?: Float32Array) {}
+
+  /** The rows `indices[start..end)` of x, y and the weights, as contiguous buffers (views when already contiguous). */
+  batch(indices: Int32Array | null, start: number, end: number): { x: Float32Array; y?: Float32Array; w?: Float32Array; size: number } {
+    const size = end - start;
+    if (indices === null) {
+      const rowX = this.x.size / this.x.shape[0];
+      const rowY = this.y ? this.y.size / this.y.shape[0] : 0;
+      return {
+        x: this.x.data.subarray(start * rowX, end * rowX),
+        y: this.y?.data.subarray(start * rowY, end * rowY),
+        w: this.weights?.subarray(start, end),
+        size,
+      };
+    }
+    const rows = indices.subarray(start, end);
+    this.xBuffer = grow(this.xBuffer, size * (this.x.size / this.x.shape[0]));
+    const result: { x: Float32Array; y?: Float32Array; w?: Float32Array; size: number } = {
+      x: gatherRows(this.x, rows, this.xBuffer), size,
+    };
+    if (this.y) {
+      this.yBuffer = grow(this.yBuffer, size * (this.y.size / this.y.shape[0]));
+      result.y = gatherRows(this.y, rows, this.yBuffer);
+    }
+    if (this.weights) {
+      this.wBuffer = grow(this.wBuffer, size);
+      for (let i = 0; i < size; i++) this.wBuffer[i] = this.weights[rows[i]];
+      result.w = this.wBuffer.subarray(0, size);
+    }
+    return result;
+  }
+}

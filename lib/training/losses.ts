@@ -1,0 +1,83 @@
+/** Loss and metric names accepted by `compile`, and how metrics are read from the native batch sums. */
+import { RnnError } from '../errors';
+import type { NativeMetrics } from '../native';
+import { describeValue } from '../validate';
+
+export type LossName =
+  | 'categoricalCrossentropy' | 'sparseCategoricalCrossentropy' | 'binaryCrossentropy'
+  | 'meanSquaredError' | 'meanAbsoluteError' | 'huber';
+export const LOSS_NAMES: readonly LossName[] = [
+  'categoricalCrossentropy', 'sparseCategoricalCrossentropy', 'binaryCrossentropy', 'meanSquaredError',
+  'meanAbsoluteError', 'huber',
+];
+/** Keras/tfjs aliases. */
+const LOSS_ALIASES: Record<string, LossName> = { mse: 'meanSquaredError', mae: 'meanAbsoluteError' };
+
+export type MetricName = 'accuracy' | 'mae' | 'mse';
+const METRIC_ALIASES: Record<string, MetricName> = {
+  accuracy: 'accuracy', acc: 'accuracy', mae: 'mae', meanAbsoluteError: 'mae', mse: 'mse', meanSquaredError: 'mse',
+};
+
+export function checkLoss(value: unknown): LossName {
+  if (typeof value === 'string') {
+    if ((LOSS_NAMES as readonly string[]).includes(value)) return value as LossName;
+    if (value in LOSS_ALIASES) return LOSS_ALIASES[value];
+  }
+  throw new RnnError('ARGUMENT', `Expected one of ${LOSS_NAMES.join(', ')} for loss but received ${describeValue(value)}`);
+}
+
+export function checkMetrics(value: unknown, loss: LossName): MetricName[] {
+  if (value === undefined) return [];
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((m, i) => {
+    const metric = typeof m === 'string' ? METRIC_ALIASES[m] : undefined;
+    if (!metric) {
+      throw new RnnError('ARGUMENT', `Expected 'accuracy', 'mae' or 'mse' for metrics[${i}] but received ${describeValue(m)}`);
+    }
+    if (metric !== 'accuracy' && loss === 'sparseCategoricalCrossentropy') {
+      throw new RnnError('ARGUMENT', `Expected 'accuracy' as the metric of a sparseCategoricalCrossentropy model but received '${m}' (targets are class indices)`);
+    }
+    return metric;
+  });
+}
+
+/** Running sums over the batches of an epoch or an evaluation, weighted by batch size for the loss. */
+export class MetricAccumulator {
+  private lossSum = 0;
+  private samples = 0;
+  private correct = 0;
+  private accuracyTotal = 0;
+  private absoluteError = 0;
+  private squaredError = 0;
+  private elements = 0;
+
+  constructor(private readonly metrics: readonly MetricName[]) {}
+
+  add(batch: NativeMetrics, batchSize: number): void {
+    this.lossSum += batch.loss * batchSize;
+    this.samples += batchSize;
+    this.correct += batch.correct;
+    this.accuracyTotal += batch.accuracyTotal;
+    this.absoluteError += batch.absoluteError;
+    this.squaredError += batch.squaredError;
+    this.elements += batch.elements;
+  }
+
+  /** `{ loss, accuracy?, mae?, mse? }` with the given key prefix (e.g. 'val_'). */
+  logs(prefix = ''): Record<string, number> {
+    const logs: Record<string, number> = { [`${prefix}loss`]: this.lossSum / this.samples };
+    for (const metric of this.metrics) {
+      if (metric === 'accuracy') logs[`${prefix}accuracy`] = this.accuracyTotal > 0 ? this.correct / this.accuracyTotal : 0;
+      if (metric === 'mae') logs[`${prefix}mae`] = this.absoluteError / Math.max(this.elements, 1e-12);
+      if (metric === 'mse') logs[`${prefix}mse`] = this.squaredError / Math.max(this.elements, 1e-12);
+    }
+    return logs;
+  }
+}
+
+/** Metrics of one batch on their own (for batch-level callbacks and trainOnBatch). */
+export function batchLogs(batch: NativeMetrics, metrics: readonly MetricName[], batchSize: number): Record<string, number> {
+  const accumulator = new MetricAccumulator(metrics);
+  accumulator.add(batch, batchSize);
+  return accumulator.logs();
+}

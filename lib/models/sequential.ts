@@ -201,6 +201,25 @@ export class Sequential implements LayerHost {
     });
   }
 
+  /**
+   * The loss on one batch and its gradient with respect to every weight (getWeights order), without updating
+   * anything; dropout is active, as in a training step. For checking models and for custom training schemes.
+   */
+  async computeGradients(x: TensorLike, y: TensorLike, options: { seed?: number } = {}): Promise<{ loss: number; gradients: Tensor[] }> {
+    return this.runTask('computeGradients', async () => {
+      const compiled = this.requireCompiled();
+      const shapes = { inputShape: this.inputShape, outputShape: this.outputShape, loss: compiled.loss };
+      const input = prepareInputs(x, shapes);
+      const targets = prepareTargets(y, shapes, input.shape[0]);
+      const seed = options.seed ?? globalRandom().integer(0x7fffffff);
+      const network = this.requireNetwork();
+      const result = await network.computeGradients(input.data, input.shape[0], targets.data, null, seed).catch((e) => { throw toRnnError(e); });
+      const infos = network.params();
+      const order = this.layerList.flatMap((layer) => this.paramIndices.get(layer) ?? []);
+      return { loss: result.metrics.loss, gradients: order.map((i) => new Tensor(result.gradients[i], infos[i].shape)) };
+    });
+  }
+
   /** Copies of every weight, layer by layer, in Keras order. */
   getWeights(): Tensor[] {
     this.ensureIdle('read weights');

@@ -127,26 +127,34 @@ export async function fitLoop(model: Sequential, x: TensorLike, y: TensorLike, o
   const aborted = () => opts.signal?.aborted === true;
 
   await callbackList.onTrainBegin();
-  for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining && !aborted(); epoch++) {
-    await callbackList.onEpochBegin(epoch);
-    if (shuffle) fisherYates(order, rng);
-    const accumulator = new MetricAccumulator(compiled.metrics);
-    for (let step = 0; step < stepsPerEpoch; step++) {
-      const start = step * batchSize;
-      const end = Math.min(samples, start + batchSize);
-      await callbackList.onBatchBegin(step, { batch: step, size: end - start });
-      const batch = batcher.batch(shuffle ? order : null, start, end);
-      const metrics = await network.trainBatch(batch.x, batch.size, batch.y!, batch.w ?? null, rng.integer(0x7fffffff))
-        .catch((e) => { throw toRnnError(e); });
-      accumulator.add(metrics, batch.size);
-      await callbackList.onBatchEnd(step, { batch: step, size: batch.size, ...batchLogs(metrics, compiled.metrics, batch.size) });
-      if (aborted()) break;
-    }
-    const logs: Logs = accumulator.logs();
-    if (validation) Object.assign(logs, await evaluateTensors(model, validation.x, validation.y, validation.w, batchSize, 'val_'));
-    history.record(epoch, logs);
-    await callbackList.onEpochEnd(epoch, logs);
+  try {
+    await runEpochs();
+  } finally {
+    // Also after a failed batch: the progress line is closed and callbacks such as earlyStopping can restore weights.
+    await callbackList.onTrainEnd();
   }
-  await callbackList.onTrainEnd();
   return history;
+
+  async function runEpochs(): Promise<void> {
+    for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining && !aborted(); epoch++) {
+      await callbackList.onEpochBegin(epoch);
+      if (shuffle) fisherYates(order, rng);
+      const accumulator = new MetricAccumulator(compiled.metrics);
+      for (let step = 0; step < stepsPerEpoch; step++) {
+        const start = step * batchSize;
+        const end = Math.min(samples, start + batchSize);
+        await callbackList.onBatchBegin(step, { batch: step, size: end - start });
+        const batch = batcher.batch(shuffle ? order : null, start, end);
+        const metrics = await network.trainBatch(batch.x, batch.size, batch.y!, batch.w ?? null, rng.integer(0x7fffffff))
+          .catch((e) => { throw toRnnError(e); });
+        accumulator.add(metrics, batch.size);
+        await callbackList.onBatchEnd(step, { batch: step, size: batch.size, ...batchLogs(metrics, compiled.metrics, batch.size) });
+        if (aborted()) break;
+      }
+      const logs: Logs = accumulator.logs();
+      if (validation) Object.assign(logs, await evaluateTensors(model, validation.x, validation.y, validation.w, batchSize, 'val_'));
+      history.record(epoch, logs);
+      await callbackList.onEpochEnd(epoch, logs);
+    }
+  }
 }

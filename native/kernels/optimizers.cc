@@ -87,9 +87,9 @@ void rmspropUpdate(int64_t count, T* param, const T* grad, T* meanSquare, T* mea
     if (meanGrad != nullptr) {
       auto meanBlock = ArrayMap<T>(meanGrad, count).segment(begin, size);
       meanBlock = rho * meanBlock + (T(1) - rho) * gBlock;
-      update = learningRate * gBlock / ((squareBlock - meanBlock.square()).max(T(0)).sqrt() + epsilon);
+      update = learningRate * gBlock / ((squareBlock - meanBlock.square()).max(T(0)) + epsilon).sqrt();
     } else {
-      update = learningRate * gBlock / (squareBlock.sqrt() + epsilon);
+      update = learningRate * gBlock / (squareBlock + epsilon).sqrt();
     }
     if (momentumBuffer != nullptr) {
       auto momentumBlock = ArrayMap<T>(momentumBuffer, count).segment(begin, size);
@@ -109,7 +109,7 @@ void adagradUpdate(int64_t count, T* param, const T* grad, T* accumulator, T lea
     auto gBlock = g.segment(begin, size);
     auto accBlock = acc.segment(begin, size);
     accBlock += gBlock.square();
-    p.segment(begin, size) -= learningRate * gBlock / (accBlock.sqrt() + epsilon);
+    p.segment(begin, size) -= learningRate * gBlock / (accBlock + epsilon).sqrt();
   });
 }
 

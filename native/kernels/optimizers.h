@@ -33,7 +33,7 @@ void adamwUpdate(int64_t count, T* param, const T* grad, T* m, T* v, T learningR
 //   meanSquare = rho meanSquare + (1 - rho) g^2
 //   centered (meanGrad != nullptr): meanGrad = rho meanGrad + (1 - rho) g; denom = meanSquare - meanGrad^2
 //   otherwise denom = meanSquare
-//   update = lr g / (sqrt(denom) + eps)
+//   update = lr g / sqrt(denom + eps)   (eps inside the root, as Keras 3 and tfjs)
 //   momentum > 0 (momentumBuffer != nullptr): momentumBuffer = momentum momentumBuffer + update; p -= momentumBuffer
 //   otherwise p -= update
 // denom is clamped at 0: mathematically meanSquare >= meanGrad^2, but rounding can break that by an ulp.

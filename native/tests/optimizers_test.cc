@@ -85,22 +85,22 @@ RNNKIT_TEST("optimizers: RMSprop and Adagrad first steps by hand") {
   const Vec g = {0.5, -2.0};
   Vec p = {1, 2}, ms(2, 0.0);
   k::rmspropUpdate<double>(2, p.data(), g.data(), ms.data(), nullptr, nullptr, lr, rho, 0.0, eps);
-  // ms = 0.1 g^2, so update = lr g / (sqrt(0.1) |g| + eps)
-  expectClose("rmsprop", p, {1 - lr * 0.5 / (std::sqrt(0.1) * 0.5 + eps), 2 + lr * 2 / (std::sqrt(0.1) * 2 + eps)});
+  // ms = 0.1 g^2, so update = lr g / sqrt(0.1 g^2 + eps)
+  expectClose("rmsprop", p, {1 - lr * 0.5 / std::sqrt(0.1 * 0.25 + eps), 2 + lr * 2 / std::sqrt(0.1 * 4 + eps)});
 
   // Centered: mg = 0.1 g, denom = 0.1 g^2 - 0.01 g^2 = 0.09 g^2. Momentum 0.5 over two steps.
   p = {1, 2};
   ms.assign(2, 0.0);
   Vec mg(2, 0.0), mom(2, 0.0);
   k::rmspropUpdate<double>(2, p.data(), g.data(), ms.data(), mg.data(), mom.data(), lr, rho, 0.5, eps);
-  const Vec update1 = {lr * 0.5 / (0.3 * 0.5 + eps), -lr * 2 / (0.3 * 2 + eps)};
+  const Vec update1 = {lr * 0.5 / std::sqrt(0.09 * 0.25 + eps), -lr * 2 / std::sqrt(0.09 * 4 + eps)};
   expectClose("centered mg", mg, {0.05, -0.2});
   expectClose("centered momentum step 1", p, {1 - update1[0], 2 - update1[1]});
   k::rmspropUpdate<double>(2, p.data(), g.data(), ms.data(), mg.data(), mom.data(), lr, rho, 0.5, eps);
   // ms = 0.19 g^2, mg = 0.19 g, denom = (0.19 - 0.0361) g^2 = 0.1539 g^2; mom = 0.5 update1 + update2.
   Vec expected(2);
   for (int i = 0; i < 2; ++i) {
-    const double update2 = lr * g[i] / (std::sqrt(0.1539) * std::fabs(g[i]) + eps);
+    const double update2 = lr * g[i] / std::sqrt(0.1539 * g[i] * g[i] + eps);
     expected[i] = (i + 1) - update1[i] - (0.5 * update1[i] + update2);
   }
   expectClose("centered momentum step 2", p, expected);
@@ -110,7 +110,7 @@ RNNKIT_TEST("optimizers: RMSprop and Adagrad first steps by hand") {
   Vec acc(2, 0.1);
   k::adagradUpdate<double>(2, p.data(), g.data(), acc.data(), lr, eps);
   expectClose("adagrad acc", acc, {0.35, 4.1});
-  expectClose("adagrad", p, {1 - lr * 0.5 / (std::sqrt(0.35) + eps), 2 + lr * 2 / (std::sqrt(4.1) + eps)});
+  expectClose("adagrad", p, {1 - lr * 0.5 / std::sqrt(0.35 + eps), 2 + lr * 2 / std::sqrt(4.1 + eps)});
 }
 
 // Scalar reference loops, written from the Keras formulas independently of the kernels.
@@ -141,7 +141,7 @@ void referenceStep(const std::string& kind, State& s, const Vec& g, int64_t t) {
         s.b[i] = rho * s.b[i] + (1 - rho) * g[i];
         denom -= s.b[i] * s.b[i];
       }
-      const double update = lr * g[i] / (std::sqrt(denom) + eps);
+      const double update = lr * g[i] / std::sqrt(denom + eps);
       if (momentum) {
         s.c[i] = mu * s.c[i] + update;
         p -= s.c[i];
@@ -150,7 +150,7 @@ void referenceStep(const std::string& kind, State& s, const Vec& g, int64_t t) {
       }
     } else if (kind == "adagrad") {
       s.a[i] += g[i] * g[i];
-      p -= lr * g[i] / (std::sqrt(s.a[i]) + eps);
+      p -= lr * g[i] / std::sqrt(s.a[i] + eps);
     }
   }
 }

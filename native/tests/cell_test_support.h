@@ -92,40 +92,63 @@ inline int64_t count(const std::vector<int64_t>& dims) {
   return size;
 }
 
+// How to draw random inputs: uniform parameters in [-paramScale, paramScale], x in [-inputScale, inputScale],
+// initial states in [-0.8, 0.8] (or zeros).
+struct RandomSpec {
+  RecurrentShape shape{};
+  std::vector<int32_t> lengths;  // empty: no activeRows
+  uint32_t seed = 1;
+  double paramScale = 0.5;
+  double inputScale = 1.0;
+  bool zeroInitial = false;
+};
+
 template <typename T>
-CellInputs randomInputs(CellFactory<T> factory, const CellConfig& config, const RecurrentShape& shape,
-                        const std::vector<int32_t>& lengths, uint32_t seed, double paramScale,
-                        double inputScale) {
+CellInputs randomInputs(CellFactory<T> factory, const CellConfig& config, const RandomSpec& spec) {
+  const RecurrentShape& shape = spec.shape;
   CellInputs in;
   in.config = config;
   in.shape = shape;
   const auto cell = factory(config);
-  uint32_t next = seed;
+  uint32_t next = spec.seed;
   for (const auto& dims : cell->paramShapes(shape.inputSize, shape.hiddenSize)) {
-    in.params.push_back(randomVector(count(dims), ++next, paramScale));
+    in.params.push_back(randomVector(count(dims), ++next, spec.paramScale));
   }
-  in.x = randomVector(shape.steps * shape.batch * shape.inputSize, ++next, inputScale);
+  in.x = randomVector(shape.steps * shape.batch * shape.inputSize, ++next, spec.inputScale);
   for (int k = 0; k < cell->stateCount(); ++k) {
-    in.initial.push_back(randomVector(shape.batch * shape.hiddenSize, ++next, 0.8));
+    in.initial.push_back(randomVector(shape.batch * shape.hiddenSize, ++next, spec.zeroInitial ? 0.0 : 0.8));
   }
-  in.lengths = lengths;
-  in.activeRows = activeRowsFromLengths(lengths, shape.steps);
+  in.lengths = spec.lengths;
+  in.activeRows = activeRowsFromLengths(spec.lengths, shape.steps);
   return in;
 }
 
 // Random inputs whose pre-activations all stay >= 1e-4 from the kinks of relu / hardSigmoid (a +-1e-6 step
-// then never crosses one) and, when hardSigmoid is configured, saturate it at least once.
+// then never crosses one), that saturate hardSigmoid at least once when it is configured, and whose states are
+// not all zero at any step (a relu layer dead at some step cuts every gradient path and makes checks vacuous).
 template <typename T>
 CellInputs kinkFreeInputs(CellFactory<T> factory, const Reference& reference, const CellConfig& config,
-                          const RecurrentShape& shape, const std::vector<int32_t>& lengths, uint32_t seed,
-                          double paramScale, double inputScale) {
+                          RandomSpec spec) {
+  const RecurrentShape& shape = spec.shape;
+  const uint32_t firstSeed = spec.seed;
   const bool gated = config.kind != ops::CellKind::SimpleRnn;
   const bool hardSigmoid = config.activation == Activation::HardSigmoid ||
                            (gated && config.recurrentActivation == Activation::HardSigmoid);
   for (uint32_t attempt = 0; attempt < 50; ++attempt) {
-    CellInputs in = randomInputs(factory, config, shape, lengths, seed + 1000 * attempt, paramScale, inputScale);
+    spec.seed = firstSeed + 1000 * attempt;
+    CellInputs in = randomInputs(factory, config, spec);
     const ReferenceResult ref = reference(in);
-    if (ref.kinkMargin > 1e-4 && (!hardSigmoid || ref.saturatedHardSigmoid > 0)) return in;
+    const int64_t stateSize = shape.batch * shape.hiddenSize;
+    bool alive = true;
+    for (const Vector& state : ref.states) {
+      for (int64_t s = 1; s <= shape.steps; ++s) {
+        const auto first = state.begin() + s * stateSize;
+        alive = alive && *std::max_element(first, first + stateSize, [](double a, double b) {
+          return std::fabs(a) < std::fabs(b);
+        }) != 0.0;
+      }
+    }
+    if (ref.kinkMargin > 1e-4 && (!hardSigmoid || ref.saturatedHardSigmoid > 0) && alive) return in;
   }
   throw Failure("no kink-free random inputs found in 50 seeds");
 }

@@ -1,0 +1,90 @@
+#include "kernels/simple_rnn.h"
+
+#include <algorithm>
+
+#include "kernels/cell_maps.h"
+
+namespace rnnkit::kernels {
+
+using namespace cellmaps;
+
+template <typename T>
+void simpleRnnForward(const RecurrentShape& shape, Activation activation, const T* x, const int32_t* activeRows,
+                      const SimpleRnnParams<T>& params, const T* h0, T* states) {
+  const int64_t B = shape.batch, H = shape.hiddenSize, rows = shape.steps * B, stateStride = B * H;
+  // h_1..h_T first hold the input projections x_t W + b.
+  MatrixMap<T> projected(states + stateStride, rows, H);
+  projected.noalias() = ConstMatrixMap<T>(x, rows, shape.inputSize) *
+                        ConstMatrixMap<T>(params.kernel, shape.inputSize, H);
+  if (params.bias) projected.rowwise() += ConstRowVectorMap<T>(params.bias, H);
+  if (h0) {
+    std::copy(h0, h0 + stateStride, states);
+  } else {
+    std::fill(states, states + stateStride, T(0));
+  }
+  ConstMatrixMap<T> U(params.recurrentKernel, H, H);
+
+  for (int64_t s = 0; s < shape.steps; ++s) {
+    const int64_t active = activeAt(activeRows, s, B);
+    const T* hPrev = states + s * stateStride;
+    T* hNext = states + (s + 1) * stateStride;
+    if (active > 0) {
+      MatrixMap<T>(hNext, active, H).noalias() += ConstMatrixMap<T>(hPrev, active, H) * U;
+      activateInPlace(activation, hNext, active * H);
+    }
+    // Rows past their length keep their state (overwriting their unused projection).
+    std::copy(hPrev + active * H, hPrev + stateStride, hNext + active * H);
+  }
+}
+
+template <typename T>
+void simpleRnnBackward(const RecurrentShape& shape, Activation activation, const T* x, const int32_t* activeRows,
+                       const SimpleRnnParams<T>& params, const T* states, const T* dhSeq, const T* dhFinal,
+                       const SimpleRnnBackwardScratch<T>& scratch, const SimpleRnnGradients<T>& gradients) {
+  const int64_t B = shape.batch, F = shape.inputSize, H = shape.hiddenSize;
+  const int64_t rows = shape.steps * B, stateStride = B * H;
+  if (dhFinal) {
+    std::copy(dhFinal, dhFinal + stateStride, scratch.dh);
+  } else {
+    std::fill(scratch.dh, scratch.dh + stateStride, T(0));
+  }
+  ConstMatrixMap<T> U(params.recurrentKernel, H, H);
+
+  for (int64_t s = shape.steps - 1; s >= 0; --s) {
+    const int64_t active = activeAt(activeRows, s, B);
+    // h_{s+1} feeds both the outputs and step s+1; a copied row's output gradient flows back to its state.
+    if (dhSeq) ArrayMap<T>(scratch.dh, stateStride) += ConstArrayMap<T>(dhSeq + s * stateStride, stateStride);
+    T* dZStep = scratch.dPre + s * stateStride;
+    // dz_t = dh_t * act'(z_t), written in terms of h_t = act(z_t)
+    std::copy(scratch.dh, scratch.dh + active * H, dZStep);
+    multiplyByDerivative(activation, states + (s + 1) * stateStride, dZStep, active * H);
+    std::fill(dZStep + active * H, dZStep + stateStride, T(0));
+    // dh_{t-1} = dz_t U^T on the active rows; the others pass dh through unchanged.
+    if (active > 0) {
+      MatrixMap<T>(scratch.dh, active, H).noalias() = ConstMatrixMap<T>(dZStep, active, H) * U.transpose();
+    }
+  }
+
+  // dW = X^T dZ,  dU = Hprev^T dZ,  db = colsum(dZ),  dX = dZ W^T  (rows past their length have dZ = 0)
+  ConstMatrixMap<T> dZ(scratch.dPre, rows, H);
+  ConstMatrixMap<T> X(x, rows, F);
+  MatrixMap<T>(gradients.dKernel, F, H).noalias() = X.transpose() * dZ;
+  MatrixMap<T>(gradients.dRecurrentKernel, H, H).noalias() = ConstMatrixMap<T>(states, rows, H).transpose() * dZ;
+  if (gradients.dBias) RowVectorMap<T>(gradients.dBias, H) = dZ.colwise().sum();
+  if (gradients.dx) {
+    MatrixMap<T>(gradients.dx, rows, F).noalias() = dZ * ConstMatrixMap<T>(params.kernel, F, H).transpose();
+  }
+  if (gradients.dh0) std::copy(scratch.dh, scratch.dh + stateStride, gradients.dh0);
+}
+
+#define RNNKIT_INSTANTIATE_SIMPLE_RNN(T)                                                                    \
+  template void simpleRnnForward<T>(const RecurrentShape&, Activation, const T*, const int32_t*,            \
+                                    const SimpleRnnParams<T>&, const T*, T*);                               \
+  template void simpleRnnBackward<T>(const RecurrentShape&, Activation, const T*, const int32_t*,           \
+                                     const SimpleRnnParams<T>&, const T*, const T*, const T*,               \
+                                     const SimpleRnnBackwardScratch<T>&, const SimpleRnnGradients<T>&);
+RNNKIT_INSTANTIATE_SIMPLE_RNN(float)
+RNNKIT_INSTANTIATE_SIMPLE_RNN(double)
+#undef RNNKIT_INSTANTIATE_SIMPLE_RNN
+
+}  // namespace rnnkit::kernels

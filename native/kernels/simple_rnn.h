@@ -1,0 +1,56 @@
+// SimpleRNN over a whole batch of sequences, forward and backward (BPTT), in the cells' layout
+// (ops/recurrent_cell.h):
+//   kernel [F, H], recurrentKernel [H, H], bias [H]
+//   h_t = act(x_t W + h_{t-1} U + b)
+// act = activation (element-wise ones only; not Softmax).
+//
+// The states buffer doubles as the gates buffer: one GEMM writes x_t W + b for every step into h_1..h_T, then
+// each step adds h_{t-1} U on its active rows and activates in place. Nothing here allocates.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/activations.h"
+#include "kernels/recurrent_shape.h"
+
+namespace rnnkit::kernels {
+
+template <typename T>
+struct SimpleRnnParams {
+  const T* kernel = nullptr;           // [F, H]
+  const T* recurrentKernel = nullptr;  // [H, H]
+  const T* bias = nullptr;             // [H], or nullptr without bias
+};
+
+template <typename T>
+struct SimpleRnnGradients {
+  T* dKernel = nullptr;           // [F, H] (overwritten)
+  T* dRecurrentKernel = nullptr;  // [H, H] (overwritten)
+  T* dBias = nullptr;             // [H] (overwritten), or nullptr without bias
+  T* dx = nullptr;                // [T, B, F] (overwritten), or nullptr when not needed
+  T* dh0 = nullptr;               // [B, H] gradient of the initial state, or nullptr
+};
+
+// Caller-owned scratch for backward.
+template <typename T>
+struct SimpleRnnBackwardScratch {
+  T* dPre = nullptr;  // [T, B, H] pre-activation gradients dZ
+  T* dh = nullptr;    // [B, H] running gradient of h
+};
+
+// x [T, B, F]; activeRows [T] (rows [0, activeRows[s]) run step s) or nullptr for all rows.
+// h0 [B, H] or nullptr for zeros. states [T+1, B, H] receives h_0 .. h_T.
+// x rows past their length must be finite: they enter the all-step GEMMs (multiplied by zero in backward).
+template <typename T>
+void simpleRnnForward(const RecurrentShape& shape, Activation activation, const T* x, const int32_t* activeRows,
+                      const SimpleRnnParams<T>& params, const T* h0, T* states);
+
+// Backward through the forward that filled `states` (same shape, x, activeRows and params).
+// dhSeq [T, B, H] gradient reaching h_t from the outputs, or nullptr; dhFinal [B, H] or nullptr.
+// A row past its length passes dh through unchanged and contributes nothing to the parameter gradients.
+template <typename T>
+void simpleRnnBackward(const RecurrentShape& shape, Activation activation, const T* x, const int32_t* activeRows,
+                       const SimpleRnnParams<T>& params, const T* states, const T* dhSeq, const T* dhFinal,
+                       const SimpleRnnBackwardScratch<T>& scratch, const SimpleRnnGradients<T>& gradients);
+
+}  // namespace rnnkit::kernels

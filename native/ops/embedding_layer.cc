@@ -75,12 +75,13 @@ Activations<T> EmbeddingLayer<T>::forward(const Activations<T>& input, bool, std
 
 template <typename T>
 void EmbeddingLayer<T>::backward(const T* dOutput, T*) {
-  // dTable[id] += dOutput[b, t] for every position holding id (token ids themselves have no gradient).
+  // dTable[id] += dOutput[b, t] for every position holding id (token ids themselves have no gradient). Padding
+  // positions outside a sample's window already receive a zero gradient from the layer above; id 0 inside a window
+  // is an ordinary step, so its row gets its gradient like any other.
   const int64_t dim = config_.outputDim;
   T* dTable = this->grads_[0];
   std::memset(dTable, 0, sizeof(T) * config_.inputDim * dim);
   for (int64_t i = 0; i < batch_ * steps_; ++i) {
-    if (config_.maskZero && ids_[i] == 0) continue;
     T* row = dTable + ids_[i] * dim;
     const T* g = dOutput + i * dim;
     for (int64_t k = 0; k < dim; ++k) row[k] += g[k];

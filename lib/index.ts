@@ -35,6 +35,14 @@ export type { Callback, CallbackModel, TrainParams } from './training/callbacks'
 export type { FitOptions } from './training/fit';
 export type { EvaluateOptions, PredictOptions } from './training/evaluate';
 export type { InitializerSpec, InitializerName } from './initializers';
+export { transfer } from './transfer/transfer';
+export type { TransferOptions, TransferHead, TransferResult, InputAdapter } from './transfer/transfer';
+export { TransferReport } from './transfer/report';
+export type { WeightTransfer, WeightAction } from './transfer/report';
+export { fineTune } from './transfer/fine_tune';
+export type { FineTuneOptions, FineTuneStage, FineTuneResult, FineTuneStageResult } from './transfer/fine_tune';
+export { crossValidate } from './transfer/cross_validate';
+export type { CrossValidateOptions, CrossValidationResult, CandidatesResult } from './transfer/cross_validate';
 
 /** Facts about the loaded native addon: instruction set it was compiled for, Eigen version. */
 export function backendInfo(): { isa: string; simd: string; eigen: string } {

@@ -119,7 +119,8 @@ void backwardStepResetAfter(const GruOptions& options, const BackwardStepView<T>
     updateAndCandidateGradients(options, v, row);
     const T* gateRow = v.gates + row * G;
     T* dGateRow = v.dGates + row * G;
-    ConstArrayMap<T> r(gateRow + gateColumn(GruGate::Reset, H), H), dhh(dGateRow + gateColumn(GruGate::Candidate, H), H);
+    ConstArrayMap<T> r(gateRow + gateColumn(GruGate::Reset, H), H);
+    ConstArrayMap<T> dhh(dGateRow + gateColumn(GruGate::Candidate, H), H);
     T* dr = dGateRow + gateColumn(GruGate::Reset, H);
     ArrayMap<T>(dr, H) = dhh * ConstArrayMap<T>(v.candidate + row * H, H);
     multiplyByDerivative(options.recurrentActivation, r.data(), dr, H);

@@ -1,0 +1,33 @@
+'use strict';
+/**
+ * Child process entry: measures one workload on one backend so that peak RSS (process.resourceUsage().maxRSS)
+ * belongs to that backend alone. Started by run.js with fork(); the job comes as a JSON argument, records go back
+ * over IPC, each tagged with the backend. Anything the libraries print goes to stderr, never into the JSON stream.
+ */
+const { loadWorkloads } = require('./workloads');
+const { SETTINGS } = require('./protocol');
+const { measureWorkload, errorText } = require('./measure_workload');
+
+async function createBackend(name) {
+  if (name === 'rnnkit') return require('./rnnkit_runner').createRnnkitBackend();
+  if (name === 'tfjs-cpu' || name === 'tfjs-wasm') return require('./tfjs_runner').createTfjsBackend(name.slice(5));
+  throw new Error(`Expected a backend among rnnkit, tfjs-cpu, tfjs-wasm but received '${name}'`);
+}
+
+async function main() {
+  const job = JSON.parse(process.argv[2]);
+  const send = (record) => process.send({ backend: job.backend, ...record });
+  try {
+    const workload = loadWorkloads(job.workloadsFile).find((w) => w.id === job.workloadId);
+    const backend = await createBackend(job.backend);
+    send({ type: 'backend', info: backend.info });
+    await measureWorkload(backend, workload, { seed: job.seed, settings: SETTINGS[job.mode] }, send);
+  } catch (error) {
+    send({ type: 'failed', workload: job.workloadId, measure: 'setup', error: errorText(error) });
+  }
+  // maxRSS is in kilobytes. Exit once the last record is written: a library's open handle must not keep us alive.
+  const rss = { backend: job.backend, type: 'rss', workload: job.workloadId, maxRssMB: process.resourceUsage().maxRSS / 1024 };
+  process.send(rss, () => process.exit(0));
+}
+
+main();

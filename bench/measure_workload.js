@@ -1,0 +1,62 @@
+'use strict';
+/**
+ * What is measured for one workload on one backend. Training workloads: train steps and prediction at batch B.
+ * Inference workloads: per-call latency at each of their batch sizes (samples/s = batch / latency).
+ * Every measurement that throws becomes a 'failed' record carrying the error; nothing is skipped silently.
+ */
+const { makeBatch } = require('./data');
+const { measureRate, measureLatency } = require('./protocol');
+const { mapSummary } = require('./stats');
+
+const PARITY_SAMPLES = 4;
+
+function errorText(error) {
+  return error && error.message ? `${error.name || 'Error'}: ${error.message}` : String(error);
+}
+
+async function guarded(base, emit, body) {
+  try {
+    emit({ type: 'measurement', ...base, ...(await body()) }); // body may set another type
+  } catch (error) {
+    emit({ type: 'failed', ...base, error: errorText(error) });
+  }
+}
+
+async function measureTraining(model, workload, seed, settings, emit) {
+  const batch = model.prepare(makeBatch(workload, workload.B, seed));
+  const base = { workload: workload.id, batch: workload.B };
+  await guarded({ ...base, measure: 'train' }, emit, () => measureRate(() => model.train(batch), workload.B, settings));
+  await guarded({ ...base, measure: 'predict' }, emit, () => measureRate(() => model.predict(batch), workload.B, settings));
+}
+
+async function measureInference(model, workload, seed, settings, emit) {
+  for (const size of workload.inferBatches) {
+    await guarded({ workload: workload.id, batch: size, measure: 'infer' }, emit, async () => {
+      const batch = model.prepare(makeBatch(workload, size, seed + size));
+      const result = await measureLatency(() => model.predict(batch), settings);
+      return { ...result, samplesPerSec: mapSummary(result.latencyMs, (ms) => (size * 1000) / ms) };
+    });
+  }
+}
+
+/** Builds the workload's model on `backend` and emits one record per measurement (or per failure). */
+async function measureWorkload(backend, workload, { seed, settings }, emit) {
+  let model;
+  try {
+    model = await backend.build(workload, seed);
+  } catch (error) {
+    emit({ type: 'failed', workload: workload.id, measure: 'build', error: errorText(error) });
+    return;
+  }
+  emit({ type: 'model', workload: workload.id, params: model.params });
+  await guarded({ workload: workload.id, measure: 'outputs' }, emit, async () => {
+    // Predictions on a few fixed samples: run.js compares them across backends to show the models are the same.
+    const outputs = await model.outputs(model.prepare(makeBatch(workload, PARITY_SAMPLES, seed + 1)));
+    return { type: 'outputs', samples: PARITY_SAMPLES, values: Array.from(outputs) };
+  });
+  if (workload.kind === 'infer') await measureInference(model, workload, seed, settings, emit);
+  else await measureTraining(model, workload, seed, settings, emit);
+  model.release();
+}
+
+module.exports = { measureWorkload, errorText };

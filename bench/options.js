@@ -1,0 +1,52 @@
+'use strict';
+/** Command-line options of bench/run.js. Unknown options are errors, not ignored. */
+const path = require('path');
+const { DEFAULT_WORKLOADS_FILE } = require('./workloads');
+const { DEFAULT_GEMM_BENCH } = require('./gemm');
+
+const BACKENDS = ['rnnkit', 'tfjs-wasm', 'tfjs-cpu'];
+
+const USAGE = `usage: node bench/run.js [options]
+  --workloads <file>     workload definitions (default ${path.relative(process.cwd(), DEFAULT_WORKLOADS_FILE)})
+  --only W1,W2           run only these workload ids
+  --backends <list>      any of ${BACKENDS.join(',')} (default all)
+  --quick                few steps per measurement: a smoke run
+  --json <file>          write the JSON lines to <file> instead of stdout
+  --gemm-bench <file>    GEMM rate program (default build/rnnkit_gemm_bench)
+  --help                 this text`;
+
+function list(value, name) {
+  const items = String(value).split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new Error(`Expected a comma-separated list for ${name} but received '${value}'`);
+  return items;
+}
+
+/** Parses argv (without node and script) into { workloadsFile, only, backends, mode, jsonFile, gemmBench, help }. */
+function parseOptions(argv) {
+  const options = {
+    workloadsFile: DEFAULT_WORKLOADS_FILE, only: [], backends: BACKENDS.slice(), mode: 'full', jsonFile: null,
+    gemmBench: DEFAULT_GEMM_BENCH, help: false,
+  };
+  const withValue = { '--workloads': 'workloadsFile', '--only': 'only', '--backends': 'backends', '--json': 'jsonFile', '--gemm-bench': 'gemmBench' };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quick') options.mode = 'quick';
+    else if (arg === '--help' || arg === '-h') options.help = true;
+    else if (withValue[arg]) {
+      const value = argv[++i];
+      if (value === undefined || value.startsWith('--')) throw new Error(`Expected a value after ${arg} but received ${value === undefined ? 'nothing' : `'${value}'`}`);
+      options[withValue[arg]] = value;
+    } else throw new Error(`Expected an option among --workloads, --only, --backends, --quick, --json, --gemm-bench, --help but received '${arg}'`);
+  }
+  if (typeof options.only === 'string') options.only = list(options.only, '--only');
+  if (typeof options.backends === 'string') {
+    options.backends = list(options.backends, '--backends');
+    for (const b of options.backends) if (!BACKENDS.includes(b)) throw new Error(`Expected backends among ${BACKENDS.join(', ')} for --backends but received '${b}'`);
+  }
+  options.workloadsFile = path.resolve(options.workloadsFile);
+  options.gemmBench = path.resolve(options.gemmBench);
+  if (options.jsonFile) options.jsonFile = path.resolve(options.jsonFile);
+  return options;
+}
+
+module.exports = { parseOptions, USAGE, BACKENDS };

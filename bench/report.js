@@ -1,0 +1,168 @@
+'use strict';
+/**
+ * The Markdown summary of a run: machine, GEMM rates, a throughput table, a latency table for inference workloads,
+ * peak RSS per backend, and notes (reduced step counts, failures, like-for-like choices).
+ */
+
+// Softmax outputs of the same float32 model agree to rounding; a larger difference means the models differ.
+const PARITY_TOLERANCE = 1e-4;
+
+function num(value) {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '–';
+  const a = Math.abs(value);
+  if (a >= 100) return value.toFixed(0);
+  if (a >= 10) return value.toFixed(1);
+  if (a >= 1) return value.toFixed(2);
+  return value.toPrecision(2);
+}
+
+function spread(s) {
+  if (!s) return '–';
+  return s.n > 1 ? `${num(s.median)} (${num(s.min)}–${num(s.max)})` : `${num(s.median)} (n=1)`;
+}
+
+function percent(fraction) {
+  return fraction === null || fraction === undefined ? '–' : `${(100 * fraction).toFixed(0)}%`;
+}
+
+function table(header, rows) {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+function probeText(snapshot) {
+  const p = snapshot.busyProbe;
+  return `load average ${snapshot.loadavg.join(' / ')} (1/5/15 min); two-thread probe ${p.slowdown}x the one-thread time ` +
+    `(${p.oneThreadMs} ms vs ${p.twoThreadsMs.join(', ')} ms; 1.0 = second core free, 2.0 = fully shared)`;
+}
+
+function machineSection(run) {
+  const m = run.machineStart;
+  const rk = m.rnnkit.error ? `rnnkit not loadable: ${m.rnnkit.error}` : `rnnkit ${m.rnnkit.version} (${m.rnnkit.isa}, ${m.rnnkit.simd}, Eigen ${m.rnnkit.eigen})`;
+  const wasm = run.backendInfo['tfjs-wasm'];
+  const lines = [
+    `- Machine: ${m.cpu}, ${m.cores} cores, ${m.platform}, Node ${m.node}; ${rk}; tfjs ${m.tfjs}, tfjs-backend-wasm ${m.tfjsBackendWasm}` +
+      (wasm ? ` (wasm SIMD ${wasm.wasmSimd ? 'on' : 'off'}, ${wasm.wasmThreads} thread(s))` : ''),
+    `- Date ${m.date}; mode ${run.mode}; workloads ${run.workloadsFile}`,
+    `- Start: ${probeText(m)}`,
+  ];
+  if (run.machineEnd) lines.push(`- End: ${probeText(run.machineEnd)}`);
+  return lines.join('\n');
+}
+
+function gemmSection(run) {
+  if (!run.gemm.available) return `- ${run.gemm.records[0].message}`;
+  const rates = [...run.gemm.rates.values()].map((r) => `${r.m}x${r.k}x${r.n}: ${num(r.gflops)}`);
+  if (rates.length === 0) return '- GEMM rate program failed on every shape (see the notes)';
+  return `- Eigen GEMM, 1 thread, float, GFLOP/s (M x K x N): ${rates.join('; ')}`;
+}
+
+function find(run, backend, m) {
+  return run.measurements.find((o) => o.backend === backend && o.workload === m.workload && o.measure === m.measure && o.batch === m.batch);
+}
+
+/** What to show where a measurement is missing: 'failed', 'cut (--quick)', or '–' (not run). */
+function missingCell(run, backend, key) {
+  const matches = (o) => o.backend === backend && o.workload === key.workload && (o.measure === key.measure || ['build', 'setup', 'process'].includes(o.measure));
+  if (run.failures.some(matches)) return 'failed';
+  if (run.skipped.some(matches)) return 'cut (--quick)';
+  return '–';
+}
+
+/** Table rows in run order: train and predict at B for training workloads, infer at each batch for inference ones. */
+function measurementKeys(run, filter) {
+  return run.workloads
+    .flatMap((w) => (w.kind === 'infer'
+      ? w.inferBatches.map((batch) => ({ workload: w.id, measure: 'infer', batch }))
+      : ['train', 'predict'].map((measure) => ({ workload: w.id, measure, batch: w.B }))))
+    .filter(filter);
+}
+
+function throughputTable(run) {
+  const others = run.backends.filter((b) => b !== 'rnnkit');
+  const header = ['Workload', 'Measure', 'Batch'];
+  if (run.backends.includes('rnnkit')) header.push('rnnkit samples/s (min–max)', 'rnnkit GFLOP/s', 'of GEMM 1024³ / recurrent shape');
+  for (const b of others) header.push(`${b} samples/s (min–max)`, `${b} GFLOP/s`);
+  if (run.backends.includes('rnnkit')) for (const b of others) header.push(`rnnkit / ${b}`);
+  const rows = measurementKeys(run, () => true).map((key) => {
+    const row = [key.workload, key.measure, String(key.batch)];
+    const own = find(run, 'rnnkit', key);
+    if (run.backends.includes('rnnkit')) {
+      const g = own && own.gemmFraction;
+      row.push(own ? spread(own.samplesPerSec) : missingCell(run, 'rnnkit', key), own ? num(own.gflops.median) : '–',
+        g ? `${percent(g.of1024)} / ${percent(g.ofRecurrentShape)} (${g.recurrentShape})` : '–');
+    }
+    for (const b of others) {
+      const m = find(run, b, key);
+      row.push(m ? spread(m.samplesPerSec) : missingCell(run, b, key), m ? num(m.gflops.median) : '–');
+    }
+    if (run.backends.includes('rnnkit')) {
+      for (const b of others) {
+        const m = find(run, b, key);
+        row.push(own && m ? `${num(own.samplesPerSec.median / m.samplesPerSec.median)}x` : '–');
+      }
+    }
+    return row;
+  });
+  return table(header, rows);
+}
+
+function latencyTable(run) {
+  const keys = measurementKeys(run, (key) => key.measure === 'infer');
+  if (keys.length === 0) return '';
+  const header = ['Workload', 'Batch', ...run.backends.map((b) => `${b} latency ms median / p90 (min–max)`)];
+  const rows = keys.map((key) => [key.workload, String(key.batch), ...run.backends.map((b) => {
+    const m = find(run, b, key);
+    if (!m) return missingCell(run, b, key);
+    const l = m.latencyMs;
+    return `${num(l.median)} / ${num(l.p90)} (${num(l.min)}–${num(l.max)})`;
+  })]);
+  return table(header, rows);
+}
+
+function rssTable(run) {
+  const workloads = [...new Set(run.rss.map((r) => r.workload))];
+  const header = ['Backend', ...workloads, 'peak'];
+  const rows = run.backends.map((b) => {
+    const cells = workloads.map((w) => {
+      const r = run.rss.find((o) => o.backend === b && o.workload === w);
+      return r ? num(r.maxRssMB) : '–';
+    });
+    const own = run.rss.filter((o) => o.backend === b).map((o) => o.maxRssMB);
+    return [b, ...cells, own.length ? num(Math.max(...own)) : '–'];
+  });
+  return table(header, rows);
+}
+
+function notes(run) {
+  const lines = [
+    'Samples/s: median over timed repetitions (min–max in brackets); training = trainOnBatch steps, predict = predictOnBatch on batch B, ' +
+      'infer = one predict call per timed sample. GFLOP/s from the workloads file\'s FLOP model (training = 3x forward).',
+    'GRU on both sides uses resetAfter: false, because tfjs only implements that form (rnnkit\'s default is Keras\' resetAfter: true).',
+  ];
+  lines.push('All backends start from the same initial weights (bench/initial_weights.js: glorotUniform, orthogonal, unit ' +
+    'forget bias) set with setWeights; tfjs\'s own orthogonal initializer takes minutes on the cpu backend.');
+  const agreement = run.parity.map((p) => {
+    const diffs = Object.entries(p.maxAbsDiff).map(([b, d]) => `${b} ${d === null ? 'size mismatch' : d.toExponential(1)}${d !== null && d > PARITY_TOLERANCE ? ' MISMATCH' : ''}`);
+    const counts = [...new Set(Object.values(p.params))];
+    return `${p.workload}: ${diffs.join(', ') || 'no tfjs outputs'}${counts.length > 1 ? ` (parameter counts differ: ${JSON.stringify(p.params)})` : ''}`;
+  });
+  if (agreement.length) lines.push(`Same model check, max |softmax output − rnnkit's| on 4 samples: ${agreement.join('; ')}`);
+  for (const m of run.measurements) if (m.note) lines.push(`${m.backend} ${m.workload} ${m.measure}: ${m.note}`);
+  for (const f of run.failures) lines.push(`FAILED ${f.backend} ${f.workload || ''} ${f.measure}: ${f.error}`);
+  for (const f of run.skipped) lines.push(`cut ${f.backend} ${f.workload} ${f.measure}: ${f.reason}`);
+  return lines.map((l) => `- ${l}`).join('\n');
+}
+
+/** The whole Markdown report for a finished (or interrupted) run. */
+function markdownReport(run) {
+  const parts = [
+    '# rnnkit benchmark', machineSection(run), gemmSection(run),
+    '## Throughput', throughputTable(run),
+  ];
+  const latency = latencyTable(run);
+  if (latency) parts.push('## Inference latency', latency);
+  parts.push('## Peak RSS per backend (MB, one child process per workload)', rssTable(run), '## Notes', notes(run));
+  return `${parts.join('\n\n')}\n`;
+}
+
+module.exports = { markdownReport };

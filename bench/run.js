@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * rnnkit vs tfjs benchmark (`npm run bench`). For each workload of the shared workloads file, each backend is
+ * measured in its own child process (so peak RSS is per backend), backends interleaved per workload so that load
+ * changes on the machine hit all of them alike. JSON lines go to stdout (or --json), progress to stderr, and a
+ * Markdown summary to stdout at the end and to bench/results/latest.md. See bench/README.md.
+ */
+const fs = require('fs');
+const path = require('path');
+const { fork } = require('child_process');
+const { parseOptions, USAGE } = require('./options');
+const { loadWorkloads, selectWorkloads } = require('./workloads');
+const { machineInfo, loadSnapshot } = require('./machine');
+const { measureGemmRates } = require('./gemm');
+const { gemmShapesFor, withThroughputFigures, speedRatios, modelAgreement } = require('./derive');
+const { markdownReport } = require('./report');
+
+const SEED = 1234;
+// Wall-time cap per (backend, workload) child. full: only a guard against hangs (tfjs-cpu needs minutes per step on
+// the longest workload). quick: keeps the smoke run short; what did not finish in time is reported, not hidden.
+const CHILD_TIMEOUT_SECONDS = { full: 2400, quick: 5 };
+const GEMM_SECONDS = { full: 1, quick: 0.25 };
+
+function progress(text) {
+  process.stderr.write(`[bench] ${text}\n`);
+}
+
+/**
+ * Runs one (backend, workload) child; resolves with its records. A crash or a full-mode timeout becomes a 'failed'
+ * record; hitting the --quick cap a 'skipped' one (the measurements finished before the cap are kept).
+ */
+function runChild(job, timeoutSeconds) {
+  const timeoutRecord = job.mode === 'quick'
+    ? { type: 'skipped', reason: `not finished within the --quick cap of ${timeoutSeconds} s per backend and workload (run without --quick to measure it)` }
+    : { type: 'failed', error: `timed out after ${timeoutSeconds} s` };
+  return new Promise((resolve) => {
+    const records = [];
+    // The child's stdout is our stderr: library chatter (tfjs greets Node users) must not enter the JSON stream.
+    const child = fork(path.join(__dirname, 'child.js'), [JSON.stringify(job)], { stdio: ['ignore', 2, 2, 'ipc'] });
+    const timer = setTimeout(() => {
+      records.push({ ...timeoutRecord, backend: job.backend, workload: job.workloadId, measure: 'process' });
+      child.kill('SIGKILL');
+    }, timeoutSeconds * 1000);
+    child.on('message', (record) => records.push(record));
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (!records.some((r) => r.type === 'rss' || r.measure === 'process')) {
+        records.push({ type: 'failed', backend: job.backend, workload: job.workloadId, measure: 'process', error: `child exited with ${signal || `code ${code}`} before finishing` });
+      }
+      resolve(records);
+    });
+  });
+}
+
+async function main() {
+  let options;
+  let workloads;
+  try {
+    options = parseOptions(process.argv.slice(2));
+    if (options.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    }
+    workloads = selectWorkloads(loadWorkloads(options.workloadsFile), options.only);
+  } catch (error) {
+    process.stderr.write(`${error.message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  const jsonOut = options.jsonFile ? fs.createWriteStream(options.jsonFile) : process.stdout;
+  const emit = (record) => jsonOut.write(`${JSON.stringify(record)}\n`);
+
+  const run = {
+    mode: options.mode, workloadsFile: options.workloadsFile, workloads, backends: options.backends, backendInfo: {},
+    measurements: [], failures: [], skipped: [], rss: [], ratios: [], parity: [],
+  };
+  progress('machine info and busy probe');
+  run.machineStart = await machineInfo();
+  emit({ type: 'machine', ...run.machineStart });
+
+  progress('GEMM rates');
+  run.gemm = measureGemmRates(gemmShapesFor(workloads), { executable: options.gemmBench, seconds: GEMM_SECONDS[options.mode] });
+  if (!run.gemm.available) progress(run.gemm.records[0].message);
+  run.gemm.records.forEach(emit);
+  run.failures.push(...run.gemm.records.filter((r) => r.type === 'failed'));
+
+  for (const workload of workloads) {
+    const measured = [];
+    const models = [];
+    const outputs = [];
+    for (const backend of options.backends) {
+      const started = Date.now();
+      const job = { backend, workloadId: workload.id, workloadsFile: options.workloadsFile, mode: options.mode, seed: SEED };
+      for (const raw of await runChild(job, CHILD_TIMEOUT_SECONDS[options.mode])) {
+        const record = withThroughputFigures(raw, workload, run.gemm);
+        if (record.type === 'outputs') {
+          outputs.push(record); // compared below, not printed
+          continue;
+        }
+        if (record.type === 'backend') run.backendInfo[backend] = record.info;
+        else if (record.type === 'model') models.push(record);
+        else if (record.type === 'measurement') measured.push(record), run.measurements.push(record);
+        else if (record.type === 'failed') run.failures.push(record);
+        else if (record.type === 'skipped') run.skipped.push(record);
+        else if (record.type === 'rss') run.rss.push(record);
+        emit(record);
+      }
+      progress(`${workload.id} on ${backend}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+    for (const ratio of speedRatios(measured)) run.ratios.push(ratio), emit(ratio);
+    const parity = modelAgreement(workload.id, models, outputs);
+    run.parity.push(parity);
+    emit(parity);
+  }
+
+  run.machineEnd = await loadSnapshot();
+  emit({ type: 'machine-end', ...run.machineEnd });
+  if (options.jsonFile) await new Promise((resolve) => jsonOut.end(resolve));
+
+  const markdown = markdownReport(run);
+  const resultsDir = path.join(__dirname, 'results');
+  fs.mkdirSync(resultsDir, { recursive: true });
+  fs.writeFileSync(path.join(resultsDir, 'latest.md'), markdown);
+  process.stdout.write(`\n${markdown}`);
+  progress(`report written to ${path.relative(process.cwd(), path.join(resultsDir, 'latest.md'))}`);
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error.stack || error}\n`);
+  process.exit(1);
+});

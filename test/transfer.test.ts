@@ -164,8 +164,11 @@ describe('transfer to a different number of input features', () => {
   test("'reinitialize' replaces the input kernel and keeps the recurrent kernel and bias", () => {
     const source = makeSource();
     const [, recurrent, bias] = source.getLayer('lstm').getWeights();
-    const { model, report } = rk.transfer(source, { head: { units: 3 }, inputShape: [5, 6], inputAdapter: 'reinitialize' });
+    const { model, report } = rk.transfer(source, { head: { units: 3 }, inputShape: [5, 6], inputAdapter: 'reinitialize', freeze: true });
     expect(report.weights.slice(0, 3).map((w) => w.action)).toEqual(['reinitialised', 'copied', 'copied']);
+    // Freezing a layer with fresh values is allowed, and the report says what it means.
+    expect(report.weights[0].reason).toContain('frozen, so the initialised values never train');
+    expect(report.weights[1].reason).toBe('same shape');
     expectSameValues(model.getLayer('lstm').getWeights()[1], recurrent);
     expectSameValues(model.getLayer('lstm').getWeights()[2], bias);
   });

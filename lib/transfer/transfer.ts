@@ -282,7 +282,7 @@ export function transfer(source: Sequential, options: TransferOptions): Transfer
   });
   for (const entry of entries) {
     // A frozen layer never trains, so fresh values in it stay random: say so where it happens.
-    if (frozen.has(entry.layer) && entry.action !== 'copied') entry.reason += '; frozen, so these values stay as initialised';
+    if (frozen.has(entry.layer) && entry.action !== 'copied') entry.reason += '; frozen, so the initialised values never train';
   }
   return { model, report: new TransferReport(entries, plan.filter((p) => frozen.has(p.name)).map((p) => p.name)) };
 }

@@ -118,6 +118,8 @@ export interface NativeNetwork {
 export interface NativeAddon {
   Network: new (spec: { inputShape: number[]; layers: NativeLayerSpec[] }) => NativeNetwork;
   build: { isa: string; simd: string; eigen: string };
+  setThreads(threads: number): void;
+  getThreads(): number;
 }
 
 const packageRoot = path.join(__dirname, '..');
@@ -160,11 +162,16 @@ export function loadNative(): NativeAddon {
   );
 }
 
-/** Converts an error thrown by the addon (an Error with a `code`) into an RnnError with the same code. */
+/**
+ * Converts an error thrown by the addon (an Error with a `code`) into an RnnError with the same code. The check is
+ * structural, not `instanceof Error`: errors created by the addon can come from another realm (e.g. under jest).
+ */
 export function toRnnError(error: unknown): unknown {
   if (error instanceof RnnError) return error;
-  if (error instanceof Error && typeof (error as { code?: unknown }).code === 'string') {
-    return new RnnError((error as unknown as { code: string }).code as RnnError["code"], error.message);
+  const candidate = error as { code?: unknown; message?: unknown } | null;
+  if (typeof candidate === 'object' && candidate !== null && typeof candidate.code === 'string' &&
+      typeof candidate.message === 'string') {
+    return new RnnError(candidate.code as RnnError['code'], candidate.message);
   }
   return error;
 }

@@ -187,7 +187,7 @@ void NetworkWrap::SetOptimizerState(const Napi::CallbackInfo& info) {
   }
   const double step = getNumber(state, "step", 0, "optimizer state");
   if (!(step >= 0 && std::floor(step) == step)) fail(env, "FORMAT", "Expected a whole optimizer step count");
-  for (size_t i = 0; i < slots.size(); ++i) slots[i]->swap(values[i]);
+  for (size_t i = 0; i < slots.size(); ++i) std::copy(values[i].begin(), values[i].end(), slots[i]->begin());
   optimizer.setStep(static_cast<int64_t>(step));
 }
 

@@ -34,7 +34,7 @@ class DenseLayer : public LayerOp<T> {
   DenseConfig config_;
   const T* input_ = nullptr;
   int64_t rows_ = 0, inSize_ = 0;
-  std::vector<T> output_, dPre_;
+  Workspace<T> output_, dPre_;
 };
 
 template <typename T>
@@ -48,7 +48,7 @@ class DropoutLayer : public LayerOp<T> {
  private:
   double rate_;
   int64_t count_ = 0;
-  std::vector<T> scale_, output_;  // scale_ empty when the last forward was not training
+  Workspace<T> scale_, output_;  // scale_ empty when the last forward was not training
 };
 
 // Marks the steps whose features all equal maskValue as padding: they are zeroed, and the valid window of each sample
@@ -65,7 +65,7 @@ class MaskingLayer : public LayerOp<T> {
  private:
   double maskValue_;
   int64_t batch_ = 0, steps_ = 0, features_ = 0;
-  std::vector<T> output_;
+  Workspace<T> output_;
   std::vector<uint8_t> keep_;  // [B, T]
   SequenceWindows windows_;
 };
@@ -91,7 +91,7 @@ class EmbeddingLayer : public LayerOp<T> {
   EmbeddingConfig config_;
   int64_t batch_ = 0, steps_ = 0;
   std::vector<int64_t> ids_;
-  std::vector<T> output_;
+  Workspace<T> output_;
   SequenceWindows windows_;
 };
 

@@ -9,6 +9,7 @@
 
 #include "kernels/activations.h"
 #include "kernels/recurrent_shape.h"
+#include "ops/layer.h"
 
 namespace rnnkit::ops::cellchecks {
 
@@ -55,7 +56,7 @@ inline void checkElementwise(const char* cell, const char* name, kernels::Activa
 
 // Workspaces only grow, so repeating a shape never allocates.
 template <typename T>
-void grow(std::vector<T>& buffer, int64_t count) {
+void grow(Workspace<T>& buffer, int64_t count) {
   if (buffer.size() < static_cast<size_t>(count)) buffer.resize(static_cast<size_t>(count));
 }
 

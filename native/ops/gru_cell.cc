@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/gru.h"
+#include "ops/layer.h"
 #include "ops/recurrent_cell.h"
 
 namespace rnnkit::ops {
@@ -33,7 +34,7 @@ void requireElementWise(const char* what, Activation activation) {
 }
 
 template <typename T>
-void grow(std::vector<T>& buffer, int64_t size) {
+void grow(Workspace<T>& buffer, int64_t size) {
   if (buffer.size() < static_cast<size_t>(size)) buffer.resize(static_cast<size_t>(size));
 }
 
@@ -152,8 +153,8 @@ class GruCell final : public RecurrentCell<T> {
   const T* x_ = nullptr;  // the caller keeps x alive until backward (recurrent_cell.h)
   bool hasActiveRows_ = false;
   std::vector<int32_t> activeRows_;
-  std::vector<T> states_, gates_, candidate_;    // forward trace, see kernels::GruTrace
-  std::vector<T> dGates_, dCandidate_, dState_;  // backward scratch, see kernels::GruScratch
+  Workspace<T> states_, gates_, candidate_;    // forward trace, see kernels::GruTrace
+  Workspace<T> dGates_, dCandidate_, dState_;  // backward scratch, see kernels::GruScratch
 };
 
 }  // namespace

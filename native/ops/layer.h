@@ -2,6 +2,8 @@
 // ([T, F] sequences, [F] vectors, [T] token ids), plus optional per-sample valid windows for sequences.
 #pragma once
 
+#include <Eigen/Core>
+
 #include <cstdint>
 #include <random>
 #include <stdexcept>
@@ -11,6 +13,12 @@
 namespace rnnkit::ops {
 
 using Shape = std::vector<int64_t>;  // per-sample shape (no batch dimension)
+
+// Every buffer the element-wise kernels write starts on Eigen's widest alignment. Eigen peels unaligned heads with
+// scalar code whose rounding differs from its vector code, so a buffer's address must not decide its results:
+// with aligned bases the peel depends only on shapes, and a run is repeatable whatever malloc returns.
+template <typename T>
+using Workspace = std::vector<T, Eigen::aligned_allocator<T>>;
 
 inline int64_t shapeSize(const Shape& shape) {
   int64_t size = 1;

@@ -11,8 +11,24 @@ int64_t LossHead::targetsPerSample(const Shape& outputShape) const {
   return sparse() ? size / outputShape.back() : size;
 }
 
+namespace {
+
+bool isMasked(const Activations<float>& output) {
+  return output.shape.size() == 2 && output.windows && !output.windows->empty();
+}
+
+}  // namespace
+
+int64_t LossHead::validRows(const Activations<float>& output) {
+  const int64_t stepsPerSample = output.shape.size() == 2 ? output.shape[0] : 1;
+  if (!isMasked(output)) return output.batch * stepsPerSample;
+  int64_t valid = 0;
+  for (int64_t b = 0; b < output.batch; ++b) valid += output.windows->end[b] - output.windows->start[b];
+  return valid;
+}
+
 BatchMetrics LossHead::compute(const Activations<float>& output, const float* targets, const float* sampleWeights,
-                               Activation lastActivation, float* gradient, bool* fused) {
+                               Activation lastActivation, double denominator, float* gradient, bool* fused) {
   const int64_t cols = output.shape.back();
   const int64_t stepsPerSample = output.shape.size() == 2 ? output.shape[0] : 1;
   const int64_t rows = output.batch * stepsPerSample;
@@ -26,22 +42,28 @@ BatchMetrics LossHead::compute(const Activations<float>& output, const float* ta
     }
   }
 
-  // Row weights: sample weight, times 0 for masked steps, rescaled so the mean runs over valid rows only.
-  const bool masked = stepsPerSample > 1 && output.windows && !output.windows->empty();
+  // Metric weights: the sample's weight on its valid rows, 0 on masked rows (nullptr: all 1).
+  const bool masked = isMasked(output);
   const float* weights = sampleWeights;
   if (masked || (sampleWeights && stepsPerSample > 1)) {
     rowWeights_.assign(rows, 1.f);
-    int64_t validRows = 0;
     for (int64_t b = 0; b < output.batch; ++b) {
       for (int64_t t = 0; t < stepsPerSample; ++t) {
         const bool valid = !masked || (t >= output.windows->start[b] && t < output.windows->end[b]);
         rowWeights_[b * stepsPerSample + t] = valid ? (sampleWeights ? sampleWeights[b] : 1.f) : 0.f;
-        validRows += valid;
       }
     }
-    const float rescale = validRows > 0 ? static_cast<float>(rows) / validRows : 0.f;
-    for (float& w : rowWeights_) w *= rescale;
     weights = rowWeights_.data();
+  }
+  // The kernels divide by this shard's rows; rows / denominator turns that into the batch-wide mean.
+  const double scale = denominator > 0 ? rows / denominator : 0.0;
+  const float* lossWeights = weights;
+  if (scale != 1.0) {
+    lossWeights_.assign(rows, static_cast<float>(scale));
+    if (weights) {
+      for (int64_t r = 0; r < rows; ++r) lossWeights_[r] *= weights[r];
+    }
+    lossWeights = lossWeights_.data();
   }
 
   const float* predictions = output.data;
@@ -50,12 +72,12 @@ BatchMetrics LossHead::compute(const Activations<float>& output, const float* ta
   const bool fuseSoftmax = crossEntropy && lastActivation == Activation::Softmax;
   const bool fuseSigmoid = config_.loss == Loss::BinaryCrossentropy && lastActivation == Activation::Sigmoid;
   *fused = gradient && (fuseSoftmax || fuseSigmoid);
-  metrics.loss = kernels::lossForward(config_.loss, rows, cols, predictions, targets, weights,
+  metrics.loss = kernels::lossForward(config_.loss, rows, cols, predictions, targets, lossWeights,
                                       static_cast<float>(config_.huberDelta), *fused ? nullptr : gradient);
   if (gradient && fuseSoftmax) {
-    kernels::softmaxCrossEntropyLogitGrad(rows, cols, sparse(), predictions, targets, weights, gradient);
+    kernels::softmaxCrossEntropyLogitGrad(rows, cols, sparse(), predictions, targets, lossWeights, gradient);
   } else if (gradient && fuseSigmoid) {
-    kernels::sigmoidBinaryCrossEntropyLogitGrad(rows, cols, predictions, targets, weights, gradient);
+    kernels::sigmoidBinaryCrossEntropyLogitGrad(rows, cols, predictions, targets, lossWeights, gradient);
   }
 
   metrics.correct = kernels::accuracyCount(config_.loss, rows, cols, predictions, targets, weights);

@@ -3,7 +3,9 @@
 // cross-entropy are fused: the gradient is taken with respect to the logits, exact and stable.
 //
 // Rows: an output [B, C] has B rows; a sequence output [B, T, C] has B*T rows, and rows outside a sample's valid
-// window (masked steps) get weight 0 while the valid rows are reweighted so the loss stays a mean over valid rows.
+// window (masked steps) get weight 0. The loss is sum_rows(w * l) / denominator, where the denominator is the number
+// of valid rows in the whole batch: a batch split into shards (one per thread) passes the batch-wide count to each
+// shard, so the shards' losses and gradients add up to exactly those of the unsplit batch.
 #pragma once
 
 #include <cstdint>
@@ -38,15 +40,18 @@ class LossHead {
   bool sparse() const { return config_.loss == Loss::SparseCategoricalCrossentropy; }
   // Number of target values one sample needs for a per-sample output shape.
   int64_t targetsPerSample(const Shape& outputShape) const;
+  // Rows of `output` that count (all rows unless masked).
+  static int64_t validRows(const Activations<float>& output);
   // Loss and metrics of `output` against `targets`; writes dLoss/dOutput into `gradient` (rows x C), or dLoss/dLogits
-  // when fused (then *fused = true). gradient may be nullptr (evaluation). Throws std::invalid_argument on a class
-  // index out of range, before anything is written.
+  // when fused (then *fused = true). gradient may be nullptr (evaluation). denominator: valid rows of the whole
+  // batch (validRows(output) when unsplit). Throws std::invalid_argument on a class index out of range, before
+  // anything is written.
   BatchMetrics compute(const Activations<float>& output, const float* targets, const float* sampleWeights,
-                       Activation lastActivation, float* gradient, bool* fused);
+                       Activation lastActivation, double denominator, float* gradient, bool* fused);
 
  private:
   LossConfig config_;
-  std::vector<float> rowWeights_;
+  Workspace<float> rowWeights_, lossWeights_;
 };
 
 }  // namespace rnnkit::ops

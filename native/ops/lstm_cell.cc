@@ -102,8 +102,8 @@ class LstmCell final : public RecurrentCell<T> {
   bool hasForward_ = false;
   const T* x_ = nullptr;                  // the last forward's input, read again by backward
   const int32_t* activeRows_ = nullptr;
-  std::vector<T> gates_, h_, c_, cellActivated_;  // forward tape
-  std::vector<T> dGates_, dh_, dc_;               // backward scratch
+  Workspace<T> gates_, h_, c_, cellActivated_;  // forward tape
+  Workspace<T> dGates_, dh_, dc_;               // backward scratch
 };
 
 }  // namespace

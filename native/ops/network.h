@@ -1,17 +1,19 @@
-// A sequential network in float32: its layer ops, one flat store of parameters and gradients, the loss head and the
-// optimizer. One call trains one batch end to end (forward, loss, BPTT, clipping, update), so nothing crosses the
-// JS/C++ boundary per layer or per time step. The binding validates shapes before it calls in; anything that still
-// goes wrong throws before the optimizer runs, so parameters and optimizer state change only on success.
+// A sequential network in float32: the layer specs, one flat store of parameters, the loss and the optimizer.
+// One call trains one batch end to end (forward, loss, BPTT, clipping, update), so nothing crosses the JS/C++
+// boundary per layer or per time step. A batch of at least 2 * kMinShardRows samples is split into up to
+// threads() shards that run on their own threads (coarse-grained: two joins per batch, threads sleep in between);
+// their gradients add up, in a fixed order, to those of the whole batch.
+// The binding validates shapes before it calls in; anything that still goes wrong throws before the optimizer
+// runs, so parameters and optimizer state change only on success.
 #pragma once
 
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
-#include "ops/basic_layers.h"
 #include "ops/layer.h"
 #include "ops/loss_head.h"
+#include "ops/network_shard.h"
 #include "ops/optimizer.h"
 #include "ops/recurrent_layer.h"
 
@@ -39,11 +41,16 @@ struct NetworkParam {
 
 class Network {
  public:
+  static constexpr int64_t kMinShardRows = 8;
+  // Process-wide upper bound on the threads one batch uses (>= 1).
+  static void setThreads(int threads);
+  static int threads();
+
   Network(const Shape& inputShape, const std::vector<LayerSpec>& layers);
 
-  const Shape& inputShape() const { return inputShape_; }
+  const Shape& inputShape() const { return shapes_.front(); }
   const Shape& outputShape() const { return shapes_.back(); }
-  size_t layerCount() const { return layers_.size(); }
+  size_t layerCount() const { return specs_.size(); }
   const Shape& layerOutputShape(size_t layer) const { return shapes_.at(layer + 1); }
   const std::vector<NetworkParam>& params() const { return params_; }
   NetworkParam& param(size_t index) { return params_.at(index); }
@@ -51,7 +58,7 @@ class Network {
 
   // Sets the loss and a fresh optimizer (its state starts from zero).
   void compile(const LossConfig& loss, const OptimizerConfig& optimizer);
-  bool compiled() const { return loss_ != nullptr; }
+  bool compiled() const { return optimizer_ != nullptr; }
   Optimizer& optimizer();
   const LossHead& lossHead() const;
 
@@ -62,22 +69,27 @@ class Network {
   // Forward and backward only: fills the gradient store (read it with gradData) without updating anything.
   BatchMetrics computeGradients(const float* x, int64_t batch, const float* targets, const float* sampleWeights,
                                 uint32_t seed);
-  const float* gradData(size_t index) const { return grads_.data() + params_.at(index).offset; }
+  const float* gradData(size_t index) const { return shardGrads_[0].data() + params_.at(index).offset; }
   // out: [batch, ...outputShape].
   void predict(const float* x, int64_t batch, float* out);
 
  private:
-  const Activations<float>& runForward(const float* x, int64_t batch, bool training, std::mt19937& rng);
-  double addRegularization();
+  struct Slice {
+    int64_t start, count;
+  };
+  std::vector<Slice> planShards(int64_t batch);
+  BatchMetrics runBatch(const float* x, int64_t batch, const float* targets, const float* sampleWeights,
+                        uint32_t seed, bool training, bool backpropagate);
+  double regularization(bool addGradients);
 
-  Shape inputShape_;
-  std::vector<Shape> shapes_;  // shapes_[i] = input of layer i; shapes_.back() = network output
-  std::vector<std::unique_ptr<LayerOp<float>>> layers_;
+  std::vector<LayerSpec> specs_;
+  std::vector<Shape> shapes_;  // shapes_[i] = per-sample input of layer i; shapes_.back() = network output
   std::vector<NetworkParam> params_;
-  std::vector<float> values_, grads_;
-  std::vector<Activations<float>> activations_;  // activations_[i] = input of layer i
-  std::vector<std::vector<float>> dActivations_;
-  std::unique_ptr<LossHead> loss_;
+  Workspace<float> values_;
+  std::vector<Workspace<float>> shardGrads_;  // shardGrads_[0] is the network's gradient
+  std::vector<std::unique_ptr<NetworkShard>> shards_;
+  std::vector<std::unique_ptr<LossHead>> losses_;  // one per shard (scratch buffers)
+  LossConfig lossConfig_;
   std::unique_ptr<Optimizer> optimizer_;
 };
 

@@ -39,8 +39,8 @@ Optimizer::Optimizer(const OptimizerConfig& config, const std::vector<int64_t>& 
   }
 }
 
-std::vector<std::vector<float>*> Optimizer::slots() {
-  std::vector<std::vector<float>*> list;
+std::vector<Workspace<float>*> Optimizer::slots() {
+  std::vector<Workspace<float>*> list;
   for (auto* group : {&first_, &second_, &third_}) {
     for (auto& slot : *group) {
       if (!slot.empty()) list.push_back(&slot);

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "ops/layer.h"
+
 namespace rnnkit::ops {
 
 enum class OptimizerKind : int32_t { Sgd = 0, RmsProp = 1, Adam = 2, AdamW = 3, Adagrad = 4 };
@@ -41,7 +43,7 @@ class Optimizer {
   int64_t step() const { return step_; }
 
   // Slot buffers (moments, accumulators) in a fixed order, for saving and restoring training exactly.
-  std::vector<std::vector<float>*> slots();
+  std::vector<Workspace<float>*> slots();
   void setStep(int64_t step) { step_ = step; }
 
  private:
@@ -49,7 +51,7 @@ class Optimizer {
   int64_t step_ = 0;
   // Per parameter: [0] first slot (velocity / m / mean square / accumulator), [1] second (v / mean grad),
   // [2] third (RMSprop momentum); empty when the optimizer does not use it.
-  std::vector<std::vector<float>> first_, second_, third_;
+  std::vector<Workspace<float>> first_, second_, third_;
 };
 
 }  // namespace rnnkit::ops

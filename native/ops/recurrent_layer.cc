@@ -145,8 +145,8 @@ void RecurrentLayer<T>::mergeOutputs() {
     directions_[0].output.clear();
     return;
   }
-  const std::vector<T>& forwardOut = directions_[0].output;
-  const std::vector<T>& backwardOut = directions_[1].output;
+  const Workspace<T>& forwardOut = directions_[0].output;
+  const Workspace<T>& backwardOut = directions_[1].output;
   const int64_t hidden = config_.units;
   const int64_t rows = static_cast<int64_t>(forwardOut.size()) / hidden;  // B or B*T
   output_.resize(rows * outputUnits());
@@ -171,13 +171,13 @@ template <typename T>
 void RecurrentLayer<T>::splitOutputGradient(size_t index, const T* dOutput) {
   const int64_t hidden = config_.units;
   const int64_t rows = config_.returnSequences ? batch_ * steps_ : batch_;
-  std::vector<T>& target = directions_[index].dOutput;
+  Workspace<T>& target = directions_[index].dOutput;
   target.resize(rows * hidden);
   if (directions_.size() == 1) {
     std::memcpy(target.data(), dOutput, sizeof(T) * rows * hidden);
     return;
   }
-  const std::vector<T>& other = directions_[1 - index].output;
+  const Workspace<T>& other = directions_[1 - index].output;
   for (int64_t i = 0; i < rows; ++i) {
     const T* dy = dOutput + i * outputUnits();
     T* d = target.data() + i * hidden;

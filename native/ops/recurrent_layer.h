@@ -45,10 +45,10 @@ class RecurrentLayer : public LayerOp<T> {
     bool backwards = false;
     bool alignWithTime = false;  // backward half of a bidirectional layer
     size_t firstParam = 0;       // index of this direction's kernel in values_/grads_
-    std::vector<T> xCell, dxCell;
-    std::vector<T> output;   // this direction's output, user layout [B, T, H] or [B, H]
-    std::vector<T> dOutput;  // gradient of `output`
-    std::vector<T> dCell;    // the same gradient in cell layout: dhSeq [T, B, H] or dFinal [B, H]
+    Workspace<T> xCell, dxCell;
+    Workspace<T> output;   // this direction's output, user layout [B, T, H] or [B, H]
+    Workspace<T> dOutput;  // gradient of `output`
+    Workspace<T> dCell;    // the same gradient in cell layout: dhSeq [T, B, H] or dFinal [B, H]
   };
 
   int64_t outputUnits() const;
@@ -63,8 +63,8 @@ class RecurrentLayer : public LayerOp<T> {
   int64_t batch_ = 0, steps_ = 0, features_ = 0;
   bool windowed_ = false;
   SequenceWindows outWindows_;
-  std::vector<T> dropoutScale_;  // [B, F]; empty when no dropout is active
-  std::vector<T> output_;
+  Workspace<T> dropoutScale_;  // [B, F]; empty when no dropout is active
+  Workspace<T> output_;
 };
 
 }  // namespace rnnkit::ops

@@ -91,8 +91,8 @@ class SimpleRnnCell final : public RecurrentCell<T> {
   bool hasForward_ = false;
   const T* x_ = nullptr;                  // the last forward's input, read again by backward
   const int32_t* activeRows_ = nullptr;
-  std::vector<T> states_;                 // forward tape: h_0 .. h_T
-  std::vector<T> dPre_, dh_;              // backward scratch
+  Workspace<T> states_;                 // forward tape: h_0 .. h_T
+  Workspace<T> dPre_, dh_;              // backward scratch
 };
 
 }  // namespace

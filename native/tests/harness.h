@@ -79,6 +79,7 @@ inline double maxRelativeError(const std::vector<double>& analytic, const std::v
   if (analytic.size() != numeric.size()) throw Failure("gradient sizes differ");
   double worst = 0, scale = 0;
   for (size_t i = 0; i < numeric.size(); ++i) {
+    if (!std::isfinite(analytic[i]) || !std::isfinite(numeric[i])) return HUGE_VAL;  // NaN must fail, not vanish
     worst = std::max(worst, std::fabs(analytic[i] - numeric[i]));
     scale = std::max(scale, std::fabs(numeric[i]));
   }

@@ -94,6 +94,16 @@ describe('fineTune', () => {
     expect(Math.abs(valAccuracy * 10 - Math.round(valAccuracy * 10))).toBeLessThan(1e-6);
   });
 
+  test('patience ends a stage early on val_loss', async () => {
+    const { x } = makeData();
+    // Labels unrelated to x: the validation loss cannot keep improving at a large learning rate.
+    const noise = new Tensor(Float32Array.from({ length: 40 }, (_, i) => (i * 7) % 3 === 0 ? 1 : 0), [40]);
+    const result = await rk.fineTune(makeModel(), x, noise, {
+      ...COMPILE, validationSplit: 0.25, batchSize: 8, verbose: 0, seed: 8, stages: [{ epochs: 60, patience: 1, learningRate: 0.05 }],
+    });
+    expect(result.stages[0].history.epoch.length).toBeLessThanOrEqual(10);
+  });
+
   test('learns: the default schedule lowers the training loss of a transferred model', async () => {
     const { x, y } = makeData();
     const source = makeModel();

@@ -5,6 +5,7 @@
  */
 import { RnnError } from '../errors';
 import { initialize } from '../initializers';
+import { saveModel, SaveOptions } from '../io';
 import { Layer, LayerHost } from '../layers/layer';
 import { loadNative, NativeNetwork, toRnnError } from '../native';
 import { Optimizer, OPTIMIZER_NAMES, OptimizerName } from '../optimizers';
@@ -218,6 +219,25 @@ export class Sequential implements LayerHost {
       const order = this.layerList.flatMap((layer) => this.paramIndices.get(layer) ?? []);
       return { loss: result.metrics.loss, gradients: order.map((i) => new Tensor(result.gradients[i], infos[i].shape)) };
     });
+  }
+
+  /**
+   * Saves the model: by default to one file (topology, weights, compile settings; the optimizer state too with
+   * `includeOptimizer: true`), or with `format: 'tfjs'` to a directory tfjs can load. Load it with rk.loadModel.
+   */
+  async save(path: string, options?: SaveOptions): Promise<void> {
+    this.ensureIdle('save');
+    return saveModel(this, path, options);
+  }
+
+  /** @internal save without the busy check (modelCheckpoint between batches of fit). */
+  saveBetweenBatches(path: string, options?: SaveOptions): Promise<void> {
+    return saveModel(this, path, options);
+  }
+
+  /** @internal The compile settings, or undefined when the model is not compiled. */
+  get compiledSettings(): CompiledState | undefined {
+    return this.compiledState;
   }
 
   /** Copies of every weight, layer by layer, in Keras order. */

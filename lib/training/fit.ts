@@ -63,6 +63,7 @@ function callbackView(model: Sequential): CallbackModel {
     getWeights: () => model.readAllWeights(),
     setWeights: (weights: Tensor[]) => model.writeAllWeights(weights),
     get optimizer() { return model.optimizer; },
+    save: (path: string) => model.saveBetweenBatches(path),
   };
 }
 

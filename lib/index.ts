@@ -30,6 +30,7 @@ export type { TensorLike, NestedArray } from './tensor';
 export { RnnError } from './errors';
 export type { RnnErrorCode } from './errors';
 export { setSeed, Random } from './random';
+export { setThreads, getThreads } from './threads';
 export { History } from './training/history';
 export type { Logs } from './training/history';
 export { callbacks, CallbackList } from './training/callbacks';

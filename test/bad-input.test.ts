@@ -96,10 +96,8 @@ describe('sparse labels', () => {
 });
 
 describe('token ids', () => {
-  // KNOWN BUG (reported to the lead): ids are only checked natively, batch by batch, so fit trains on the batches
-  // before the bad one, and the native error reaches jest as a plain Error (toRnnError's `instanceof Error` fails
-  // across realms). Turn `it.failing` into `it` once ids are validated with the other inputs before the first step.
-  it.failing('an id outside [0, inputDim) in the last sample fails before any step, weights bit-identical', async () => {
+  // Ids are checked with the other inputs before the first step (the native check is only a last guard).
+  it('an id outside [0, inputDim) in the last sample fails before any step, weights bit-identical', async () => {
     const model = rk.sequential();
     model.add(rk.layers.embedding({ inputDim: 5, outputDim: 2, inputShape: [4] }));
     model.add(rk.layers.lstm({ units: 3 }));

@@ -6,6 +6,7 @@
 import { RnnError } from '../errors';
 import { initialize } from '../initializers';
 import { saveModel, SaveOptions } from '../io';
+import { Embedding } from '../layers/core';
 import { Layer, LayerHost } from '../layers/layer';
 import { loadNative, NativeNetwork, toRnnError } from '../native';
 import { Optimizer, OPTIMIZER_NAMES, OptimizerName } from '../optimizers';
@@ -15,9 +16,10 @@ import { fitLoop, FitOptions } from '../training/fit';
 import { evaluateLoop, EvaluateOptions, predictLoop, PredictOptions } from '../training/evaluate';
 import { History } from '../training/history';
 import { batchLogs, checkLoss, checkMetrics, LossName, MetricName } from '../training/losses';
-import { prepareInputs, prepareTargets } from '../training/data';
+import { ModelShapes, prepareInputs, prepareTargets } from '../training/data';
 import { checkKnownKeys, checkNumber, describeValue, isPlainObject, optionsOrEmpty } from '../validate';
 import { printSummary } from './summary';
+import { applyThreadEnvironment } from '../threads';
 
 export interface SequentialArgs {
   /** Model name. Default 'sequential'. */
@@ -183,7 +185,7 @@ export class Sequential implements LayerHost {
   /** Outputs for one batch (no splitting). */
   async predictOnBatch(x: TensorLike): Promise<Tensor> {
     return this.runTask('predict', async () => {
-      const input = prepareInputs(x, { inputShape: this.inputShape, outputShape: this.outputShape });
+      const input = prepareInputs(x, this.dataShapes());
       const out = await this.requireNetwork().predict(input.data, input.shape[0]).catch((e) => { throw toRnnError(e); });
       return new Tensor(out, [input.shape[0], ...this.outputShape]);
     });
@@ -193,7 +195,7 @@ export class Sequential implements LayerHost {
   async trainOnBatch(x: TensorLike, y: TensorLike): Promise<Record<string, number>> {
     return this.runTask('train', async () => {
       const compiled = this.requireCompiled();
-      const shapes = { inputShape: this.inputShape, outputShape: this.outputShape, loss: compiled.loss };
+      const shapes = this.dataShapes(compiled.loss);
       const input = prepareInputs(x, shapes);
       const targets = prepareTargets(y, shapes, input.shape[0]);
       const seed = globalRandom().integer(0x7fffffff);
@@ -209,7 +211,7 @@ export class Sequential implements LayerHost {
   async computeGradients(x: TensorLike, y: TensorLike, options: { seed?: number } = {}): Promise<{ loss: number; gradients: Tensor[] }> {
     return this.runTask('computeGradients', async () => {
       const compiled = this.requireCompiled();
-      const shapes = { inputShape: this.inputShape, outputShape: this.outputShape, loss: compiled.loss };
+      const shapes = this.dataShapes(compiled.loss);
       const input = prepareInputs(x, shapes);
       const targets = prepareTargets(y, shapes, input.shape[0]);
       const seed = options.seed ?? globalRandom().integer(0x7fffffff);
@@ -296,6 +298,15 @@ export class Sequential implements LayerHost {
   /** @internal LayerHost */
   layerTrainableChanged(): void {
     if (this.network && !this.activeTask) this.applyTrainable();
+  }
+
+  /** @internal What data for this model must look like (checked before any batch runs). */
+  dataShapes(loss?: LossName): ModelShapes {
+    const first = this.requireLayers().layerList[0];
+    return {
+      inputShape: this.inputShape, outputShape: this.outputShape, loss,
+      tokenLimit: first instanceof Embedding ? first.inputDim : undefined,
+    };
   }
 
   /** @internal The native network (built). */
@@ -390,6 +401,7 @@ export class Sequential implements LayerHost {
       return;
     }
     const { Network } = loadNative();
+    applyThreadEnvironment();
     let network: NativeNetwork;
     try {
       network = new Network({ inputShape: this.shapes[0].slice(), layers: this.layerList.map((l) => l.toNative()) });

@@ -10,6 +10,8 @@ export interface ModelShapes {
   inputShape: readonly number[];
   outputShape: readonly number[];
   loss?: LossName;
+  /** When the first layer is an embedding: its vocabulary size; inputs must be integer ids below it. */
+  tokenLimit?: number;
 }
 
 function shapeText(shape: readonly number[]): string {
@@ -25,6 +27,16 @@ export function prepareInputs(x: TensorLike, shapes: ModelShapes, name = 'x'): T
     throw new RnnError('SHAPE', `Expected ${name} of shape [batch, ${expected.join(', ')}] but received ${shapeText(t.shape)}`);
   }
   if (t.shape[0] === 0) throw new RnnError('SHAPE', `Expected at least one sample in ${name} but received an empty batch`);
+  if (shapes.tokenLimit !== undefined) {
+    const limit = shapes.tokenLimit;
+    const steps = expected[0];
+    for (let i = 0; i < t.data.length; i++) {
+      const id = t.data[i];
+      if (!(Number.isInteger(id) && id >= 0 && id < limit)) {
+        throw new RnnError('ARGUMENT', `Expected token ids that are integers in [0, ${limit}) in ${name} but received ${id} at sample ${Math.floor(i / steps)}, step ${i % steps}`);
+      }
+    }
+  }
   return t;
 }
 

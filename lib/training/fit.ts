@@ -81,7 +81,7 @@ export async function fitLoop(model: Sequential, x: TensorLike, y: TensorLike, o
     throw invalid('ARGUMENT', 'an AbortSignal', 'signal', opts.signal);
   }
   const compiled = model.requireCompiled();
-  const shapes = { inputShape: model.inputShape, outputShape: model.outputShape, loss: compiled.loss };
+  const shapes = model.dataShapes(compiled.loss);
 
   // Everything is validated before the first step, so bad data never reaches the weights.
   let inputs = prepareInputs(x, shapes);

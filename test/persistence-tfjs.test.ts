@@ -174,6 +174,22 @@ describe('tfjs -> rnnkit', () => {
     model.dispose();
   });
 
+  test('tfjs Embedding, Bidirectional, TimeDistributed and Dropout layers load and predict the same', async () => {
+    const model = tf.sequential();
+    model.add(tf.layers.embedding({ inputDim: 10, outputDim: 3, inputLength: 5 }));
+    model.add(tf.layers.bidirectional({ layer: tf.layers.simpleRNN({ units: 3, returnSequences: true }) as tf.RNN, mergeMode: 'ave' }));
+    model.add(tf.layers.timeDistributed({ layer: tf.layers.dense({ units: 4, activation: 'relu' }) }));
+    model.add(tf.layers.dropout({ rate: 0.3 }));
+    model.add(tf.layers.gru({ units: 2, goBackwards: true }));
+    const target = join(dir, 'from-tfjs-wrappers');
+    await model.save(writeToDirectory(target));
+    const ids = Float32Array.from({ length: 20 }, (_, i) => (i * 3) % 10);
+    const loaded = await rk.loadModel(target);
+    expect(loaded.layers.map((l) => l.className)).toEqual(['Embedding', 'Bidirectional', 'TimeDistributed', 'Dropout', 'GRU']);
+    expect(maxAbsDiff((await loaded.predict(new rk.Tensor(ids, [4, 5]))).data, await tfPredict(model, ids, [4, 5]))).toBeLessThan(1e-5);
+    model.dispose();
+  });
+
   test('a model written by rnnkit in the tfjs layout reads back identically', async () => {
     const model = rk.sequential({ name: 'back' });
     model.add(rk.layers.lstm({ units: 3, inputShape: [4, 2], name: 'l', kernelInitializer: { name: 'randomNormal', stddev: 0.3 } }));

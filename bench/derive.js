@@ -31,7 +31,7 @@ function withThroughputFigures(record, workload, gemm) {
   const flopsPerSample = record.measure === 'train' ? trainFlopsPerSample(workload) : forwardFlopsPerSample(workload);
   const gflops = mapSummary(record.samplesPerSec, (rate) => (rate * flopsPerSample) / 1e9);
   const result = { ...record, flopsPerSample, gflops };
-  if (record.backend === 'rnnkit' && gemm.available) {
+  if (record.backend === 'rnnkit' && gemm && gemm.available) {
     const reference = gemm.rates.get(shapeKey(REFERENCE_GEMM));
     const recurrentShape = dominantRecurrentShape(workload, record.batch);
     const recurrent = gemm.rates.get(shapeKey(recurrentShape));

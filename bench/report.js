@@ -50,10 +50,16 @@ function machineSection(run) {
 }
 
 function gemmSection(run) {
-  if (!run.gemm.available) return `- ${run.gemm.records[0].message}`;
-  const rates = [...run.gemm.rates.values()].map((r) => `${r.m}x${r.k}x${r.n}: ${num(r.gflops)}`);
-  if (rates.length === 0) return '- GEMM rate program failed on every shape (see the notes)';
-  return `- Eigen GEMM, 1 thread, float, GFLOP/s (M x K x N): ${rates.join('; ')}`;
+  const results = [...run.gemm.entries()];
+  if (results.length === 0) return '- GEMM rates: not measured (rnnkit is not among the backends)';
+  const missing = results.find(([, g]) => !g.available);
+  if (missing) return `- ${missing[1].records[0].message}`;
+  const perWorkload = results.map(([id, g]) => {
+    const rates = [...g.rates.values()].map((r) => `${r.m}x${r.k}x${r.n} ${num(r.gflops)}`);
+    return `${id}: ${rates.length ? rates.join(', ') : 'failed (see the notes)'}`;
+  });
+  return '- Eigen GEMM rate, 1 thread, float, GFLOP/s (M x K x N), measured just before each workload\'s rnnkit run: ' +
+    `${perWorkload.join('; ')}`;
 }
 
 function find(run, backend, m) {

@@ -53,6 +53,50 @@ function runChild(job, timeoutSeconds) {
   });
 }
 
+/**
+ * One workload: the GEMM reference rates (just before rnnkit, so both see the same machine load), then each backend in
+ * its own child, then speed ratios and the same-model check. Everything is recorded in `run` and emitted.
+ */
+async function runWorkload(workload, options, run, emit) {
+  if (options.backends.includes('rnnkit')) {
+    progress(`${workload.id}: GEMM rates`);
+    const gemm = measureGemmRates(gemmShapesFor([workload]), { executable: options.gemmBench, seconds: GEMM_SECONDS[options.mode] });
+    const firstMissing = !gemm.available && ![...run.gemm.values()].some((g) => !g.available);
+    if (firstMissing) progress(gemm.records[0].message);
+    for (const record of gemm.records) {
+      if (record.type === 'failed') run.failures.push(record);
+      if (gemm.available || firstMissing) emit({ ...record, workload: workload.id });
+    }
+    run.gemm.set(workload.id, gemm);
+  }
+  const measured = [];
+  const models = [];
+  const outputs = [];
+  for (const backend of options.backends) {
+    const started = Date.now();
+    const job = { backend, workloadId: workload.id, workloadsFile: options.workloadsFile, mode: options.mode, seed: SEED };
+    for (const raw of await runChild(job, CHILD_TIMEOUT_SECONDS[options.mode])) {
+      const record = withThroughputFigures(raw, workload, run.gemm.get(workload.id));
+      if (record.type === 'outputs') {
+        outputs.push(record); // compared below, not printed
+        continue;
+      }
+      if (record.type === 'backend') run.backendInfo[backend] = record.info;
+      else if (record.type === 'model') models.push(record);
+      else if (record.type === 'measurement') measured.push(record), run.measurements.push(record);
+      else if (record.type === 'failed') run.failures.push(record);
+      else if (record.type === 'skipped') run.skipped.push(record);
+      else if (record.type === 'rss') run.rss.push(record);
+      emit(record);
+    }
+    progress(`${workload.id} on ${backend}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+  for (const ratio of speedRatios(measured)) run.ratios.push(ratio), emit(ratio);
+  const parity = modelAgreement(workload.id, models, outputs);
+  run.parity.push(parity);
+  emit(parity);
+}
+
 async function main() {
   let options;
   let workloads;
@@ -72,46 +116,13 @@ async function main() {
 
   const run = {
     mode: options.mode, workloadsFile: options.workloadsFile, workloads, backends: options.backends, backendInfo: {},
-    measurements: [], failures: [], skipped: [], rss: [], ratios: [], parity: [],
+    measurements: [], failures: [], skipped: [], rss: [], ratios: [], parity: [], gemm: new Map(),
   };
   progress('machine info and busy probe');
   run.machineStart = await machineInfo();
   emit({ type: 'machine', ...run.machineStart });
 
-  progress('GEMM rates');
-  run.gemm = measureGemmRates(gemmShapesFor(workloads), { executable: options.gemmBench, seconds: GEMM_SECONDS[options.mode] });
-  if (!run.gemm.available) progress(run.gemm.records[0].message);
-  run.gemm.records.forEach(emit);
-  run.failures.push(...run.gemm.records.filter((r) => r.type === 'failed'));
-
-  for (const workload of workloads) {
-    const measured = [];
-    const models = [];
-    const outputs = [];
-    for (const backend of options.backends) {
-      const started = Date.now();
-      const job = { backend, workloadId: workload.id, workloadsFile: options.workloadsFile, mode: options.mode, seed: SEED };
-      for (const raw of await runChild(job, CHILD_TIMEOUT_SECONDS[options.mode])) {
-        const record = withThroughputFigures(raw, workload, run.gemm);
-        if (record.type === 'outputs') {
-          outputs.push(record); // compared below, not printed
-          continue;
-        }
-        if (record.type === 'backend') run.backendInfo[backend] = record.info;
-        else if (record.type === 'model') models.push(record);
-        else if (record.type === 'measurement') measured.push(record), run.measurements.push(record);
-        else if (record.type === 'failed') run.failures.push(record);
-        else if (record.type === 'skipped') run.skipped.push(record);
-        else if (record.type === 'rss') run.rss.push(record);
-        emit(record);
-      }
-      progress(`${workload.id} on ${backend}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    }
-    for (const ratio of speedRatios(measured)) run.ratios.push(ratio), emit(ratio);
-    const parity = modelAgreement(workload.id, models, outputs);
-    run.parity.push(parity);
-    emit(parity);
-  }
+  for (const workload of workloads) await runWorkload(workload, options, run, emit);
 
   run.machineEnd = await loadSnapshot();
   emit({ type: 'machine-end', ...run.machineEnd });

@@ -26,9 +26,13 @@ function packageVersion(name) {
   }
 }
 
+/** rnnkit's backendInfo() and which addon file was loaded (a prebuild, an override or the local build). */
 function rnnkitBuild() {
   try {
-    return require('..').backendInfo();
+    const info = require('..').backendInfo();
+    const addon = Object.keys(require.cache).find((file) => file.endsWith('.node'));
+    const relative = addon && path.relative(path.join(__dirname, '..'), addon);
+    return { ...info, addon: addon ? (relative.startsWith('..') ? addon : relative) : 'unknown' };
   } catch (error) {
     return { error: error.message.split('\n')[0] };
   }

@@ -37,7 +37,7 @@ function probeText(snapshot) {
 
 function machineSection(run) {
   const m = run.machineStart;
-  const rk = m.rnnkit.error ? `rnnkit not loadable: ${m.rnnkit.error}` : `rnnkit ${m.rnnkit.version} (${m.rnnkit.isa}, ${m.rnnkit.simd}, Eigen ${m.rnnkit.eigen})`;
+  const rk = m.rnnkit.error ? `rnnkit not loadable: ${m.rnnkit.error}` : `rnnkit ${m.rnnkit.version} (${m.rnnkit.isa}, ${m.rnnkit.simd}, Eigen ${m.rnnkit.eigen}; addon ${m.rnnkit.addon})`;
   const wasm = run.backendInfo['tfjs-wasm'];
   const lines = [
     `- Machine: ${m.cpu}, ${m.cores} cores, ${m.platform}, Node ${m.node}; ${rk}; tfjs ${m.tfjs}, tfjs-backend-wasm ${m.tfjsBackendWasm}` +

@@ -36,17 +36,27 @@ function runChild(job, timeoutSeconds) {
     : { type: 'failed', error: `timed out after ${timeoutSeconds} s` };
   return new Promise((resolve) => {
     const records = [];
-    // The child's stdout is our stderr: library chatter (tfjs greets Node users) must not enter the JSON stream.
-    const child = fork(path.join(__dirname, 'child.js'), [JSON.stringify(job)], { stdio: ['ignore', 2, 2, 'ipc'] });
+    // The child's output goes to our stderr: library chatter (tfjs greets Node users) must not enter the JSON stream.
+    // The tail is kept so that a crash (e.g. the dynamic linker's "symbol lookup error") is named in the record.
+    const child = fork(path.join(__dirname, 'child.js'), [JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    let outputTail = '';
+    const forward = (chunk) => {
+      process.stderr.write(chunk);
+      outputTail = (outputTail + chunk.toString()).slice(-2000);
+    };
+    child.stdout.on('data', forward);
+    child.stderr.on('data', forward);
     const timer = setTimeout(() => {
       records.push({ ...timeoutRecord, backend: job.backend, workload: job.workloadId, measure: 'process' });
       child.kill('SIGKILL');
     }, timeoutSeconds * 1000);
     child.on('message', (record) => records.push(record));
-    child.on('exit', (code, signal) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (!records.some((r) => r.type === 'rss' || r.measure === 'process')) {
-        records.push({ type: 'failed', backend: job.backend, workload: job.workloadId, measure: 'process', error: `child exited with ${signal || `code ${code}`} before finishing` });
+        const lastLine = outputTail.split('\n').map((l) => l.trim()).filter(Boolean).pop();
+        const error = `child exited with ${signal || `code ${code}`} before finishing${lastLine ? `: ${lastLine}` : ''}`;
+        records.push({ type: 'failed', backend: job.backend, workload: job.workloadId, measure: 'process', error });
       }
       resolve(records);
     });

@@ -3,7 +3,6 @@
  * a pure tone landing in the mel band around its frequency, padding to a fixed frame count.
  */
 // A plain-JS example module: typed here by the few members the test uses.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const logMelModule = require('../examples/data/log-mel') as {
   DEFAULT_LOG_MEL: { sampleRate: number; bands: number; energyFloor: number };
   frameCount(length: number, windowSize?: number, hopSize?: number): number;

@@ -1,14 +1,19 @@
 /**
  * The one place that loads rnnkit's compiled addon and types its raw interface.
  *
- * Load order: the RNNKIT_NATIVE_PATH override (a .node file), then a prebuilt binary shipped in the package
- * (`prebuilds/<platform>-<arch>/`), then a local source build (`build/Release/rnnkit.node`). When nothing loads,
- * the error lists every path tried, why each failed, and how to build from source.
+ * Load order: the RNNKIT_NATIVE_PATH override (a .node file); then a local source build (`build/Release/rnnkit.node`,
+ * present only in a development checkout, where it is fresher than any prebuild); then the prebuilt binaries shipped
+ * in the package (`prebuilds/<platform>-<arch>/rnnkit.<variant>.node`). On x64 the baseline (x86-64-v2) prebuild
+ * loads first and is asked, with CPUID + XGETBV, whether this CPU and OS run the avx2 (x86-64-v3) one, which then
+ * loads instead. RNNKIT_ISA=baseline|avx2 forces a prebuilt variant (skipping the local build), and fails clearly
+ * when the CPU cannot run it. When nothing loads, the error lists every path tried, why each failed, and the ways
+ * out.
  * @internal
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { RnnError } from './errors';
+import { invalid } from './validate';
 
 /** Metrics of one batch as sums, so the training loop can aggregate them over an epoch. */
 export interface NativeMetrics {
@@ -40,6 +45,8 @@ export type NativeLayerSpec =
       bidirectional: boolean;
       mergeMode: 'concat' | 'sum' | 'mul' | 'ave';
       dropout: number;
+      /** Rate in [0, 1): training-only mask on h_{t-1} where it meets the recurrent kernel (Keras). */
+      recurrentDropout: number;
       kernelRegularizer?: NativeRegularizer;
       recurrentRegularizer?: NativeRegularizer;
       biasRegularizer?: NativeRegularizer;
@@ -115,51 +122,192 @@ export interface NativeNetwork {
   isBusy(): boolean;
 }
 
+/** The CPU variants shipped as x64 prebuilds, most portable first. */
+export const NATIVE_VARIANTS = ['baseline', 'avx2'] as const;
+export type NativeVariant = (typeof NATIVE_VARIANTS)[number];
+
+/** What this CPU and OS can run (`cpuFeatures()` of the addon, CPUID + XGETBV). */
+export interface NativeCpuFeatures {
+  x64: boolean;
+  /** x86-64-v2 (SSE4.2, POPCNT, ...): what the baseline variant is compiled for. */
+  baseline: boolean;
+  /** x86-64-v3 (AVX2, FMA, BMI2, ...) with YMM state saved by the OS: what the avx2 variant is compiled for. */
+  avx2: boolean;
+  /** CPUID features (and 'os-ymm-state (XGETBV)') this CPU lacks for each variant; empty when it runs it. */
+  missingForBaseline: string[];
+  missingForAvx2: string[];
+}
+
+export interface NativeBuildInfo {
+  /** Instruction set the binary was compiled for: 'avx2' | 'baseline' | 'generic'. */
+  isa: string;
+  simd: string;
+  eigen: string;
+  /** Set by the loader: the prebuilt variant, or the isa of an override / local build. */
+  variant?: string;
+  /** Set by the loader: where the binary came from. */
+  source?: 'override' | 'local-build' | 'prebuild';
+  /** Set by the loader: the file loaded. */
+  path?: string;
+}
+
 export interface NativeAddon {
   Network: new (spec: { inputShape: number[]; layers: NativeLayerSpec[] }) => NativeNetwork;
-  build: { isa: string; simd: string; eigen: string };
+  build: NativeBuildInfo;
   setThreads(threads: number): void;
   getThreads(): number;
+  /** Absent in binaries built before it existed. */
+  cpuFeatures?(): NativeCpuFeatures;
 }
 
 const packageRoot = path.join(__dirname, '..');
 
-function candidatePaths(): string[] {
+/** One failed load: the file and why, for the explanation when nothing loads. */
+interface LoadAttempt {
+  file: string;
+  problem: string;
+}
+
+/** RNNKIT_ISA, validated: undefined when unset (the loader picks the best variant). */
+function requestedVariant(): NativeVariant | undefined {
+  const value = process.env.RNNKIT_ISA;
+  if (value === undefined || value === '') return undefined;
+  if (!(NATIVE_VARIANTS as readonly string[]).includes(value)) {
+    throw invalid('ARGUMENT', `one of ${NATIVE_VARIANTS.map((v) => `'${v}'`).join(', ')} (or unset)`,
+      'the RNNKIT_ISA environment variable', value);
+  }
+  return value as NativeVariant;
+}
+
+function tryRequire(file: string, attempts: LoadAttempt[]): NativeAddon | undefined {
+  if (!fs.existsSync(file)) {
+    attempts.push({ file, problem: 'not found' });
+    return undefined;
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    return require(file) as NativeAddon;
+  } catch (error) {
+    attempts.push({ file, problem: (error as Error).message.split('\n')[0] });
+    return undefined;
+  }
+}
+
+const REBUILD_FOR_THIS_CPU = 'rebuild from source for it: `npx cmake-js compile --CDRNNKIT_ISA=baseline` ' +
+  '(or `--CDRNNKIT_ISA=none` for the compiler default) in the package directory';
+
+/**
+ * Throws when `addon` reports that this CPU lacks what `variant` was compiled for, before any kernel runs (a binary
+ * with AVX2 code can load on an older CPU and crash with SIGILL only when the code runs).
+ */
+function checkCpuRuns(addon: NativeAddon, variant: string, what: string, wayOut: string): void {
+  const cpu = addon.cpuFeatures?.();
+  if (!cpu || !cpu.x64) return;
+  if (variant === 'avx2' && !cpu.avx2) {
+    throw new RnnError('NATIVE',
+      `Expected a CPU and OS that run x86-64-v3 (AVX2, FMA, BMI2, YMM state saved) for ${what} but received one ` +
+      `without ${cpu.missingForAvx2.join(', ')}; ${wayOut}`);
+  }
+  if (!cpu.baseline) {
+    throw new RnnError('NATIVE',
+      `Expected a CPU that runs x86-64-v2 (SSE4.2, POPCNT) for ${what} but received one without ` +
+      `${cpu.missingForBaseline.join(', ')}; ${REBUILD_FOR_THIS_CPU}`);
+  }
+}
+
+function accept(addon: NativeAddon, file: string, source: NativeBuildInfo['source'], variant: string): NativeAddon {
+  Object.assign(addon.build, { variant, source, path: file });
+  return addon;
+}
+
+/**
+ * The best prebuilt variant for this CPU: on x64 the baseline binary loads first and answers cpuFeatures(); the
+ * avx2 one is loaded only if the CPU and OS run it (or RNNKIT_ISA asks for it, failing clearly if they do not).
+ */
+function loadPrebuilt(request: NativeVariant | undefined, attempts: LoadAttempt[]): NativeAddon | undefined {
+  const directory = path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`);
+  const fileOf = (variant: string) => path.join(directory, `rnnkit.${variant}.node`);
+  if (process.arch !== 'x64') {
+    if (request) {
+      attempts.push({ file: directory, problem: `RNNKIT_ISA=${request} applies to x64 only, this is ${process.arch}` });
+      return undefined;
+    }
+    const generic = tryRequire(fileOf('generic'), attempts);
+    return generic && accept(generic, fileOf('generic'), 'prebuild', 'generic');
+  }
+  const baseline = tryRequire(fileOf('baseline'), attempts);
+  if (!baseline) {
+    // Without the baseline binary nothing can ask the CPU, and loading avx2 code blind could crash it (SIGILL).
+    if (fs.existsSync(fileOf('avx2'))) {
+      attempts.push({ file: fileOf('avx2'), problem: 'not tried: the CPU check needs the baseline binary' });
+    }
+    return undefined;
+  }
+  checkCpuRuns(baseline, 'baseline', `the prebuilt baseline binary (${fileOf('baseline')})`, REBUILD_FOR_THIS_CPU);
+  const cpu = baseline.cpuFeatures?.();
+  if (request === 'avx2') checkCpuRuns(baseline, 'avx2', 'RNNKIT_ISA=avx2', 'unset RNNKIT_ISA or set it to baseline');
+  if (request === 'avx2' || (request === undefined && cpu?.avx2)) {
+    const avx2 = tryRequire(fileOf('avx2'), attempts);
+    if (avx2) return accept(avx2, fileOf('avx2'), 'prebuild', 'avx2');
+    if (request === 'avx2') return undefined;
+  }
+  return accept(baseline, fileOf('baseline'), 'prebuild', 'baseline');
+}
+
+function notLoaded(attempts: LoadAttempt[], request: NativeVariant | undefined): RnnError {
+  const ways = [
+    `build it from source in ${packageRoot}: \`npx cmake-js compile\` (\`npm run build\` in a git checkout; ` +
+      'needs a C++17 compiler, CMake >= 3.15 and Eigen 3.4: `apt-get install libeigen3-dev`, `brew install eigen`, ' +
+      'or vcpkg with VCPKG_ROOT set, whose manifest vcpkg.json lists eigen3); `npx node-gyp rebuild` works too',
+    'or, in a git checkout, make the prebuilt binaries with `npm run build:prebuilds` ' +
+      '(the npm package ships linux-x64 ones)',
+    'or point RNNKIT_NATIVE_PATH at a built rnnkit.node',
+  ];
+  if (request) ways.unshift(`unset RNNKIT_ISA (now "${request}") to let rnnkit choose`);
+  return new RnnError(
+    'NATIVE',
+    `rnnkit could not load its native addon for ${process.platform}-${process.arch} (Node ${process.version}). ` +
+      `Tried:\n${attempts.map((a) => `  ${a.file}: ${a.problem}`).join('\n')}\n` +
+      `Ways out:\n${ways.map((w) => `  - ${w}`).join('\n')}`,
+  );
+}
+
+function load(): NativeAddon {
+  const request = requestedVariant();
+  const attempts: LoadAttempt[] = [];
   const override = process.env.RNNKIT_NATIVE_PATH;
-  if (override) return [path.resolve(override)];
-  const prebuildDir = path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`);
-  const prebuilt = fs.existsSync(prebuildDir)
-    ? fs.readdirSync(prebuildDir).filter((f) => f.endsWith('.node')).sort().map((f) => path.join(prebuildDir, f))
-    : [];
-  return [...prebuilt, path.join(packageRoot, 'build', 'Release', 'rnnkit.node')];
+  if (override) {
+    const file = path.resolve(override);
+    const addon = tryRequire(file, attempts);
+    if (!addon) throw notLoaded(attempts, request);
+    if (request && addon.build.isa !== request) {
+      attempts.push({ file, problem: `built for ${addon.build.isa}, not the RNNKIT_ISA=${request} requested` });
+      throw notLoaded(attempts, request);
+    }
+    checkCpuRuns(addon, addon.build.isa, `RNNKIT_NATIVE_PATH=${file}`,
+      `point RNNKIT_NATIVE_PATH elsewhere or ${REBUILD_FOR_THIS_CPU}`);
+    return accept(addon, file, 'override', addon.build.isa);
+  }
+  // A forced variant means a prebuilt one: the local build is whatever its builder chose.
+  if (!request) {
+    const local = path.join(packageRoot, 'build', 'Release', 'rnnkit.node');
+    const addon = tryRequire(local, attempts);
+    if (addon) {
+      checkCpuRuns(addon, addon.build.isa, `the local build (${local})`, REBUILD_FOR_THIS_CPU);
+      return accept(addon, local, 'local-build', addon.build.isa);
+    }
+  }
+  const prebuilt = loadPrebuilt(request, attempts);
+  if (prebuilt) return prebuilt;
+  throw notLoaded(attempts, request);
 }
 
 let cached: NativeAddon | undefined;
 
 /** Loads the addon once; throws an RnnError('NATIVE') explaining every failed attempt. */
 export function loadNative(): NativeAddon {
-  if (cached) return cached;
-  const attempts: string[] = [];
-  for (const file of candidatePaths()) {
-    if (!fs.existsSync(file)) {
-      attempts.push(`  ${file}: not found`);
-      continue;
-    }
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
-      cached = require(file) as NativeAddon;
-      return cached;
-    } catch (error) {
-      attempts.push(`  ${file}: ${(error as Error).message.split('\n')[0]}`);
-    }
-  }
-  throw new RnnError(
-    'NATIVE',
-    `rnnkit could not load its native addon for ${process.platform}-${process.arch} (Node ${process.version}). Tried:\n` +
-      `${attempts.join('\n')}\n` +
-      'Build it from source with `npm run build` (needs a C++17 compiler, CMake >= 3.15 and Eigen 3.4: ' +
-      '`apt-get install libeigen3-dev`, `brew install eigen`, or vcpkg with VCPKG_ROOT set).',
-  );
+  if (!cached) cached = load();
+  return cached;
 }
 
 /**

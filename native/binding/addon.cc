@@ -4,6 +4,7 @@
 #include <Eigen/Core>
 
 #include "binding/convert.h"
+#include "binding/cpu_features.h"
 #include "binding/network_wrap.h"
 
 namespace {
@@ -25,6 +26,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Network", rnnkit::binding::NetworkWrap::Define(env));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
+  exports.Set("cpuFeatures", Napi::Function::New(env, rnnkit::binding::CpuFeatures));
   Napi::Object build = Napi::Object::New(env);
 #if defined(__AVX2__) && defined(__FMA__)
   build.Set("isa", "avx2");

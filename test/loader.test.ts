@@ -1,0 +1,172 @@
+// The native loader (lib/native.ts): which binary it picks, how RNNKIT_ISA forces a prebuilt variant, what the CPU
+// check reports, and the one message that explains a failed load. Tests of the prebuilt variants need
+// `npm run build:prebuilds` (CI runs it); without prebuilds/ they are skipped and their names say so.
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { NativeAddon } from '../lib/native';
+
+const root = path.join(__dirname, '..');
+const prebuildDir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+const baselineFile = path.join(prebuildDir, 'rnnkit.baseline.node');
+const avx2File = path.join(prebuildDir, 'rnnkit.avx2.node');
+const havePrebuilds = fs.existsSync(baselineFile) && fs.existsSync(avx2File);
+const withPrebuilds = havePrebuilds ? it : it.skip;
+const onLinuxX64 = process.platform === 'linux' && process.arch === 'x64';
+
+interface LoadOutcome {
+  addon?: NativeAddon;
+  error?: { name: string; code: string; message: string };
+}
+
+/** Loads lib/native.ts in a fresh module registry (so nothing is cached) with these environment variables. */
+function loadWith(env: Record<string, string | undefined>): LoadOutcome {
+  const saved: Record<string, string | undefined> = {};
+  const outcome: LoadOutcome = {};
+  for (const key of ['RNNKIT_NATIVE_PATH', 'RNNKIT_ISA', ...Object.keys(env)]) {
+    saved[key] = process.env[key];
+    delete process.env[key];
+  }
+  Object.assign(process.env, env);
+  try {
+    jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const { loadNative } = require('../lib/native') as typeof import('../lib/native');
+      try {
+        outcome.addon = loadNative();
+      } catch (error) {
+        outcome.error = error as LoadOutcome['error'];
+      }
+    });
+  } finally {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+  return outcome;
+}
+
+/** y = x . [1, 2] + 0.5 through the raw addon: [3, 4] -> 11.5 in any variant (exact in float32). */
+function denseOutput(addon: NativeAddon): number {
+  const network = new addon.Network({
+    inputShape: [2],
+    layers: [{ kind: 'dense', name: 'd', units: 1, activation: 'linear', useBias: true }],
+  });
+  network.setParam(0, new Float32Array([1, 2]));
+  network.setParam(1, new Float32Array([0.5]));
+  return network.predictSync(new Float32Array([3, 4]), 1)[0];
+}
+
+/** What Linux says about this CPU: the x86-64-v3 flags the avx2 variant is compiled for (abm = lzcnt). */
+function cpuinfoRunsAvx2(): boolean {
+  const flags = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)![1].trim().split(/\s+/);
+  return ['avx', 'avx2', 'fma', 'f16c', 'movbe', 'bmi1', 'bmi2', 'abm', 'sse4_2', 'popcnt'].every((f) =>
+    flags.includes(f));
+}
+
+describe('when nothing loads', () => {
+  it('RNNKIT_NATIVE_PATH at a missing file: a NATIVE error naming the path and the ways out', () => {
+    const missing = path.join(os.tmpdir(), 'rnnkit-no-such-dir', 'rnnkit.node');
+    const { addon, error } = loadWith({ RNNKIT_NATIVE_PATH: missing });
+    expect(addon).toBeUndefined();
+    expect(error?.name).toBe('RnnError');
+    expect(error?.code).toBe('NATIVE');
+    expect(error?.message).toContain(`Tried:\n  ${missing}: not found\n`);
+    expect(error?.message).toContain('`npm run build`');
+    expect(error?.message).toContain('Eigen 3.4');
+    expect(error?.message).toContain('RNNKIT_NATIVE_PATH');
+  });
+
+  it('a file that is not an addon: the message carries the dynamic loader reason', () => {
+    const bogus = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rnnkit-loader-')), 'rnnkit.node');
+    fs.writeFileSync(bogus, 'not an ELF file');
+    const { error } = loadWith({ RNNKIT_NATIVE_PATH: bogus });
+    expect(error?.code).toBe('NATIVE');
+    expect(error?.message).toMatch(new RegExp(`  ${bogus.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\S`));
+    expect(error?.message).not.toContain(`${bogus}: not found`);
+  });
+
+  it('the built package (dist/) explains itself the same way in a fresh process', () => {
+    const missing = path.join(os.tmpdir(), 'rnnkit-no-such-dir', 'other.node');
+    const script = `try { require(${JSON.stringify(path.join(root, 'dist', 'index.js'))}).backendInfo(); }
+      catch (e) { console.log(e.code + '\\n' + e.message); process.exit(3); }`;
+    const child = spawnSync(process.execPath, ['-e', script],
+      { encoding: 'utf8', env: { ...process.env, RNNKIT_NATIVE_PATH: missing, RNNKIT_ISA: '' } });
+    expect(child.status).toBe(3);
+    expect(child.stdout).toContain('NATIVE\nrnnkit could not load its native addon');
+    expect(child.stdout).toContain(`  ${missing}: not found`);
+  });
+});
+
+describe('RNNKIT_ISA', () => {
+  it('rejects anything but baseline or avx2 before loading', () => {
+    const { error } = loadWith({ RNNKIT_ISA: 'sse4' });
+    expect(error?.code).toBe('ARGUMENT');
+    expect(error?.message).toBe(
+      `Expected one of 'baseline', 'avx2' (or unset) for the RNNKIT_ISA environment variable but received "sse4"`);
+  });
+
+  withPrebuilds('baseline forces the prebuilt baseline binary, which computes (needs npm run build:prebuilds)', () => {
+    const { addon, error } = loadWith({ RNNKIT_ISA: 'baseline' });
+    expect(error).toBeUndefined();
+    expect(addon!.build).toMatchObject({ variant: 'baseline', isa: 'baseline', source: 'prebuild', path: baselineFile });
+    expect(denseOutput(addon!)).toBe(11.5);
+  });
+
+  withPrebuilds('avx2 loads the avx2 binary when the CPU runs it, else fails naming what is missing (needs npm run build:prebuilds)', () => {
+    const { addon, error } = loadWith({ RNNKIT_ISA: 'avx2' });
+    const cpu = loadWith({ RNNKIT_NATIVE_PATH: baselineFile }).addon!.cpuFeatures!();
+    if (cpu.avx2) {
+      expect(addon!.build).toMatchObject({ variant: 'avx2', isa: 'avx2', source: 'prebuild', path: avx2File });
+      expect(denseOutput(addon!)).toBe(11.5);
+    } else {
+      expect(error?.code).toBe('NATIVE');
+      expect(error?.message).toContain(`without ${cpu.missingForAvx2.join(', ')}`);
+    }
+  });
+
+  withPrebuilds('a variant that contradicts RNNKIT_NATIVE_PATH is refused (needs npm run build:prebuilds)', () => {
+    const { error } = loadWith({ RNNKIT_NATIVE_PATH: baselineFile, RNNKIT_ISA: 'avx2' });
+    expect(error?.code).toBe('NATIVE');
+    expect(error?.message).toContain(`${baselineFile}: built for baseline, not the RNNKIT_ISA=avx2 requested`);
+    expect(error?.message).toContain('unset RNNKIT_ISA (now "avx2")');
+  });
+});
+
+describe('cpuFeatures (CPUID + XGETBV in the addon)', () => {
+  const probe = havePrebuilds ? baselineFile : path.join(root, 'build', 'Release', 'rnnkit.node');
+  const testIfLinux = onLinuxX64 ? it : it.skip;
+
+  testIfLinux('agrees with the flags Linux reports in /proc/cpuinfo (linux-x64 only)', () => {
+    const { addon } = loadWith({ RNNKIT_NATIVE_PATH: probe });
+    // A build older than cpuFeatures cannot answer; that is a stale build, which this test reports.
+    expect(typeof addon?.cpuFeatures).toBe('function');
+    const cpu = addon!.cpuFeatures!();
+    expect(cpu.x64).toBe(true);
+    expect(cpu.avx2).toBe(cpuinfoRunsAvx2());
+    expect(cpu.missingForAvx2.length === 0).toBe(cpu.avx2);
+    expect(cpu.missingForBaseline).toEqual([]);   // this test runs, so the baseline level is there
+  });
+
+  it('backendInfo() of the built package (dist/) names the variant loaded and where it came from', () => {
+    const script = `console.log(JSON.stringify(require(${JSON.stringify(path.join(root, 'dist', 'index.js'))}).backendInfo()))`;
+    const env = { ...process.env };
+    delete env.RNNKIT_NATIVE_PATH;
+    delete env.RNNKIT_ISA;
+    const info = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', env }));
+    expect(['avx2', 'baseline', 'generic']).toContain(info.variant);
+    expect(['local-build', 'prebuild']).toContain(info.source);
+    expect(fs.existsSync(info.path)).toBe(true);
+  });
+});
+
+describe('the prebuilt binaries hold the instructions their names promise', () => {
+  withPrebuilds('objdump: no ymm register or VEX instruction in baseline, ymm and FMA in avx2 (needs npm run build:prebuilds)', () => {
+    const out = execFileSync(process.execPath, [path.join(root, 'scripts', 'check-baseline-isa.js'), prebuildDir],
+      { encoding: 'utf8' });
+    expect(out).toContain('baseline: 0 ymm lines, 0 VEX instructions, 0 FMA');
+    expect(out).toContain('check-baseline-isa: ok');
+  });
+});

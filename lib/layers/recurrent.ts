@@ -31,8 +31,10 @@ export interface RecurrentLayerArgs extends BaseLayerArgs {
   /** Fraction of the input features dropped during training (one mask per sample for all steps). Default 0. */
   dropout?: number;
   /**
-   * Fraction of the recurrent state dropped during training. Only 0 is supported so far: any other value is
-   * rejected rather than ignored.
+   * Fraction of the recurrent state dropped during training, in [0, 1). Default 0. As in Keras: one mask per
+   * sample and unit for all steps (kept units scaled by 1 / (1 - rate)), applied to h_{t-1} where it enters the
+   * recurrent kernel (for a GRU the blend z * h_{t-1} + (1 - z) * hh keeps the unmasked state). Inference
+   * (predict, evaluate) never drops.
    */
   recurrentDropout?: number;
   /** Return the output at every step ([T, units]) instead of the last ([units]). Default false. */
@@ -83,6 +85,7 @@ export class RecurrentLayer extends Layer {
   readonly unitForgetBias: boolean;
   readonly resetAfter: boolean;
   readonly dropout: number;
+  readonly recurrentDropout: number;
   readonly returnSequences: boolean;
   readonly goBackwards: boolean;
   readonly kernelInitializer: InitializerSpec;
@@ -111,9 +114,8 @@ export class RecurrentLayer extends Layer {
     this.unitForgetBias = cell === 'lstm' && (options.unitForgetBias === undefined ? true : checkBoolean(options.unitForgetBias, `${n}.unitForgetBias`));
     this.resetAfter = cell === 'gru' && (options.resetAfter === undefined ? true : checkBoolean(options.resetAfter, `${n}.resetAfter`));
     this.dropout = options.dropout === undefined ? 0 : checkNumber(options.dropout, `${n}.dropout`, { min: 0, max: 0.999 });
-    if (options.recurrentDropout !== undefined && checkNumber(options.recurrentDropout, `${n}.recurrentDropout`, { min: 0, max: 1 }) !== 0) {
-      throw new RnnError('ARGUMENT', `Expected recurrentDropout 0 for ${n} (recurrent dropout is not implemented yet) but received ${options.recurrentDropout}`);
-    }
+    this.recurrentDropout = options.recurrentDropout === undefined ? 0
+      : checkNumber(options.recurrentDropout, `${n}.recurrentDropout`, { min: 0, maxExclusive: 1 });
     if (options.returnState !== undefined && checkBoolean(options.returnState, `${n}.returnState`)) {
       throw new RnnError('ARGUMENT', `Expected returnState false for ${n}: a sequential model has a single output, so the final state cannot be returned`);
     }
@@ -166,7 +168,7 @@ export class RecurrentLayer extends Layer {
       kind: 'recurrent', name: this.name, cell: this.cell, units: this.units, activation: this.activation,
       recurrentActivation: this.recurrentActivation, useBias: this.useBias, resetAfter: this.resetAfter,
       returnSequences: this.returnSequences, goBackwards: this.goBackwards, bidirectional: false, mergeMode: 'concat',
-      dropout: this.dropout, kernelRegularizer: this.kernelRegularizer, recurrentRegularizer: this.recurrentRegularizer,
+      dropout: this.dropout, recurrentDropout: this.recurrentDropout, kernelRegularizer: this.kernelRegularizer, recurrentRegularizer: this.recurrentRegularizer,
       biasRegularizer: this.biasRegularizer,
     };
   }
@@ -175,7 +177,7 @@ export class RecurrentLayer extends Layer {
     const config: Record<string, unknown> = {
       name: this.name, trainable: this.trainable, units: this.units, activation: this.activation, useBias: this.useBias,
       kernelInitializer: this.kernelInitializer, recurrentInitializer: this.recurrentInitializer,
-      biasInitializer: this.biasInitializer, dropout: this.dropout, recurrentDropout: 0,
+      biasInitializer: this.biasInitializer, dropout: this.dropout, recurrentDropout: this.recurrentDropout,
       returnSequences: this.returnSequences, goBackwards: this.goBackwards,
     };
     if (this.inputShape) config.inputShape = this.inputShape.slice();

@@ -86,6 +86,7 @@ ops::LayerSpec toLayerSpec(Napi::Env env, const Napi::Object& layer, size_t inde
       r.bidirectional = getBool(layer, "bidirectional", false, context);
       r.mergeMode = lookup(env, merges, getString(layer, "mergeMode", "concat", context), context + " mergeMode");
       r.dropout = getNumber(layer, "dropout", 0, context);
+      r.recurrentDropout = getNumber(layer, "recurrentDropout", 0, context);
       r.kernelRegularizer = toRegularizer(layer, "kernelRegularizer", context);
       r.recurrentRegularizer = toRegularizer(layer, "recurrentRegularizer", context);
       r.biasRegularizer = toRegularizer(layer, "biasRegularizer", context);

@@ -26,7 +26,8 @@ inline int64_t activeAt(const int32_t* activeRows, int64_t step, int64_t batch) 
 template <typename T>
 struct StepView {
   int64_t rows, hiddenSize;
-  const T* hPrev;  // [rows, H]
+  const T* hPrev;       // [rows, H] h_{t-1}, for the blend
+  const T* hRecurrent;  // [rows, H] h_{t-1} * m (recurrent dropout) or h_{t-1}: what meets U
   T* gates;        // [rows, 3H]: pre-activations on entry to the forward step, activated z, r, hh after it
   T* candidate;    // [rows, H]
 };
@@ -46,7 +47,7 @@ template <typename T>
 void forwardStepResetAfter(const GruOptions& options, const StepView<T>& v, const T* recurrentKernel,
                            const T* candidateBias, T* hNext) {
   const int64_t H = v.hiddenSize, G = 3 * H;
-  ConstMatrix<T> U(recurrentKernel, H, G), hPrev(v.hPrev, v.rows, H);
+  ConstMatrix<T> U(recurrentKernel, H, G), hPrev(v.hRecurrent, v.rows, H);
   Matrix<T> gates(v.gates, v.rows, G), candidate(v.candidate, v.rows, H);
   gates.leftCols(2 * H).noalias() += hPrev * U.leftCols(2 * H);
   candidate.noalias() = hPrev * U.rightCols(H);
@@ -65,14 +66,14 @@ template <typename T>
 void forwardStepResetBefore(const GruOptions& options, const StepView<T>& v, const T* recurrentKernel,
                             T* hNext) {
   const int64_t H = v.hiddenSize, G = 3 * H;
-  ConstMatrix<T> U(recurrentKernel, H, G), hPrev(v.hPrev, v.rows, H);
+  ConstMatrix<T> U(recurrentKernel, H, G), hPrev(v.hRecurrent, v.rows, H);
   Matrix<T> gates(v.gates, v.rows, G), candidate(v.candidate, v.rows, H);
   gates.leftCols(2 * H).noalias() += hPrev * U.leftCols(2 * H);
   for (int64_t row = 0; row < v.rows; ++row) {
     T* gateRow = v.gates + row * G;
     activateInPlace(options.recurrentActivation, gateRow, 2 * H);
     ArrayMap<T>(v.candidate + row * H, H) =
-        ConstArrayMap<T>(gateRow + gateColumn(GruGate::Reset, H), H) * ConstArrayMap<T>(v.hPrev + row * H, H);
+        ConstArrayMap<T>(gateRow + gateColumn(GruGate::Reset, H), H) * ConstArrayMap<T>(v.hRecurrent + row * H, H);
   }
   gates.rightCols(H).noalias() += candidate * U.rightCols(H);
   for (int64_t row = 0; row < v.rows; ++row) {
@@ -85,13 +86,31 @@ void forwardStepResetBefore(const GruOptions& options, const StepView<T>& v, con
 template <typename T>
 struct BackwardStepView {
   int64_t rows, hiddenSize;
-  const T* hPrev;    // [rows, H]
-  const T* gates;    // [rows, 3H] activated z, r, hh
+  const T* hPrev;       // [rows, H]
+  const T* hRecurrent;  // [rows, H] h_{t-1} * m or h_{t-1} (see StepView)
+  const T* gates;       // [rows, 3H] activated z, r, hh
   const T* candidate;
-  T* dGates;         // [rows, 3H]
-  T* dCandidate;     // [rows, H]
-  T* dState;         // [rows, H]
+  T* dGates;            // [rows, 3H]
+  T* dCandidate;        // [rows, H]
+  T* dState;            // [rows, H]
+  const T* mask;        // [rows, H] recurrent dropout mask, or nullptr
+  T* dMasked;           // [rows, H] scratch for the gradient reaching h_{t-1} * m (only with a mask)
 };
+
+// Where the recurrent (through-U) part of dh_{t-1} collects: straight into dState, or into dMasked to be
+// multiplied by m once complete.
+template <typename T>
+T* recurrentGradientTarget(const BackwardStepView<T>& v) {
+  return v.mask ? v.dMasked : v.dState;
+}
+
+// dh_{t-1} += d(h_{t-1} * m) * m once the recurrent part is complete (no-op without a mask).
+template <typename T>
+void addMaskedRecurrentGradient(const BackwardStepView<T>& v) {
+  if (!v.mask) return;
+  const int64_t count = v.rows * v.hiddenSize;
+  ArrayMap<T>(v.dState, count) += ConstArrayMap<T>(v.dMasked, count) * ConstArrayMap<T>(v.mask, count);
+}
 
 // d pre_z = g * (h_{t-1} - hh) * rec'(z),  d pre_hh = g * (1 - z) * act'(hh)
 template <typename T>
@@ -111,7 +130,7 @@ void updateAndCandidateGradients(const GruOptions& options, const BackwardStepVi
 }
 
 // resetAfter: pre_hh = xz_h + r * hz_h, so d pre_r = d pre_hh * hz_h * rec'(r), d hz_h = d pre_hh * r;
-// dh_{t-1} = g * z + [d pre_z, d pre_r] U_zr^T + d hz_h U_h^T.
+// dh_{t-1} = g * z + ([d pre_z, d pre_r] U_zr^T + d hz_h U_h^T) * m.
 template <typename T>
 void backwardStepResetAfter(const GruOptions& options, const BackwardStepView<T>& v, const T* recurrentKernel) {
   const int64_t H = v.hiddenSize, G = 3 * H;
@@ -129,41 +148,53 @@ void backwardStepResetAfter(const GruOptions& options, const BackwardStepView<T>
   }
   ConstMatrix<T> U(recurrentKernel, H, G);
   ConstMatrix<T> dGates(v.dGates, v.rows, G), dCandidate(v.dCandidate, v.rows, H);
-  Matrix<T> dState(v.dState, v.rows, H);
-  dState.noalias() += dGates.leftCols(2 * H) * U.leftCols(2 * H).transpose();
-  dState.noalias() += dCandidate * U.rightCols(H).transpose();
+  Matrix<T> dRecurrent(recurrentGradientTarget(v), v.rows, H);
+  if (v.mask) dRecurrent.setZero();
+  dRecurrent.noalias() += dGates.leftCols(2 * H) * U.leftCols(2 * H).transpose();
+  dRecurrent.noalias() += dCandidate * U.rightCols(H).transpose();
+  addMaskedRecurrentGradient(v);
 }
 
-// resetBefore: pre_hh = xW_h + (r * h_{t-1}) U_h + b_h, so d(r h) = d pre_hh U_h^T (a GEMM between the passes),
-// d pre_r = d(r h) * h_{t-1} * rec'(r), dh_{t-1} = g * z + d(r h) * r + [d pre_z, d pre_r] U_zr^T.
+// resetBefore: pre_hh = xW_h + (r * hm) U_h + b_h with hm = h_{t-1} * m, so d(r hm) = d pre_hh U_h^T (a GEMM
+// between the passes), d pre_r = d(r hm) * hm * rec'(r),
+// dh_{t-1} = g * z + (d(r hm) * r + [d pre_z, d pre_r] U_zr^T) * m.
 template <typename T>
 void backwardStepResetBefore(const GruOptions& options, const BackwardStepView<T>& v, const T* recurrentKernel) {
   const int64_t H = v.hiddenSize, G = 3 * H;
   for (int64_t row = 0; row < v.rows; ++row) updateAndCandidateGradients(options, v, row);
   ConstMatrix<T> U(recurrentKernel, H, G);
   ConstMatrix<T> dGates(v.dGates, v.rows, G);
-  Matrix<T> dCandidate(v.dCandidate, v.rows, H), dState(v.dState, v.rows, H);
+  Matrix<T> dCandidate(v.dCandidate, v.rows, H), dRecurrent(recurrentGradientTarget(v), v.rows, H);
   dCandidate.noalias() = dGates.rightCols(H) * U.rightCols(H).transpose();
   for (int64_t row = 0; row < v.rows; ++row) {
     const T* gateRow = v.gates + row * G;
     ConstArrayMap<T> r(gateRow + gateColumn(GruGate::Reset, H), H), dRh(v.dCandidate + row * H, H);
     T* dr = v.dGates + row * G + gateColumn(GruGate::Reset, H);
-    ArrayMap<T>(dr, H) = dRh * ConstArrayMap<T>(v.hPrev + row * H, H);
+    ArrayMap<T>(dr, H) = dRh * ConstArrayMap<T>(v.hRecurrent + row * H, H);
     multiplyByDerivative(options.recurrentActivation, r.data(), dr, H);
-    ArrayMap<T> dh(v.dState + row * H, H);
-    dh = dh * ConstArrayMap<T>(gateRow + gateColumn(GruGate::Update, H), H) + dRh * r;
+    ArrayMap<T>(v.dState + row * H, H) *= ConstArrayMap<T>(gateRow + gateColumn(GruGate::Update, H), H);
+    ArrayMap<T> dRecurrentRow(recurrentGradientTarget(v) + row * H, H);
+    if (v.mask) {
+      dRecurrentRow = dRh * r;
+    } else {
+      dRecurrentRow += dRh * r;
+    }
   }
-  dState.noalias() += dGates.leftCols(2 * H) * U.leftCols(2 * H).transpose();
+  dRecurrent.noalias() += dGates.leftCols(2 * H) * U.leftCols(2 * H).transpose();
+  addMaskedRecurrentGradient(v);
 }
 
 // After the time loop, over all T*B rows (rows past their length have zero pre-activation gradients):
-//   dW = X^T dGates, dU_zr = Hprev^T dGates_zr, dU_h = Hprev^T d hz_h (resetAfter) or (r h)^T d pre_hh,
+//   dW = X^T dGates, dU_zr = Hm^T dGates_zr, dU_h = Hm^T d hz_h (resetAfter) or (r hm)^T d pre_hh,
+//   with Hm = Hprev * m under recurrent dropout (the masked tape), else Hprev;
 //   db_i = colsum(dGates), b_r: zr part as b_i's, h part colsum(d hz_h); dX = dGates W^T.
 template <typename T>
 void weightGradients(const RecurrentShape& shape, const GruOptions& options, const T* x, const GruParams<T>& params,
-                     const GruTrace<const T>& trace, const GruGradients<T>& grads, const GruScratch<T>& scratch) {
+                     const GruTrace<const T>& trace, const GruGradients<T>& grads, const GruScratch<T>& scratch,
+                     const RecurrentMask<T>& dropout) {
   const int64_t H = shape.hiddenSize, G = 3 * H, F = shape.inputSize, rows = shape.steps * shape.batch;
-  ConstMatrix<T> X(x, rows, F), hPrev(trace.states, rows, H), dGates(scratch.dGates, rows, G);
+  ConstMatrix<T> X(x, rows, F), hPrev(recurrentInputs(dropout, trace.states), rows, H);
+  ConstMatrix<T> dGates(scratch.dGates, rows, G);
   ConstMatrix<T> dCandidate(scratch.dCandidate, rows, H), candidate(trace.candidate, rows, H);
   Matrix<T>(grads.kernel, F, G).noalias() = X.transpose() * dGates;
   Matrix<T> dU(grads.recurrentKernel, H, G);
@@ -187,7 +218,7 @@ void weightGradients(const RecurrentShape& shape, const GruOptions& options, con
 
 template <typename T>
 void gruForward(const RecurrentShape& shape, const GruOptions& options, const T* x, const int32_t* activeRows,
-                const GruParams<T>& params, const GruTrace<T>& trace) {
+                const GruParams<T>& params, const GruTrace<T>& trace, const RecurrentMask<T>& dropout) {
   const int64_t B = shape.batch, H = shape.hiddenSize, G = 3 * H, F = shape.inputSize;
   // xz = x W + b_i for every step in one GEMM: [T*B, F] x [F, 3H].
   Matrix<T> allGates(trace.gates, shape.steps * B, G);
@@ -206,7 +237,8 @@ void gruForward(const RecurrentShape& shape, const GruOptions& options, const T*
     const T* hPrev = trace.states + step * B * H;
     T* hNext = trace.states + (step + 1) * B * H;
     T* candidate = trace.candidate + step * B * H;
-    const StepView<T> view{active, H, hPrev, trace.gates + step * B * G, candidate};
+    const T* hRecurrent = recurrentInput(dropout, hPrev, step, B * H);
+    const StepView<T> view{active, H, hPrev, hRecurrent, trace.gates + step * B * G, candidate};
     if (active > 0) {
       if (options.resetAfter) {
         forwardStepResetAfter(options, view, params.recurrentKernel, candidateBias, hNext);
@@ -223,7 +255,7 @@ void gruForward(const RecurrentShape& shape, const GruOptions& options, const T*
 template <typename T>
 void gruBackward(const RecurrentShape& shape, const GruOptions& options, const T* x, const int32_t* activeRows,
                  const GruParams<T>& params, const GruTrace<const T>& trace, const T* dhSeq, const T* dFinal,
-                 const GruGradients<T>& grads, const GruScratch<T>& scratch) {
+                 const GruGradients<T>& grads, const GruScratch<T>& scratch, const RecurrentMask<T>& dropout) {
   const int64_t B = shape.batch, H = shape.hiddenSize, G = 3 * H;
   if (dFinal) {
     std::copy(dFinal, dFinal + B * H, scratch.dState);
@@ -238,8 +270,11 @@ void gruBackward(const RecurrentShape& shape, const GruOptions& options, const T
     }
     T* dGates = scratch.dGates + step * B * G;
     T* dCandidate = scratch.dCandidate + step * B * H;
-    const BackwardStepView<T> view{active,   H,          trace.states + step * B * H, trace.gates + step * B * G,
-                                   trace.candidate + step * B * H, dGates, dCandidate, scratch.dState};
+    const T* hPrev = trace.states + step * B * H;
+    const T* hRecurrent = dropout.mask ? dropout.maskedPrev + step * B * H : hPrev;
+    const BackwardStepView<T> view{active,     H,          hPrev,         hRecurrent,    trace.gates + step * B * G,
+                                   trace.candidate + step * B * H, dGates, dCandidate, scratch.dState,
+                                   dropout.mask,  dropout.dMasked};
     if (active > 0) {
       if (options.resetAfter) {
         backwardStepResetAfter(options, view, params.recurrentKernel);
@@ -251,15 +286,15 @@ void gruBackward(const RecurrentShape& shape, const GruOptions& options, const T
     std::fill(dCandidate + active * H, dCandidate + B * H, T(0));
   }
   if (grads.initialState) std::copy(scratch.dState, scratch.dState + B * H, grads.initialState);
-  weightGradients(shape, options, x, params, trace, grads, scratch);
+  weightGradients(shape, options, x, params, trace, grads, scratch, dropout);
 }
 
 #define RNNKIT_INSTANTIATE_GRU(T)                                                                              \
   template void gruForward<T>(const RecurrentShape&, const GruOptions&, const T*, const int32_t*,              \
-                              const GruParams<T>&, const GruTrace<T>&);                                        \
+                              const GruParams<T>&, const GruTrace<T>&, const RecurrentMask<T>&);               \
   template void gruBackward<T>(const RecurrentShape&, const GruOptions&, const T*, const int32_t*,             \
                                const GruParams<T>&, const GruTrace<const T>&, const T*, const T*,              \
-                               const GruGradients<T>&, const GruScratch<T>&);
+                               const GruGradients<T>&, const GruScratch<T>&, const RecurrentMask<T>&);
 RNNKIT_INSTANTIATE_GRU(float)
 RNNKIT_INSTANTIATE_GRU(double)
 #undef RNNKIT_INSTANTIATE_GRU

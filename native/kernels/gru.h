@@ -10,6 +10,8 @@
 // resetAfter = false (tfjs form), bias [3H]:
 //   z = rec(x W_z + h U_z + b_z),  r = rec(x W_r + h U_r + b_r),  hh = act(x W_h + (r * h_{t-1}) U_h + b_h)
 // Both:  h_t = z * h_{t-1} + (1 - z) * hh
+// Recurrent dropout (kernels/recurrent_dropout.h, Keras): every h_{t-1} above that meets U is h_{t-1} * m;
+// the blend h_t = z * h_{t-1} + (1 - z) * hh keeps the unmasked h_{t-1}.
 //
 // As in cuDNN and marian, x W for all steps is one GEMM before the time loop; each step then does the
 // recurrent GEMMs on its active rows and element-wise passes. The weight gradients are large GEMMs over all
@@ -20,6 +22,7 @@
 #include <cstdint>
 
 #include "kernels/activations.h"
+#include "kernels/recurrent_dropout.h"
 #include "kernels/recurrent_shape.h"
 
 namespace rnnkit::kernels {
@@ -46,7 +49,7 @@ template <typename T>
 struct GruTrace {
   T* states;     // [T+1, B, H]; the caller fills entry 0 (initial state) before gruForward
   T* gates;      // [T, B, 3H]: activated z, r, hh
-  T* candidate;  // [T, B, H]: resetAfter: hz_h = h_{t-1} U_h + b_r_h; else r * h_{t-1}
+  T* candidate;  // [T, B, H]: resetAfter: hz_h = (h_{t-1} * m) U_h + b_r_h; else r * (h_{t-1} * m)
 };
 
 template <typename T>
@@ -69,14 +72,15 @@ struct GruScratch {
 // Runs the whole sequence; fills trace.states[1..T], trace.gates and trace.candidate.
 template <typename T>
 void gruForward(const RecurrentShape& shape, const GruOptions& options, const T* x, const int32_t* activeRows,
-                const GruParams<T>& params, const GruTrace<T>& trace);
+                const GruParams<T>& params, const GruTrace<T>& trace, const RecurrentMask<T>& dropout = {});
 
-// Backpropagation through time through the last gruForward (same shape, options, x, activeRows, params, trace).
+// Backpropagation through time through the last gruForward (same shape, options, x, activeRows, params, trace,
+// dropout).
 // dhSeq [T, B, H] (gradient reaching h_{s+1} from the output at step s) and dFinal [B, H] (gradient of h_T)
 // may each be nullptr. Overwrites every non-null output in `grads`.
 template <typename T>
 void gruBackward(const RecurrentShape& shape, const GruOptions& options, const T* x, const int32_t* activeRows,
                  const GruParams<T>& params, const GruTrace<const T>& trace, const T* dhSeq, const T* dFinal,
-                 const GruGradients<T>& grads, const GruScratch<T>& scratch);
+                 const GruGradients<T>& grads, const GruScratch<T>& scratch, const RecurrentMask<T>& dropout = {});
 
 }  // namespace rnnkit::kernels

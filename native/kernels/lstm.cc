@@ -75,7 +75,8 @@ void backwardRow(const LstmActivations& act, int64_t hiddenSize, const T* gatesR
 }
 
 // Weight and input gradients as GEMMs over all T*B rows; rows past their length have dZ = 0.
-//   dW = X^T dZ,  dU = Hprev^T dZ,  db = colsum(dZ),  dX = dZ W^T
+//   dW = X^T dZ,  dU = (Hprev * m)^T dZ,  db = colsum(dZ),  dX = dZ W^T
+// (hPrev is the masked tape under recurrent dropout, the h states otherwise)
 template <typename T>
 void parameterGradients(const RecurrentShape& shape, const T* x, const LstmParams<T>& params,
                         const T* hPrev, const T* dGates, const LstmGradients<T>& gradients) {
@@ -97,7 +98,7 @@ void parameterGradients(const RecurrentShape& shape, const T* x, const LstmParam
 template <typename T>
 void lstmForward(const RecurrentShape& shape, const LstmActivations& activations, const T* x,
                  const int32_t* activeRows, const LstmParams<T>& params, const T* h0, const T* c0,
-                 const LstmTape<T>& tape) {
+                 const LstmTape<T>& tape, const RecurrentMask<T>& dropout) {
   const int64_t B = shape.batch, H = shape.hiddenSize, width = kLstmGateCount * H;
   const int64_t stateStride = B * H, gateStride = B * width;
   MatrixMap<T> Z(tape.gates, shape.steps * B, width);
@@ -116,7 +117,10 @@ void lstmForward(const RecurrentShape& shape, const LstmActivations& activations
     T* hNext = tape.h + (s + 1) * stateStride;
     T* cNext = tape.c + (s + 1) * stateStride;
     T* cellActivated = tape.cellActivated + s * stateStride;
-    if (active > 0) MatrixMap<T>(gatesStep, active, width).noalias() += ConstMatrixMap<T>(hPrev, active, H) * U;
+    const T* hRecurrent = recurrentInput(dropout, hPrev, s, stateStride);
+    if (active > 0) {
+      MatrixMap<T>(gatesStep, active, width).noalias() += ConstMatrixMap<T>(hRecurrent, active, H) * U;
+    }
     for (int64_t r = 0; r < active; ++r) {
       forwardRow(activations, H, gatesStep + r * width, cPrev + r * H, cNext + r * H, cellActivated + r * H,
                  hNext + r * H);
@@ -131,7 +135,7 @@ template <typename T>
 void lstmBackward(const RecurrentShape& shape, const LstmActivations& activations, const T* x,
                   const int32_t* activeRows, const LstmParams<T>& params, const LstmTape<T>& tape,
                   const T* dhSeq, const T* dhFinal, const T* dcFinal, const LstmBackwardScratch<T>& scratch,
-                  const LstmGradients<T>& gradients) {
+                  const LstmGradients<T>& gradients, const RecurrentMask<T>& dropout) {
   const int64_t B = shape.batch, H = shape.hiddenSize, width = kLstmGateCount * H;
   const int64_t stateStride = B * H, gateStride = B * width;
   copyOrZero(dhFinal, scratch.dh, stateStride);
@@ -151,23 +155,25 @@ void lstmBackward(const RecurrentShape& shape, const LstmActivations& activation
                   scratch.dh + r * H, scratch.dc + r * H, dZStep + r * width);
     }
     std::fill(dZStep + active * width, dZStep + gateStride, T(0));
-    // dh_{t-1} = dZ U^T on the active rows; the others pass dh through unchanged.
+    // dh_{t-1} = (dZ U^T) * m on the active rows; the others pass dh through unchanged.
     if (active > 0) {
       MatrixMap<T>(scratch.dh, active, H).noalias() = ConstMatrixMap<T>(dZStep, active, width) * U.transpose();
+      maskGradient(dropout, scratch.dh, active * H);
     }
   }
 
-  parameterGradients(shape, x, params, tape.h, scratch.dGates, gradients);
+  parameterGradients(shape, x, params, recurrentInputs(dropout, tape.h), scratch.dGates, gradients);
   if (gradients.dh0) std::copy(scratch.dh, scratch.dh + stateStride, gradients.dh0);
   if (gradients.dc0) std::copy(scratch.dc, scratch.dc + stateStride, gradients.dc0);
 }
 
 #define RNNKIT_INSTANTIATE_LSTM(T)                                                                          \
   template void lstmForward<T>(const RecurrentShape&, const LstmActivations&, const T*, const int32_t*,     \
-                               const LstmParams<T>&, const T*, const T*, const LstmTape<T>&);               \
+                               const LstmParams<T>&, const T*, const T*, const LstmTape<T>&,                \
+                               const RecurrentMask<T>&);                                                    \
   template void lstmBackward<T>(const RecurrentShape&, const LstmActivations&, const T*, const int32_t*,    \
                                 const LstmParams<T>&, const LstmTape<T>&, const T*, const T*, const T*,     \
-                                const LstmBackwardScratch<T>&, const LstmGradients<T>&);
+                                const LstmBackwardScratch<T>&, const LstmGradients<T>&, const RecurrentMask<T>&);
 RNNKIT_INSTANTIATE_LSTM(float)
 RNNKIT_INSTANTIATE_LSTM(double)
 #undef RNNKIT_INSTANTIATE_LSTM

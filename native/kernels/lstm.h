@@ -2,7 +2,8 @@
 //
 // Gates are packed along columns in Keras order i, f, c, o (G = 4):
 //   kernel [F, 4H], recurrentKernel [H, 4H], bias [4H]
-//   z   = x_t W + h_{t-1} U + b                         [B, 4H]
+//   z   = x_t W + (h_{t-1} * m) U + b                   [B, 4H]  m: recurrent dropout mask or 1
+//                                                     (kernels/recurrent_dropout.h)
 //   i   = rec(z_i)   f = rec(z_f)   g = act(z_c)   o = rec(z_o)
 //   c_t = f * c_{t-1} + i * g
 //   h_t = o * act(c_t)
@@ -16,6 +17,7 @@
 #include <cstdint>
 
 #include "kernels/activations.h"
+#include "kernels/recurrent_dropout.h"
 #include "kernels/recurrent_shape.h"
 
 namespace rnnkit::kernels {
@@ -68,15 +70,15 @@ struct LstmBackwardScratch {
 template <typename T>
 void lstmForward(const RecurrentShape& shape, const LstmActivations& activations, const T* x,
                  const int32_t* activeRows, const LstmParams<T>& params, const T* h0, const T* c0,
-                 const LstmTape<T>& tape);
+                 const LstmTape<T>& tape, const RecurrentMask<T>& dropout = {});
 
-// Backward through the forward that filled `tape` (same shape, x, activeRows and params).
+// Backward through the forward that filled `tape` (same shape, x, activeRows, params and dropout).
 // dhSeq [T, B, H] gradient reaching h_t from the outputs, or nullptr; dhFinal, dcFinal [B, H] or nullptr.
 // A row past its length passes dh and dc through unchanged and contributes nothing to the parameter gradients.
 template <typename T>
 void lstmBackward(const RecurrentShape& shape, const LstmActivations& activations, const T* x,
                   const int32_t* activeRows, const LstmParams<T>& params, const LstmTape<T>& tape,
                   const T* dhSeq, const T* dhFinal, const T* dcFinal, const LstmBackwardScratch<T>& scratch,
-                  const LstmGradients<T>& gradients);
+                  const LstmGradients<T>& gradients, const RecurrentMask<T>& dropout = {});
 
 }  // namespace rnnkit::kernels

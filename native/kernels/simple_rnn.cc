@@ -10,7 +10,7 @@ using namespace cellmaps;
 
 template <typename T>
 void simpleRnnForward(const RecurrentShape& shape, Activation activation, const T* x, const int32_t* activeRows,
-                      const SimpleRnnParams<T>& params, const T* h0, T* states) {
+                      const SimpleRnnParams<T>& params, const T* h0, T* states, const RecurrentMask<T>& dropout) {
   const int64_t B = shape.batch, H = shape.hiddenSize, rows = shape.steps * B, stateStride = B * H;
   // h_1..h_T first hold the input projections x_t W + b.
   MatrixMap<T> projected(states + stateStride, rows, H);
@@ -28,8 +28,9 @@ void simpleRnnForward(const RecurrentShape& shape, Activation activation, const 
     const int64_t active = activeAt(activeRows, s, B);
     const T* hPrev = states + s * stateStride;
     T* hNext = states + (s + 1) * stateStride;
+    const T* hRecurrent = recurrentInput(dropout, hPrev, s, stateStride);
     if (active > 0) {
-      MatrixMap<T>(hNext, active, H).noalias() += ConstMatrixMap<T>(hPrev, active, H) * U;
+      MatrixMap<T>(hNext, active, H).noalias() += ConstMatrixMap<T>(hRecurrent, active, H) * U;
       activateInPlace(activation, hNext, active * H);
     }
     // Rows past their length keep their state (overwriting their unused projection).
@@ -40,7 +41,8 @@ void simpleRnnForward(const RecurrentShape& shape, Activation activation, const 
 template <typename T>
 void simpleRnnBackward(const RecurrentShape& shape, Activation activation, const T* x, const int32_t* activeRows,
                        const SimpleRnnParams<T>& params, const T* states, const T* dhSeq, const T* dhFinal,
-                       const SimpleRnnBackwardScratch<T>& scratch, const SimpleRnnGradients<T>& gradients) {
+                       const SimpleRnnBackwardScratch<T>& scratch, const SimpleRnnGradients<T>& gradients,
+                       const RecurrentMask<T>& dropout) {
   const int64_t B = shape.batch, F = shape.inputSize, H = shape.hiddenSize;
   const int64_t rows = shape.steps * B, stateStride = B * H;
   if (dhFinal) {
@@ -59,17 +61,19 @@ void simpleRnnBackward(const RecurrentShape& shape, Activation activation, const
     std::copy(scratch.dh, scratch.dh + active * H, dZStep);
     multiplyByDerivative(activation, states + (s + 1) * stateStride, dZStep, active * H);
     std::fill(dZStep + active * H, dZStep + stateStride, T(0));
-    // dh_{t-1} = dz_t U^T on the active rows; the others pass dh through unchanged.
+    // dh_{t-1} = (dz_t U^T) * m on the active rows; the others pass dh through unchanged.
     if (active > 0) {
       MatrixMap<T>(scratch.dh, active, H).noalias() = ConstMatrixMap<T>(dZStep, active, H) * U.transpose();
+      maskGradient(dropout, scratch.dh, active * H);
     }
   }
 
-  // dW = X^T dZ,  dU = Hprev^T dZ,  db = colsum(dZ),  dX = dZ W^T  (rows past their length have dZ = 0)
+  // dW = X^T dZ,  dU = (Hprev * m)^T dZ,  db = colsum(dZ),  dX = dZ W^T  (rows past their length have dZ = 0)
   ConstMatrixMap<T> dZ(scratch.dPre, rows, H);
   ConstMatrixMap<T> X(x, rows, F);
   MatrixMap<T>(gradients.dKernel, F, H).noalias() = X.transpose() * dZ;
-  MatrixMap<T>(gradients.dRecurrentKernel, H, H).noalias() = ConstMatrixMap<T>(states, rows, H).transpose() * dZ;
+  MatrixMap<T>(gradients.dRecurrentKernel, H, H).noalias() =
+      ConstMatrixMap<T>(recurrentInputs(dropout, states), rows, H).transpose() * dZ;
   if (gradients.dBias) RowVectorMap<T>(gradients.dBias, H) = dZ.colwise().sum();
   if (gradients.dx) {
     MatrixMap<T>(gradients.dx, rows, F).noalias() = dZ * ConstMatrixMap<T>(params.kernel, F, H).transpose();
@@ -79,10 +83,11 @@ void simpleRnnBackward(const RecurrentShape& shape, Activation activation, const
 
 #define RNNKIT_INSTANTIATE_SIMPLE_RNN(T)                                                                    \
   template void simpleRnnForward<T>(const RecurrentShape&, Activation, const T*, const int32_t*,            \
-                                    const SimpleRnnParams<T>&, const T*, T*);                               \
+                                    const SimpleRnnParams<T>&, const T*, T*, const RecurrentMask<T>&);     \
   template void simpleRnnBackward<T>(const RecurrentShape&, Activation, const T*, const int32_t*,           \
                                      const SimpleRnnParams<T>&, const T*, const T*, const T*,               \
-                                     const SimpleRnnBackwardScratch<T>&, const SimpleRnnGradients<T>&);
+                                     const SimpleRnnBackwardScratch<T>&, const SimpleRnnGradients<T>&,   \
+                                     const RecurrentMask<T>&);
 RNNKIT_INSTANTIATE_SIMPLE_RNN(float)
 RNNKIT_INSTANTIATE_SIMPLE_RNN(double)
 #undef RNNKIT_INSTANTIATE_SIMPLE_RNN

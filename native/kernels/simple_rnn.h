@@ -1,7 +1,7 @@
 // SimpleRNN over a whole batch of sequences, forward and backward (BPTT), in the cells' layout
 // (ops/recurrent_cell.h):
 //   kernel [F, H], recurrentKernel [H, H], bias [H]
-//   h_t = act(x_t W + h_{t-1} U + b)
+//   h_t = act(x_t W + (h_{t-1} * m) U + b)      m: recurrent dropout mask (kernels/recurrent_dropout.h), or 1
 // act = activation (element-wise ones only; not Softmax).
 //
 // The states buffer doubles as the gates buffer: one GEMM writes x_t W + b for every step into h_1..h_T, then
@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "kernels/activations.h"
+#include "kernels/recurrent_dropout.h"
 #include "kernels/recurrent_shape.h"
 
 namespace rnnkit::kernels {
@@ -43,14 +44,16 @@ struct SimpleRnnBackwardScratch {
 // x rows past their length must be finite: they enter the all-step GEMMs (multiplied by zero in backward).
 template <typename T>
 void simpleRnnForward(const RecurrentShape& shape, Activation activation, const T* x, const int32_t* activeRows,
-                      const SimpleRnnParams<T>& params, const T* h0, T* states);
+                      const SimpleRnnParams<T>& params, const T* h0, T* states,
+                      const RecurrentMask<T>& dropout = {});
 
-// Backward through the forward that filled `states` (same shape, x, activeRows and params).
+// Backward through the forward that filled `states` (same shape, x, activeRows, params and dropout).
 // dhSeq [T, B, H] gradient reaching h_t from the outputs, or nullptr; dhFinal [B, H] or nullptr.
 // A row past its length passes dh through unchanged and contributes nothing to the parameter gradients.
 template <typename T>
 void simpleRnnBackward(const RecurrentShape& shape, Activation activation, const T* x, const int32_t* activeRows,
                        const SimpleRnnParams<T>& params, const T* states, const T* dhSeq, const T* dhFinal,
-                       const SimpleRnnBackwardScratch<T>& scratch, const SimpleRnnGradients<T>& gradients);
+                       const SimpleRnnBackwardScratch<T>& scratch, const SimpleRnnGradients<T>& gradients,
+                       const RecurrentMask<T>& dropout = {});
 
 }  // namespace rnnkit::kernels

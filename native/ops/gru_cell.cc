@@ -64,7 +64,7 @@ class GruCell final : public RecurrentCell<T> {
   }
 
   void forward(const RecurrentShape& shape, const T* x, const int32_t* activeRows, const T* const* params,
-               const T* const* initialStates) override {
+               const T* const* initialStates, const T* recurrentMask) override {
     checkShape(shape);
     requirePointer("x", x);
     checkParams(params, "params");
@@ -80,8 +80,9 @@ class GruCell final : public RecurrentCell<T> {
     } else {
       std::fill(states_.begin(), states_.begin() + shape.batch * H, T(0));
     }
+    const kernels::RecurrentMask<T> dropout = keepMask(shape, recurrentMask);
     kernels::gruForward<T>(shape, options_, x, activeRows, paramsOf(params),
-                           {states_.data(), gates_.data(), candidate_.data()});
+                           {states_.data(), gates_.data(), candidate_.data()}, dropout);
     shape_ = shape;
     x_ = x;
     hasActiveRows_ = activeRows != nullptr;
@@ -109,7 +110,7 @@ class GruCell final : public RecurrentCell<T> {
                                          dInitial ? dInitial[0] : nullptr};
     kernels::gruBackward<T>(shape_, options_, x_, hasActiveRows_ ? activeRows_.data() : nullptr, paramsOf(params),
                             trace, dhSeq, dFinal ? dFinal[0] : nullptr, grads,
-                            {dGates_.data(), dCandidate_.data(), dState_.data()});
+                            {dGates_.data(), dCandidate_.data(), dState_.data()}, keptMask());
   }
 
  private:
@@ -146,6 +147,24 @@ class GruCell final : public RecurrentCell<T> {
     }
   }
 
+  // Copies the mask (backward needs it after the caller's buffer may change) and sizes the masked-state tape
+  // and the backward scratch for the gradient reaching h_{t-1} * m.
+  kernels::RecurrentMask<T> keepMask(const RecurrentShape& shape, const T* recurrentMask) {
+    hasMask_ = recurrentMask != nullptr;
+    if (!hasMask_) return {};
+    const int64_t stateStride = shape.batch * shape.hiddenSize;
+    grow(mask_, stateStride);
+    std::copy(recurrentMask, recurrentMask + stateStride, mask_.begin());
+    grow(maskedPrev_, shape.steps * stateStride);
+    grow(dMasked_, stateStride);
+    return keptMask();
+  }
+
+  kernels::RecurrentMask<T> keptMask() {
+    if (!hasMask_) return {};
+    return {mask_.data(), maskedPrev_.data(), dMasked_.data()};
+  }
+
   kernels::GruOptions options_;
   bool useBias_;
   RecurrentShape shape_{};
@@ -155,6 +174,8 @@ class GruCell final : public RecurrentCell<T> {
   std::vector<int32_t> activeRows_;
   Workspace<T> states_, gates_, candidate_;    // forward trace, see kernels::GruTrace
   Workspace<T> dGates_, dCandidate_, dState_;  // backward scratch, see kernels::GruScratch
+  bool hasMask_ = false;
+  Workspace<T> mask_, maskedPrev_, dMasked_;   // recurrent dropout, see kernels::RecurrentMask
 };
 
 }  // namespace

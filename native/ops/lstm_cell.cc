@@ -1,4 +1,5 @@
 // RecurrentCell adapter for the LSTM kernels: argument checks, parameter unpacking and the owned workspaces.
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -39,7 +40,7 @@ class LstmCell final : public RecurrentCell<T> {
   }
 
   void forward(const RecurrentShape& shape, const T* x, const int32_t* activeRows, const T* const* params,
-               const T* const* initialStates) override {
+               const T* const* initialStates, const T* recurrentMask) override {
     checkShape(kCell, shape);
     requirePointer(kCell, "x", x);
     checkActiveRows(kCell, shape, activeRows);
@@ -49,8 +50,9 @@ class LstmCell final : public RecurrentCell<T> {
     grow(h_, stateCount);
     grow(c_, stateCount);
     grow(cellActivated_, shape.steps * shape.batch * shape.hiddenSize);
+    const kernels::RecurrentMask<T> dropout = keepMask(shape, recurrentMask);
     kernels::lstmForward(shape, activations_, x, activeRows, unpacked, entryOrNull(initialStates, 0),
-                         entryOrNull(initialStates, 1), tape());
+                         entryOrNull(initialStates, 1), tape(), dropout);
     shape_ = shape;
     x_ = x;
     activeRows_ = activeRows;
@@ -82,7 +84,7 @@ class LstmCell final : public RecurrentCell<T> {
     const kernels::LstmGradients<T> gradients{dParams[0], dParams[1], useBias_ ? dParams[2] : nullptr, dx,
                                               entryOrNull(dInitial, 0), entryOrNull(dInitial, 1)};
     kernels::lstmBackward(shape_, activations_, x_, activeRows_, unpacked, tape(), dhSeq, entryOrNull(dFinal, 0),
-                          entryOrNull(dFinal, 1), scratch, gradients);
+                          entryOrNull(dFinal, 1), scratch, gradients, keptMask());
   }
 
  private:
@@ -96,6 +98,22 @@ class LstmCell final : public RecurrentCell<T> {
 
   kernels::LstmTape<T> tape() { return {gates_.data(), h_.data(), c_.data(), cellActivated_.data()}; }
 
+  // Copies the mask (backward needs it after the caller's buffer may change) and sizes the masked-state tape.
+  kernels::RecurrentMask<T> keepMask(const RecurrentShape& shape, const T* recurrentMask) {
+    hasMask_ = recurrentMask != nullptr;
+    if (!hasMask_) return {};
+    const int64_t stateStride = shape.batch * shape.hiddenSize;
+    grow(mask_, stateStride);
+    std::copy(recurrentMask, recurrentMask + stateStride, mask_.begin());
+    grow(maskedPrev_, shape.steps * stateStride);
+    return keptMask();
+  }
+
+  kernels::RecurrentMask<T> keptMask() {
+    if (!hasMask_) return {};
+    return {mask_.data(), maskedPrev_.data(), nullptr};
+  }
+
   kernels::LstmActivations activations_;
   bool useBias_;
   RecurrentShape shape_{};
@@ -104,6 +122,8 @@ class LstmCell final : public RecurrentCell<T> {
   const int32_t* activeRows_ = nullptr;
   Workspace<T> gates_, h_, c_, cellActivated_;  // forward tape
   Workspace<T> dGates_, dh_, dc_;               // backward scratch
+  bool hasMask_ = false;
+  Workspace<T> mask_, maskedPrev_;              // recurrent dropout: m [B, H] and the tape h_s * m [T, B, H]
 };
 
 }  // namespace

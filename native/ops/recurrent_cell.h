@@ -10,6 +10,9 @@
 //             kernel [F, G*H], recurrentKernel [H, G*H], bias [G*H] (GRU resetAfter: [2, G*H], input bias
 //             row then recurrent bias row); LSTM G=4 (i, f, c, o), GRU G=3 (z, r, h), SimpleRNN G=1.
 //   states  [T+1, B, H] per state (h; LSTM also c), entry 0 = the initial state.
+//   recurrentMask [B, H] (recurrent dropout, Keras): h_{t-1} enters the recurrent products as h_{t-1} * mask,
+//           the same mask at every step, already divided by the keep probability, rows in cell row order;
+//           nullptr = no recurrent dropout. The GRU blend z * h_{t-1} + (1 - z) * hh keeps the unmasked h_{t-1}.
 #pragma once
 
 #include <cstdint>
@@ -45,9 +48,12 @@ class RecurrentCell {
   virtual std::vector<std::vector<int64_t>> paramShapes(int64_t inputSize, int64_t hiddenSize) const = 0;
 
   // Forward pass; keeps what backward needs in the cell's own workspace (grown, never shrunk, so a
-  // repeated shape allocates nothing). initialStates[k]: [B, H], or nullptr for zeros.
+  // repeated shape allocates nothing). initialStates[k]: [B, H], or nullptr for zeros. recurrentMask [B, H] or
+  // nullptr (see above); the cell copies it, and backward uses the same mask.
+  // (The default argument lives here only: calls go through this interface.)
   virtual void forward(const RecurrentShape& shape, const T* x, const int32_t* activeRows,
-                       const T* const* params, const T* const* initialStates) = 0;
+                       const T* const* params, const T* const* initialStates,
+                       const T* recurrentMask = nullptr) = 0;
 
   // State k after each step of the last forward: [T+1, B, H]. Valid until the next forward.
   virtual const T* states(int k) const = 0;

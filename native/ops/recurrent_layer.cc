@@ -27,6 +27,10 @@ RecurrentLayer<T>::RecurrentLayer(const RecurrentLayerConfig& config) : config_(
   if (config.dropout < 0 || config.dropout >= 1) {
     throw std::invalid_argument("Expected dropout in [0, 1) but received " + std::to_string(config.dropout));
   }
+  if (!(config.recurrentDropout >= 0 && config.recurrentDropout < 1)) {
+    throw std::invalid_argument("Expected recurrentDropout in [0, 1) but received " +
+                                std::to_string(config.recurrentDropout));
+  }
   const int count = config.bidirectional ? 2 : 1;
   directions_.resize(count);
   for (int d = 0; d < count; ++d) {
@@ -86,7 +90,11 @@ Activations<T> RecurrentLayer<T>::forward(const Activations<T>& input, bool trai
     dropoutScale_.resize(batch_ * features_);
     for (T& scale : dropoutScale_) scale = keepFeature(rng) ? T(1) / keep : T(0);
   }
-  for (Direction& direction : directions_) runDirection(direction, input.data);
+  for (Direction& direction : directions_) {
+    direction.recurrentMask.clear();
+    if (training && config_.recurrentDropout > 0) drawRecurrentMask(direction, rng);
+    runDirection(direction, input.data);
+  }
   mergeOutputs();
 
   Activations<T> out;
@@ -107,6 +115,20 @@ Activations<T> RecurrentLayer<T>::forward(const Activations<T>& input, bool trai
   return out;
 }
 
+// Inverted dropout on h_{t-1}: drawn per sample in sample order (so the draw does not depend on how lengths sort
+// the rows), stored at the sample's cell row.
+template <typename T>
+void RecurrentLayer<T>::drawRecurrentMask(Direction& direction, std::mt19937& rng) {
+  const int64_t hidden = config_.units;
+  const T keptScale = T(1) / T(1 - config_.recurrentDropout);
+  std::bernoulli_distribution keepUnit(1 - config_.recurrentDropout);
+  direction.recurrentMask.resize(batch_ * hidden);
+  for (int64_t b = 0; b < batch_; ++b) {
+    T* row = direction.recurrentMask.data() + plan_.row(b) * hidden;
+    for (int64_t k = 0; k < hidden; ++k) row[k] = keepUnit(rng) ? keptScale : T(0);
+  }
+}
+
 template <typename T>
 void RecurrentLayer<T>::runDirection(Direction& direction, const T* x) {
   const int64_t hidden = config_.units;
@@ -116,7 +138,7 @@ void RecurrentLayer<T>::runDirection(Direction& direction, const T* x) {
   const T* params[3];
   for (size_t p = 0; p < paramsPerDirection_; ++p) params[p] = this->values_[direction.firstParam + p];
   direction.cell->forward({steps_, batch_, features_, hidden}, direction.xCell.data(), plan_.activeRows(), params,
-                          nullptr);
+                          nullptr, direction.recurrentMask.empty() ? nullptr : direction.recurrentMask.data());
 
   // h after step s is states(0)[s + 1]; rows past their length already hold their final state.
   const T* h = direction.cell->states(0);

@@ -27,6 +27,9 @@ struct RecurrentLayerConfig {
   bool bidirectional = false;
   MergeMode mergeMode = MergeMode::Concat;
   double dropout = 0;  // input dropout rate, one mask per sample and feature shared by all steps (Keras)
+  // Recurrent dropout rate: one mask per direction, sample and hidden unit, shared by all steps, applied to
+  // h_{t-1} where it enters the recurrent products (Keras; see recurrent_cell.h). Training only.
+  double recurrentDropout = 0;
   Regularizer kernelRegularizer, recurrentRegularizer, biasRegularizer;
 };
 
@@ -49,9 +52,11 @@ class RecurrentLayer : public LayerOp<T> {
     Workspace<T> output;   // this direction's output, user layout [B, T, H] or [B, H]
     Workspace<T> dOutput;  // gradient of `output`
     Workspace<T> dCell;    // the same gradient in cell layout: dhSeq [T, B, H] or dFinal [B, H]
+    Workspace<T> recurrentMask;  // [B, H] in cell row order; empty when no recurrent dropout is active
   };
 
   int64_t outputUnits() const;
+  void drawRecurrentMask(Direction& direction, std::mt19937& rng);
   void runDirection(Direction& direction, const T* x);
   void mergeOutputs();
   void splitOutputGradient(size_t index, const T* dOutput);

@@ -1,4 +1,5 @@
 // RecurrentCell adapter for the SimpleRNN kernels: argument checks, parameter unpacking and the owned workspaces.
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -35,14 +36,15 @@ class SimpleRnnCell final : public RecurrentCell<T> {
   }
 
   void forward(const RecurrentShape& shape, const T* x, const int32_t* activeRows, const T* const* params,
-               const T* const* initialStates) override {
+               const T* const* initialStates, const T* recurrentMask) override {
     checkShape(kCell, shape);
     requirePointer(kCell, "x", x);
     checkActiveRows(kCell, shape, activeRows);
     const kernels::SimpleRnnParams<T> unpacked = unpack(params);
     grow(states_, (shape.steps + 1) * shape.batch * shape.hiddenSize);
+    const kernels::RecurrentMask<T> dropout = keepMask(shape, recurrentMask);
     kernels::simpleRnnForward(shape, activation_, x, activeRows, unpacked, entryOrNull(initialStates, 0),
-                              states_.data());
+                              states_.data(), dropout);
     shape_ = shape;
     x_ = x;
     activeRows_ = activeRows;
@@ -73,7 +75,7 @@ class SimpleRnnCell final : public RecurrentCell<T> {
     const kernels::SimpleRnnGradients<T> gradients{dParams[0], dParams[1], useBias_ ? dParams[2] : nullptr, dx,
                                                    entryOrNull(dInitial, 0)};
     kernels::simpleRnnBackward(shape_, activation_, x_, activeRows_, unpacked, states_.data(), dhSeq,
-                               entryOrNull(dFinal, 0), scratch, gradients);
+                               entryOrNull(dFinal, 0), scratch, gradients, keptMask());
   }
 
  private:
@@ -85,6 +87,22 @@ class SimpleRnnCell final : public RecurrentCell<T> {
     return {params[0], params[1], useBias_ ? params[2] : nullptr};
   }
 
+  // Copies the mask (backward needs it after the caller's buffer may change) and sizes the masked-state tape.
+  kernels::RecurrentMask<T> keepMask(const RecurrentShape& shape, const T* recurrentMask) {
+    hasMask_ = recurrentMask != nullptr;
+    if (!hasMask_) return {};
+    const int64_t stateStride = shape.batch * shape.hiddenSize;
+    grow(mask_, stateStride);
+    std::copy(recurrentMask, recurrentMask + stateStride, mask_.begin());
+    grow(maskedPrev_, shape.steps * stateStride);
+    return keptMask();
+  }
+
+  kernels::RecurrentMask<T> keptMask() {
+    if (!hasMask_) return {};
+    return {mask_.data(), maskedPrev_.data(), nullptr};
+  }
+
   Activation activation_;
   bool useBias_;
   RecurrentShape shape_{};
@@ -93,6 +111,8 @@ class SimpleRnnCell final : public RecurrentCell<T> {
   const int32_t* activeRows_ = nullptr;
   Workspace<T> states_;                 // forward tape: h_0 .. h_T
   Workspace<T> dPre_, dh_;              // backward scratch
+  bool hasMask_ = false;
+  Workspace<T> mask_, maskedPrev_;      // recurrent dropout: m [B, H] and the tape h_s * m [T, B, H]
 };
 
 }  // namespace

@@ -34,7 +34,7 @@ const FRAMES = 32;
 /** The last this many source variants are held out to score the source model (by unseen voices, as for B). */
 const SOURCE_TEST_VARIANTS = 2;
 const CACHE_DIR = path.join(__dirname, '..', 'generated');
-const FEATURE_VERSION = 1; // bump when the pipeline changes, so stale caches are not reused
+const FEATURE_VERSION = 2; // bump when the pipeline changes, so stale caches are not reused
 
 /** Exits with install instructions when espeak-ng or sox is missing. */
 function requireTools() {
@@ -69,7 +69,8 @@ function run(command, args, input) {
 async function synthesise(clip) {
   const wav = await run('espeak-ng', ['-v', `${clip.accent}+${clip.variant}`, '-s', String(clip.speed), '-p', String(clip.pitch), '--stdout', clip.word]);
   // silence 1 0.02 1%: drop audio until 20 ms above 1% of full scale; reversing twice trims the end the same way.
-  const raw = await run('sox', ['-t', 'wav', '-', '-r', String(DEFAULT_LOG_MEL.sampleRate), '-c', '1', '-e', 'signed', '-b', '16', '-t', 'raw', '-',
+  // -D: no dither when requantising to 16 bits, which is random by default and would make clips differ per run.
+  const raw = await run('sox', ['-D', '-t', 'wav', '-', '-r', String(DEFAULT_LOG_MEL.sampleRate), '-c', '1', '-e', 'signed', '-b', '16', '-t', 'raw', '-',
     'silence', '1', '0.02', '1%', 'reverse', 'silence', '1', '0.02', '1%', 'reverse'], wav);
   const ints = new Int16Array(raw.buffer, raw.byteOffset, raw.length >> 1);
   return Float32Array.from(ints, (v) => v / 32768);

@@ -4,11 +4,10 @@
  * copied in and out only through getWeights / setWeights and the persistence functions.
  */
 import { RnnError } from '../errors';
-import { initialize } from '../initializers';
 import { saveModel, SaveOptions } from '../io';
 import { Embedding } from '../layers/core';
 import { Layer, LayerHost } from '../layers/layer';
-import { loadNative, NativeNetwork, toRnnError } from '../native';
+import { NativeNetwork, toRnnError } from '../native';
 import { Optimizer, OPTIMIZER_NAMES, OptimizerName } from '../optimizers';
 import { globalRandom } from '../random';
 import { Tensor, TensorLike } from '../tensor';
@@ -19,7 +18,7 @@ import { batchLogs, checkLoss, checkMetrics, LossName, MetricName } from '../tra
 import { ModelShapes, prepareInputs, prepareTargets } from '../training/data';
 import { checkKnownKeys, checkNumber, describeValue, isPlainObject, optionsOrEmpty } from '../validate';
 import { printSummary } from './summary';
-import { applyThreadEnvironment } from '../threads';
+import { buildNetwork } from './build_network';
 
 export interface SequentialArgs {
   /** Model name. Default 'sequential'. */
@@ -400,36 +399,9 @@ export class Sequential implements LayerHost {
       this.paramIndices.clear();
       return;
     }
-    const { Network } = loadNative();
-    applyThreadEnvironment();
-    let network: NativeNetwork;
-    try {
-      network = new Network({ inputShape: this.shapes[0].slice(), layers: this.layerList.map((l) => l.toNative()) });
-    } catch (error) {
-      throw toRnnError(error);
-    }
-    const infos = network.params();
-    const indices = new Map<Layer, number[]>();
-    infos.forEach((info, i) => {
-      const layer = this.layerList[info.layer];
-      indices.set(layer, [...(indices.get(layer) ?? []), i]);
-    });
-    const rng = globalRandom();
-    this.layerList.forEach((layer, li) => {
-      const specs = layer.weightSpecs(this.shapes[li]);
-      const own = indices.get(layer) ?? [];
-      const kept = previous.get(layer);
-      specs.forEach((spec, k) => {
-        let values = kept?.[k];
-        if (!values) {
-          values = initialize(spec.initializer, spec.shape, rng);
-          spec.postInit?.(values);
-        }
-        network.setParam(own[k], values);
-      });
-    });
+    const { network, paramIndices } = buildNetwork(this.layerList, this.shapes, previous);
     this.network = network;
-    this.paramIndices = indices;
+    this.paramIndices = paramIndices;
     if (this.compiledState) {
       // A changed network needs its loss and a fresh optimizer state, as after a Keras recompile.
       network.compile({ loss: this.compiledState.loss, huberDelta: this.compiledState.huberDelta }, this.compiledState.optimizer.getConfig());

@@ -2,9 +2,6 @@
 // OS) cannot execute. The code here is plain integer code: it runs safely in the baseline binary on any x86-64.
 #include "binding/cpu_features.h"
 
-#include <string>
-#include <vector>
-
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
 #define RNNKIT_HAVE_CPUID 1
@@ -63,8 +60,8 @@ bool bit(unsigned value, int index) { return (value >> index) & 1u; }
 Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object result = Napi::Object::New(env);
-  std::vector<Feature> baseline;  // x86-64-v2, what -march=x86-64-v2 may emit
-  std::vector<Feature> avx2;      // x86-64-v3 on top of v2, what -march=x86-64-v3 may emit
+  Napi::Array missingForBaseline = Napi::Array::New(env);
+  Napi::Array missingForAvx2 = Napi::Array::New(env);
 #ifdef RNNKIT_HAVE_CPUID
   const CpuidRegisters leaf1 = cpuid(1, 0);
   const CpuidRegisters leaf7 = cpuid(7, 0);
@@ -72,20 +69,17 @@ Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   const bool osxsave = bit(leaf1.ecx, 27);
   // XCR0 bit 1 = SSE (XMM) state, bit 2 = AVX (upper YMM) state; both must be saved for AVX code to be safe.
   const bool osSavesYmm = osxsave && (readXcr0() & 0x6) == 0x6;
-  baseline = {{"sse3", bit(leaf1.ecx, 0)},    {"ssse3", bit(leaf1.ecx, 9)},   {"cx16", bit(leaf1.ecx, 13)},
-              {"sse4.1", bit(leaf1.ecx, 19)}, {"sse4.2", bit(leaf1.ecx, 20)}, {"popcnt", bit(leaf1.ecx, 23)},
-              {"lahf_lm", bit(extended.ecx, 0)}};
-  avx2 = {{"avx", bit(leaf1.ecx, 28)},    {"avx2", bit(leaf7.ebx, 5)},   {"fma", bit(leaf1.ecx, 12)},
-          {"f16c", bit(leaf1.ecx, 29)},   {"movbe", bit(leaf1.ecx, 22)}, {"bmi1", bit(leaf7.ebx, 3)},
-          {"bmi2", bit(leaf7.ebx, 8)},    {"lzcnt", bit(extended.ecx, 5)},
-          {"os-ymm-state (XGETBV)", osSavesYmm}};
-  result.Set("x64", true);
-#else
-  result.Set("x64", false);
-#endif
+  // x86-64-v2: what -march=x86-64-v2 may emit.
+  const Feature baseline[] = {{"sse3", bit(leaf1.ecx, 0)},    {"ssse3", bit(leaf1.ecx, 9)},
+                              {"cx16", bit(leaf1.ecx, 13)},   {"sse4.1", bit(leaf1.ecx, 19)},
+                              {"sse4.2", bit(leaf1.ecx, 20)}, {"popcnt", bit(leaf1.ecx, 23)},
+                              {"lahf_lm", bit(extended.ecx, 0)}};
+  // x86-64-v3 on top of v2: what -march=x86-64-v3 may emit.
+  const Feature avx2[] = {{"avx", bit(leaf1.ecx, 28)},   {"avx2", bit(leaf7.ebx, 5)},   {"fma", bit(leaf1.ecx, 12)},
+                          {"f16c", bit(leaf1.ecx, 29)},  {"movbe", bit(leaf1.ecx, 22)}, {"bmi1", bit(leaf7.ebx, 3)},
+                          {"bmi2", bit(leaf7.ebx, 8)},   {"lzcnt", bit(extended.ecx, 5)},
+                          {"os-ymm-state (XGETBV)", osSavesYmm}};
   // The avx2 variant needs the baseline level too, so its missing list starts with the baseline's.
-  Napi::Array missingForBaseline = Napi::Array::New(env);
-  Napi::Array missingForAvx2 = Napi::Array::New(env);
   for (const Feature& feature : baseline) {
     if (feature.present) continue;
     missingForBaseline.Set(missingForBaseline.Length(), feature.name);
@@ -94,12 +88,11 @@ Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   for (const Feature& feature : avx2) {
     if (!feature.present) missingForAvx2.Set(missingForAvx2.Length(), feature.name);
   }
-  const bool baselineOk = missingForBaseline.Length() == 0;
-  const bool avx2Ok = missingForAvx2.Length() == 0;
-#ifdef RNNKIT_HAVE_CPUID
-  result.Set("baseline", baselineOk);
-  result.Set("avx2", avx2Ok);
+  result.Set("x64", true);
+  result.Set("baseline", missingForBaseline.Length() == 0);
+  result.Set("avx2", missingForAvx2.Length() == 0);
 #else
+  result.Set("x64", false);
   result.Set("baseline", false);
   result.Set("avx2", false);
 #endif

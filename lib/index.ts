@@ -11,7 +11,7 @@
 import * as layers from './layers';
 import * as optimizers from './optimizers';
 import * as regularizers from './regularizers';
-import { loadNative } from './native';
+import { loadNative, NativeBuildInfo } from './native';
 
 export { layers, optimizers, regularizers };
 export { Sequential, sequential } from './models/sequential';
@@ -31,6 +31,7 @@ export { RnnError } from './errors';
 export type { RnnErrorCode } from './errors';
 export { setSeed, Random } from './random';
 export { setThreads, getThreads } from './threads';
+export type { NativeBuildInfo } from './native';
 export { History } from './training/history';
 export type { Logs } from './training/history';
 export { callbacks, CallbackList } from './training/callbacks';
@@ -47,7 +48,7 @@ export type { FineTuneOptions, FineTuneStage, FineTuneResult, FineTuneStageResul
 export { crossValidate } from './transfer/cross_validate';
 export type { CrossValidateOptions, CrossValidationResult, CandidatesResult } from './transfer/cross_validate';
 
-/** Facts about the loaded native addon: instruction set it was compiled for, Eigen version. */
-export function backendInfo(): { isa: string; simd: string; eigen: string } {
+/** Facts about the loaded native addon: instruction set, SIMD in use, Eigen version, variant and file loaded. */
+export function backendInfo(): NativeBuildInfo {
   return { ...loadNative().build };
 }

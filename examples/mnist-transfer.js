@@ -17,6 +17,7 @@
  * --schedules compares candidate fine-tuning schedules instead (how rk.fineTune's default was chosen).
  * Run `npm run build` first: the example loads the package the way a user would.
  */
+const { printTable } = require('./data/results-table');
 const rk = require('..');
 const { loadDomains, sampleBalanced } = require('./data/mnist-domains');
 
@@ -99,25 +100,6 @@ async function runArm(arm, source, labelled, testSet, epochs, size, seed) {
   return (await model.evaluate(testSet.x, testSet.y, { batchSize: 250 })).accuracy;
 }
 
-function meanAndSpread(values) {
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const variance = values.length > 1 ? values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1) : 0;
-  return { mean, std: Math.sqrt(variance) };
-}
-
-function printTable(size, arms, results, header) {
-  const cell = (values) => {
-    const { mean, std } = meanAndSpread(values);
-    return `${mean.toFixed(3)} ± ${std.toFixed(3)}`;
-  };
-  const widths = [8, ...arms.map((a) => Math.max(a.length, 13))];
-  const row = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
-  console.log(`\n${header}`);
-  console.log(row(['labels', ...arms]));
-  console.log(row(widths.map((w) => '-'.repeat(w))));
-  for (const n of size.labelCounts) console.log(row([`N=${n}`, ...arms.map((arm) => cell(results[n][arm]))]));
-  console.log(`(test accuracy, mean ± sample standard deviation over ${size.seeds} seeds)`);
-}
 
 async function main() {
   const size = chooseSize(process.argv.slice(2), process.env);
@@ -154,7 +136,7 @@ async function main() {
     }
   }
   printTable(size, armNames, results,
-    `Digits 5-9 from N labelled examples: LSTM ${size.units}, batch ${size.batchSize}, the same steps per arm, source trained ${size.sourceEpochs} epochs on 0-4 (${sourceAccuracy.toFixed(3)})`);
+    `Digits 5-9 from N labelled examples: LSTM ${size.units}, batch ${size.batchSize}, the same steps per arm, source trained ${size.sourceEpochs} epochs on 0-4 (${sourceAccuracy.toFixed(3)})`, 'test accuracy');
   console.log(`Total time ${seconds()} s`);
 }
 

@@ -25,6 +25,7 @@
  * on 2 cores) and caches their features in examples/generated/; later runs start training at once.
  * Run `npm run build` first: the example loads the package the way a user would.
  */
+const { printTable } = require('./data/results-table');
 const rk = require('..');
 const { loadSpeechDomains, sampleBalanced, spelledWords, DIGITS, COMMANDS, FRAMES } = require('./data/speech-domains');
 
@@ -107,25 +108,6 @@ async function runArm(arm, sources, labelled, testSet, epochs, size, seed) {
   return (await model.evaluate(testSet.x, testSet.y, { batchSize: 320 })).accuracy;
 }
 
-function meanAndSpread(values) {
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const variance = values.length > 1 ? values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1) : 0;
-  return { mean, std: Math.sqrt(variance) };
-}
-
-function printTable(size, arms, results, header) {
-  const cell = (values) => {
-    const { mean, std } = meanAndSpread(values);
-    return `${mean.toFixed(3)} ± ${std.toFixed(3)}`;
-  };
-  const widths = [8, ...arms.map((a) => Math.max(a.length, 13))];
-  const row = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
-  console.log(`\n${header}`);
-  console.log(row(['labels', ...arms]));
-  console.log(row(widths.map((w) => '-'.repeat(w))));
-  for (const n of size.labelCounts) console.log(row([`N=${n}`, ...arms.map((arm) => cell(results[n][arm]))]));
-  console.log(`(accuracy on the unseen test voices, mean ± sample standard deviation over ${size.seeds} seeds)`);
-}
 
 /** The character-level source of the cross-modal control, trained on spelled digit words; returns it and its accuracy. */
 async function trainTextSource(size) {
@@ -186,7 +168,8 @@ async function main() {
   }
   printTable(size, armNames, results,
     `Command words by unseen voices from N labelled clips: LSTM ${size.units}, batch ${size.batchSize}, the same steps per arm, ` +
-    `source trained ${size.sourceEpochs} epochs on spoken digits (${sourceAccuracy.toFixed(3)})${crossModal ? '; text -> arms are the cross-modal CONTROL' : ''}`);
+    `source trained ${size.sourceEpochs} epochs on spoken digits (${sourceAccuracy.toFixed(3)})${crossModal ? '; text -> arms are the cross-modal CONTROL' : ''}`,
+    'accuracy on the unseen test voices');
   console.log(`Total time ${seconds()} s`);
 }
 

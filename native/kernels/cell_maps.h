@@ -1,4 +1,4 @@
-// Row-major Eigen views over raw buffers, shared by the LSTM and SimpleRNN kernels (private helper).
+// Row-major Eigen views over raw buffers, shared by the kernels (private helper).
 #pragma once
 
 #include <Eigen/Core>

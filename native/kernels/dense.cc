@@ -2,19 +2,12 @@
 
 #include <Eigen/Core>
 
+#include "kernels/cell_maps.h"
+
 namespace rnnkit::kernels {
 namespace {
 
-template <typename T>
-using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <typename T>
-using MatrixMap = Eigen::Map<RowMatrix<T>>;
-template <typename T>
-using ConstMatrixMap = Eigen::Map<const RowMatrix<T>>;
-template <typename T>
-using RowVectorMap = Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>;
-template <typename T>
-using ConstRowVectorMap = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>;
+using namespace cellmaps;
 
 // Each row of z [rows, cols] becomes softmax(row); subtracting the row max keeps exp() <= 1, so no overflow.
 template <typename T>

@@ -44,13 +44,12 @@ void finishForwardRow(Activation activation, T* gateRow, const T* hPrevRow, T* h
 
 // resetAfter: hz_h = h_{t-1} U_h + b_r_h is kept; pre_hh = xz_h + r * hz_h. One pass after both GEMMs.
 template <typename T>
-void forwardStepResetAfter(const GruOptions& options, const StepView<T>& v, const T* recurrentKernel,
+void forwardStepResetAfter(const GruOptions& options, const StepView<T>& v, PackedProduct<T>* recurrent,
                            const T* candidateBias, T* hNext) {
   const int64_t H = v.hiddenSize, G = 3 * H;
-  ConstMatrix<T> U(recurrentKernel, H, G), hPrev(v.hRecurrent, v.rows, H);
-  Matrix<T> gates(v.gates, v.rows, G), candidate(v.candidate, v.rows, H);
-  gates.leftCols(2 * H).noalias() += hPrev * U.leftCols(2 * H);
-  candidate.noalias() = hPrev * U.rightCols(H);
+  Matrix<T> candidate(v.candidate, v.rows, H);
+  recurrent[0].multiplyAdd(v.hRecurrent, H, v.rows, v.gates, G);     // [z, r] += hm U_zr
+  recurrent[1].multiplyAssign(v.hRecurrent, H, v.rows, v.candidate, H);  // hz_h = hm U_h
   if (candidateBias) candidate.rowwise() += ConstRowVector<T>(candidateBias, H);
   for (int64_t row = 0; row < v.rows; ++row) {
     T* gateRow = v.gates + row * G;
@@ -63,19 +62,17 @@ void forwardStepResetAfter(const GruOptions& options, const StepView<T>& v, cons
 
 // resetBefore (tfjs): r must be activated before the second GEMM, (r * h_{t-1}) U_h, so two passes.
 template <typename T>
-void forwardStepResetBefore(const GruOptions& options, const StepView<T>& v, const T* recurrentKernel,
+void forwardStepResetBefore(const GruOptions& options, const StepView<T>& v, PackedProduct<T>* recurrent,
                             T* hNext) {
   const int64_t H = v.hiddenSize, G = 3 * H;
-  ConstMatrix<T> U(recurrentKernel, H, G), hPrev(v.hRecurrent, v.rows, H);
-  Matrix<T> gates(v.gates, v.rows, G), candidate(v.candidate, v.rows, H);
-  gates.leftCols(2 * H).noalias() += hPrev * U.leftCols(2 * H);
+  recurrent[0].multiplyAdd(v.hRecurrent, H, v.rows, v.gates, G);  // [z, r] += hm U_zr
   for (int64_t row = 0; row < v.rows; ++row) {
     T* gateRow = v.gates + row * G;
     activateInPlace(options.recurrentActivation, gateRow, 2 * H);
     ArrayMap<T>(v.candidate + row * H, H) =
         ConstArrayMap<T>(gateRow + gateColumn(GruGate::Reset, H), H) * ConstArrayMap<T>(v.hRecurrent + row * H, H);
   }
-  gates.rightCols(H).noalias() += candidate * U.rightCols(H);
+  recurrent[1].multiplyAdd(v.candidate, H, v.rows, v.gates + gateColumn(GruGate::Candidate, H), G);  // += (r hm) U_h
   for (int64_t row = 0; row < v.rows; ++row) {
     finishForwardRow(options.activation, v.gates + row * G, v.hPrev + row * H, hNext + row * H, H);
   }
@@ -132,7 +129,8 @@ void updateAndCandidateGradients(const GruOptions& options, const BackwardStepVi
 // resetAfter: pre_hh = xz_h + r * hz_h, so d pre_r = d pre_hh * hz_h * rec'(r), d hz_h = d pre_hh * r;
 // dh_{t-1} = g * z + ([d pre_z, d pre_r] U_zr^T + d hz_h U_h^T) * m.
 template <typename T>
-void backwardStepResetAfter(const GruOptions& options, const BackwardStepView<T>& v, const T* recurrentKernel) {
+void backwardStepResetAfter(const GruOptions& options, const BackwardStepView<T>& v,
+                            PackedProduct<T>* recurrentTransposed) {
   const int64_t H = v.hiddenSize, G = 3 * H;
   for (int64_t row = 0; row < v.rows; ++row) {
     updateAndCandidateGradients(options, v, row);
@@ -146,12 +144,10 @@ void backwardStepResetAfter(const GruOptions& options, const BackwardStepView<T>
     ArrayMap<T>(v.dCandidate + row * H, H) = dhh * r;
     ArrayMap<T>(v.dState + row * H, H) *= ConstArrayMap<T>(gateRow + gateColumn(GruGate::Update, H), H);
   }
-  ConstMatrix<T> U(recurrentKernel, H, G);
-  ConstMatrix<T> dGates(v.dGates, v.rows, G), dCandidate(v.dCandidate, v.rows, H);
-  Matrix<T> dRecurrent(recurrentGradientTarget(v), v.rows, H);
-  if (v.mask) dRecurrent.setZero();
-  dRecurrent.noalias() += dGates.leftCols(2 * H) * U.leftCols(2 * H).transpose();
-  dRecurrent.noalias() += dCandidate * U.rightCols(H).transpose();
+  T* dRecurrent = recurrentGradientTarget(v);
+  if (v.mask) Matrix<T>(dRecurrent, v.rows, H).setZero();
+  recurrentTransposed[0].multiplyAdd(v.dGates, G, v.rows, dRecurrent, H);      // += [d pre_z, d pre_r] U_zr^T
+  recurrentTransposed[1].multiplyAdd(v.dCandidate, H, v.rows, dRecurrent, H);  // += d hz_h U_h^T
   addMaskedRecurrentGradient(v);
 }
 
@@ -159,13 +155,12 @@ void backwardStepResetAfter(const GruOptions& options, const BackwardStepView<T>
 // between the passes), d pre_r = d(r hm) * hm * rec'(r),
 // dh_{t-1} = g * z + (d(r hm) * r + [d pre_z, d pre_r] U_zr^T) * m.
 template <typename T>
-void backwardStepResetBefore(const GruOptions& options, const BackwardStepView<T>& v, const T* recurrentKernel) {
+void backwardStepResetBefore(const GruOptions& options, const BackwardStepView<T>& v,
+                             PackedProduct<T>* recurrentTransposed) {
   const int64_t H = v.hiddenSize, G = 3 * H;
   for (int64_t row = 0; row < v.rows; ++row) updateAndCandidateGradients(options, v, row);
-  ConstMatrix<T> U(recurrentKernel, H, G);
-  ConstMatrix<T> dGates(v.dGates, v.rows, G);
-  Matrix<T> dCandidate(v.dCandidate, v.rows, H), dRecurrent(recurrentGradientTarget(v), v.rows, H);
-  dCandidate.noalias() = dGates.rightCols(H) * U.rightCols(H).transpose();
+  // d(r hm) = d pre_hh U_h^T
+  recurrentTransposed[1].multiplyAssign(v.dGates + gateColumn(GruGate::Candidate, H), G, v.rows, v.dCandidate, H);
   for (int64_t row = 0; row < v.rows; ++row) {
     const T* gateRow = v.gates + row * G;
     ConstArrayMap<T> r(gateRow + gateColumn(GruGate::Reset, H), H), dRh(v.dCandidate + row * H, H);
@@ -180,7 +175,7 @@ void backwardStepResetBefore(const GruOptions& options, const BackwardStepView<T
       dRecurrentRow += dRh * r;
     }
   }
-  dRecurrent.noalias() += dGates.leftCols(2 * H) * U.leftCols(2 * H).transpose();
+  recurrentTransposed[0].multiplyAdd(v.dGates, G, v.rows, recurrentGradientTarget(v), H);  // += d pre_zr U_zr^T
   addMaskedRecurrentGradient(v);
 }
 
@@ -218,7 +213,8 @@ void weightGradients(const RecurrentShape& shape, const GruOptions& options, con
 
 template <typename T>
 void gruForward(const RecurrentShape& shape, const GruOptions& options, const T* x, const int32_t* activeRows,
-                const GruParams<T>& params, const GruTrace<T>& trace, const RecurrentMask<T>& dropout) {
+                const GruParams<T>& params, const GruTrace<T>& trace, const RecurrentMask<T>& dropout,
+                RecurrentProducts<T>* products) {
   const int64_t B = shape.batch, H = shape.hiddenSize, G = 3 * H, F = shape.inputSize;
   // xz = x W + b_i for every step in one GEMM: [T*B, F] x [F, 3H].
   Matrix<T> allGates(trace.gates, shape.steps * B, G);
@@ -232,6 +228,10 @@ void gruForward(const RecurrentShape& shape, const GruOptions& options, const T*
       candidateBias = params.bias + G + 2 * H;
     }
   }
+  RecurrentProducts<T> temporary;
+  PackedProduct<T>* recurrent = (products ? products : &temporary)->forward;
+  recurrent[0].bind(params.recurrentKernel, G, false, H, 2 * H, B);                                   // U_zr
+  recurrent[1].bind(params.recurrentKernel + gateColumn(GruGate::Candidate, H), G, false, H, H, B);  // U_h
   for (int64_t step = 0; step < shape.steps; ++step) {
     const int64_t active = activeAt(activeRows, step, B);
     const T* hPrev = trace.states + step * B * H;
@@ -241,9 +241,9 @@ void gruForward(const RecurrentShape& shape, const GruOptions& options, const T*
     const StepView<T> view{active, H, hPrev, hRecurrent, trace.gates + step * B * G, candidate};
     if (active > 0) {
       if (options.resetAfter) {
-        forwardStepResetAfter(options, view, params.recurrentKernel, candidateBias, hNext);
+        forwardStepResetAfter(options, view, recurrent, candidateBias, hNext);
       } else {
-        forwardStepResetBefore(options, view, params.recurrentKernel, hNext);
+        forwardStepResetBefore(options, view, recurrent, hNext);
       }
     }
     // Rows past their length keep their state; zero candidates keep the backward GEMMs over all rows exact.
@@ -255,8 +255,13 @@ void gruForward(const RecurrentShape& shape, const GruOptions& options, const T*
 template <typename T>
 void gruBackward(const RecurrentShape& shape, const GruOptions& options, const T* x, const int32_t* activeRows,
                  const GruParams<T>& params, const GruTrace<const T>& trace, const T* dhSeq, const T* dFinal,
-                 const GruGradients<T>& grads, const GruScratch<T>& scratch, const RecurrentMask<T>& dropout) {
+                 const GruGradients<T>& grads, const GruScratch<T>& scratch, const RecurrentMask<T>& dropout,
+                 RecurrentProducts<T>* products) {
   const int64_t B = shape.batch, H = shape.hiddenSize, G = 3 * H;
+  RecurrentProducts<T> temporary;
+  PackedProduct<T>* recurrentTransposed = (products ? products : &temporary)->backward;
+  recurrentTransposed[0].bind(params.recurrentKernel, G, true, 2 * H, H, B);  // U_zr^T
+  recurrentTransposed[1].bind(params.recurrentKernel + gateColumn(GruGate::Candidate, H), G, true, H, H, B);  // U_h^T
   if (dFinal) {
     std::copy(dFinal, dFinal + B * H, scratch.dState);
   } else {
@@ -277,9 +282,9 @@ void gruBackward(const RecurrentShape& shape, const GruOptions& options, const T
                                    dropout.mask,  dropout.dMasked};
     if (active > 0) {
       if (options.resetAfter) {
-        backwardStepResetAfter(options, view, params.recurrentKernel);
+        backwardStepResetAfter(options, view, recurrentTransposed);
       } else {
-        backwardStepResetBefore(options, view, params.recurrentKernel);
+        backwardStepResetBefore(options, view, recurrentTransposed);
       }
     }
     std::fill(dGates + active * G, dGates + B * G, T(0));
@@ -291,10 +296,12 @@ void gruBackward(const RecurrentShape& shape, const GruOptions& options, const T
 
 #define RNNKIT_INSTANTIATE_GRU(T)                                                                              \
   template void gruForward<T>(const RecurrentShape&, const GruOptions&, const T*, const int32_t*,              \
-                              const GruParams<T>&, const GruTrace<T>&, const RecurrentMask<T>&);               \
+                              const GruParams<T>&, const GruTrace<T>&, const RecurrentMask<T>&,                \
+                              RecurrentProducts<T>*);                                                          \
   template void gruBackward<T>(const RecurrentShape&, const GruOptions&, const T*, const int32_t*,             \
                                const GruParams<T>&, const GruTrace<const T>&, const T*, const T*,              \
-                               const GruGradients<T>&, const GruScratch<T>&, const RecurrentMask<T>&);
+                               const GruGradients<T>&, const GruScratch<T>&, const RecurrentMask<T>&,          \
+                               RecurrentProducts<T>*);
 RNNKIT_INSTANTIATE_GRU(float)
 RNNKIT_INSTANTIATE_GRU(double)
 #undef RNNKIT_INSTANTIATE_GRU

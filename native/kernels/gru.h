@@ -22,6 +22,7 @@
 #include <cstdint>
 
 #include "kernels/activations.h"
+#include "kernels/packed_product.h"
 #include "kernels/recurrent_dropout.h"
 #include "kernels/recurrent_shape.h"
 
@@ -69,10 +70,12 @@ struct GruScratch {
   T* dState;      // [B, H]: the running dL/dh
 };
 
+// `products`: the cell's packed-U storage (kernels/packed_product.h), or nullptr for a temporary one.
 // Runs the whole sequence; fills trace.states[1..T], trace.gates and trace.candidate.
 template <typename T>
 void gruForward(const RecurrentShape& shape, const GruOptions& options, const T* x, const int32_t* activeRows,
-                const GruParams<T>& params, const GruTrace<T>& trace, const RecurrentMask<T>& dropout = {});
+                const GruParams<T>& params, const GruTrace<T>& trace, const RecurrentMask<T>& dropout = {},
+                RecurrentProducts<T>* products = nullptr);
 
 // Backpropagation through time through the last gruForward (same shape, options, x, activeRows, params, trace,
 // dropout).
@@ -81,6 +84,7 @@ void gruForward(const RecurrentShape& shape, const GruOptions& options, const T*
 template <typename T>
 void gruBackward(const RecurrentShape& shape, const GruOptions& options, const T* x, const int32_t* activeRows,
                  const GruParams<T>& params, const GruTrace<const T>& trace, const T* dhSeq, const T* dFinal,
-                 const GruGradients<T>& grads, const GruScratch<T>& scratch, const RecurrentMask<T>& dropout = {});
+                 const GruGradients<T>& grads, const GruScratch<T>& scratch, const RecurrentMask<T>& dropout = {},
+                 RecurrentProducts<T>* products = nullptr);
 
 }  // namespace rnnkit::kernels

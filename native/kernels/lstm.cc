@@ -98,7 +98,7 @@ void parameterGradients(const RecurrentShape& shape, const T* x, const LstmParam
 template <typename T>
 void lstmForward(const RecurrentShape& shape, const LstmActivations& activations, const T* x,
                  const int32_t* activeRows, const LstmParams<T>& params, const T* h0, const T* c0,
-                 const LstmTape<T>& tape, const RecurrentMask<T>& dropout) {
+                 const LstmTape<T>& tape, const RecurrentMask<T>& dropout, RecurrentProducts<T>* products) {
   const int64_t B = shape.batch, H = shape.hiddenSize, width = kLstmGateCount * H;
   const int64_t stateStride = B * H, gateStride = B * width;
   MatrixMap<T> Z(tape.gates, shape.steps * B, width);
@@ -107,7 +107,9 @@ void lstmForward(const RecurrentShape& shape, const LstmActivations& activations
   if (params.bias) Z.rowwise() += ConstRowVectorMap<T>(params.bias, width);
   copyOrZero(h0, tape.h, stateStride);
   copyOrZero(c0, tape.c, stateStride);
-  ConstMatrixMap<T> U(params.recurrentKernel, H, width);
+  RecurrentProducts<T> temporary;
+  PackedProduct<T>& recurrent = (products ? products : &temporary)->forward[0];
+  recurrent.bind(params.recurrentKernel, width, false, H, width, B);  // z += h_{t-1} U
 
   for (int64_t s = 0; s < shape.steps; ++s) {
     const int64_t active = activeAt(activeRows, s, B);
@@ -118,9 +120,7 @@ void lstmForward(const RecurrentShape& shape, const LstmActivations& activations
     T* cNext = tape.c + (s + 1) * stateStride;
     T* cellActivated = tape.cellActivated + s * stateStride;
     const T* hRecurrent = recurrentInput(dropout, hPrev, s, stateStride);
-    if (active > 0) {
-      MatrixMap<T>(gatesStep, active, width).noalias() += ConstMatrixMap<T>(hRecurrent, active, H) * U;
-    }
+    recurrent.multiplyAdd(hRecurrent, H, active, gatesStep, width);
     for (int64_t r = 0; r < active; ++r) {
       forwardRow(activations, H, gatesStep + r * width, cPrev + r * H, cNext + r * H, cellActivated + r * H,
                  hNext + r * H);
@@ -135,12 +135,15 @@ template <typename T>
 void lstmBackward(const RecurrentShape& shape, const LstmActivations& activations, const T* x,
                   const int32_t* activeRows, const LstmParams<T>& params, const LstmTape<T>& tape,
                   const T* dhSeq, const T* dhFinal, const T* dcFinal, const LstmBackwardScratch<T>& scratch,
-                  const LstmGradients<T>& gradients, const RecurrentMask<T>& dropout) {
+                  const LstmGradients<T>& gradients, const RecurrentMask<T>& dropout,
+                  RecurrentProducts<T>* products) {
   const int64_t B = shape.batch, H = shape.hiddenSize, width = kLstmGateCount * H;
   const int64_t stateStride = B * H, gateStride = B * width;
   copyOrZero(dhFinal, scratch.dh, stateStride);
   copyOrZero(dcFinal, scratch.dc, stateStride);
-  ConstMatrixMap<T> U(params.recurrentKernel, H, width);
+  RecurrentProducts<T> temporary;
+  PackedProduct<T>& recurrentTransposed = (products ? products : &temporary)->backward[0];
+  recurrentTransposed.bind(params.recurrentKernel, width, true, width, H, B);  // dh_{t-1} = dZ U^T
 
   for (int64_t s = shape.steps - 1; s >= 0; --s) {
     const int64_t active = activeAt(activeRows, s, B);
@@ -157,7 +160,7 @@ void lstmBackward(const RecurrentShape& shape, const LstmActivations& activation
     std::fill(dZStep + active * width, dZStep + gateStride, T(0));
     // dh_{t-1} = (dZ U^T) * m on the active rows; the others pass dh through unchanged.
     if (active > 0) {
-      MatrixMap<T>(scratch.dh, active, H).noalias() = ConstMatrixMap<T>(dZStep, active, width) * U.transpose();
+      recurrentTransposed.multiplyAssign(dZStep, width, active, scratch.dh, H);
       maskGradient(dropout, scratch.dh, active * H);
     }
   }
@@ -170,10 +173,11 @@ void lstmBackward(const RecurrentShape& shape, const LstmActivations& activation
 #define RNNKIT_INSTANTIATE_LSTM(T)                                                                          \
   template void lstmForward<T>(const RecurrentShape&, const LstmActivations&, const T*, const int32_t*,     \
                                const LstmParams<T>&, const T*, const T*, const LstmTape<T>&,                \
-                               const RecurrentMask<T>&);                                                    \
+                               const RecurrentMask<T>&, RecurrentProducts<T>*);                             \
   template void lstmBackward<T>(const RecurrentShape&, const LstmActivations&, const T*, const int32_t*,    \
                                 const LstmParams<T>&, const LstmTape<T>&, const T*, const T*, const T*,     \
-                                const LstmBackwardScratch<T>&, const LstmGradients<T>&, const RecurrentMask<T>&);
+                                const LstmBackwardScratch<T>&, const LstmGradients<T>&,                     \
+                                const RecurrentMask<T>&, RecurrentProducts<T>*);
 RNNKIT_INSTANTIATE_LSTM(float)
 RNNKIT_INSTANTIATE_LSTM(double)
 #undef RNNKIT_INSTANTIATE_LSTM

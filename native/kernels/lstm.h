@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "kernels/activations.h"
+#include "kernels/packed_product.h"
 #include "kernels/recurrent_dropout.h"
 #include "kernels/recurrent_shape.h"
 
@@ -64,13 +65,15 @@ struct LstmBackwardScratch {
   T* dc = nullptr;      // [B, H] running gradient of c
 };
 
+// `products`: the cell's packed-U storage (kernels/packed_product.h), or nullptr for a temporary one.
 // x [T, B, F]; activeRows [T] (rows [0, activeRows[s]) run step s) or nullptr for all rows.
 // h0, c0 [B, H] initial states or nullptr for zeros; they are copied into tape.h / tape.c entry 0.
 // x rows past their length must be finite: they enter the all-step GEMMs (multiplied by zero in backward).
 template <typename T>
 void lstmForward(const RecurrentShape& shape, const LstmActivations& activations, const T* x,
                  const int32_t* activeRows, const LstmParams<T>& params, const T* h0, const T* c0,
-                 const LstmTape<T>& tape, const RecurrentMask<T>& dropout = {});
+                 const LstmTape<T>& tape, const RecurrentMask<T>& dropout = {},
+                 RecurrentProducts<T>* products = nullptr);
 
 // Backward through the forward that filled `tape` (same shape, x, activeRows, params and dropout).
 // dhSeq [T, B, H] gradient reaching h_t from the outputs, or nullptr; dhFinal, dcFinal [B, H] or nullptr.
@@ -79,6 +82,7 @@ template <typename T>
 void lstmBackward(const RecurrentShape& shape, const LstmActivations& activations, const T* x,
                   const int32_t* activeRows, const LstmParams<T>& params, const LstmTape<T>& tape,
                   const T* dhSeq, const T* dhFinal, const T* dcFinal, const LstmBackwardScratch<T>& scratch,
-                  const LstmGradients<T>& gradients, const RecurrentMask<T>& dropout = {});
+                  const LstmGradients<T>& gradients, const RecurrentMask<T>& dropout = {},
+                  RecurrentProducts<T>* products = nullptr);
 
 }  // namespace rnnkit::kernels

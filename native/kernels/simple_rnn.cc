@@ -10,7 +10,8 @@ using namespace cellmaps;
 
 template <typename T>
 void simpleRnnForward(const RecurrentShape& shape, Activation activation, const T* x, const int32_t* activeRows,
-                      const SimpleRnnParams<T>& params, const T* h0, T* states, const RecurrentMask<T>& dropout) {
+                      const SimpleRnnParams<T>& params, const T* h0, T* states, const RecurrentMask<T>& dropout,
+                      RecurrentProducts<T>* products) {
   const int64_t B = shape.batch, H = shape.hiddenSize, rows = shape.steps * B, stateStride = B * H;
   // h_1..h_T first hold the input projections x_t W + b.
   MatrixMap<T> projected(states + stateStride, rows, H);
@@ -22,7 +23,9 @@ void simpleRnnForward(const RecurrentShape& shape, Activation activation, const 
   } else {
     std::fill(states, states + stateStride, T(0));
   }
-  ConstMatrixMap<T> U(params.recurrentKernel, H, H);
+  RecurrentProducts<T> temporary;
+  PackedProduct<T>& recurrent = (products ? products : &temporary)->forward[0];
+  recurrent.bind(params.recurrentKernel, H, false, H, H, B);  // z += h_{t-1} U
 
   for (int64_t s = 0; s < shape.steps; ++s) {
     const int64_t active = activeAt(activeRows, s, B);
@@ -30,7 +33,7 @@ void simpleRnnForward(const RecurrentShape& shape, Activation activation, const 
     T* hNext = states + (s + 1) * stateStride;
     const T* hRecurrent = recurrentInput(dropout, hPrev, s, stateStride);
     if (active > 0) {
-      MatrixMap<T>(hNext, active, H).noalias() += ConstMatrixMap<T>(hRecurrent, active, H) * U;
+      recurrent.multiplyAdd(hRecurrent, H, active, hNext, H);
       activateInPlace(activation, hNext, active * H);
     }
     // Rows past their length keep their state (overwriting their unused projection).
@@ -42,7 +45,7 @@ template <typename T>
 void simpleRnnBackward(const RecurrentShape& shape, Activation activation, const T* x, const int32_t* activeRows,
                        const SimpleRnnParams<T>& params, const T* states, const T* dhSeq, const T* dhFinal,
                        const SimpleRnnBackwardScratch<T>& scratch, const SimpleRnnGradients<T>& gradients,
-                       const RecurrentMask<T>& dropout) {
+                       const RecurrentMask<T>& dropout, RecurrentProducts<T>* products) {
   const int64_t B = shape.batch, F = shape.inputSize, H = shape.hiddenSize;
   const int64_t rows = shape.steps * B, stateStride = B * H;
   if (dhFinal) {
@@ -50,7 +53,9 @@ void simpleRnnBackward(const RecurrentShape& shape, Activation activation, const
   } else {
     std::fill(scratch.dh, scratch.dh + stateStride, T(0));
   }
-  ConstMatrixMap<T> U(params.recurrentKernel, H, H);
+  RecurrentProducts<T> temporary;
+  PackedProduct<T>& recurrentTransposed = (products ? products : &temporary)->backward[0];
+  recurrentTransposed.bind(params.recurrentKernel, H, true, H, H, B);  // dh_{t-1} = dZ U^T
 
   for (int64_t s = shape.steps - 1; s >= 0; --s) {
     const int64_t active = activeAt(activeRows, s, B);
@@ -63,7 +68,7 @@ void simpleRnnBackward(const RecurrentShape& shape, Activation activation, const
     std::fill(dZStep + active * H, dZStep + stateStride, T(0));
     // dh_{t-1} = (dz_t U^T) * m on the active rows; the others pass dh through unchanged.
     if (active > 0) {
-      MatrixMap<T>(scratch.dh, active, H).noalias() = ConstMatrixMap<T>(dZStep, active, H) * U.transpose();
+      recurrentTransposed.multiplyAssign(dZStep, H, active, scratch.dh, H);
       maskGradient(dropout, scratch.dh, active * H);
     }
   }
@@ -83,11 +88,12 @@ void simpleRnnBackward(const RecurrentShape& shape, Activation activation, const
 
 #define RNNKIT_INSTANTIATE_SIMPLE_RNN(T)                                                                    \
   template void simpleRnnForward<T>(const RecurrentShape&, Activation, const T*, const int32_t*,            \
-                                    const SimpleRnnParams<T>&, const T*, T*, const RecurrentMask<T>&);     \
+                                    const SimpleRnnParams<T>&, const T*, T*, const RecurrentMask<T>&,      \
+                                    RecurrentProducts<T>*);                                                \
   template void simpleRnnBackward<T>(const RecurrentShape&, Activation, const T*, const int32_t*,           \
                                      const SimpleRnnParams<T>&, const T*, const T*, const T*,               \
                                      const SimpleRnnBackwardScratch<T>&, const SimpleRnnGradients<T>&,   \
-                                     const RecurrentMask<T>&);
+                                     const RecurrentMask<T>&, RecurrentProducts<T>*);
 RNNKIT_INSTANTIATE_SIMPLE_RNN(float)
 RNNKIT_INSTANTIATE_SIMPLE_RNN(double)
 #undef RNNKIT_INSTANTIATE_SIMPLE_RNN

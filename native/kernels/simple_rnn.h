@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "kernels/activations.h"
+#include "kernels/packed_product.h"
 #include "kernels/recurrent_dropout.h"
 #include "kernels/recurrent_shape.h"
 
@@ -39,13 +40,14 @@ struct SimpleRnnBackwardScratch {
   T* dh = nullptr;    // [B, H] running gradient of h
 };
 
+// `products`: the cell's packed-U storage (kernels/packed_product.h), or nullptr for a temporary one.
 // x [T, B, F]; activeRows [T] (rows [0, activeRows[s]) run step s) or nullptr for all rows.
 // h0 [B, H] or nullptr for zeros. states [T+1, B, H] receives h_0 .. h_T.
 // x rows past their length must be finite: they enter the all-step GEMMs (multiplied by zero in backward).
 template <typename T>
 void simpleRnnForward(const RecurrentShape& shape, Activation activation, const T* x, const int32_t* activeRows,
                       const SimpleRnnParams<T>& params, const T* h0, T* states,
-                      const RecurrentMask<T>& dropout = {});
+                      const RecurrentMask<T>& dropout = {}, RecurrentProducts<T>* products = nullptr);
 
 // Backward through the forward that filled `states` (same shape, x, activeRows, params and dropout).
 // dhSeq [T, B, H] gradient reaching h_t from the outputs, or nullptr; dhFinal [B, H] or nullptr.
@@ -54,6 +56,6 @@ template <typename T>
 void simpleRnnBackward(const RecurrentShape& shape, Activation activation, const T* x, const int32_t* activeRows,
                        const SimpleRnnParams<T>& params, const T* states, const T* dhSeq, const T* dhFinal,
                        const SimpleRnnBackwardScratch<T>& scratch, const SimpleRnnGradients<T>& gradients,
-                       const RecurrentMask<T>& dropout = {});
+                       const RecurrentMask<T>& dropout = {}, RecurrentProducts<T>* products = nullptr);
 
 }  // namespace rnnkit::kernels

@@ -82,7 +82,7 @@ class GruCell final : public RecurrentCell<T> {
     }
     const kernels::RecurrentMask<T> dropout = keepMask(shape, recurrentMask);
     kernels::gruForward<T>(shape, options_, x, activeRows, paramsOf(params),
-                           {states_.data(), gates_.data(), candidate_.data()}, dropout);
+                           {states_.data(), gates_.data(), candidate_.data()}, dropout, &products_);
     shape_ = shape;
     x_ = x;
     hasActiveRows_ = activeRows != nullptr;
@@ -110,7 +110,7 @@ class GruCell final : public RecurrentCell<T> {
                                          dInitial ? dInitial[0] : nullptr};
     kernels::gruBackward<T>(shape_, options_, x_, hasActiveRows_ ? activeRows_.data() : nullptr, paramsOf(params),
                             trace, dhSeq, dFinal ? dFinal[0] : nullptr, grads,
-                            {dGates_.data(), dCandidate_.data(), dState_.data()}, keptMask());
+                            {dGates_.data(), dCandidate_.data(), dState_.data()}, keptMask(), &products_);
   }
 
  private:
@@ -174,6 +174,7 @@ class GruCell final : public RecurrentCell<T> {
   std::vector<int32_t> activeRows_;
   Workspace<T> states_, gates_, candidate_;    // forward trace, see kernels::GruTrace
   Workspace<T> dGates_, dCandidate_, dState_;  // backward scratch, see kernels::GruScratch
+  kernels::RecurrentProducts<T> products_;     // packed U blocks, reused across calls
   bool hasMask_ = false;
   Workspace<T> mask_, maskedPrev_, dMasked_;   // recurrent dropout, see kernels::RecurrentMask
 };

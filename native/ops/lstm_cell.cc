@@ -52,7 +52,7 @@ class LstmCell final : public RecurrentCell<T> {
     grow(cellActivated_, shape.steps * shape.batch * shape.hiddenSize);
     const kernels::RecurrentMask<T> dropout = keepMask(shape, recurrentMask);
     kernels::lstmForward(shape, activations_, x, activeRows, unpacked, entryOrNull(initialStates, 0),
-                         entryOrNull(initialStates, 1), tape(), dropout);
+                         entryOrNull(initialStates, 1), tape(), dropout, &products_);
     shape_ = shape;
     x_ = x;
     activeRows_ = activeRows;
@@ -84,7 +84,7 @@ class LstmCell final : public RecurrentCell<T> {
     const kernels::LstmGradients<T> gradients{dParams[0], dParams[1], useBias_ ? dParams[2] : nullptr, dx,
                                               entryOrNull(dInitial, 0), entryOrNull(dInitial, 1)};
     kernels::lstmBackward(shape_, activations_, x_, activeRows_, unpacked, tape(), dhSeq, entryOrNull(dFinal, 0),
-                          entryOrNull(dFinal, 1), scratch, gradients, keptMask());
+                          entryOrNull(dFinal, 1), scratch, gradients, keptMask(), &products_);
   }
 
  private:
@@ -122,6 +122,7 @@ class LstmCell final : public RecurrentCell<T> {
   const int32_t* activeRows_ = nullptr;
   Workspace<T> gates_, h_, c_, cellActivated_;  // forward tape
   Workspace<T> dGates_, dh_, dc_;               // backward scratch
+  kernels::RecurrentProducts<T> products_;      // packed U, reused across calls
   bool hasMask_ = false;
   Workspace<T> mask_, maskedPrev_;              // recurrent dropout: m [B, H] and the tape h_s * m [T, B, H]
 };

@@ -44,7 +44,7 @@ class SimpleRnnCell final : public RecurrentCell<T> {
     grow(states_, (shape.steps + 1) * shape.batch * shape.hiddenSize);
     const kernels::RecurrentMask<T> dropout = keepMask(shape, recurrentMask);
     kernels::simpleRnnForward(shape, activation_, x, activeRows, unpacked, entryOrNull(initialStates, 0),
-                              states_.data(), dropout);
+                              states_.data(), dropout, &products_);
     shape_ = shape;
     x_ = x;
     activeRows_ = activeRows;
@@ -75,7 +75,7 @@ class SimpleRnnCell final : public RecurrentCell<T> {
     const kernels::SimpleRnnGradients<T> gradients{dParams[0], dParams[1], useBias_ ? dParams[2] : nullptr, dx,
                                                    entryOrNull(dInitial, 0)};
     kernels::simpleRnnBackward(shape_, activation_, x_, activeRows_, unpacked, states_.data(), dhSeq,
-                               entryOrNull(dFinal, 0), scratch, gradients, keptMask());
+                               entryOrNull(dFinal, 0), scratch, gradients, keptMask(), &products_);
   }
 
  private:
@@ -111,6 +111,7 @@ class SimpleRnnCell final : public RecurrentCell<T> {
   const int32_t* activeRows_ = nullptr;
   Workspace<T> states_;                 // forward tape: h_0 .. h_T
   Workspace<T> dPre_, dh_;              // backward scratch
+  kernels::RecurrentProducts<T> products_;  // packed U, reused across calls
   bool hasMask_ = false;
   Workspace<T> mask_, maskedPrev_;      // recurrent dropout: m [B, H] and the tape h_s * m [T, B, H]
 };

@@ -8,41 +8,25 @@
 #include <thread>
 
 #include "kernels/optimizers.h"
+#include "ops/task_pool.h"
 
 namespace rnnkit::ops {
 
 namespace {
 
-std::atomic<int> gThreads{1};
+// Two threads when the machine has two cores: measured (bench/README.md) to gain 1.6-2x on an idle 2-core machine
+// and to stay at or above one thread with one or both cores busy. More is the user's call (rk.setThreads).
+int defaultThreads() {
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores >= 2 ? 2 : 1;
+}
 
-// Runs fn(0..count-1), shard 0 on the calling thread, the others on their own threads; rethrows the first error
-// after every shard finished (no shard is left running with a dangling batch).
+std::atomic<int> gThreads{defaultThreads()};
+
+// Runs fn(0..count-1) on the calling thread and the shared pool's workers (see ops/task_pool.h).
 template <typename Fn>
 void runShards(size_t count, Fn&& fn) {
-  if (count == 1) {
-    fn(0);
-    return;
-  }
-  std::vector<std::exception_ptr> errors(count);
-  std::vector<std::thread> threads;
-  for (size_t k = 1; k < count; ++k) {
-    threads.emplace_back([&, k] {
-      try {
-        fn(k);
-      } catch (...) {
-        errors[k] = std::current_exception();
-      }
-    });
-  }
-  try {
-    fn(0);
-  } catch (...) {
-    errors[0] = std::current_exception();
-  }
-  for (std::thread& t : threads) t.join();
-  for (const std::exception_ptr& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
+  TaskPool::shared().run(count, static_cast<size_t>(gThreads.load()) - 1, fn);
 }
 
 }  // namespace
@@ -69,6 +53,11 @@ Network::Network(const Shape& inputShape, const std::vector<LayerSpec>& layers) 
       const int64_t size = shapeSize(info.shape);
       params_.push_back({i, info, total, size});
       total += size;
+    }
+  }
+  for (const LayerSpec& spec : layers) {
+    if (spec.kind == LayerKind::Masking || (spec.kind == LayerKind::Embedding && spec.embedding.maskZero)) {
+      masksPossible_ = true;
     }
   }
   values_.assign(total, 0.f);
@@ -98,7 +87,11 @@ const LossHead& Network::lossHead() const {
 
 std::vector<Network::Slice> Network::planShards(int64_t batch) {
   if (batch <= 0) throw std::invalid_argument("Expected a batch of at least 1 sample but received " + std::to_string(batch));
-  const int64_t count = std::max<int64_t>(1, std::min<int64_t>(threads(), batch / kMinShardRows));
+  // One shard with one thread; otherwise kShardsPerThread per thread (a thread slowed by a busy core then takes
+  // fewer of them), each at least kMinShardRows rows. The plan depends only on batch and threads(), never on
+  // timing, so results are reproducible for a given thread count.
+  const int64_t wanted = threads() == 1 ? 1 : threads() * kShardsPerThread;
+  const int64_t count = std::max<int64_t>(1, std::min<int64_t>(wanted, batch / kMinShardRows));
   while (static_cast<int64_t>(shards_.size()) < count) {
     shardGrads_.emplace_back(values_.size(), 0.f);
     shards_.push_back(std::make_unique<NetworkShard>(specs_, shapes_, params_, values_.data(), shardGrads_.back().data()));
@@ -118,19 +111,32 @@ BatchMetrics Network::runBatch(const float* x, int64_t batch, const float* targe
   const std::vector<Slice> slices = planShards(batch);
   const int64_t sampleSize = shapeSize(inputShape());
   const int64_t targetsPerSample = losses_[0]->targetsPerSample(outputShape());
-  // Phase 1: forward; the loss denominator (valid rows of the whole batch) is known only after it.
-  runShards(slices.size(), [&](size_t k) {
-    shards_[k]->forward(x + slices[k].start * sampleSize, slices[k].count, training, seed + 0x9E3779B9u * k);
-  });
-  double denominator = 0;
-  for (size_t k = 0; k < slices.size(); ++k) denominator += LossHead::validRows(shards_[k]->output());
-  // Phase 2: loss and backward per shard.
   std::vector<BatchMetrics> parts(slices.size());
-  runShards(slices.size(), [&](size_t k) {
+  auto lossAndBackward = [&](size_t k, double denominator) {
     parts[k] = shards_[k]->lossAndBackward(*losses_[k], targets + slices[k].start * targetsPerSample,
                                            sampleWeights ? sampleWeights + slices[k].start : nullptr, denominator,
                                            backpropagate);
-  });
+  };
+  auto forward = [&](size_t k) {
+    shards_[k]->forward(x + slices[k].start * sampleSize, slices[k].count, training, seed + 0x9E3779B9u * k);
+  };
+  if (!masksPossible_) {
+    // Every output row counts, so the loss denominator (rows of the whole batch) is known up front and each shard
+    // runs forward, loss and backward in one go: one join per batch.
+    const Shape& out = outputShape();
+    const double denominator = static_cast<double>(batch) * (out.size() == 2 ? out[0] : 1);
+    runShards(slices.size(), [&](size_t k) {
+      forward(k);
+      lossAndBackward(k, denominator);
+    });
+  } else {
+    // A mask decides which output rows count: the denominator (valid rows of the whole batch) is known only after
+    // every shard's forward.
+    runShards(slices.size(), forward);
+    double denominator = 0;
+    for (size_t k = 0; k < slices.size(); ++k) denominator += LossHead::validRows(shards_[k]->output());
+    runShards(slices.size(), [&](size_t k) { lossAndBackward(k, denominator); });
+  }
   BatchMetrics total;
   for (const BatchMetrics& part : parts) {
     total.loss += part.loss;

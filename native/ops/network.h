@@ -1,8 +1,9 @@
 // A sequential network in float32: the layer specs, one flat store of parameters, the loss and the optimizer.
 // One call trains one batch end to end (forward, loss, BPTT, clipping, update), so nothing crosses the JS/C++
-// boundary per layer or per time step. A batch of at least 2 * kMinShardRows samples is split into up to
-// threads() shards that run on their own threads (coarse-grained: two joins per batch, threads sleep in between);
-// their gradients add up, in a fixed order, to those of the whole batch.
+// boundary per layer or per time step. With threads() > 1 a batch of at least 2 * kMinShardRows samples is split
+// into shards that the calling thread and the task pool's workers take from a shared counter (ops/task_pool.h;
+// coarse-grained: one join per batch, two with masks; workers sleep in between); their gradients add up, in a
+// fixed order, to those of the whole batch.
 // The binding validates shapes before it calls in; anything that still goes wrong throws before the optimizer
 // runs, so parameters and optimizer state change only on success.
 #pragma once
@@ -42,6 +43,7 @@ struct NetworkParam {
 class Network {
  public:
   static constexpr int64_t kMinShardRows = 8;
+  static constexpr int64_t kShardsPerThread = 2;
   // Process-wide upper bound on the threads one batch uses (>= 1).
   static void setThreads(int threads);
   static int threads();
@@ -85,6 +87,7 @@ class Network {
   std::vector<LayerSpec> specs_;
   std::vector<Shape> shapes_;  // shapes_[i] = per-sample input of layer i; shapes_.back() = network output
   std::vector<NetworkParam> params_;
+  bool masksPossible_ = false;  // a Masking layer or an Embedding with maskZero: output rows may not all count
   Workspace<float> values_;
   std::vector<Workspace<float>> shardGrads_;  // shardGrads_[0] is the network's gradient
   std::vector<std::unique_ptr<NetworkShard>> shards_;

@@ -8,25 +8,26 @@ const { loadWorkloads } = require('./workloads');
 const { SETTINGS } = require('./protocol');
 const { measureWorkload, errorText } = require('./measure_workload');
 
-async function createBackend(name) {
-  if (name === 'rnnkit') return require('./rnnkit_runner').createRnnkitBackend();
+async function createBackend(name, threads) {
+  if (name === 'rnnkit') return require('./rnnkit_runner').createRnnkitBackend(threads);
   if (name === 'tfjs-cpu' || name === 'tfjs-wasm') return require('./tfjs_runner').createTfjsBackend(name.slice(5));
   throw new Error(`Expected a backend among rnnkit, tfjs-cpu, tfjs-wasm but received '${name}'`);
 }
 
 async function main() {
   const job = JSON.parse(process.argv[2]);
-  const send = (record) => process.send({ backend: job.backend, ...record });
+  // Records carry the job's label: rnnkit at another thread count is reported as its own column (run.js).
+  const send = (record) => process.send({ backend: job.label, ...record });
   try {
     const workload = loadWorkloads(job.workloadsFile).find((w) => w.id === job.workloadId);
-    const backend = await createBackend(job.backend);
+    const backend = await createBackend(job.backend, job.threads);
     send({ type: 'backend', info: backend.info });
     await measureWorkload(backend, workload, { seed: job.seed, settings: SETTINGS[job.mode] }, send);
   } catch (error) {
     send({ type: 'failed', workload: job.workloadId, measure: 'setup', error: errorText(error) });
   }
   // maxRSS is in kilobytes. Exit once the last record is written: a library's open handle must not keep us alive.
-  const rss = { backend: job.backend, type: 'rss', workload: job.workloadId, maxRssMB: process.resourceUsage().maxRSS / 1024 };
+  const rss = { backend: job.label, type: 'rss', workload: job.workloadId, maxRssMB: process.resourceUsage().maxRSS / 1024 };
   process.send(rss, () => process.exit(0));
 }
 

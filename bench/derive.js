@@ -31,7 +31,7 @@ function withThroughputFigures(record, workload, gemm) {
   const flopsPerSample = record.measure === 'train' ? trainFlopsPerSample(workload) : forwardFlopsPerSample(workload);
   const gflops = mapSummary(record.samplesPerSec, (rate) => (rate * flopsPerSample) / 1e9);
   const result = { ...record, flopsPerSample, gflops };
-  if (record.backend === 'rnnkit' && gemm && gemm.available) {
+  if (record.backend.startsWith('rnnkit') && gemm && gemm.available) {
     const reference = gemm.rates.get(shapeKey(REFERENCE_GEMM));
     const recurrentShape = dominantRecurrentShape(workload, record.batch);
     const recurrent = gemm.rates.get(shapeKey(recurrentShape));
@@ -44,21 +44,25 @@ function withThroughputFigures(record, workload, gemm) {
   return result;
 }
 
-/** One 'ratio' record per rnnkit measurement: rnnkit samples/s over each tfjs backend's (> 1: rnnkit is faster). */
+/**
+ * One 'ratio' record per rnnkit measurement (every thread count): its samples/s over each tfjs backend's (> 1: rnnkit
+ * is faster) and, for other thread counts, over rnnkit at the first thread count.
+ */
 function speedRatios(measurements) {
   const key = (m) => `${m.workload}|${m.measure}|${m.batch}`;
   const byKey = new Map();
   for (const m of measurements) byKey.set(`${key(m)}|${m.backend}`, m);
   return measurements
-    .filter((m) => m.backend === 'rnnkit')
+    .filter((m) => m.backend.startsWith('rnnkit'))
     .map((m) => {
       const ratio = (other) => {
         const o = byKey.get(`${key(m)}|${other}`);
         return o ? m.samplesPerSec.median / o.samplesPerSec.median : null;
       };
       return {
-        type: 'ratio', workload: m.workload, measure: m.measure, batch: m.batch,
+        type: 'ratio', backend: m.backend, workload: m.workload, measure: m.measure, batch: m.batch,
         rnnkitOverTfjsWasm: ratio('tfjs-wasm'), rnnkitOverTfjsCpu: ratio('tfjs-cpu'),
+        ...(m.backend !== 'rnnkit' ? { overFirstThreadCount: ratio('rnnkit') } : {}),
       };
     });
 }

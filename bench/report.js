@@ -46,6 +46,11 @@ function machineSection(run) {
     `- Start: ${probeText(m)}`,
   ];
   if (run.machineEnd) lines.push(`- End: ${probeText(run.machineEnd)}`);
+  if (run.threads) {
+    const labels = run.threads.map((t, i) => `${t} (${i === 0 ? 'rnnkit' : `rnnkit-${t}t`})`);
+    lines.push(`- rnnkit threads per batch: ${labels.join(', ')}; extra load: ` +
+      (run.load ? `${run.load} busy-loop process(es) started by the bench for the whole run (--load ${run.load})` : 'none (--load 0)'));
+  }
   return lines.join('\n');
 }
 
@@ -84,11 +89,14 @@ function measurementKeys(run, filter) {
 }
 
 function throughputTable(run) {
-  const others = run.backends.filter((b) => b !== 'rnnkit');
+  const others = run.backends.filter((b) => !b.startsWith('rnnkit'));
+  const variants = run.backends.filter((b) => b.startsWith('rnnkit-'));  // rnnkit at other thread counts
+  const wasm = others.includes('tfjs-wasm');
   const header = ['Workload', 'Measure', 'Batch'];
   if (run.backends.includes('rnnkit')) header.push('rnnkit samples/s (min–max)', 'rnnkit GFLOP/s', 'of GEMM 1024³ / recurrent shape');
   for (const b of others) header.push(`${b} samples/s (min–max)`, `${b} GFLOP/s`);
   if (run.backends.includes('rnnkit')) for (const b of others) header.push(`rnnkit / ${b}`);
+  for (const v of variants) header.push(`${v} samples/s (min–max)`, `${v} / rnnkit`, ...(wasm ? [`${v} / tfjs-wasm`] : []));
   const rows = measurementKeys(run, () => true).map((key) => {
     const row = [key.workload, key.measure, String(key.batch)];
     const own = find(run, 'rnnkit', key);
@@ -106,6 +114,12 @@ function throughputTable(run) {
         const m = find(run, b, key);
         row.push(own && m ? `${num(own.samplesPerSec.median / m.samplesPerSec.median)}x` : '–');
       }
+    }
+    for (const v of variants) {
+      const m = find(run, v, key);
+      const over = (other) => (m && other ? `${num(m.samplesPerSec.median / other.samplesPerSec.median)}x` : '–');
+      row.push(m ? spread(m.samplesPerSec) : missingCell(run, v, key), over(own));
+      if (wasm) row.push(over(find(run, 'tfjs-wasm', key)));
     }
     return row;
   });

@@ -42,10 +42,11 @@ function buildRnnkitModel(rk, workload, seed) {
   return model;
 }
 
-/** Loads rnnkit; `info` describes the build that is measured. */
-function createRnnkitBackend() {
+/** Loads rnnkit with `threads` threads per batch; `info` describes the build that is measured. */
+function createRnnkitBackend(threads) {
   const rk = require('..');
   const version = require('../package.json').version;
+  rk.setThreads(threads);
 
   function build(workload, seed) {
     const model = buildRnnkitModel(rk, workload, seed);
@@ -59,7 +60,7 @@ function createRnnkitBackend() {
     };
   }
 
-  return { name: 'rnnkit', info: { version, ...rk.backendInfo() }, build };
+  return { name: 'rnnkit', info: { version, threads: rk.getThreads(), ...rk.backendInfo() }, build };
 }
 
 module.exports = { createRnnkitBackend, buildRnnkitModel };

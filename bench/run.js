@@ -8,7 +8,7 @@
  */
 const fs = require('fs');
 const path = require('path');
-const { fork } = require('child_process');
+const { fork, spawn } = require('child_process');
 const { parseOptions, USAGE } = require('./options');
 const { loadWorkloads, selectWorkloads } = require('./workloads');
 const { machineInfo, loadSnapshot } = require('./machine');
@@ -17,6 +17,29 @@ const { gemmShapesFor, withThroughputFigures, speedRatios, modelAgreement } = re
 const { markdownReport } = require('./report');
 
 const SEED = 1234;
+
+/** Backend labels: rnnkit at the first --threads count is 'rnnkit', at the others 'rnnkit-<n>t'. */
+function rnnkitLabel(threads, options) {
+  return threads === options.threads[0] ? 'rnnkit' : `rnnkit-${threads}t`;
+}
+
+/** The children to run per workload: one per tfjs backend, one per rnnkit thread count. */
+function jobsFor(options) {
+  return options.backends.flatMap((backend) => (backend === 'rnnkit'
+    ? options.threads.map((threads) => ({ backend, threads, label: rnnkitLabel(threads, options) }))
+    : [{ backend, label: backend }]));
+}
+
+/** --load n: n busy-loop processes for the whole run, so that thread counts are compared with the cores taken. */
+function startLoad(count) {
+  const burners = [];
+  for (let i = 0; i < count; i++) {
+    burners.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  }
+  const stop = () => burners.forEach((b) => b.kill('SIGKILL'));
+  process.on('exit', stop);
+  return stop;
+}
 // Wall-time cap per (backend, workload) child. full: only a guard against hangs (tfjs-cpu needs minutes per step on
 // the longest workload). quick: keeps the smoke run short; what did not finish in time is reported, not hidden.
 const CHILD_TIMEOUT_SECONDS = { full: 2400, quick: 5 };
@@ -47,7 +70,7 @@ function runChild(job, timeoutSeconds) {
     child.stdout.on('data', forward);
     child.stderr.on('data', forward);
     const timer = setTimeout(() => {
-      records.push({ ...timeoutRecord, backend: job.backend, workload: job.workloadId, measure: 'process' });
+      records.push({ ...timeoutRecord, backend: job.label, workload: job.workloadId, measure: 'process' });
       child.kill('SIGKILL');
     }, timeoutSeconds * 1000);
     child.on('message', (record) => records.push(record));
@@ -56,7 +79,7 @@ function runChild(job, timeoutSeconds) {
       if (!records.some((r) => r.type === 'rss' || r.measure === 'process')) {
         const lastLine = outputTail.split('\n').map((l) => l.trim()).filter(Boolean).pop();
         const error = `child exited with ${signal || `code ${code}`} before finishing${lastLine ? `: ${lastLine}` : ''}`;
-        records.push({ type: 'failed', backend: job.backend, workload: job.workloadId, measure: 'process', error });
+        records.push({ type: 'failed', backend: job.label, workload: job.workloadId, measure: 'process', error });
       }
       resolve(records);
     });
@@ -82,16 +105,16 @@ async function runWorkload(workload, options, run, emit) {
   const measured = [];
   const models = [];
   const outputs = [];
-  for (const backend of options.backends) {
+  for (const { backend, threads, label } of jobsFor(options)) {
     const started = Date.now();
-    const job = { backend, workloadId: workload.id, workloadsFile: options.workloadsFile, mode: options.mode, seed: SEED };
+    const job = { backend, threads, label, workloadId: workload.id, workloadsFile: options.workloadsFile, mode: options.mode, seed: SEED };
     for (const raw of await runChild(job, CHILD_TIMEOUT_SECONDS[options.mode])) {
       const record = withThroughputFigures(raw, workload, run.gemm.get(workload.id));
       if (record.type === 'outputs') {
         outputs.push(record); // compared below, not printed
         continue;
       }
-      if (record.type === 'backend') run.backendInfo[backend] = record.info;
+      if (record.type === 'backend') run.backendInfo[label] = record.info;
       else if (record.type === 'model') models.push(record);
       else if (record.type === 'measurement') measured.push(record), run.measurements.push(record);
       else if (record.type === 'failed') run.failures.push(record);
@@ -99,7 +122,7 @@ async function runWorkload(workload, options, run, emit) {
       else if (record.type === 'rss') run.rss.push(record);
       emit(record);
     }
-    progress(`${workload.id} on ${backend}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    progress(`${workload.id} on ${label}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
   for (const ratio of speedRatios(measured)) run.ratios.push(ratio), emit(ratio);
   const parity = modelAgreement(workload.id, models, outputs);
@@ -124,17 +147,20 @@ async function main() {
   const jsonOut = options.jsonFile ? fs.createWriteStream(options.jsonFile) : process.stdout;
   const emit = (record) => jsonOut.write(`${JSON.stringify(record)}\n`);
 
+  const stopLoad = startLoad(options.load);
   const run = {
-    mode: options.mode, workloadsFile: options.workloadsFile, workloads, backends: options.backends, backendInfo: {},
+    mode: options.mode, workloadsFile: options.workloadsFile, workloads, backends: jobsFor(options).map((j) => j.label),
+    threads: options.threads, load: options.load, backendInfo: {},
     measurements: [], failures: [], skipped: [], rss: [], ratios: [], parity: [], gemm: new Map(),
   };
   progress('machine info and busy probe');
   run.machineStart = await machineInfo();
-  emit({ type: 'machine', ...run.machineStart });
+  emit({ type: 'machine', ...run.machineStart, threads: options.threads, load: options.load });
 
   for (const workload of workloads) await runWorkload(workload, options, run, emit);
 
   run.machineEnd = await loadSnapshot();
+  stopLoad();
   emit({ type: 'machine-end', ...run.machineEnd });
   if (options.jsonFile) await new Promise((resolve) => jsonOut.end(resolve));
 

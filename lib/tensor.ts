@@ -251,9 +251,9 @@ function unravel(flatIndex: number, shape: readonly number[]): number[] {
   return index;
 }
 
-function checkFinite(t: Tensor, name: string): void {
+function checkFiniteRange(t: Tensor, name: string, from: number, to: number): void {
   const data = t.data;
-  for (let i = 0; i < data.length; i++) {
+  for (let i = from; i < to; i++) {
     // v - v is 0 for finite v and NaN for NaN and +-Infinity: one compare per element.
     if (data[i] - data[i] !== 0) {
       throw new RnnError(
@@ -263,6 +263,31 @@ function checkFinite(t: Tensor, name: string): void {
       );
     }
   }
+}
+
+function checkFinite(t: Tensor, name: string): void {
+  checkFiniteRange(t, name, 0, t.size);
+}
+
+/** Values checked between two yields to the event loop in the async checks (about 1-3 ms of work). */
+export const CHECK_CHUNK = 1 << 20;
+
+/**
+ * Calls check(from, to) over [0, length) in chunks of CHECK_CHUNK, yielding to the event loop between chunks, so
+ * validating a large dataset never blocks the process for long. Small inputs run in one go without yielding.
+ */
+export async function checkInChunks(length: number, check: (from: number, to: number) => void): Promise<void> {
+  for (let from = 0; from < length; from += CHECK_CHUNK) {
+    if (from > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    check(from, Math.min(length, from + CHECK_CHUNK));
+  }
+}
+
+/** {@link toTensor} for the async APIs: the finiteness check yields to the event loop on large inputs. */
+export async function toTensorAsync(input: TensorLike, name: string, opts: ToTensorOptions = {}): Promise<Tensor> {
+  const t = toTensor(input, name, { ...opts, allowNonFinite: true });
+  if (opts.allowNonFinite !== true) await checkInChunks(t.size, (from, to) => checkFiniteRange(t, name, from, to));
+  return t;
 }
 
 /**

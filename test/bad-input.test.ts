@@ -4,6 +4,7 @@
  * Model under test: lstm(3 units) on [4 steps, 2 features] -> dense(3, softmax), categoricalCrossentropy.
  */
 import * as rk from '../lib';
+import { CHECK_CHUNK } from '../lib/tensor';
 import { expectRnnError, seededUniform } from './helpers/checks';
 
 const STEPS = 4, FEATURES = 2, CLASSES = 3, SAMPLES = 5;
@@ -132,6 +133,25 @@ describe('NaN and Infinity', () => {
       /Expected finite values for y but y\[2\]\[1\] \(flat index 7\) is NaN/);
     await expectRejectedWithoutChange(model, () => model.computeGradients(goodX(), y), 'NOT_FINITE',
       /Expected finite values for y/);
+  });
+
+  it('a large x is checked in chunks that let the event loop run, and a NaN in its last value is still found', async () => {
+    // Three check chunks' worth of samples: validation must yield between chunks (no long stall) and still reject
+    // the whole fit before any step.
+    const samples = Math.ceil((3 * CHECK_CHUNK) / (STEPS * FEATURES));
+    const x = rk.tensor(new Float32Array(samples * STEPS * FEATURES).fill(0.5), [samples, STEPS, FEATURES]);
+    x.data[x.size - 1] = NaN;
+    const labels = new Float32Array(samples * CLASSES);
+    for (let i = 0; i < samples; i++) labels[i * CLASSES + (i % CLASSES)] = 1;
+    let ticks = 0;
+    const ticker = setInterval(() => { ticks++; }, 0);
+    try {
+      await expectRejectedWithoutChange(model, () => model.fit(x, rk.tensor(labels, [samples, CLASSES]), { verbose: 0 }),
+        'NOT_FINITE', new RegExp(`Expected finite values for x but x\\[${samples - 1}\\]\\[3\\]\\[1\\]`));
+    } finally {
+      clearInterval(ticker);
+    }
+    expect(ticks).toBeGreaterThan(0);
   });
 
   it('the model trains normally after the failed calls', async () => {

@@ -184,7 +184,7 @@ export class Sequential implements LayerHost {
   /** Outputs for one batch (no splitting). */
   async predictOnBatch(x: TensorLike): Promise<Tensor> {
     return this.runTask('predict', async () => {
-      const input = prepareInputs(x, this.dataShapes());
+      const input = await prepareInputs(x, this.dataShapes());
       const out = await this.requireNetwork().predict(input.data, input.shape[0]).catch((e) => { throw toRnnError(e); });
       return new Tensor(out, [input.shape[0], ...this.outputShape]);
     });
@@ -195,8 +195,8 @@ export class Sequential implements LayerHost {
     return this.runTask('train', async () => {
       const compiled = this.requireCompiled();
       const shapes = this.dataShapes(compiled.loss);
-      const input = prepareInputs(x, shapes);
-      const targets = prepareTargets(y, shapes, input.shape[0]);
+      const input = await prepareInputs(x, shapes);
+      const targets = await prepareTargets(y, shapes, input.shape[0]);
       const seed = globalRandom().integer(0x7fffffff);
       const metrics = await this.requireNetwork().trainBatch(input.data, input.shape[0], targets.data, null, seed).catch((e) => { throw toRnnError(e); });
       return batchLogs(metrics, compiled.metrics, input.shape[0]);
@@ -211,8 +211,8 @@ export class Sequential implements LayerHost {
     return this.runTask('computeGradients', async () => {
       const compiled = this.requireCompiled();
       const shapes = this.dataShapes(compiled.loss);
-      const input = prepareInputs(x, shapes);
-      const targets = prepareTargets(y, shapes, input.shape[0]);
+      const input = await prepareInputs(x, shapes);
+      const targets = await prepareTargets(y, shapes, input.shape[0]);
       const seed = options.seed ?? globalRandom().integer(0x7fffffff);
       const network = this.requireNetwork();
       const result = await network.computeGradients(input.data, input.shape[0], targets.data, null, seed).catch((e) => { throw toRnnError(e); });

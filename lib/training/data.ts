@@ -3,7 +3,7 @@
  * training step, so bad data never touches the weights.
  */
 import { RnnError } from '../errors';
-import { gatherRows, Tensor, TensorLike, toTensor } from '../tensor';
+import { checkInChunks, gatherRows, Tensor, TensorLike, toTensor, toTensorAsync } from '../tensor';
 import type { LossName } from './losses';
 
 export interface ModelShapes {
@@ -18,9 +18,12 @@ function shapeText(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
 
-/** x as [N, ...inputShape]; a single sample without the batch dimension is not guessed at. */
-export function prepareInputs(x: TensorLike, shapes: ModelShapes, name = 'x'): Tensor {
-  const t = toTensor(x, name);
+/**
+ * x as [N, ...inputShape]; a single sample without the batch dimension is not guessed at. The value checks run in
+ * chunks with yields to the event loop between them (a large dataset must not stall the process).
+ */
+export async function prepareInputs(x: TensorLike, shapes: ModelShapes, name = 'x'): Promise<Tensor> {
+  const t = await toTensorAsync(x, name);
   const expected = shapes.inputShape;
   const sampleShape = t.shape.slice(1);
   if (t.rank !== expected.length + 1 || sampleShape.some((d, i) => d !== expected[i])) {
@@ -30,12 +33,14 @@ export function prepareInputs(x: TensorLike, shapes: ModelShapes, name = 'x'): T
   if (shapes.tokenLimit !== undefined) {
     const limit = shapes.tokenLimit;
     const steps = expected[0];
-    for (let i = 0; i < t.data.length; i++) {
-      const id = t.data[i];
-      if (!(Number.isInteger(id) && id >= 0 && id < limit)) {
-        throw new RnnError('ARGUMENT', `Expected token ids that are integers in [0, ${limit}) in ${name} but received ${id} at sample ${Math.floor(i / steps)}, step ${i % steps}`);
+    await checkInChunks(t.data.length, (from, to) => {
+      for (let i = from; i < to; i++) {
+        const id = t.data[i];
+        if (!(Number.isInteger(id) && id >= 0 && id < limit)) {
+          throw new RnnError('ARGUMENT', `Expected token ids that are integers in [0, ${limit}) in ${name} but received ${id} at sample ${Math.floor(i / steps)}, step ${i % steps}`);
+        }
       }
-    }
+    });
   }
   return t;
 }
@@ -44,8 +49,8 @@ export function prepareInputs(x: TensorLike, shapes: ModelShapes, name = 'x'): T
  * y as the flat targets the native loss expects: [N, ...outputShape], or for sparseCategoricalCrossentropy class
  * indices [N] (or [N, T] for sequence outputs; a trailing dimension of 1 is accepted).
  */
-export function prepareTargets(y: TensorLike, shapes: ModelShapes, samples: number, name = 'y'): Tensor {
-  const t = toTensor(y, name);
+export async function prepareTargets(y: TensorLike, shapes: ModelShapes, samples: number, name = 'y'): Promise<Tensor> {
+  const t = await toTensorAsync(y, name);
   if (t.shape[0] !== samples) {
     throw new RnnError('SHAPE', `Expected ${name} to hold ${samples} samples (one per sample of x) but received ${t.shape[0] ?? 0}`);
   }

@@ -42,8 +42,8 @@ export async function evaluateLoop(model: Sequential, x: TensorLike, y: TensorLi
   const batchSize = opts.batchSize === undefined ? 32 : checkInteger(opts.batchSize, 'batchSize', { min: 1 });
   const compiled = model.requireCompiled();
   const shapes = model.dataShapes(compiled.loss);
-  const inputs = prepareInputs(x, shapes);
-  const targets = prepareTargets(y, shapes, inputs.shape[0]);
+  const inputs = await prepareInputs(x, shapes);
+  const targets = await prepareTargets(y, shapes, inputs.shape[0]);
   const weights = prepareSampleWeights(inputs.shape[0], targets, compiled.loss, opts.sampleWeight);
   return evaluateTensors(model, inputs, targets, weights, batchSize);
 }
@@ -52,7 +52,7 @@ export async function predictLoop(model: Sequential, x: TensorLike, options: Pre
   const opts = optionsOrEmpty(options, 'predict options');
   checkKnownKeys(opts, ['batchSize'], 'predict options');
   const batchSize = opts.batchSize === undefined ? 32 : checkInteger(opts.batchSize, 'batchSize', { min: 1 });
-  const inputs = prepareInputs(x, model.dataShapes());
+  const inputs = await prepareInputs(x, model.dataShapes());
   const network = model.requireNetwork();
   const samples = inputs.shape[0];
   const perSample = model.outputShape.reduce((a, b) => a * b, 1);

@@ -1,5 +1,6 @@
 // GRU forward and backward kernels; the math and layouts are in gru.h.
 #include "kernels/gru.h"
+#include "kernels/input_projection.h"
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -218,10 +219,9 @@ void gruForward(const RecurrentShape& shape, const GruOptions& options, const T*
   const int64_t B = shape.batch, H = shape.hiddenSize, G = 3 * H, F = shape.inputSize;
   // xz = x W + b_i for every step in one GEMM: [T*B, F] x [F, 3H].
   Matrix<T> allGates(trace.gates, shape.steps * B, G);
-  allGates.noalias() = ConstMatrix<T>(x, shape.steps * B, F) * ConstMatrix<T>(params.kernel, F, G);
+  projectInputs(x, shape.steps * B, F, params.kernel, G, params.bias, trace.gates);
   const T* candidateBias = nullptr;
   if (params.bias) {
-    allGates.rowwise() += ConstRowVector<T>(params.bias, G);
     if (options.resetAfter) {
       // z and r see b_i + b_r, so fold their recurrent bias in once here; only hz_h needs b_r_h per step.
       allGates.leftCols(2 * H).rowwise() += ConstRowVector<T>(params.bias + G, 2 * H);

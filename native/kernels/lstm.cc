@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "kernels/cell_maps.h"
+#include "kernels/input_projection.h"
 
 namespace rnnkit::kernels {
 namespace {
@@ -101,10 +102,7 @@ void lstmForward(const RecurrentShape& shape, const LstmActivations& activations
                  const LstmTape<T>& tape, const RecurrentMask<T>& dropout, RecurrentProducts<T>* products) {
   const int64_t B = shape.batch, H = shape.hiddenSize, width = kLstmGateCount * H;
   const int64_t stateStride = B * H, gateStride = B * width;
-  MatrixMap<T> Z(tape.gates, shape.steps * B, width);
-  Z.noalias() = ConstMatrixMap<T>(x, shape.steps * B, shape.inputSize) *
-                ConstMatrixMap<T>(params.kernel, shape.inputSize, width);
-  if (params.bias) Z.rowwise() += ConstRowVectorMap<T>(params.bias, width);
+  projectInputs(x, shape.steps * B, shape.inputSize, params.kernel, width, params.bias, tape.gates);
   copyOrZero(h0, tape.h, stateStride);
   copyOrZero(c0, tape.c, stateStride);
   RecurrentProducts<T> temporary;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "kernels/cell_maps.h"
+#include "kernels/input_projection.h"
 
 namespace rnnkit::kernels {
 
@@ -14,10 +15,7 @@ void simpleRnnForward(const RecurrentShape& shape, Activation activation, const 
                       RecurrentProducts<T>* products) {
   const int64_t B = shape.batch, H = shape.hiddenSize, rows = shape.steps * B, stateStride = B * H;
   // h_1..h_T first hold the input projections x_t W + b.
-  MatrixMap<T> projected(states + stateStride, rows, H);
-  projected.noalias() = ConstMatrixMap<T>(x, rows, shape.inputSize) *
-                        ConstMatrixMap<T>(params.kernel, shape.inputSize, H);
-  if (params.bias) projected.rowwise() += ConstRowVectorMap<T>(params.bias, H);
+  projectInputs(x, rows, shape.inputSize, params.kernel, H, params.bias, states + stateStride);
   if (h0) {
     std::copy(h0, h0 + stateStride, states);
   } else {

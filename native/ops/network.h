@@ -1,9 +1,9 @@
 // A sequential network in float32: the layer specs, one flat store of parameters, the loss and the optimizer.
 // One call trains one batch end to end (forward, loss, BPTT, clipping, update), so nothing crosses the JS/C++
-// boundary per layer or per time step. With threads() > 1 a batch of at least 2 * kMinShardRows samples is split
-// into shards that the calling thread and the task pool's workers take from a shared counter (ops/task_pool.h;
-// coarse-grained: one join per batch, two with masks; workers sleep in between); their gradients add up, in a
-// fixed order, to those of the whole batch.
+// boundary per layer or per time step. A batch of more than kMaxShardRows samples, or with threads() > 1 of at
+// least 2 * kMinShardRows samples, is split into shards that the calling thread and the task pool's workers take
+// from a shared counter (ops/task_pool.h; coarse-grained: one join per batch, two with masks; workers sleep in
+// between); their gradients add up, in a fixed order, to those of the whole batch.
 // The binding validates shapes before it calls in; anything that still goes wrong throws before the optimizer
 // runs, so parameters and optimizer state change only on success.
 #pragma once
@@ -44,6 +44,8 @@ class Network {
  public:
   static constexpr int64_t kMinShardRows = 8;
   static constexpr int64_t kShardsPerThread = 2;
+  static constexpr int64_t kMaxShardRows = 32;
+  static constexpr int64_t kMaxShards = 8;  // each shard keeps its own gradient buffer
   // Process-wide upper bound on the threads one batch uses (>= 1).
   static void setThreads(int threads);
   static int threads();

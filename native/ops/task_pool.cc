@@ -6,17 +6,10 @@
 namespace rnnkit::ops {
 
 TaskPool& TaskPool::shared() {
-  static TaskPool pool;
-  return pool;
-}
-
-TaskPool::~TaskPool() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  for (std::thread& worker : workers_) worker.join();
+  // Never destroyed: at process exit (process.exit() in the middle of fit) a batch may still be running on a libuv
+  // thread, and destroying the pool under it would crash the exit. Idle workers just end with the process.
+  static TaskPool* pool = new TaskPool();
+  return *pool;
 }
 
 void TaskPool::ensureWorkers(size_t helpers) {
@@ -29,9 +22,8 @@ void TaskPool::workerLoop() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     wake_.wait(lock, [&] {
-      return stopping_ || (active_ && generation_ != seen && helpersJoined_ < helpersAllowed_);
+      return active_ && generation_ != seen && helpersJoined_ < helpersAllowed_;
     });
-    if (stopping_) return;
     seen = generation_;
     ++helpersJoined_;
     ++helpersInside_;

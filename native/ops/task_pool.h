@@ -27,8 +27,6 @@ class TaskPool {
   // Rethrows the error of the lowest failing task index after all tasks have ended.
   void run(size_t count, size_t helpers, const std::function<void(size_t)>& task);
 
-  ~TaskPool();
-
  private:
   void ensureWorkers(size_t helpers);
   void workerLoop();
@@ -39,8 +37,7 @@ class TaskPool {
 
   std::mutex mutex_;  // guards everything below
   std::condition_variable wake_, finished_;
-  std::vector<std::thread> workers_;
-  bool stopping_ = false;
+  std::vector<std::thread> workers_;  // detached in effect: the shared pool lives until the process ends
   bool active_ = false;       // a job is open for workers to join
   size_t generation_ = 0;     // bumped per job so a worker joins each job at most once
   size_t helpersAllowed_ = 0;

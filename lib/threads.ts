@@ -1,8 +1,8 @@
 /**
- * How many threads one batch may use. With n > 1 threads a batch of at least 16 samples is cut into at least 2n
- * shards (at least 8 samples each; at any n, shards hold at most 32 samples while that takes no more than
- * max(8, 2n) of them) that the calling thread and n - 1 sleeping workers take from a shared counter, so a thread
- * slowed by a busy core simply takes fewer shards; their gradients add up to the whole batch's. The cut
+ * How many threads one batch may use. A batch is cut into shards of at least 8 samples: 2n of them with n > 1
+ * threads when the batch is large enough, and at any n more (up to max(8, 2n)) to keep shards at 32 samples or fewer.
+ * The calling thread and n - 1 sleeping workers take shards from a shared counter, so a thread slowed by a busy
+ * core simply takes fewer; their gradients add up to the whole batch's. The cut
  * depends only on the batch size and n, so results are reproducible for a given n and differ between thread
  * counts only by float rounding (and dropout masks, which are drawn per shard). Default: RNNKIT_THREADS when set,
  * else 2 on a machine with at least 2 cores (measured in bench/: faster idle and not slower under load), else 1.

@@ -1,4 +1,4 @@
-// Argument checks and workspace growth shared by the LSTM and SimpleRNN cell adapters (private helper).
+// Argument checks, workspace growth and the kept recurrent-dropout mask, shared by the cell adapters (private helper).
 // Every check throws std::invalid_argument naming what was expected and what was received.
 #pragma once
 
@@ -7,7 +7,10 @@
 #include <string>
 #include <vector>
 
+#include <algorithm>
+
 #include "kernels/activations.h"
+#include "kernels/recurrent_dropout.h"
 #include "kernels/recurrent_shape.h"
 #include "ops/layer.h"
 
@@ -65,5 +68,36 @@ template <typename P>
 P entryOrNull(P const* array, int k) {
   return array ? array[k] : nullptr;
 }
+
+// The recurrent dropout mask a cell keeps from forward to backward (backward needs it after the caller's buffer may
+// have changed), with the masked-state tape the kernels fill and, for cells that need it, the dMasked scratch.
+template <typename T>
+class KeptRecurrentMask {
+ public:
+  explicit KeptRecurrentMask(bool withGradientScratch) : withGradientScratch_(withGradientScratch) {}
+
+  // Copies recurrentMask ([B, H], or nullptr: no recurrent dropout) and sizes the tapes for `shape`.
+  kernels::RecurrentMask<T> keep(const kernels::RecurrentShape& shape, const T* recurrentMask) {
+    has_ = recurrentMask != nullptr;
+    if (!has_) return {};
+    const int64_t stateStride = shape.batch * shape.hiddenSize;
+    grow(mask_, stateStride);
+    std::copy(recurrentMask, recurrentMask + stateStride, mask_.begin());
+    grow(maskedPrev_, shape.steps * stateStride);
+    if (withGradientScratch_) grow(dMasked_, stateStride);
+    return kept();
+  }
+
+  // The mask of the last keep(), for backward.
+  kernels::RecurrentMask<T> kept() {
+    if (!has_) return {};
+    return {mask_.data(), maskedPrev_.data(), withGradientScratch_ ? dMasked_.data() : nullptr};
+  }
+
+ private:
+  bool withGradientScratch_;
+  bool has_ = false;
+  Workspace<T> mask_, maskedPrev_, dMasked_;  // m [B, H], the tape h_s * m [T, B, H], dMasked [B, H]
+};
 
 }  // namespace rnnkit::ops::cellchecks

@@ -7,11 +7,15 @@
 #include <vector>
 
 #include "kernels/gru.h"
+#include "ops/cell_checks.h"
 #include "ops/layer.h"
 #include "ops/recurrent_cell.h"
 
 namespace rnnkit::ops {
 namespace {
+
+using cellchecks::grow;
+using cellchecks::KeptRecurrentMask;
 
 [[noreturn]] void fail(const std::string& what, const std::string& expected, const std::string& received) {
   throw std::invalid_argument("GRU cell: expected " + expected + " for " + what + " but received " + received);
@@ -31,11 +35,6 @@ void requireElementWise(const char* what, Activation activation) {
     fail(what, "an element-wise activation (linear, tanh, sigmoid, hardSigmoid or relu)",
          "activation code " + std::to_string(code));
   }
-}
-
-template <typename T>
-void grow(Workspace<T>& buffer, int64_t size) {
-  if (buffer.size() < static_cast<size_t>(size)) buffer.resize(static_cast<size_t>(size));
 }
 
 template <typename T>
@@ -80,7 +79,7 @@ class GruCell final : public RecurrentCell<T> {
     } else {
       std::fill(states_.begin(), states_.begin() + shape.batch * H, T(0));
     }
-    const kernels::RecurrentMask<T> dropout = keepMask(shape, recurrentMask);
+    const kernels::RecurrentMask<T> dropout = dropoutMask_.keep(shape, recurrentMask);
     kernels::gruForward<T>(shape, options_, x, activeRows, paramsOf(params),
                            {states_.data(), gates_.data(), candidate_.data()}, dropout, &products_);
     shape_ = shape;
@@ -110,7 +109,7 @@ class GruCell final : public RecurrentCell<T> {
                                          dInitial ? dInitial[0] : nullptr};
     kernels::gruBackward<T>(shape_, options_, x_, hasActiveRows_ ? activeRows_.data() : nullptr, paramsOf(params),
                             trace, dhSeq, dFinal ? dFinal[0] : nullptr, grads,
-                            {dGates_.data(), dCandidate_.data(), dState_.data()}, keptMask(), &products_);
+                            {dGates_.data(), dCandidate_.data(), dState_.data()}, dropoutMask_.kept(), &products_);
   }
 
  private:
@@ -147,24 +146,6 @@ class GruCell final : public RecurrentCell<T> {
     }
   }
 
-  // Copies the mask (backward needs it after the caller's buffer may change) and sizes the masked-state tape
-  // and the backward scratch for the gradient reaching h_{t-1} * m.
-  kernels::RecurrentMask<T> keepMask(const RecurrentShape& shape, const T* recurrentMask) {
-    hasMask_ = recurrentMask != nullptr;
-    if (!hasMask_) return {};
-    const int64_t stateStride = shape.batch * shape.hiddenSize;
-    grow(mask_, stateStride);
-    std::copy(recurrentMask, recurrentMask + stateStride, mask_.begin());
-    grow(maskedPrev_, shape.steps * stateStride);
-    grow(dMasked_, stateStride);
-    return keptMask();
-  }
-
-  kernels::RecurrentMask<T> keptMask() {
-    if (!hasMask_) return {};
-    return {mask_.data(), maskedPrev_.data(), dMasked_.data()};
-  }
-
   kernels::GruOptions options_;
   bool useBias_;
   RecurrentShape shape_{};
@@ -175,8 +156,7 @@ class GruCell final : public RecurrentCell<T> {
   Workspace<T> states_, gates_, candidate_;    // forward trace, see kernels::GruTrace
   Workspace<T> dGates_, dCandidate_, dState_;  // backward scratch, see kernels::GruScratch
   kernels::RecurrentProducts<T> products_;     // packed U blocks, reused across calls
-  bool hasMask_ = false;
-  Workspace<T> mask_, maskedPrev_, dMasked_;   // recurrent dropout, see kernels::RecurrentMask
+  KeptRecurrentMask<T> dropoutMask_{true};     // recurrent dropout, with the GRU's dMasked scratch
 };
 
 }  // namespace

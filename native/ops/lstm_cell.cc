@@ -50,7 +50,7 @@ class LstmCell final : public RecurrentCell<T> {
     grow(h_, stateCount);
     grow(c_, stateCount);
     grow(cellActivated_, shape.steps * shape.batch * shape.hiddenSize);
-    const kernels::RecurrentMask<T> dropout = keepMask(shape, recurrentMask);
+    const kernels::RecurrentMask<T> dropout = dropoutMask_.keep(shape, recurrentMask);
     kernels::lstmForward(shape, activations_, x, activeRows, unpacked, entryOrNull(initialStates, 0),
                          entryOrNull(initialStates, 1), tape(), dropout, &products_);
     shape_ = shape;
@@ -84,7 +84,7 @@ class LstmCell final : public RecurrentCell<T> {
     const kernels::LstmGradients<T> gradients{dParams[0], dParams[1], useBias_ ? dParams[2] : nullptr, dx,
                                               entryOrNull(dInitial, 0), entryOrNull(dInitial, 1)};
     kernels::lstmBackward(shape_, activations_, x_, activeRows_, unpacked, tape(), dhSeq, entryOrNull(dFinal, 0),
-                          entryOrNull(dFinal, 1), scratch, gradients, keptMask(), &products_);
+                          entryOrNull(dFinal, 1), scratch, gradients, dropoutMask_.kept(), &products_);
   }
 
  private:
@@ -98,22 +98,6 @@ class LstmCell final : public RecurrentCell<T> {
 
   kernels::LstmTape<T> tape() { return {gates_.data(), h_.data(), c_.data(), cellActivated_.data()}; }
 
-  // Copies the mask (backward needs it after the caller's buffer may change) and sizes the masked-state tape.
-  kernels::RecurrentMask<T> keepMask(const RecurrentShape& shape, const T* recurrentMask) {
-    hasMask_ = recurrentMask != nullptr;
-    if (!hasMask_) return {};
-    const int64_t stateStride = shape.batch * shape.hiddenSize;
-    grow(mask_, stateStride);
-    std::copy(recurrentMask, recurrentMask + stateStride, mask_.begin());
-    grow(maskedPrev_, shape.steps * stateStride);
-    return keptMask();
-  }
-
-  kernels::RecurrentMask<T> keptMask() {
-    if (!hasMask_) return {};
-    return {mask_.data(), maskedPrev_.data(), nullptr};
-  }
-
   kernels::LstmActivations activations_;
   bool useBias_;
   RecurrentShape shape_{};
@@ -123,8 +107,7 @@ class LstmCell final : public RecurrentCell<T> {
   Workspace<T> gates_, h_, c_, cellActivated_;  // forward tape
   Workspace<T> dGates_, dh_, dc_;               // backward scratch
   kernels::RecurrentProducts<T> products_;      // packed U, reused across calls
-  bool hasMask_ = false;
-  Workspace<T> mask_, maskedPrev_;              // recurrent dropout: m [B, H] and the tape h_s * m [T, B, H]
+  KeptRecurrentMask<T> dropoutMask_{false};     // recurrent dropout
 };
 
 }  // namespace

@@ -42,7 +42,7 @@ class SimpleRnnCell final : public RecurrentCell<T> {
     checkActiveRows(kCell, shape, activeRows);
     const kernels::SimpleRnnParams<T> unpacked = unpack(params);
     grow(states_, (shape.steps + 1) * shape.batch * shape.hiddenSize);
-    const kernels::RecurrentMask<T> dropout = keepMask(shape, recurrentMask);
+    const kernels::RecurrentMask<T> dropout = dropoutMask_.keep(shape, recurrentMask);
     kernels::simpleRnnForward(shape, activation_, x, activeRows, unpacked, entryOrNull(initialStates, 0),
                               states_.data(), dropout, &products_);
     shape_ = shape;
@@ -75,7 +75,7 @@ class SimpleRnnCell final : public RecurrentCell<T> {
     const kernels::SimpleRnnGradients<T> gradients{dParams[0], dParams[1], useBias_ ? dParams[2] : nullptr, dx,
                                                    entryOrNull(dInitial, 0)};
     kernels::simpleRnnBackward(shape_, activation_, x_, activeRows_, unpacked, states_.data(), dhSeq,
-                               entryOrNull(dFinal, 0), scratch, gradients, keptMask(), &products_);
+                               entryOrNull(dFinal, 0), scratch, gradients, dropoutMask_.kept(), &products_);
   }
 
  private:
@@ -87,22 +87,6 @@ class SimpleRnnCell final : public RecurrentCell<T> {
     return {params[0], params[1], useBias_ ? params[2] : nullptr};
   }
 
-  // Copies the mask (backward needs it after the caller's buffer may change) and sizes the masked-state tape.
-  kernels::RecurrentMask<T> keepMask(const RecurrentShape& shape, const T* recurrentMask) {
-    hasMask_ = recurrentMask != nullptr;
-    if (!hasMask_) return {};
-    const int64_t stateStride = shape.batch * shape.hiddenSize;
-    grow(mask_, stateStride);
-    std::copy(recurrentMask, recurrentMask + stateStride, mask_.begin());
-    grow(maskedPrev_, shape.steps * stateStride);
-    return keptMask();
-  }
-
-  kernels::RecurrentMask<T> keptMask() {
-    if (!hasMask_) return {};
-    return {mask_.data(), maskedPrev_.data(), nullptr};
-  }
-
   Activation activation_;
   bool useBias_;
   RecurrentShape shape_{};
@@ -112,8 +96,7 @@ class SimpleRnnCell final : public RecurrentCell<T> {
   Workspace<T> states_;                 // forward tape: h_0 .. h_T
   Workspace<T> dPre_, dh_;              // backward scratch
   kernels::RecurrentProducts<T> products_;  // packed U, reused across calls
-  bool hasMask_ = false;
-  Workspace<T> mask_, maskedPrev_;      // recurrent dropout: m [B, H] and the tape h_s * m [T, B, H]
+  KeptRecurrentMask<T> dropoutMask_{false};  // recurrent dropout
 };
 
 }  // namespace

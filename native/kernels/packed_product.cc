@@ -90,23 +90,21 @@ void PackedProduct<T>::plainEigen(const T* a, int64_t lda, int64_t rows, T* c, i
 }
 
 template <typename T>
-void PackedProduct<T>::ensurePacked(int64_t rows) {
-  const Blocking<T> blocking(rows, width_, depth_);
-  if (blocking.kc == packedKc_ && blocking.mc == packedMc_) return;
+void PackedProduct<T>::ensurePacked(int64_t kc, int64_t mc) {
+  if (kc == packedKc_ && mc == packedMc_) return;
   if (transposed_) {
-    packWeights<T, Eigen::RowMajor>(weights_, leadingDimension_, depth_, width_, blocking.kc, blocking.mc,
-                                    packedWeights_.data());
+    packWeights<T, Eigen::RowMajor>(weights_, leadingDimension_, depth_, width_, kc, mc, packedWeights_.data());
   } else {
-    packWeights<T, Eigen::ColMajor>(weights_, leadingDimension_, depth_, width_, blocking.kc, blocking.mc,
-                                    packedWeights_.data());
+    packWeights<T, Eigen::ColMajor>(weights_, leadingDimension_, depth_, width_, kc, mc, packedWeights_.data());
   }
-  packedKc_ = blocking.kc;
-  packedMc_ = blocking.mc;
+  packedKc_ = kc;
+  packedMc_ = mc;
 }
 
 // Eigen's sequential GEMM loop with the lhs packing replaced by the packed W.
 template <typename T>
-void PackedProduct<T>::blockedMultiplyAdd(const T* a, int64_t lda, int64_t rows, T* c, int64_t ldc) {
+void PackedProduct<T>::blockedMultiplyAdd(const T* a, int64_t lda, int64_t rows, T* c, int64_t ldc, int64_t kc,
+                                          int64_t mc, int64_t nc) {
   using Traits = ei::gebp_traits<T, T>;
   using RhsMapper = ei::const_blas_data_mapper<T, Index, Eigen::ColMajor>;
   using ResMapper = ei::blas_data_mapper<T, Index, Eigen::ColMajor, Eigen::Unaligned, 1>;
@@ -114,8 +112,6 @@ void PackedProduct<T>::blockedMultiplyAdd(const T* a, int64_t lda, int64_t rows,
   ei::gebp_kernel<T, T, Index, ResMapper, Traits::mr, Traits::nr, false, false> gebp;
   const RhsMapper rhs(a, lda);
   const ResMapper res(c, ldc);
-  const Blocking<T> blocking(rows, width_, depth_);
-  const Index kc = blocking.kc, mc = blocking.mc, nc = blocking.nc;
   const bool packRhsOnce = mc != width_ && kc == depth_ && nc == rows;
   T* blockB = packedRows_.data();
   for (Index i2 = 0; i2 < width_; i2 += mc) {
@@ -140,8 +136,9 @@ void PackedProduct<T>::multiplyAdd(const T* a, int64_t lda, int64_t rows, T* c, 
     plainEigen(a, lda, rows, c, ldc, true);
     return;
   }
-  ensurePacked(rows);
-  blockedMultiplyAdd(a, lda, rows, c, ldc);
+  const Blocking<T> blocking(rows, width_, depth_);
+  ensurePacked(blocking.kc, blocking.mc);
+  blockedMultiplyAdd(a, lda, rows, c, ldc, blocking.kc, blocking.mc, blocking.nc);
 }
 
 template <typename T>
@@ -154,8 +151,9 @@ void PackedProduct<T>::multiplyAssign(const T* a, int64_t lda, int64_t rows, T* 
   }
   // As Eigen does for `C = A * W`: zero, then accumulate.
   StridedMap<T>(c, rows, width_, Eigen::OuterStride<>(ldc)).setZero();
-  ensurePacked(rows);
-  blockedMultiplyAdd(a, lda, rows, c, ldc);
+  const Blocking<T> blocking(rows, width_, depth_);
+  ensurePacked(blocking.kc, blocking.mc);
+  blockedMultiplyAdd(a, lda, rows, c, ldc, blocking.kc, blocking.mc, blocking.nc);
 }
 
 template class PackedProduct<float>;

@@ -38,8 +38,10 @@ class PackedProduct {
  private:
   bool usesPlainEigen(int64_t rows) const;
   void plainEigen(const T* a, int64_t lda, int64_t rows, T* c, int64_t ldc, bool add) const;
-  void ensurePacked(int64_t rows);
-  void blockedMultiplyAdd(const T* a, int64_t lda, int64_t rows, T* c, int64_t ldc);
+  // Eigen's blocking for `rows` rows (kc, mc, nc), computed once per call and shared by the two steps below.
+  void ensurePacked(int64_t kc, int64_t mc);
+  void blockedMultiplyAdd(const T* a, int64_t lda, int64_t rows, T* c, int64_t ldc, int64_t kc, int64_t mc,
+                          int64_t nc);
 
   const T* weights_ = nullptr;
   int64_t leadingDimension_ = 0, depth_ = 0, width_ = 0, maxRows_ = 0;

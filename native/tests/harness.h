@@ -57,6 +57,13 @@ inline std::vector<double> randomVector(size_t count, uint32_t seed, double scal
   return values;
 }
 
+// randomVector converted to T (float or double), for kernels tested in their own precision.
+template <typename T>
+std::vector<T> randomOf(size_t count, uint32_t seed, double scale = 1.0) {
+  const std::vector<double> values = randomVector(count, seed, scale);
+  return std::vector<T>(values.begin(), values.end());
+}
+
 // Central finite difference of `loss` with respect to every entry of `param` (restored afterwards).
 inline std::vector<double> numericGradient(const std::function<double()>& loss, std::vector<double>& param,
                                            double epsilon = 1e-6) {

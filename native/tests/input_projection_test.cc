@@ -12,16 +12,15 @@
 namespace {
 
 using rnnkit::kernels::projectInputs;
-using rnnkit::tests::randomVector;
+using rnnkit::tests::randomOf;
 
 template <typename T>
 using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 template <typename T>
 void expectTwoStepResult(int64_t rows, int64_t depth, int64_t width, bool withBias) {
-  const std::vector<double> xs = randomVector(rows * depth, 31), ws = randomVector(depth * width, 32),
-                            bs = randomVector(width, 33, 3.0);
-  const std::vector<T> x(xs.begin(), xs.end()), w(ws.begin(), ws.end()), b(bs.begin(), bs.end());
+  const std::vector<T> x = randomOf<T>(rows * depth, 31), w = randomOf<T>(depth * width, 32),
+                       b = randomOf<T>(width, 33, 3.0);
   std::vector<T> expected(rows * width), actual(rows * width, T(7));
   Eigen::Map<RowMajor<T>> E(expected.data(), rows, width);
   E.noalias() = Eigen::Map<const RowMajor<T>>(x.data(), rows, depth) * Eigen::Map<const RowMajor<T>>(w.data(), depth, width);

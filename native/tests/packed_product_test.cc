@@ -15,18 +15,12 @@
 namespace {
 
 using rnnkit::kernels::PackedProduct;
-using rnnkit::tests::randomVector;
+using rnnkit::tests::randomOf;
 
 template <typename T>
 using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 template <typename T>
 using Strided = Eigen::Map<RowMajor<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
-
-template <typename T>
-std::vector<T> randomOf(size_t count, uint32_t seed) {
-  const std::vector<double> values = randomVector(count, seed);
-  return std::vector<T>(values.begin(), values.end());
-}
 
 // C (+)= A * W (or A * V^T) through PackedProduct and through Eigen; W/V may be a column block of a wider matrix.
 template <typename T>

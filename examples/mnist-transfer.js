@@ -17,7 +17,7 @@
  * --schedules compares candidate fine-tuning schedules instead (how rk.fineTune's default was chosen).
  * Run `npm run build` first: the example loads the package the way a user would.
  */
-const { printTable } = require('./data/results-table');
+const { printTable, compareArms } = require('./data/results-table');
 const rk = require('..');
 const { loadDomains, sampleBalanced } = require('./data/mnist-domains');
 
@@ -118,23 +118,8 @@ async function main() {
   console.log('\nWhat rk.transfer carries over (freeze: true):');
   console.log(rk.transfer(source, { head: { units: CLASSES }, freeze: true }).report.toString());
 
-  const results = {};
-  for (const n of size.labelCounts) {
-    results[n] = Object.fromEntries(armNames.map((arm) => [arm, []]));
-    // The same number of optimizer steps for every arm: at least `steps`, and at least `minEpochs` epochs.
-    const stepsPerEpoch = Math.ceil(n / size.batchSize);
-    const epochs = Math.max(size.minEpochs, Math.round(size.steps / stepsPerEpoch));
-    for (let seed = 1; seed <= size.seeds; seed++) {
-      const labelled = sampleBalanced(data.b.pool, n, 100 * n + seed);
-      const line = [];
-      for (const arm of armNames) {
-        const accuracy = await runArm(arms[arm], source, labelled, data.b.test, epochs, size, seed);
-        results[n][arm].push(accuracy);
-        line.push(`${arm} ${accuracy.toFixed(3)}`);
-      }
-      console.log(`N=${n} seed ${seed}/${size.seeds} (${epochs} epochs = ${epochs * stepsPerEpoch} steps): ${line.join(', ')} (${seconds()} s)`);
-    }
-  }
+  const results = await compareArms(size, armNames, (n, seed) => sampleBalanced(data.b.pool, n, 100 * n + seed),
+    (arm, labelled, epochs, seed) => runArm(arms[arm], source, labelled, data.b.test, epochs, size, seed), seconds);
   printTable(size, armNames, results,
     `Digits 5-9 from N labelled examples: LSTM ${size.units}, batch ${size.batchSize}, the same steps per arm, source trained ${size.sourceEpochs} epochs on 0-4 (${sourceAccuracy.toFixed(3)})`, 'test accuracy');
   console.log(`Total time ${seconds()} s`);

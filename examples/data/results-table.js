@@ -22,4 +22,29 @@ function printTable(size, arms, results, header, what) {
   console.log(`(${what}, mean ± sample standard deviation over ${size.seeds} seeds)`);
 }
 
-module.exports = { meanAndSpread, printTable };
+/**
+ * Runs every arm for each label count and seed with the same number of optimizer steps (about size.steps, at least
+ * size.minEpochs epochs), printing one line per seed. sample(n, seed) draws the labelled set; runArm(arm, labelled,
+ * epochs, seed) trains one arm and resolves with its test accuracy. Resolves with results[n][arm] = accuracies.
+ */
+async function compareArms(size, armNames, sample, runArm, seconds) {
+  const results = {};
+  for (const n of size.labelCounts) {
+    results[n] = Object.fromEntries(armNames.map((arm) => [arm, []]));
+    const stepsPerEpoch = Math.ceil(n / size.batchSize);
+    const epochs = Math.max(size.minEpochs, Math.round(size.steps / stepsPerEpoch));
+    for (let seed = 1; seed <= size.seeds; seed++) {
+      const labelled = sample(n, seed);
+      const line = [];
+      for (const arm of armNames) {
+        const accuracy = await runArm(arm, labelled, epochs, seed);
+        results[n][arm].push(accuracy);
+        line.push(`${arm} ${accuracy.toFixed(3)}`);
+      }
+      console.log(`N=${n} seed ${seed}/${size.seeds} (${epochs} epochs = ${epochs * stepsPerEpoch} steps): ${line.join(', ')} (${seconds()} s)`);
+    }
+  }
+  return results;
+}
+
+module.exports = { meanAndSpread, printTable, compareArms };

@@ -19,6 +19,7 @@ const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
 const rk = require('../..');
+const { balancedRows } = require('./sampling');
 const { DEFAULT_LOG_MEL, logMel, fixFrames } = require('./log-mel');
 
 const DIGITS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
@@ -212,18 +213,7 @@ function takeRows(set, rows) {
 
 /** `n` examples, the same number per class (remainder to the first classes), drawn with `seed` in a seeded order. */
 function sampleBalanced(set, n, seed, classes = 10) {
-  const rng = new rk.Random(seed);
-  const byClass = Array.from({ length: classes }, () => []);
-  for (let i = 0; i < set.y.size; i++) byClass[set.y.data[i]].push(i);
-  const chosen = [];
-  byClass.forEach((rows, label) => {
-    const want = Math.floor(n / classes) + (label < n % classes ? 1 : 0);
-    if (want > rows.length) throw new Error(`Only ${rows.length} examples of class ${label} for a sample of ${n}`);
-    rng.shuffle(rows);
-    chosen.push(...rows.slice(0, want));
-  });
-  rng.shuffle(chosen);
-  return takeRows(set, chosen);
+  return takeRows(set, balancedRows(set.y.data, n, seed, classes));
 }
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';

@@ -16,8 +16,9 @@ import { evaluateLoop, EvaluateOptions, predictLoop, PredictOptions } from '../t
 import { History } from '../training/history';
 import { batchLogs, checkLoss, checkMetrics, LossName, MetricName } from '../training/losses';
 import { ModelShapes, prepareInputs, prepareTargets } from '../training/data';
-import { checkKnownKeys, checkNumber, describeValue, isPlainObject, optionsOrEmpty } from '../validate';
+import { checkKnownKeys, checkNumber, describeValue, optionsOrEmpty } from '../validate';
 import { printSummary } from './summary';
+import { checkLayerWeights } from './weight_checks';
 import { buildNetwork } from './build_network';
 
 export interface SequentialArgs {
@@ -357,25 +358,7 @@ export class Sequential implements LayerHost {
 
   private checkLayerWeights(layer: Layer, weights: Tensor[]): void {
     const infos = this.requireNetwork().params();
-    const indices = this.paramIndices.get(layer) ?? [];
-    if (!Array.isArray(weights) || weights.length !== indices.length) {
-      throw new RnnError('SHAPE', `Expected ${indices.length} weight tensors for layer '${layer.name}' but received ${Array.isArray(weights) ? weights.length : describeValue(weights)}`);
-    }
-    indices.forEach((index, k) => {
-      const w = weights[k];
-      const expected = infos[index].shape;
-      if (!(w instanceof Tensor) && !(isPlainObject(w) || typeof (w as { dataSync?: unknown }).dataSync === 'function')) {
-        throw new RnnError('DTYPE', `Expected a Tensor for weight '${infos[index].name}' of layer '${layer.name}' but received ${describeValue(w)}`);
-      }
-      const shape = (w as Tensor).shape;
-      if (!shape || shape.length !== expected.length || shape.some((d, i) => d !== expected[i])) {
-        throw new RnnError('SHAPE', `Expected weight '${infos[index].name}' of layer '${layer.name}' to have shape [${expected.join(', ')}] but received [${shape ? shape.join(', ') : '?'}]`);
-      }
-      const data = (w as Tensor).dataSync();
-      for (let i = 0; i < data.length; i++) {
-        if (!Number.isFinite(data[i])) throw new RnnError('NOT_FINITE', `Expected finite values in weight '${infos[index].name}' of layer '${layer.name}' but received ${data[i]} at ${i}`);
-      }
-    });
+    checkLayerWeights(layer.name, (this.paramIndices.get(layer) ?? []).map((index) => infos[index]), weights);
   }
 
   private writeLayerWeights(layer: Layer, weights: Tensor[]): void {

@@ -23,7 +23,7 @@ class DenseLayer : public LayerOp<T> {
   explicit DenseLayer(const DenseConfig& config);
   Shape outputShape(const Shape& input) const override;
   std::vector<ParamInfo> params(const Shape& input) const override;
-  Activations<T> forward(const Activations<T>& input, bool training, std::mt19937& rng) override;
+  Activations<T> forward(const Activations<T>& input, ForwardMode mode, std::mt19937& rng) override;
   void backward(const T* dOutput, T* dInput) override;
   // Backward from the gradient of the pre-activation (used when the loss is fused with softmax/sigmoid).
   void backwardFromLogits(const T* dLogits, T* dInput);
@@ -42,7 +42,7 @@ class DropoutLayer : public LayerOp<T> {
  public:
   explicit DropoutLayer(double rate);
   Shape outputShape(const Shape& input) const override { return input; }
-  Activations<T> forward(const Activations<T>& input, bool training, std::mt19937& rng) override;
+  Activations<T> forward(const Activations<T>& input, ForwardMode mode, std::mt19937& rng) override;
   void backward(const T* dOutput, T* dInput) override;
 
  private:
@@ -59,7 +59,7 @@ class MaskingLayer : public LayerOp<T> {
  public:
   explicit MaskingLayer(double maskValue) : maskValue_(maskValue) {}
   Shape outputShape(const Shape& input) const override;
-  Activations<T> forward(const Activations<T>& input, bool training, std::mt19937& rng) override;
+  Activations<T> forward(const Activations<T>& input, ForwardMode mode, std::mt19937& rng) override;
   void backward(const T* dOutput, T* dInput) override;
 
  private:
@@ -84,7 +84,7 @@ class EmbeddingLayer : public LayerOp<T> {
   explicit EmbeddingLayer(const EmbeddingConfig& config);
   Shape outputShape(const Shape& input) const override;
   std::vector<ParamInfo> params(const Shape& input) const override;
-  Activations<T> forward(const Activations<T>& input, bool training, std::mt19937& rng) override;
+  Activations<T> forward(const Activations<T>& input, ForwardMode mode, std::mt19937& rng) override;
   void backward(const T* dOutput, T* dInput) override;
 
  private:

@@ -33,7 +33,7 @@ std::vector<ParamInfo> DenseLayer<T>::params(const Shape& input) const {
 }
 
 template <typename T>
-Activations<T> DenseLayer<T>::forward(const Activations<T>& input, bool, std::mt19937&) {
+Activations<T> DenseLayer<T>::forward(const Activations<T>& input, ForwardMode, std::mt19937&) {
   // A [T, F] input is a batch of B*T rows: the same weights at every step (timeDistributed).
   inSize_ = input.shape.back();
   rows_ = input.batch * (input.shape.size() == 2 ? input.shape[0] : 1);

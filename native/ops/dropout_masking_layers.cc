@@ -13,10 +13,10 @@ DropoutLayer<T>::DropoutLayer(double rate) : rate_(rate) {
 }
 
 template <typename T>
-Activations<T> DropoutLayer<T>::forward(const Activations<T>& input, bool training, std::mt19937& rng) {
+Activations<T> DropoutLayer<T>::forward(const Activations<T>& input, ForwardMode mode, std::mt19937& rng) {
   scale_.clear();
   count_ = input.batch * shapeSize(input.shape);
-  if (!training || rate_ == 0) return input;  // identity at inference, as in Keras
+  if (!mode.training || rate_ == 0) return input;  // identity at inference, as in Keras
   const int64_t count = count_;
   const T keptScale = T(1) / T(1 - rate_);
   std::bernoulli_distribution keep(1 - rate_);
@@ -51,7 +51,7 @@ Shape MaskingLayer<T>::outputShape(const Shape& input) const {
 }
 
 template <typename T>
-Activations<T> MaskingLayer<T>::forward(const Activations<T>& input, bool, std::mt19937&) {
+Activations<T> MaskingLayer<T>::forward(const Activations<T>& input, ForwardMode, std::mt19937&) {
   batch_ = input.batch;
   steps_ = input.shape[0];
   features_ = input.shape[1];

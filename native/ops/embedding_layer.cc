@@ -32,7 +32,7 @@ std::vector<ParamInfo> EmbeddingLayer<T>::params(const Shape& input) const {
 }
 
 template <typename T>
-Activations<T> EmbeddingLayer<T>::forward(const Activations<T>& input, bool, std::mt19937&) {
+Activations<T> EmbeddingLayer<T>::forward(const Activations<T>& input, ForwardMode, std::mt19937&) {
   batch_ = input.batch;
   steps_ = input.shape[0];
   const int64_t dim = config_.outputDim;

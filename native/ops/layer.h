@@ -48,6 +48,17 @@ struct Activations {
   const SequenceWindows* windows = nullptr;  // nullptr: no mask
 };
 
+// What a forward is for. `training` is Keras' flag: dropout is active. `keepForBackward`: backward() follows, so the
+// layer keeps what it needs; without it a layer may take a faster inference path (the LSTM's rounds differently at
+// float precision, kernels/lstm.h), and backward() is refused.
+struct ForwardMode {
+  bool training = false;
+  bool keepForBackward = true;
+};
+inline constexpr ForwardMode kTrainingPass{true, true};     // fit
+inline constexpr ForwardMode kInferencePass{false, false};  // predict, evaluate
+inline constexpr ForwardMode kGradientPass{false, true};    // gradients without dropout (tests, gradient checks)
+
 struct ParamInfo {
   std::string name;  // e.g. "kernel", "recurrent_kernel", "bias" (Keras names)
   Shape shape;
@@ -71,9 +82,9 @@ class LayerOp {
     grads_ = grads;
   }
   // Runs the layer; the returned activations stay valid until the next forward of this layer.
-  virtual Activations<T> forward(const Activations<T>& input, bool training, std::mt19937& rng) = 0;
+  virtual Activations<T> forward(const Activations<T>& input, ForwardMode mode, std::mt19937& rng) = 0;
   // dOutput has the output's layout; writes the parameter gradients (overwrite) and, when dInput is not null,
-  // the input gradient (overwrite). Uses what the last forward kept.
+  // the input gradient (overwrite). Uses what the last forward kept (which must have had keepForBackward).
   virtual void backward(const T* dOutput, T* dInput) = 0;
 
  protected:

@@ -59,6 +59,23 @@ class LstmCell final : public RecurrentCell<T> {
     hasForward_ = true;
   }
 
+  void infer(const RecurrentShape& shape, const T* x, const int32_t* activeRows, const T* const* params,
+             const T* const* initialStates, T* hSeq, T* hFinal) override {
+    checkShape(kCell, shape);
+    requirePointer(kCell, "x", x);
+    checkActiveRows(kCell, shape, activeRows);
+    const kernels::LstmParams<T> unpacked = unpack(params);
+    const int64_t B = shape.batch, H = shape.hiddenSize, width = kLstmGateCount * H;
+    if (B > 1) grow(stackedKernel_, (H + shape.inputSize) * width);
+    grow(inferenceRows_, 2 * B * kernels::lstmInferenceRowStride(shape));
+    grow(z_, B * width);
+    grow(c_, B * H);
+    const kernels::LstmInferenceScratch<T> scratch{stackedKernel_.data(), inferenceRows_.data(), z_.data(), c_.data()};
+    hasForward_ = false;  // the tape no longer matches: states() and backward() need a forward() first
+    kernels::lstmInfer(shape, activations_, x, activeRows, unpacked, entryOrNull(initialStates, 0),
+                       entryOrNull(initialStates, 1), scratch, hSeq, hFinal, &stackedProduct_);
+  }
+
   const T* states(int k) const override {
     if (k < 0 || k > 1) {
       throw std::invalid_argument(std::string(kCell) + ": expected state index 0 (h) or 1 (c) but received " +
@@ -106,7 +123,9 @@ class LstmCell final : public RecurrentCell<T> {
   const int32_t* activeRows_ = nullptr;
   Workspace<T> gates_, h_, c_, cellActivated_;  // forward tape
   Workspace<T> dGates_, dh_, dc_;               // backward scratch
+  Workspace<T> stackedKernel_, inferenceRows_, z_;  // infer() scratch (its cell state goes in c_)
   kernels::RecurrentProducts<T> products_;      // packed U, reused across calls
+  kernels::PackedProduct<T> stackedProduct_;    // infer(): packed [U; W]
   KeptRecurrentMask<T> dropoutMask_{false};     // recurrent dropout
 };
 

@@ -123,7 +123,8 @@ BatchMetrics Network::runBatch(const float* x, int64_t batch, const float* targe
                                            backpropagate);
   };
   auto forward = [&](size_t k) {
-    shards_[k]->forward(x + slices[k].start * sampleSize, slices[k].count, training, seed + 0x9E3779B9u * k);
+    shards_[k]->forward(x + slices[k].start * sampleSize, slices[k].count, ForwardMode{training, backpropagate},
+                        seed + 0x9E3779B9u * k);
   };
   if (!masksPossible_) {
     // Every output row counts, so the loss denominator (rows of the whole batch) is known up front and each shard
@@ -201,7 +202,7 @@ void Network::predict(const float* x, int64_t batch, float* out) {
   const std::vector<Slice> slices = planShards(batch);
   const int64_t sampleSize = shapeSize(inputShape()), outSize = shapeSize(outputShape());
   runShards(slices.size(), [&](size_t k) {
-    const Activations<float>& output = shards_[k]->forward(x + slices[k].start * sampleSize, slices[k].count, false, 0);
+    const Activations<float>& output = shards_[k]->forward(x + slices[k].start * sampleSize, slices[k].count, kInferencePass, 0);
     std::memcpy(out + slices[k].start * outSize, output.data, sizeof(float) * slices[k].count * outSize);
   });
 }

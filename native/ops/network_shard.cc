@@ -36,13 +36,13 @@ NetworkShard::NetworkShard(const std::vector<LayerSpec>& specs, const std::vecto
   dActivations_.resize(layers_.size() + 1);
 }
 
-const Activations<float>& NetworkShard::forward(const float* x, int64_t batch, bool training, uint32_t seed) {
+const Activations<float>& NetworkShard::forward(const float* x, int64_t batch, ForwardMode mode, uint32_t seed) {
   std::mt19937 rng(seed);
   activations_[0].data = x;
   activations_[0].batch = batch;
   activations_[0].shape = shapes_[0];
   activations_[0].windows = nullptr;
-  for (size_t i = 0; i < layers_.size(); ++i) activations_[i + 1] = layers_[i]->forward(activations_[i], training, rng);
+  for (size_t i = 0; i < layers_.size(); ++i) activations_[i + 1] = layers_[i]->forward(activations_[i], mode, rng);
   return activations_.back();
 }
 

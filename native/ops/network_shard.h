@@ -24,7 +24,7 @@ class NetworkShard {
                const std::vector<NetworkParam>& params, float* values, float* grads);
 
   // Forward over `batch` samples of x; the output stays valid until the next forward.
-  const Activations<float>& forward(const float* x, int64_t batch, bool training, uint32_t seed);
+  const Activations<float>& forward(const float* x, int64_t batch, ForwardMode mode, uint32_t seed);
   // Loss of the last forward (see LossHead::compute for denominator); with `backpropagate`, also the gradient of
   // every parameter into this shard's gradient buffer (overwriting it).
   BatchMetrics lossAndBackward(LossHead& loss, const float* targets, const float* sampleWeights, double denominator,

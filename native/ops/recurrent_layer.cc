@@ -75,7 +75,9 @@ std::vector<ParamInfo> RecurrentLayer<T>::params(const Shape& input) const {
 }
 
 template <typename T>
-Activations<T> RecurrentLayer<T>::forward(const Activations<T>& input, bool training, std::mt19937& rng) {
+Activations<T> RecurrentLayer<T>::forward(const Activations<T>& input, ForwardMode mode, std::mt19937& rng) {
+  const bool training = mode.training;
+  keptForBackward_ = mode.keepForBackward;
   batch_ = input.batch;
   steps_ = input.shape.at(0);
   features_ = input.shape.at(1);
@@ -137,24 +139,40 @@ void RecurrentLayer<T>::runDirection(Direction& direction, const T* x) {
                      dropoutScale_.empty() ? nullptr : dropoutScale_.data(), direction.xCell.data());
   const T* params[3];
   for (size_t p = 0; p < paramsPerDirection_; ++p) params[p] = this->values_[direction.firstParam + p];
-  direction.cell->forward({steps_, batch_, features_, hidden}, direction.xCell.data(), plan_.activeRows(), params,
-                          nullptr, direction.recurrentMask.empty() ? nullptr : direction.recurrentMask.data());
+  const RecurrentShape shape{steps_, batch_, features_, hidden};
 
-  // h after step s is states(0)[s + 1]; rows past their length already hold their final state.
-  const T* h = direction.cell->states(0);
+  // The h of every row ([B, H] blocks in cell row order) after each step (hSteps + s * B * H; returnSequences only)
+  // and after the last step (hLast); rows past their length already hold their final state. Inference asks the cell
+  // for just the h the layer returns (recurrent dropout, a training-only option, always takes the forward path).
+  const int64_t stateSize = batch_ * hidden;
+  const T* hSteps = nullptr;
+  const T* hLast = nullptr;
+  if (keptForBackward_ || !direction.recurrentMask.empty()) {
+    direction.cell->forward(shape, direction.xCell.data(), plan_.activeRows(), params, nullptr,
+                            direction.recurrentMask.empty() ? nullptr : direction.recurrentMask.data());
+    hSteps = direction.cell->states(0) + stateSize;
+    hLast = direction.cell->states(0) + steps_ * stateSize;
+  } else {
+    direction.hCell.resize((config_.returnSequences ? steps_ : 1) * stateSize);
+    T* out = direction.hCell.data();
+    direction.cell->infer(shape, direction.xCell.data(), plan_.activeRows(), params, nullptr,
+                          config_.returnSequences ? out : nullptr, config_.returnSequences ? nullptr : out);
+    hSteps = out;
+    hLast = config_.returnSequences ? out + (steps_ - 1) * stateSize : out;
+  }
   if (config_.returnSequences) {
     direction.output.assign(batch_ * steps_ * hidden, T(0));
     for (int64_t b = 0; b < batch_; ++b) {
       for (int64_t s = 0; s < plan_.length(b); ++s) {
         const int64_t position = plan_.outputPosition(b, s, direction.backwards, direction.alignWithTime);
         std::memcpy(direction.output.data() + (b * steps_ + position) * hidden,
-                    h + ((s + 1) * batch_ + plan_.row(b)) * hidden, sizeof(T) * hidden);
+                    hSteps + (s * batch_ + plan_.row(b)) * hidden, sizeof(T) * hidden);
       }
     }
   } else {
     direction.output.resize(batch_ * hidden);
     for (int64_t b = 0; b < batch_; ++b) {
-      std::memcpy(direction.output.data() + b * hidden, h + (steps_ * batch_ + plan_.row(b)) * hidden,
+      std::memcpy(direction.output.data() + b * hidden, hLast + plan_.row(b) * hidden,
                   sizeof(T) * hidden);
     }
   }
@@ -216,6 +234,10 @@ void RecurrentLayer<T>::splitOutputGradient(size_t index, const T* dOutput) {
 
 template <typename T>
 void RecurrentLayer<T>::backward(const T* dOutput, T* dInput) {
+  if (!keptForBackward_) {
+    throw std::logic_error("RecurrentLayer: backward() needs a forward with keepForBackward, but the last forward was "
+                           "an inference pass");
+  }
   const int64_t hidden = config_.units;
   if (dInput) std::memset(dInput, 0, sizeof(T) * batch_ * steps_ * features_);
   for (size_t d = 0; d < directions_.size(); ++d) {

@@ -39,7 +39,7 @@ class RecurrentLayer : public LayerOp<T> {
   explicit RecurrentLayer(const RecurrentLayerConfig& config);
   Shape outputShape(const Shape& input) const override;
   std::vector<ParamInfo> params(const Shape& input) const override;
-  Activations<T> forward(const Activations<T>& input, bool training, std::mt19937& rng) override;
+  Activations<T> forward(const Activations<T>& input, ForwardMode mode, std::mt19937& rng) override;
   void backward(const T* dOutput, T* dInput) override;
 
  private:
@@ -49,6 +49,7 @@ class RecurrentLayer : public LayerOp<T> {
     bool alignWithTime = false;  // backward half of a bidirectional layer
     size_t firstParam = 0;       // index of this direction's kernel in values_/grads_
     Workspace<T> xCell, dxCell;
+    Workspace<T> hCell;    // inference: h after every step [T, B, H] (returnSequences) or the final h [B, H]
     Workspace<T> output;   // this direction's output, user layout [B, T, H] or [B, H]
     Workspace<T> dOutput;  // gradient of `output`
     Workspace<T> dCell;    // the same gradient in cell layout: dhSeq [T, B, H] or dFinal [B, H]
@@ -67,6 +68,7 @@ class RecurrentLayer : public LayerOp<T> {
   SequencePlan plan_;
   int64_t batch_ = 0, steps_ = 0, features_ = 0;
   bool windowed_ = false;
+  bool keptForBackward_ = false;  // the last forward kept what backward needs
   SequenceWindows outWindows_;
   Workspace<T> dropoutScale_;  // [B, F]; empty when no dropout is active
   Workspace<T> output_;

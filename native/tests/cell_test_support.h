@@ -329,6 +329,37 @@ inline void checkFloatMatchesDouble(CellFactory<float> factory32, CellFactory<do
   expectClose("dx", single.dx, reference.dx);
 }
 
+// infer() gives forward()'s h states: every step (hSeq) and the last (hFinal), within `tolerance` relative (the LSTM's
+// inference kernel rounds differently at T precision). It runs on a cell that has just run forward() (reused
+// workspaces) and on a fresh one, and the cell's states() refuse or still hold forward's h after it.
+template <typename T>
+void checkInferMatchesForward(CellFactory<T> factory, const CellInputs& in, double tolerance,
+                              const std::string& label) {
+  const RecurrentShape& shape = in.shape;
+  const int64_t stateSize = shape.batch * shape.hiddenSize;
+  std::vector<std::vector<T>> params, initial;
+  for (const auto& p : in.params) params.push_back(convert<T>(p));
+  for (const auto& s : in.initial) initial.push_back(convert<T>(s));
+  const std::vector<T> x = convert<T>(in.x);
+  const auto paramPtr = pointers(params), initialPtr = pointers(initial);
+  const auto reused = factory(in.config);
+  reused->forward(shape, x.data(), in.activeRowsOrNull(), paramPtr.data(), initialPtr.data());
+  const Vector expected(reused->states(0) + stateSize, reused->states(0) + (shape.steps + 1) * stateSize);
+  const auto fresh = factory(in.config);
+  for (ops::RecurrentCell<T>* cell : {reused.get(), fresh.get()}) {
+    const char* which = cell == reused.get() ? " (after a forward)" : " (fresh cell)";
+    std::vector<T> hSeq(shape.steps * stateSize, T(-7)), hFinal(stateSize, T(-7));
+    cell->infer(shape, x.data(), in.activeRowsOrNull(), paramPtr.data(), initialPtr.data(), hSeq.data(), nullptr);
+    cell->infer(shape, x.data(), in.activeRowsOrNull(), paramPtr.data(), initialPtr.data(), nullptr, hFinal.data());
+    const Vector gotSeq(hSeq.begin(), hSeq.end()), gotFinal(hFinal.begin(), hFinal.end());
+    const double seqDiff = relativeDifference(gotSeq.data(), expected.data(), shape.steps * stateSize);
+    const double finalDiff =
+        relativeDifference(gotFinal.data(), expected.data() + (shape.steps - 1) * stateSize, stateSize);
+    RNNKIT_CHECK(seqDiff <= tolerance, label << which << ": infer hSeq differs from forward by " << seqDiff);
+    RNNKIT_CHECK(finalDiff <= tolerance, label << which << ": infer hFinal differs from forward by " << finalDiff);
+  }
+}
+
 // A cell that ran a larger shape first (its workspaces stay large) gives exactly what a fresh cell gives.
 inline void checkWorkspaceReuse(CellFactory<double> factory, const CellInputs& large, const CellInputs& small) {
   auto weightsFor = [](const CellInputs& in) {

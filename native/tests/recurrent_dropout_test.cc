@@ -287,7 +287,8 @@ struct DropoutLayerCase {
   // Output of one forward; the rng seed fixes which units drop.
   Vector forward(bool training, uint32_t rngSeed) {
     std::mt19937 rng(rngSeed);
-    const auto out = op->forward({x.data(), kBatch, {kSteps, kFeatures}, &windows}, training, rng);
+    const auto out = op->forward({x.data(), kBatch, {kSteps, kFeatures}, &windows},
+                                 training ? rnnkit::ops::kTrainingPass : rnnkit::ops::kInferencePass, rng);
     const size_t size = kBatch * rnnkit::ops::shapeSize(out.shape);
     if (outputWeights.size() != size) outputWeights = randomVector(size, 4343);
     return Vector(out.data, out.data + size);

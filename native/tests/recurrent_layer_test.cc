@@ -68,15 +68,16 @@ struct Chain {
   Shape inputShape;
   const SequenceWindows* windows = nullptr;
   Vector outputWeights;  // R, drawn at the first forward
+  ForwardMode mode = kGradientPass;
   std::vector<Shape> shapes;  // shapes[i]: per-sample input of layer i (filled by forward)
 
   Activations<double> forward() {
-    std::mt19937 rng(7);  // unused: training=false, so every layer is deterministic
+    std::mt19937 rng(7);  // unused: no dropout in a gradient pass, so every layer is deterministic
     Activations<double> a{x.data(), batch, inputShape, windows};
     shapes.clear();
     for (BoundLayer& layer : layers) {
       shapes.push_back(a.shape);
-      a = layer.op->forward(a, false, rng);
+      a = layer.op->forward(a, mode, rng);
     }
     const size_t size = batch * shapeSize(a.shape);
     if (outputWeights.size() != size) outputWeights = randomVector(size, 4242);
@@ -225,10 +226,11 @@ int64_t outputWindowStart(const LayerVariant& variant, const SequenceWindows& wi
 }
 
 // Runs `chain` on the mixed-window batch with huge padding values and compares every sample with its trimmed
-// sequence run alone through a second op bound to the same weights.
-void checkAgainstTrimmedRuns(const CellConfig& cell, const LayerVariant& variant) {
+// sequence run alone through a second op bound to the same weights; both runs use `mode`.
+void checkAgainstTrimmedRuns(const CellConfig& cell, const LayerVariant& variant, ForwardMode mode) {
   const SequenceWindows windows = mixedWindows();
   Chain chain = recurrentChain(cell, variant, &windows, 21);
+  chain.mode = mode;
   for (int64_t b = 0; b < kBatch; ++b) {
     for (int64_t t = 0; t < kSteps; ++t) {
       if (t >= windows.start[b] && t < windows.end[b]) continue;
@@ -253,7 +255,7 @@ void checkAgainstTrimmedRuns(const CellConfig& cell, const LayerVariant& variant
     if (length > 0) {
       const Vector trimmedX(chain.x.begin() + (b * kSteps + windows.start[b]) * kFeatures,
                             chain.x.begin() + (b * kSteps + windows.end[b]) * kFeatures);
-      const Activations<double> single = alone.forward({trimmedX.data(), 1, {length, kFeatures}, nullptr}, false, rng);
+      const Activations<double> single = alone.forward({trimmedX.data(), 1, {length, kFeatures}, nullptr}, mode, rng);
       const int64_t first = variant.returnSequences ? outputWindowStart(variant, windows, b) : 0;
       std::copy(single.data, single.data + shapeSize(single.shape), expected.begin() + first * width);
     }
@@ -274,9 +276,47 @@ const bool trimmedRunCasesRegistered = [] {
   };
   for (const CellCase& cell : cellCases()) {
     for (const LayerVariant& variant : variants) {
+      for (const bool inference : {false, true}) {
+        const std::string name = std::string("recurrent layer ") + cell.name + (inference ? " inference" : "") +
+                                 " masked steps and final state equal trimmed runs: " + variant.describe();
+        const ForwardMode mode = inference ? kInferencePass : kGradientPass;
+        registry().push_back({name, [cell, variant, mode] { checkAgainstTrimmedRuns(cell.config, variant, mode); }});
+      }
+    }
+  }
+  return true;
+}();
+
+// The inference pass (predict, evaluate; the LSTM's own kernel, the other cells' forward) gives the gradient pass's
+// outputs on a windowed batch, and a backward after it is refused rather than run on a stale tape.
+const bool inferenceCasesRegistered = [] {
+  const std::vector<LayerVariant> variants = {
+      {false, false, true, false}, {true, false, true, false}, {true, true, true, true}};
+  for (const CellCase& cell : cellCases()) {
+    for (const LayerVariant& variant : variants) {
       const std::string name = std::string("recurrent layer ") + cell.name +
-                               " masked steps and final state equal trimmed runs: " + variant.describe();
-      registry().push_back({name, [cell, variant] { checkAgainstTrimmedRuns(cell.config, variant); }});
+                               " inference pass equals the gradient pass, refuses backward: " + variant.describe();
+      registry().push_back({name, [cell, variant] {
+        const SequenceWindows windows = mixedWindows();
+        Chain chain = recurrentChain(cell.config, variant, &windows, 23);
+        const Activations<double> taped = chain.forward();
+        const Vector expected(taped.data, taped.data + kBatch * shapeSize(taped.shape));
+        chain.mode = kInferencePass;
+        const Activations<double> inferred = chain.forward();
+        RNNKIT_CHECK(inferred.shape == taped.shape, "inference output shape " << shapeToString(inferred.shape));
+        for (size_t i = 0; i < expected.size(); ++i) {
+          RNNKIT_CHECK(std::fabs(inferred.data[i] - expected[i]) < 1e-12,
+                       "output " << i << ": inference " << inferred.data[i] << ", gradient pass " << expected[i]);
+        }
+        bool refused = false;
+        Vector dOutput(expected.size(), 1.0);
+        try {
+          chain.layers[0].op->backward(dOutput.data(), nullptr);
+        } catch (const std::logic_error&) {
+          refused = true;
+        }
+        RNNKIT_CHECK(refused, "backward after an inference pass was not refused");
+      }});
     }
   }
   return true;
@@ -333,7 +373,7 @@ RNNKIT_TEST("masking layer: zeroes masked steps and passes each sample's window 
   Chain chain = maskedLstmChain(false, unmasked);
   std::mt19937 rng(7);
   const Activations<double> out =
-      chain.layers[0].op->forward({chain.x.data(), kBatch, chain.inputShape, nullptr}, false, rng);
+      chain.layers[0].op->forward({chain.x.data(), kBatch, chain.inputShape, nullptr}, kInferencePass, rng);
   RNNKIT_CHECK(out.windows != nullptr, "masking must attach sequence windows");
   const std::vector<int32_t> start = {0, 2, 0, 0}, end = {3, 5, 0, 5};
   RNNKIT_CHECK(out.windows->start == start && out.windows->end == end, "masking windows differ from the expected");

@@ -152,6 +152,13 @@ RNNKIT_TEST("simple rnn float matches double within 1e-5 relative") {
   checkFloatMatchesDouble(ops::makeSimpleRnnCell<float>, ops::makeSimpleRnnCell<double>, in);
 }
 
+RNNKIT_TEST("simple rnn infer (the default: forward, then its h) gives forward's h exactly") {
+  const CellConfig config = simpleRnnConfig(Activation::Tanh, true);
+  checkInferMatchesForward(ops::makeSimpleRnnCell<double>,
+                           randomInputs<double>(ops::makeSimpleRnnCell<double>, config, {kShape, kLengths, 620}), 0,
+                           "simple rnn");
+}
+
 RNNKIT_TEST("simple rnn reused workspaces give the results of a fresh cell") {
   const CellConfig config = simpleRnnConfig(Activation::Tanh, true);
   const CellInputs large = randomInputs<double>(ops::makeSimpleRnnCell<double>, config, {{7, 5, 3, 4}, {}, 600});

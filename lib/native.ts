@@ -158,6 +158,8 @@ export interface NativeAddon {
   getThreads(): number;
   /** Absent in binaries built before it existed. */
   cpuFeatures?(): NativeCpuFeatures;
+  /** Index of the first NaN / +-Infinity in values[from, to), or -1 (runs on the calling thread, memory speed). */
+  firstNonFinite(values: Float32Array, from: number, to: number): number;
 }
 
 const packageRoot = path.join(__dirname, '..');

@@ -4,6 +4,7 @@
  */
 import { types } from 'util';
 import { RnnError } from './errors';
+import { loadNative } from './native';
 import { describeValue, invalid } from './validate';
 
 /** Nested number arrays, as returned by tfjs `tensor.arraySync()`. */
@@ -252,16 +253,14 @@ function unravel(flatIndex: number, shape: readonly number[]): number[] {
 }
 
 function checkFiniteRange(t: Tensor, name: string, from: number, to: number): void {
-  const data = t.data;
-  for (let i = from; i < to; i++) {
-    // v - v is 0 for finite v and NaN for NaN and +-Infinity: one compare per element.
-    if (data[i] - data[i] !== 0) {
-      throw new RnnError(
-        'NOT_FINITE',
-        `Expected finite values for ${name} but ${pathOf(name, unravel(i, t.shape), t.rank)} ` +
-          `(flat index ${i}) is ${describeValue(data[i])}`,
-      );
-    }
+  // The scan is native (a JavaScript loop costs ~3 ns per value: 0.7 ms per 200k-value batch).
+  const i = loadNative().firstNonFinite(t.data, from, to);
+  if (i >= 0) {
+    throw new RnnError(
+      'NOT_FINITE',
+      `Expected finite values for ${name} but ${pathOf(name, unravel(i, t.shape), t.rank)} ` +
+        `(flat index ${i}) is ${describeValue(t.data[i])}`,
+    );
   }
 }
 
@@ -269,7 +268,10 @@ function checkFinite(t: Tensor, name: string): void {
   checkFiniteRange(t, name, 0, t.size);
 }
 
-/** Values checked between two yields to the event loop in the async checks (about 1-3 ms of work). */
+/**
+ * Values checked between two yields to the event loop in the async checks: about 1-3 ms of JavaScript for the
+ * token-id checks; the native finiteness scan gets through a chunk in well under a millisecond.
+ */
 export const CHECK_CHUNK = 1 << 20;
 
 /**

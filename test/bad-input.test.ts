@@ -154,6 +154,24 @@ describe('NaN and Infinity', () => {
     expect(ticks).toBeGreaterThan(0);
   });
 
+  it('the first non-finite value wins wherever it sits: each kind, inside and across check chunks', async () => {
+    // The scan is native and blockwise (4096 values): positions on both sides of block and chunk edges.
+    const samples = Math.ceil((2 * CHECK_CHUNK) / (STEPS * FEATURES)) + 1;
+    const size = samples * STEPS * FEATURES;
+    const cases: Array<[number, number, string]> = [
+      [0, Infinity, 'Infinity'], [4095, -Infinity, '-Infinity'], [4096, NaN, 'NaN'],
+      [CHECK_CHUNK - 1, Infinity, 'Infinity'], [CHECK_CHUNK, NaN, 'NaN'], [size - 1, -Infinity, '-Infinity'],
+    ];
+    for (const [index, value, text] of cases) {
+      const x = rk.tensor(new Float32Array(size).fill(-0.25), [samples, STEPS, FEATURES]);
+      x.data[index] = value;
+      if (index + 9 < size) x.data[index + 9] = NaN;  // a later one must not be the one reported
+      await expect(model.predict(x)).rejects.toMatchObject({
+        code: 'NOT_FINITE', message: expect.stringContaining(`(flat index ${index}) is ${text}`),
+      });
+    }
+  });
+
   it('the model trains normally after the failed calls', async () => {
     const before = weightBits(model);
     const history = await model.fit(goodX(), goodY(), { verbose: 0, epochs: 1 });

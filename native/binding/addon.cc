@@ -6,6 +6,7 @@
 #include "binding/convert.h"
 #include "binding/cpu_features.h"
 #include "binding/network_wrap.h"
+#include "kernels/finite_scan.h"
 
 namespace {
 
@@ -22,11 +23,32 @@ Napi::Value GetThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), rnnkit::ops::Network::threads());
 }
 
+// firstNonFinite(values: Float32Array, from, to): index of the first NaN / +-Infinity in values[from, to), or -1.
+Napi::Value FirstNonFinite(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    rnnkit::binding::fail(env, "DTYPE", "firstNonFinite: expected a Float32Array");
+  }
+  const Napi::Float32Array values = info[0].As<Napi::Float32Array>();
+  const double length = static_cast<double>(values.ElementLength());
+  const double from = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
+  const double to = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : -1;
+  if (!(from >= 0 && from <= to && to <= length && from == static_cast<int64_t>(from) &&
+        to == static_cast<int64_t>(to))) {
+    rnnkit::binding::fail(env, "ARGUMENT", "firstNonFinite: expected integers 0 <= from <= to <= " +
+                                               std::to_string(values.ElementLength()));
+  }
+  const int64_t first = static_cast<int64_t>(from);
+  const int64_t found = rnnkit::kernels::firstNonFinite(values.Data() + first, static_cast<int64_t>(to) - first);
+  return Napi::Number::New(env, static_cast<double>(found < 0 ? -1 : first + found));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Network", rnnkit::binding::NetworkWrap::Define(env));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("cpuFeatures", Napi::Function::New(env, rnnkit::binding::CpuFeatures));
+  exports.Set("firstNonFinite", Napi::Function::New(env, FirstNonFinite));
   Napi::Object build = Napi::Object::New(env);
 #if defined(__AVX2__) && defined(__FMA__)
   build.Set("isa", "avx2");

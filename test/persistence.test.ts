@@ -3,11 +3,12 @@
  * optimizer state, crash safety (a child killed with SIGKILL while saving), and a forged file for every check the
  * reader makes.
  */
-import { ChildProcess, spawn } from 'child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as rk from '../lib';
+import { STALE_TEMPORARY_MS } from '../lib/io/atomic_write';
 
 const dir = mkdtempSync(join(tmpdir(), 'rnnkit-persist-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -168,6 +169,27 @@ describe('save options and file-system errors', () => {
     await expectError(() => model.save(blocked), 'IO', /blocked/);
     expect(readFileSync(join(blocked, 'keep'), 'utf8')).toBe('previous');
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  test('the next save removes temp files left by dead processes, and only those', async () => {
+    const work = join(dir, 'leftovers');
+    mkdirSync(work);
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;  // exited: its pid names no process now
+    const old = new Date(Date.now() - 2 * STALE_TEMPORARY_MS);
+    const files = {
+      deadOld: `.m.rnnkit.${dead}.0123456789ab.tmp`,        // a killed save: removed
+      deadFresh: `.m.rnnkit.${dead}.0123456789ac.tmp`,      // too recent to be sure (another host?): kept
+      liveOld: `.m.rnnkit.${process.pid}.0123456789ad.tmp`, // a save still running here: kept
+      otherTarget: `.n.rnnkit.${dead}.0123456789ae.tmp`,    // another file's leftover: kept
+      notOurs: `.m.rnnkit.${dead}.notours.tmp`,             // not a name we write: kept
+    };
+    for (const [key, name] of Object.entries(files)) {
+      writeFileSync(join(work, name), 'partial');
+      if (key !== 'deadFresh') utimesSync(join(work, name), old, old);
+    }
+    await classifier().save(join(work, 'm.rnnkit'));
+    expect(readdirSync(work).sort()).toEqual(
+      ['m.rnnkit', files.deadFresh, files.liveOld, files.otherTarget, files.notOurs].sort());
   });
 });
 

@@ -17,10 +17,14 @@ export function ioError(operation: string, file: string, error: unknown): RnnErr
   return new RnnError('IO', `Could not ${operation} '${file}'${code ? ` (${code})` : ''}: ${reason}`);
 }
 
-/** Writes `chunks` to `target` atomically (see the file comment). The temp file is removed on any failure. */
+/**
+ * Writes `chunks` to `target` atomically (see the file comment). The temp file is removed on any failure; one left by
+ * a process killed mid-save (SIGKILL, power loss) is removed by the next save to the same target.
+ */
 export async function writeFileAtomic(target: string, chunks: readonly Uint8Array[]): Promise<void> {
   const absolute = path.resolve(target);
   const directory = path.dirname(absolute);
+  await removeStaleTemporaries(directory, path.basename(absolute));
   // Same directory, so the rename never crosses file systems; the random part keeps concurrent saves apart.
   const temporary = path.join(directory, `.${path.basename(absolute)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   let handle: fs.FileHandle | undefined;
@@ -37,6 +41,44 @@ export async function writeFileAtomic(target: string, chunks: readonly Uint8Arra
     throw ioError('write', target, error);
   }
   await syncDirectory(directory);
+}
+
+/** A temp file older than this whose process is gone is a leftover (the age guards saves from other hosts). */
+export const STALE_TEMPORARY_MS = 60_000;
+
+/**
+ * Removes `.<name>.<pid>.<hex>.tmp` files in `directory` whose process no longer exists here and that are older than
+ * STALE_TEMPORARY_MS. Best effort: a file that cannot be listed, inspected or removed is left alone.
+ */
+async function removeStaleTemporaries(directory: string, name: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await fs.readdir(directory);
+  } catch {
+    return;  // a missing directory fails the save itself, with a clear error
+  }
+  const prefix = `.${name}.`;
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix) || !entry.endsWith('.tmp')) continue;
+    const match = /^(\d+)\.[0-9a-f]{12}\.tmp$/.exec(entry.slice(prefix.length));
+    if (!match || processExists(Number(match[1]))) continue;
+    const file = path.join(directory, entry);
+    try {
+      if (Date.now() - (await fs.stat(file)).mtimeMs > STALE_TEMPORARY_MS) await fs.unlink(file);
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+}
+
+function processExists(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';  // EPERM: it exists, owned by someone else
+  }
 }
 
 async function writeAll(handle: fs.FileHandle, chunk: Uint8Array): Promise<void> {

@@ -157,6 +157,32 @@ describe.each(CELLS)('%s parity with tfjs', (cell) => {
     models.theirs.getWeights().forEach((w, i) => expect(maxAbsDiff(ourWeights[i].data, w.dataSync())).toBeLessThan(1e-4));
   });
 
+  it('training with the recurrent layer frozen: 5 SGD steps match, and the frozen weights never move', async () => {
+    // The transfer setting (rk.transfer with freeze: true): only the new head trains. SGD, because tfjs's Adam puts
+    // epsilon after the bias correction and Keras' (ours) before it, which alone moves tiny-gradient weights by ~1e-4.
+    const models = twinModels(cell, {}, { head: { units: 3, activation: 'softmax' } });
+    const targets = new Float32Array(BATCH * 3);
+    for (let b = 0; b < BATCH; b++) targets[b * 3 + (b % 3)] = 1;
+    models.ours.layers[0].trainable = false;
+    models.theirs.layers[0].trainable = false;
+    models.ours.compile({ optimizer: rk.optimizers.sgd({ learningRate: 0.5 }), loss: 'categoricalCrossentropy' });
+    models.theirs.compile({ optimizer: tf.train.sgd(0.5), loss: 'categoricalCrossentropy' });
+    const frozenBefore = models.ours.layers[0].getWeights().map((w) => Float32Array.from(w.data));
+    const ourLosses: number[] = [], theirLosses: number[] = [];
+    for (let step = 0; step < 5; step++) {
+      ourLosses.push((await models.ours.trainOnBatch(rk.tensor(inputs, inputShape), rk.tensor(targets, [BATCH, 3]))).loss);
+      theirLosses.push(await models.theirs.trainOnBatch(tf.tensor(inputs, inputShape), tf.tensor(targets, [BATCH, 3])) as number);
+    }
+    expect(theirLosses[4]).toBeLessThan(theirLosses[0] * 0.99);
+    expect(maxAbsDiff(ourLosses, theirLosses)).toBeLessThan(1e-4);
+    // Layer by layer: tfjs's model.getWeights() lists the trainable weights first, so its order changes with freezing.
+    models.theirs.layers.forEach((layer, l) => {
+      const ourLayerWeights = models.ours.layers[l].getWeights();
+      layer.getWeights().forEach((w, i) => expect(maxAbsDiff(ourLayerWeights[i].data, w.dataSync())).toBeLessThan(1e-4));
+    });
+    models.ours.layers[0].getWeights().forEach((w, i) => expect(Array.from(w.data)).toEqual(Array.from(frozenBefore[i])));
+  });
+
   it.each([false, true])('bidirectional concat (returnSequences %p) matches within 1e-5', async (returnSequences) => {
     const { ours, theirs } = await outputsOf(twinModels(cell, { returnSequences }, { bidirectional: true }), inputs);
     expect(ours.length).toBe(BATCH * (returnSequences ? STEPS : 1) * 2 * UNITS);

@@ -4,6 +4,7 @@
  * Model under test: lstm(3 units) on [4 steps, 2 features] -> dense(3, softmax), categoricalCrossentropy.
  */
 import * as rk from '../lib';
+import { loadNative } from '../lib/native';
 import { CHECK_CHUNK } from '../lib/tensor';
 import { expectRnnError, seededUniform } from './helpers/checks';
 
@@ -170,6 +171,16 @@ describe('NaN and Infinity', () => {
         code: 'NOT_FINITE', message: expect.stringContaining(`(flat index ${index}) is ${text}`),
       });
     }
+  });
+
+  it('the native scan behind these checks refuses bad arguments, naming what it received', () => {
+    const scan = loadNative().firstNonFinite;
+    const values = new Float32Array([1, NaN, 2]);
+    expect([scan(values, 0, 3), scan(values, 2, 3), scan(values, 1, 1)]).toEqual([1, -1, -1]);
+    expect(() => scan(values, 2, 1)).toThrow(/expected integers 0 <= from <= to <= 3 but received from 2, to 1/);
+    expect(() => scan(values, 0, 4)).toThrow(/received from 0, to 4/);
+    expect(() => scan(values, 0.5, 2)).toThrow(/received from 0.5, to 2/);
+    expect(() => scan([1, 2] as unknown as Float32Array, 0, 1)).toThrow(/expected a Float32Array but received 1,2/);
   });
 
   it('the model trains normally after the failed calls', async () => {

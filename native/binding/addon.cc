@@ -27,7 +27,8 @@ Napi::Value GetThreads(const Napi::CallbackInfo& info) {
 Napi::Value FirstNonFinite(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    rnnkit::binding::fail(env, "DTYPE", "firstNonFinite: expected a Float32Array");
+    rnnkit::binding::fail(env, "DTYPE", "firstNonFinite: expected a Float32Array but received " +
+                                            info[0].ToString().Utf8Value());
   }
   const Napi::Float32Array values = info[0].As<Napi::Float32Array>();
   const double length = static_cast<double>(values.ElementLength());
@@ -36,7 +37,9 @@ Napi::Value FirstNonFinite(const Napi::CallbackInfo& info) {
   if (!(from >= 0 && from <= to && to <= length && from == static_cast<int64_t>(from) &&
         to == static_cast<int64_t>(to))) {
     rnnkit::binding::fail(env, "ARGUMENT", "firstNonFinite: expected integers 0 <= from <= to <= " +
-                                               std::to_string(values.ElementLength()));
+                                               std::to_string(values.ElementLength()) + " but received from " +
+                                               info[1].ToString().Utf8Value() + ", to " +
+                                               info[2].ToString().Utf8Value());
   }
   const int64_t first = static_cast<int64_t>(from);
   const int64_t found = rnnkit::kernels::firstNonFinite(values.Data() + first, static_cast<int64_t>(to) - first);

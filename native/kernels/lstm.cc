@@ -4,6 +4,7 @@
 
 #include "kernels/cell_maps.h"
 #include "kernels/input_projection.h"
+#include "kernels/stacked_steps.h"
 
 namespace rnnkit::kernels {
 namespace {
@@ -133,50 +134,25 @@ template <typename T>
 void lstmInfer(const RecurrentShape& shape, const LstmActivations& activations, const T* x,
                const int32_t* activeRows, const LstmParams<T>& params, const T* h0, const T* c0,
                const LstmInferenceScratch<T>& scratch, T* hSeq, T* hFinal, PackedProduct<T>* product) {
-  const int64_t B = shape.batch, F = shape.inputSize, H = shape.hiddenSize, width = kLstmGateCount * H;
-  const int64_t depth = H + F, stride = lstmInferenceRowStride(shape);
+  const int64_t B = shape.batch, H = shape.hiddenSize, width = kLstmGateCount * H;
   PackedProduct<T> temporary;
-  PackedProduct<T>& stacked = product ? *product : temporary;
-  const bool oneRow = B == 1;
-  if (!oneRow) {
-    std::copy(params.recurrentKernel, params.recurrentKernel + H * width, scratch.stackedKernel);
-    std::copy(params.kernel, params.kernel + F * width, scratch.stackedKernel + H * width);
-    stacked.bind(scratch.stackedKernel, width, false, depth, width, B);
-  }
-  for (int64_t r = 0; r < B; ++r) copyOrZero(h0 ? h0 + r * H : nullptr, scratch.rows + r * stride, H);
+  StackedSteps<T> steps(shape, width, params.kernel, params.recurrentKernel, h0, scratch.stackedKernel, scratch.rows,
+                        product ? *product : temporary);
   copyOrZero(c0, scratch.c, B * H);
-
   for (int64_t s = 0; s < shape.steps; ++s) {
     const int64_t active = activeAt(activeRows, s, B);
-    T* in = scratch.rows + (s % 2) * B * stride;
-    T* out = scratch.rows + ((s + 1) % 2) * B * stride;
+    for (int64_t r = 0; r < active; ++r) copyOrZero(params.bias, scratch.z + r * width, width);
+    steps.multiplyAdd(x, s, active, scratch.z, width);
+    T* out = steps.out(s);
     for (int64_t r = 0; r < active; ++r) {
-      std::copy(x + (s * B + r) * F, x + (s * B + r + 1) * F, in + r * stride + H);
-      copyOrZero(params.bias, scratch.z + r * width, width);
-    }
-    if (!oneRow) {
-      stacked.multiplyAdd(in, stride, active, scratch.z, width);
-    } else if (active == 1) {
-      MatrixMap<T> z(scratch.z, 1, width);
-      z.noalias() += ConstMatrixMap<T>(in + H, 1, F) * ConstMatrixMap<T>(params.kernel, F, width);
-      z.noalias() += ConstMatrixMap<T>(in, 1, H) * ConstMatrixMap<T>(params.recurrentKernel, H, width);
-    }
-    for (int64_t r = 0; r < active; ++r) {
-      T* hNext = out + r * stride;
+      T* hNext = out + r * steps.stride();
       T* c = scratch.c + r * H;
-      // act(c_t) goes straight into hNext, which forwardRow then scales by o in place.
+      // act(c_t) goes straight into hNext, which forwardRow then scales by o in place; c is updated in place.
       forwardRow(activations, H, scratch.z + r * width, c, c, hNext, hNext);
     }
-    // Rows past their length keep their state (c is updated in place, so only h moves).
-    for (int64_t r = active; r < B; ++r) std::copy(in + r * stride, in + r * stride + H, out + r * stride);
-    if (hSeq) {
-      for (int64_t r = 0; r < B; ++r) std::copy(out + r * stride, out + r * stride + H, hSeq + (s * B + r) * H);
-    }
+    steps.finishStep(s, active, hSeq);
   }
-  if (hFinal) {
-    const T* last = scratch.rows + (shape.steps % 2) * B * stride;
-    for (int64_t r = 0; r < B; ++r) std::copy(last + r * stride, last + r * stride + H, hFinal + r * H);
-  }
+  steps.finalState(hFinal);
 }
 
 template <typename T>

@@ -65,20 +65,14 @@ struct LstmBackwardScratch {
   T* dc = nullptr;      // [B, H] running gradient of c
 };
 
-// Caller-owned scratch for lstmInfer. A row of `rows` is [h_{t-1} | x_t] padded to lstmInferenceRowStride(shape)
-// values, so each h starts as aligned as the buffer (Eigen's element-wise code must not depend on addresses).
+// Caller-owned scratch for lstmInfer (the operand layout: kernels/stacked_steps.h).
 template <typename T>
 struct LstmInferenceScratch {
   T* stackedKernel = nullptr;  // [H+F, 4H]: the recurrent kernel's rows, then the kernel's (batch > 1 only)
-  T* rows = nullptr;           // [2, B, stride]: the current and the next step's rows
+  T* rows = nullptr;           // [2, B, inferenceRowStride(shape)]: [h_{t-1} | x_t] of the current and next step
   T* z = nullptr;              // [B, 4H] one step's pre-activations
   T* c = nullptr;              // [B, H] the running cell state
 };
-
-inline int64_t lstmInferenceRowStride(const RecurrentShape& shape) {
-  constexpr int64_t kAlign = 16;  // values: 64 bytes of float
-  return (shape.hiddenSize + shape.inputSize + kAlign - 1) / kAlign * kAlign;
-}
 
 // `products`: the cell's packed-U storage (kernels/packed_product.h), or nullptr for a temporary one.
 // x [T, B, F]; activeRows [T] (rows [0, activeRows[s]) run step s) or nullptr for all rows.

@@ -4,6 +4,7 @@
 
 #include "kernels/cell_maps.h"
 #include "kernels/input_projection.h"
+#include "kernels/stacked_steps.h"
 
 namespace rnnkit::kernels {
 
@@ -37,6 +38,34 @@ void simpleRnnForward(const RecurrentShape& shape, Activation activation, const 
     // Rows past their length keep their state (overwriting their unused projection).
     std::copy(hPrev + active * H, hPrev + stateStride, hNext + active * H);
   }
+}
+
+template <typename T>
+void simpleRnnInfer(const RecurrentShape& shape, Activation activation, const T* x, const int32_t* activeRows,
+                    const SimpleRnnParams<T>& params, const T* h0, const SimpleRnnInferenceScratch<T>& scratch,
+                    T* hSeq, T* hFinal, PackedProduct<T>* product) {
+  const int64_t B = shape.batch, H = shape.hiddenSize;
+  PackedProduct<T> temporary;
+  StackedSteps<T> steps(shape, H, params.kernel, params.recurrentKernel, h0, scratch.stackedKernel, scratch.rows,
+                        product ? *product : temporary);
+  const int64_t stride = steps.stride();
+  for (int64_t s = 0; s < shape.steps; ++s) {
+    const int64_t active = activeAt(activeRows, s, B);
+    // The pre-activation of each active row builds up in its h slot of the next step's rows.
+    T* out = steps.out(s);
+    for (int64_t r = 0; r < active; ++r) {
+      T* z = out + r * stride;
+      if (params.bias) {
+        std::copy(params.bias, params.bias + H, z);
+      } else {
+        std::fill(z, z + H, T(0));
+      }
+    }
+    steps.multiplyAdd(x, s, active, out, stride);
+    for (int64_t r = 0; r < active; ++r) activateInPlace(activation, out + r * stride, H);
+    steps.finishStep(s, active, hSeq);
+  }
+  steps.finalState(hFinal);
 }
 
 template <typename T>
@@ -91,7 +120,10 @@ void simpleRnnBackward(const RecurrentShape& shape, Activation activation, const
   template void simpleRnnBackward<T>(const RecurrentShape&, Activation, const T*, const int32_t*,           \
                                      const SimpleRnnParams<T>&, const T*, const T*, const T*,               \
                                      const SimpleRnnBackwardScratch<T>&, const SimpleRnnGradients<T>&,   \
-                                     const RecurrentMask<T>&, RecurrentProducts<T>*);
+                                     const RecurrentMask<T>&, RecurrentProducts<T>*);                      \
+  template void simpleRnnInfer<T>(const RecurrentShape&, Activation, const T*, const int32_t*,              \
+                                  const SimpleRnnParams<T>&, const T*, const SimpleRnnInferenceScratch<T>&, \
+                                  T*, T*, PackedProduct<T>*);
 RNNKIT_INSTANTIATE_SIMPLE_RNN(float)
 RNNKIT_INSTANTIATE_SIMPLE_RNN(double)
 #undef RNNKIT_INSTANTIATE_SIMPLE_RNN

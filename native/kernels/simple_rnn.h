@@ -49,6 +49,22 @@ void simpleRnnForward(const RecurrentShape& shape, Activation activation, const 
                       const SimpleRnnParams<T>& params, const T* h0, T* states,
                       const RecurrentMask<T>& dropout = {}, RecurrentProducts<T>* products = nullptr);
 
+// Caller-owned scratch for simpleRnnInfer (the operand layout: kernels/stacked_steps.h).
+template <typename T>
+struct SimpleRnnInferenceScratch {
+  T* stackedKernel = nullptr;  // [H+F, H]: the recurrent kernel's rows, then the kernel's (batch > 1 only)
+  T* rows = nullptr;           // [2, B, inferenceRowStride(shape)]: [h_{t-1} | x_t] of the current and next step
+};
+
+// Forward for inference (predict, evaluate), as lstmInfer (kernels/lstm.h): h_t = act(b + [h_{t-1} | x_t] [U; W]),
+// one product per step written straight into the next step's rows, no states buffer. Agrees with simpleRnnForward
+// to float rounding (it rounds as (b + x_t W) + h_{t-1} U). hSeq [T, B, H] receives h after each step (a row past
+// its length: its held state), or nullptr; hFinal [B, H] the final h, or nullptr.
+template <typename T>
+void simpleRnnInfer(const RecurrentShape& shape, Activation activation, const T* x, const int32_t* activeRows,
+                    const SimpleRnnParams<T>& params, const T* h0, const SimpleRnnInferenceScratch<T>& scratch,
+                    T* hSeq, T* hFinal, PackedProduct<T>* product = nullptr);
+
 // Backward through the forward that filled `states` (same shape, x, activeRows, params and dropout).
 // dhSeq [T, B, H] gradient reaching h_t from the outputs, or nullptr; dhFinal [B, H] or nullptr.
 // A row past its length passes dh through unchanged and contributes nothing to the parameter gradients.

@@ -67,7 +67,7 @@ class LstmCell final : public RecurrentCell<T> {
     const kernels::LstmParams<T> unpacked = unpack(params);
     const int64_t B = shape.batch, H = shape.hiddenSize, width = kLstmGateCount * H;
     if (B > 1) grow(stackedKernel_, (H + shape.inputSize) * width);
-    grow(inferenceRows_, 2 * B * kernels::lstmInferenceRowStride(shape));
+    grow(inferenceRows_, 2 * B * kernels::inferenceRowStride(shape));
     grow(z_, B * width);
     grow(c_, B * H);
     const kernels::LstmInferenceScratch<T> scratch{stackedKernel_.data(), inferenceRows_.data(), z_.data(), c_.data()};

@@ -51,6 +51,20 @@ class SimpleRnnCell final : public RecurrentCell<T> {
     hasForward_ = true;
   }
 
+  void infer(const RecurrentShape& shape, const T* x, const int32_t* activeRows, const T* const* params,
+             const T* const* initialStates, T* hSeq, T* hFinal) override {
+    checkShape(kCell, shape);
+    requirePointer(kCell, "x", x);
+    checkActiveRows(kCell, shape, activeRows);
+    const kernels::SimpleRnnParams<T> unpacked = unpack(params);
+    const int64_t B = shape.batch, H = shape.hiddenSize;
+    if (B > 1) grow(stackedKernel_, (H + shape.inputSize) * H);
+    grow(inferenceRows_, 2 * B * kernels::inferenceRowStride(shape));
+    hasForward_ = false;  // the tape no longer matches: states() and backward() need a forward() first
+    kernels::simpleRnnInfer(shape, activation_, x, activeRows, unpacked, entryOrNull(initialStates, 0),
+                            {stackedKernel_.data(), inferenceRows_.data()}, hSeq, hFinal, &stackedProduct_);
+  }
+
   const T* states(int k) const override {
     if (k != 0) {
       throw std::invalid_argument(std::string(kCell) + ": expected state index 0 (h) but received " +
@@ -95,7 +109,9 @@ class SimpleRnnCell final : public RecurrentCell<T> {
   const int32_t* activeRows_ = nullptr;
   Workspace<T> states_;                 // forward tape: h_0 .. h_T
   Workspace<T> dPre_, dh_;              // backward scratch
+  Workspace<T> stackedKernel_, inferenceRows_;  // infer() scratch
   kernels::RecurrentProducts<T> products_;  // packed U, reused across calls
+  kernels::PackedProduct<T> stackedProduct_;  // infer(): packed [U; W]
   KeptRecurrentMask<T> dropoutMask_{false};  // recurrent dropout
 };
 

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "cell_test_support.h"
 #include "gru_test_support.h"
 
 namespace {
@@ -271,6 +272,15 @@ void expectInvalid(const char* what, Body body, std::initializer_list<const char
     return;
   }
   throw Failure(std::string(what) + ": no std::invalid_argument thrown");
+}
+
+RNNKIT_TEST("gru infer (the default: forward, then its h) gives forward's h exactly") {
+  for (bool resetAfter : {true, false}) {
+    const CellConfig config = gruConfig(resetAfter);
+    const cells::CellInputs in = cells::randomInputs<double>(makeGruCell<double>, config,
+                                                             {RecurrentShape{5, 4, 3, 3}, {5, 4, 2, 0}, 640});
+    cells::checkInferMatchesForward(makeGruCell<double>, in, 0, resetAfter ? "resetAfter" : "resetBefore");
+  }
 }
 
 RNNKIT_TEST("gru param shapes and misuse errors") {

@@ -1,0 +1,46 @@
+// The per-step operands of the inference kernels (lstmInfer, simpleRnnInfer), private helper: one product per step,
+//   z (+)= [h_{t-1} | x_t] [U; W]
+// over rows [h_{t-1} | x_t] that alternate between two buffers (`rows`: [2, B, stride], stride from
+// inferenceRowStride), with [U; W] stacked once per call into `stackedKernel` ([H+F, width]) and packed once
+// (kernels/packed_product.h). A kernel writes h_t into the h part of out(s) and the next step reads it from there.
+// With one row the products are GEMVs on W and U as given, so nothing is stacked or packed.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/packed_product.h"
+#include "kernels/recurrent_shape.h"
+
+namespace rnnkit::kernels {
+
+template <typename T>
+class StackedSteps {
+ public:
+  // kernel [F, width], recurrentKernel [H, width]; h0 [B, H] or nullptr for zeros; stackedKernel may be nullptr
+  // when B == 1.
+  StackedSteps(const RecurrentShape& shape, int64_t width, const T* kernel, const T* recurrentKernel, const T* h0,
+               T* stackedKernel, T* rows, PackedProduct<T>& product);
+
+  int64_t stride() const { return stride_; }
+  // Rows read by step s and written by it (the h part; out(s) is in(s + 1)).
+  T* in(int64_t s) const { return rows_ + (s % 2) * shape_.batch * stride_; }
+  T* out(int64_t s) const { return rows_ + ((s + 1) % 2) * shape_.batch * stride_; }
+
+  // Copies x_s [B, F] of the active rows into in(s), then z [active, width] (leading dimension ldz) += in(s) [U; W].
+  void multiplyAdd(const T* x, int64_t s, int64_t active, T* z, int64_t ldz);
+  // After step s wrote the h of its active rows into out(s): the other rows keep their h, and hSeq [T, B, H] (or
+  // nullptr) receives every row's h after step s.
+  void finishStep(int64_t s, int64_t active, T* hSeq) const;
+  // h after the last step into hFinal [B, H] (nullptr: nothing).
+  void finalState(T* hFinal) const;
+
+ private:
+  RecurrentShape shape_;
+  int64_t width_, stride_;
+  const T* kernel_;
+  const T* recurrentKernel_;
+  T* rows_;
+  PackedProduct<T>& product_;
+};
+
+}  // namespace rnnkit::kernels

@@ -45,6 +45,14 @@ inline void checkActiveRows(const char* cell, const kernels::RecurrentShape& sha
   }
 }
 
+// What every forward() and infer() checks before a kernel runs: the shape, x, and activeRows.
+inline void checkInputs(const char* cell, const kernels::RecurrentShape& shape, const void* x,
+                        const int32_t* activeRows) {
+  checkShape(cell, shape);
+  requirePointer(cell, "x", x);
+  checkActiveRows(cell, shape, activeRows);
+}
+
 // The cells apply activations element-wise, so Softmax (and anything outside the enum) is refused.
 inline void checkElementwise(const char* cell, const char* name, kernels::Activation activation) {
   const auto code = static_cast<int32_t>(activation);

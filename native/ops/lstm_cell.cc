@@ -41,9 +41,7 @@ class LstmCell final : public RecurrentCell<T> {
 
   void forward(const RecurrentShape& shape, const T* x, const int32_t* activeRows, const T* const* params,
                const T* const* initialStates, const T* recurrentMask) override {
-    checkShape(kCell, shape);
-    requirePointer(kCell, "x", x);
-    checkActiveRows(kCell, shape, activeRows);
+    checkInputs(kCell, shape, x, activeRows);
     const kernels::LstmParams<T> unpacked = unpack(params);
     const int64_t stateCount = (shape.steps + 1) * shape.batch * shape.hiddenSize;
     grow(gates_, shape.steps * shape.batch * kLstmGateCount * shape.hiddenSize);
@@ -61,9 +59,7 @@ class LstmCell final : public RecurrentCell<T> {
 
   void infer(const RecurrentShape& shape, const T* x, const int32_t* activeRows, const T* const* params,
              const T* const* initialStates, T* hSeq, T* hFinal) override {
-    checkShape(kCell, shape);
-    requirePointer(kCell, "x", x);
-    checkActiveRows(kCell, shape, activeRows);
+    checkInputs(kCell, shape, x, activeRows);
     const kernels::LstmParams<T> unpacked = unpack(params);
     const int64_t B = shape.batch, H = shape.hiddenSize, width = kLstmGateCount * H;
     if (B > 1) grow(stackedKernel_, (H + shape.inputSize) * width);

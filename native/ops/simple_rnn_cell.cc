@@ -37,9 +37,7 @@ class SimpleRnnCell final : public RecurrentCell<T> {
 
   void forward(const RecurrentShape& shape, const T* x, const int32_t* activeRows, const T* const* params,
                const T* const* initialStates, const T* recurrentMask) override {
-    checkShape(kCell, shape);
-    requirePointer(kCell, "x", x);
-    checkActiveRows(kCell, shape, activeRows);
+    checkInputs(kCell, shape, x, activeRows);
     const kernels::SimpleRnnParams<T> unpacked = unpack(params);
     grow(states_, (shape.steps + 1) * shape.batch * shape.hiddenSize);
     const kernels::RecurrentMask<T> dropout = dropoutMask_.keep(shape, recurrentMask);
@@ -53,9 +51,7 @@ class SimpleRnnCell final : public RecurrentCell<T> {
 
   void infer(const RecurrentShape& shape, const T* x, const int32_t* activeRows, const T* const* params,
              const T* const* initialStates, T* hSeq, T* hFinal) override {
-    checkShape(kCell, shape);
-    requirePointer(kCell, "x", x);
-    checkActiveRows(kCell, shape, activeRows);
+    checkInputs(kCell, shape, x, activeRows);
     const kernels::SimpleRnnParams<T> unpacked = unpack(params);
     const int64_t B = shape.batch, H = shape.hiddenSize;
     if (B > 1) grow(stackedKernel_, (H + shape.inputSize) * H);

@@ -360,6 +360,40 @@ void checkInferMatchesForward(CellFactory<T> factory, const CellInputs& in, doub
   }
 }
 
+// checkInferMatchesForward (double within 1e-13, float within 2e-6) for each config, with and without bias, given and
+// zero initial states, with and without lengths, over shapes that reach every product path of the stacked inference
+// kernels: one row (GEMVs), `small` with `smallLengths` (Eigen's coefficient-based product for tiny shapes), and 37
+// rows of depth 7 + 20 = 27, which the row stride pads to 32 (the packed GEMM), lengths 6 down to 1.
+inline void checkInferAcrossShapes(CellFactory<double> factory64, CellFactory<float> factory32,
+                                   const std::vector<CellConfig>& configs, const RecurrentShape& small,
+                                   const std::vector<int32_t>& smallLengths, uint32_t seed) {
+  std::vector<int32_t> manyLengths;
+  for (int32_t b = 0; b < 37; ++b) manyLengths.push_back(static_cast<int32_t>(6 - b / 7));
+  const std::vector<std::pair<RecurrentShape, std::vector<int32_t>>> cases = {
+      {{5, 1, 3, 4}, {3}}, {small, smallLengths}, {{6, 37, 7, 20}, manyLengths}};
+  for (const auto& [shape, lengths] : cases) {
+    for (CellConfig config : configs) {
+      for (bool useBias : {true, false}) {
+        config.useBias = useBias;
+        for (bool zeroInitial : {false, true}) {
+          for (const auto& withLengths : {std::vector<int32_t>{}, lengths}) {
+            const CellInputs in = randomInputs<double>(factory64, config, {shape, withLengths, ++seed, 0.5, 1.0,
+                                                                           zeroInitial});
+            const std::string label =
+                "T=" + std::to_string(shape.steps) + " B=" + std::to_string(shape.batch) + " F=" +
+                std::to_string(shape.inputSize) + " H=" + std::to_string(shape.hiddenSize) + " " +
+                activationName(config.activation) + "/" + activationName(config.recurrentActivation) +
+                (useBias ? " bias" : " no bias") + (zeroInitial ? " zero states" : " given states") +
+                (withLengths.empty() ? "" : " lengths");
+            checkInferMatchesForward(factory64, in, 1e-13, label + " double");
+            checkInferMatchesForward(factory32, in, 2e-6, label + " float");
+          }
+        }
+      }
+    }
+  }
+}
+
 // A cell that ran a larger shape first (its workspaces stay large) gives exactly what a fresh cell gives.
 inline void checkWorkspaceReuse(CellFactory<double> factory, const CellInputs& large, const CellInputs& small) {
   auto weightsFor = [](const CellInputs& in) {

@@ -184,37 +184,10 @@ RNNKIT_TEST("lstm float matches double within 1e-5 relative") {
 }
 
 RNNKIT_TEST("lstm infer (stacked-operand kernel) gives forward's h in double and float") {
-  // Shapes: one row (the GEMV path), a small batch (Eigen's coefficient path), and 37 rows with depth 27 and width
-  // 80 (the packed GEMM; the stride pads 27 to 32); with and without lengths, bias and initial states.
-  const std::vector<std::pair<RecurrentShape, std::vector<int32_t>>> cases = {
-      {{5, 1, 3, 4}, {}}, {{5, 1, 3, 4}, {3}}, {kShape, kLengths}, {{6, 37, 7, 20}, {}}};
-  uint32_t seed = 700;
-  for (const auto& [shape, shortLengths] : cases) {
-    std::vector<int32_t> lengths = shortLengths;
-    if (shape.batch == 37) {
-      for (int32_t b = 0; b < 37; ++b) lengths.push_back(static_cast<int32_t>(6 - b / 7));  // 6 .. 1
-    }
-    for (bool useBias : {true, false}) {
-      for (bool zeroInitial : {false, true}) {
-        for (const auto& [activation, recurrent] : {std::pair{Activation::Tanh, Activation::Sigmoid},
-                                                    std::pair{Activation::Relu, Activation::HardSigmoid}}) {
-          const CellConfig config = lstmConfig(activation, recurrent, useBias);
-          for (const auto& withLengths : {std::vector<int32_t>{}, lengths}) {
-            const CellInputs in = randomInputs<double>(ops::makeLstmCell<double>, config,
-                                                       {shape, withLengths, ++seed, 0.5, 1.0, zeroInitial});
-            const std::string label = "T=" + std::to_string(shape.steps) + " B=" + std::to_string(shape.batch) +
-                                      " F=" + std::to_string(shape.inputSize) + " H=" +
-                                      std::to_string(shape.hiddenSize) + (useBias ? " bias" : " no bias") +
-                                      (zeroInitial ? " zero states" : " given states") + " " +
-                                      activationName(activation) + "/" + activationName(recurrent) +
-                                      (withLengths.empty() ? "" : " lengths");
-            checkInferMatchesForward(ops::makeLstmCell<double>, in, 1e-13, label + " double");
-            checkInferMatchesForward(ops::makeLstmCell<float>, in, 2e-6, label + " float");
-          }
-        }
-      }
-    }
-  }
+  checkInferAcrossShapes(ops::makeLstmCell<double>, ops::makeLstmCell<float>,
+                         {lstmConfig(Activation::Tanh, Activation::Sigmoid, true),
+                          lstmConfig(Activation::Relu, Activation::HardSigmoid, true)},
+                         kShape, kLengths, 700);
 }
 
 RNNKIT_TEST("lstm states() and backward() after infer() are refused") {

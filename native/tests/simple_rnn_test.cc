@@ -1,7 +1,6 @@
 // SimpleRNN cell: hand-worked forward cases, a plain-loop reference, float64 finite-difference gradient checks over
 // every option, rows past their length, float versus double, workspace reuse and argument errors.
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "cell_padding_check.h"
@@ -154,34 +153,9 @@ RNNKIT_TEST("simple rnn float matches double within 1e-5 relative") {
 }
 
 RNNKIT_TEST("simple rnn infer (stacked-operand kernel) gives forward's h in double and float") {
-  // One row (GEMV path), the small shape with lengths, and 37 rows (packed GEMM; depth 27 padded to 32).
-  const std::vector<std::pair<RecurrentShape, std::vector<int32_t>>> cases = {
-      {{5, 1, 3, 4}, {}}, {{5, 1, 3, 4}, {3}}, {kShape, kLengths}, {{6, 37, 7, 20}, {}}};
-  uint32_t seed = 630;
-  for (const auto& [shape, shortLengths] : cases) {
-    std::vector<int32_t> lengths = shortLengths;
-    if (shape.batch == 37) {
-      for (int32_t b = 0; b < 37; ++b) lengths.push_back(static_cast<int32_t>(6 - b / 7));  // 6 .. 1
-    }
-    for (bool useBias : {true, false}) {
-      for (bool zeroInitial : {false, true}) {
-        for (Activation activation : {Activation::Tanh, Activation::Relu}) {
-          const CellConfig config = simpleRnnConfig(activation, useBias);
-          for (const auto& withLengths : {std::vector<int32_t>{}, lengths}) {
-            const CellInputs in = randomInputs<double>(ops::makeSimpleRnnCell<double>, config,
-                                                       {shape, withLengths, ++seed, 0.5, 1.0, zeroInitial});
-            const std::string label = "T=" + std::to_string(shape.steps) + " B=" + std::to_string(shape.batch) +
-                                      " F=" + std::to_string(shape.inputSize) + " H=" +
-                                      std::to_string(shape.hiddenSize) + (useBias ? " bias" : " no bias") +
-                                      (zeroInitial ? " zero state" : " given state") + " " +
-                                      activationName(activation) + (withLengths.empty() ? "" : " lengths");
-            checkInferMatchesForward(ops::makeSimpleRnnCell<double>, in, 1e-13, label + " double");
-            checkInferMatchesForward(ops::makeSimpleRnnCell<float>, in, 2e-6, label + " float");
-          }
-        }
-      }
-    }
-  }
+  checkInferAcrossShapes(ops::makeSimpleRnnCell<double>, ops::makeSimpleRnnCell<float>,
+                         {simpleRnnConfig(Activation::Tanh, true), simpleRnnConfig(Activation::Relu, true)}, kShape,
+                         kLengths, 630);
 }
 
 RNNKIT_TEST("simple rnn reused workspaces give the results of a fresh cell") {

@@ -57,8 +57,8 @@ struct SimpleRnnInferenceScratch {
 };
 
 // Forward for inference (predict, evaluate), as lstmInfer (kernels/lstm.h): h_t = act(b + [h_{t-1} | x_t] [U; W]),
-// one product per step written straight into the next step's rows, no states buffer. Agrees with simpleRnnForward
-// to float rounding (it rounds as (b + x_t W) + h_{t-1} U). hSeq [T, B, H] receives h after each step (a row past
+// one product per step written straight into the next step's rows, no states buffer. Agrees with simpleRnnForward,
+// which rounds as (b + x_t W) + h_{t-1} U, to float rounding. hSeq [T, B, H] receives h after each step (a row past
 // its length: its held state), or nullptr; hFinal [B, H] the final h, or nullptr.
 template <typename T>
 void simpleRnnInfer(const RecurrentShape& shape, Activation activation, const T* x, const int32_t* activeRows,

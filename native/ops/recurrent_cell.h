@@ -57,9 +57,9 @@ class RecurrentCell {
                        const T* recurrentMask = nullptr) = 0;
 
   // Forward for inference: the same outputs as forward() at float precision, keeping nothing for backward (a cell
-  // may take a faster path: the LSTM's, kernels/lstm.h). hSeq [T, B, H] receives h after each step (a row past its
-  // length: its held state), or nullptr; hFinal [B, H] the final h, or nullptr. backward() must not follow: it
-  // needs a forward(). This default runs forward() and copies its h states.
+  // may take a faster path: LSTM and SimpleRNN do, kernels/stacked_steps.h). hSeq [T, B, H] receives h after each
+  // step (a row past its length: its held state), or nullptr; hFinal [B, H] the final h, or nullptr. backward()
+  // must not follow: it needs a forward(). This default runs forward() and copies its h states.
   virtual void infer(const RecurrentShape& shape, const T* x, const int32_t* activeRows, const T* const* params,
                      const T* const* initialStates, T* hSeq, T* hFinal) {
     forward(shape, x, activeRows, params, initialStates, nullptr);

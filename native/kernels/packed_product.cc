@@ -129,31 +129,28 @@ void PackedProduct<T>::blockedMultiplyAdd(const T* a, int64_t lda, int64_t rows,
 }
 
 template <typename T>
-void PackedProduct<T>::multiplyAdd(const T* a, int64_t lda, int64_t rows, T* c, int64_t ldc) {
+void PackedProduct<T>::multiply(const T* a, int64_t lda, int64_t rows, T* c, int64_t ldc, bool add) {
   if (rows <= 0) return;
   if (rows > maxRows_) throw std::invalid_argument("PackedProduct: more rows than bound");
   if (usesPlainEigen(rows)) {
-    plainEigen(a, lda, rows, c, ldc, true);
+    plainEigen(a, lda, rows, c, ldc, add);
     return;
   }
+  // As Eigen does for `C = A * W`: zero, then accumulate.
+  if (!add) StridedMap<T>(c, rows, width_, Eigen::OuterStride<>(ldc)).setZero();
   const Blocking<T> blocking(rows, width_, depth_);
   ensurePacked(blocking.kc, blocking.mc);
   blockedMultiplyAdd(a, lda, rows, c, ldc, blocking.kc, blocking.mc, blocking.nc);
 }
 
 template <typename T>
+void PackedProduct<T>::multiplyAdd(const T* a, int64_t lda, int64_t rows, T* c, int64_t ldc) {
+  multiply(a, lda, rows, c, ldc, true);
+}
+
+template <typename T>
 void PackedProduct<T>::multiplyAssign(const T* a, int64_t lda, int64_t rows, T* c, int64_t ldc) {
-  if (rows <= 0) return;
-  if (rows > maxRows_) throw std::invalid_argument("PackedProduct: more rows than bound");
-  if (usesPlainEigen(rows)) {
-    plainEigen(a, lda, rows, c, ldc, false);
-    return;
-  }
-  // As Eigen does for `C = A * W`: zero, then accumulate.
-  StridedMap<T>(c, rows, width_, Eigen::OuterStride<>(ldc)).setZero();
-  const Blocking<T> blocking(rows, width_, depth_);
-  ensurePacked(blocking.kc, blocking.mc);
-  blockedMultiplyAdd(a, lda, rows, c, ldc, blocking.kc, blocking.mc, blocking.nc);
+  multiply(a, lda, rows, c, ldc, false);
 }
 
 template class PackedProduct<float>;

@@ -36,6 +36,7 @@ class PackedProduct {
   void multiplyAssign(const T* a, int64_t lda, int64_t rows, T* c, int64_t ldc);
 
  private:
+  void multiply(const T* a, int64_t lda, int64_t rows, T* c, int64_t ldc, bool add);
   bool usesPlainEigen(int64_t rows) const;
   void plainEigen(const T* a, int64_t lda, int64_t rows, T* c, int64_t ldc, bool add) const;
   // Eigen's blocking for `rows` rows (kc, mc, nc), computed once per call and shared by the two steps below.

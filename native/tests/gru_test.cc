@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "cell_test_support.h"
+#include "cell_infer_checks.h"
 #include "gru_test_support.h"
 
 namespace {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "cell_padding_check.h"
+#include "cell_infer_checks.h"
 #include "cell_test_support.h"
 #include "harness.h"
 #include "ops/recurrent_cell.h"

@@ -70,12 +70,36 @@ struct GruScratch {
   T* dState;      // [B, H]: the running dL/dh
 };
 
+// Caller-owned scratch for gruInfer (the operand layout: kernels/stacked_steps.h); stride = inferenceRowStride(shape).
+template <typename T>
+struct GruInferenceScratch {
+  T* stackedKernel;  // [H+F, 3H]: resetAfter [U_zr U_h; W_zr 0]; resetBefore [U_zr; W_zr] then [U_h; W_h]
+  T* rows;           // [2, B, stride]: [h_{t-1} | x_t] of the current and next step
+  T* candidateRows;  // [B, stride]: resetAfter x_t W_h + b_i_h; resetBefore [r * h_{t-1} | x_t]
+  T* z;              // [B, 3H]: one step's pre-activations (resetAfter: z, r and h_{t-1} U_h + b_r_h)
+  T* bias;           // [3H]: the bias each step starts from (resetAfter: b_i + b_r for z and r, then b_r_h)
+};
+
 // `products`: the cell's packed-U storage (kernels/packed_product.h), or nullptr for a temporary one.
 // Runs the whole sequence; fills trace.states[1..T], trace.gates and trace.candidate.
 template <typename T>
 void gruForward(const RecurrentShape& shape, const GruOptions& options, const T* x, const int32_t* activeRows,
                 const GruParams<T>& params, const GruTrace<T>& trace, const RecurrentMask<T>& dropout = {},
                 RecurrentProducts<T>* products = nullptr);
+
+// Forward for inference (predict, evaluate): the same model as gruForward without a trace, with stacked per-step
+// products over [h_{t-1} | x_t] (kernels/stacked_steps.h) instead of an all-step input projection:
+//   resetAfter:  [z r | hz_h] = b + [h_{t-1} | x_t] [U_zr U_h; W_zr 0], and x_t W_h + b_i_h
+//                (the zero block costs F*H of (H+F)*3H multiply-adds per row and step);
+//   resetBefore: [z r] = b_zr + [h_{t-1} | x_t] [U_zr; W_zr], then pre_hh = b_h + [r * h_{t-1} | x_t] [U_h; W_h].
+// Sums round in another order than gruForward's, so results agree with it to float precision, not bit for bit.
+// h0 [B, H] or nullptr for zeros; hSeq [T, B, H] receives h after each step (a row past its length: its held state),
+// or nullptr; hFinal [B, H] the h after the last step, or nullptr. `products`: two packed operands owned by the
+// cell, or nullptr for temporary ones. No recurrent dropout: it exists only in training.
+template <typename T>
+void gruInfer(const RecurrentShape& shape, const GruOptions& options, const T* x, const int32_t* activeRows,
+              const GruParams<T>& params, const T* h0, const GruInferenceScratch<T>& scratch, T* hSeq, T* hFinal,
+              PackedProduct<T>* products = nullptr);
 
 // Backpropagation through time through the last gruForward (same shape, options, x, activeRows, params, trace,
 // dropout).

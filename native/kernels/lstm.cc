@@ -136,8 +136,8 @@ void lstmInfer(const RecurrentShape& shape, const LstmActivations& activations, 
                const LstmInferenceScratch<T>& scratch, T* hSeq, T* hFinal, PackedProduct<T>* product) {
   const int64_t B = shape.batch, H = shape.hiddenSize, width = kLstmGateCount * H;
   PackedProduct<T> temporary;
-  StackedSteps<T> steps(shape, width, params.kernel, params.recurrentKernel, h0, scratch.stackedKernel, scratch.rows,
-                        product ? *product : temporary);
+  StackedSteps<T> steps(shape, width, {params.kernel, width, width}, {params.recurrentKernel, width, width}, h0,
+                        scratch.stackedKernel, scratch.rows, product ? *product : temporary);
   copyOrZero(c0, scratch.c, B * H);
   for (int64_t s = 0; s < shape.steps; ++s) {
     const int64_t active = activeAt(activeRows, s, B);

@@ -12,8 +12,8 @@ struct RecurrentShape {
   int64_t hiddenSize;  // H
 };
 
-// Row stride of the inference kernels' per-step operand rows [h_{t-1} | x_t] (lstmInfer, simpleRnnInfer): H + F
-// rounded up to 16 values, so every row's h starts as aligned as the buffer (Eigen's element-wise code peels an
+// Row stride of the inference kernels' per-step operand rows [h_{t-1} | x_t] (lstmInfer, simpleRnnInfer,
+// gruInfer): H + F rounded up to 16 values, so every row's h starts as aligned as the buffer (Eigen's element-wise code peels an
 // unaligned head with scalar code, whose rounding must not depend on a row's position).
 inline int64_t inferenceRowStride(const RecurrentShape& shape) {
   constexpr int64_t kAlign = 16;  // values: 64 bytes of float

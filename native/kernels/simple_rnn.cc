@@ -46,8 +46,8 @@ void simpleRnnInfer(const RecurrentShape& shape, Activation activation, const T*
                     T* hSeq, T* hFinal, PackedProduct<T>* product) {
   const int64_t B = shape.batch, H = shape.hiddenSize;
   PackedProduct<T> temporary;
-  StackedSteps<T> steps(shape, H, params.kernel, params.recurrentKernel, h0, scratch.stackedKernel, scratch.rows,
-                        product ? *product : temporary);
+  StackedSteps<T> steps(shape, H, {params.kernel, H, H}, {params.recurrentKernel, H, H}, h0, scratch.stackedKernel,
+                        scratch.rows, product ? *product : temporary);
   const int64_t stride = steps.stride();
   for (int64_t s = 0; s < shape.steps; ++s) {
     const int64_t active = activeAt(activeRows, s, B);

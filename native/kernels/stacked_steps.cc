@@ -8,11 +8,39 @@ namespace rnnkit::kernels {
 
 using namespace cellmaps;
 
+namespace {
+
 template <typename T>
-StackedSteps<T>::StackedSteps(const RecurrentShape& shape, int64_t width, const T* kernel, const T* recurrentKernel,
-                              const T* h0, T* stackedKernel, T* rows, PackedProduct<T>& product)
+using StridedConstMap = Eigen::Map<const RowMajorMatrix<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
+
+template <typename T>
+StridedConstMap<T> columnsOf(const WeightColumns<T>& w, int64_t rows) {
+  return StridedConstMap<T>(w.data, rows, w.width, Eigen::OuterStride<>(w.leadingDimension));
+}
+
+template <typename T>
+void copyRows(const WeightColumns<T>& from, int64_t rows, int64_t width, T* to) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* source = from.data + r * from.leadingDimension;
+    std::copy(source, source + from.width, to + r * width);
+    std::fill(to + r * width + from.width, to + (r + 1) * width, T(0));
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void stackWeights(const WeightColumns<T>& recurrentKernel, int64_t hiddenSize, const WeightColumns<T>& kernel,
+                  int64_t inputSize, int64_t width, T* stacked) {
+  copyRows(recurrentKernel, hiddenSize, width, stacked);
+  copyRows(kernel, inputSize, width, stacked + hiddenSize * width);
+}
+
+template <typename T>
+StackedSteps<T>::StackedSteps(const RecurrentShape& shape, int64_t width, WeightColumns<T> kernel,
+                              WeightColumns<T> recurrentKernel, const T* h0, T* stackedKernel, T* rows,
+                              PackedProduct<T>& product)
     : shape_(shape),
-      width_(width),
       stride_(inferenceRowStride(shape)),
       kernel_(kernel),
       recurrentKernel_(recurrentKernel),
@@ -20,8 +48,7 @@ StackedSteps<T>::StackedSteps(const RecurrentShape& shape, int64_t width, const 
       product_(product) {
   const int64_t B = shape.batch, F = shape.inputSize, H = shape.hiddenSize;
   if (B > 1) {
-    std::copy(recurrentKernel, recurrentKernel + H * width, stackedKernel);
-    std::copy(kernel, kernel + F * width, stackedKernel + H * width);
+    stackWeights(recurrentKernel, H, kernel, F, width, stackedKernel);
     product.bind(stackedKernel, width, false, H + F, width, B);
   }
   for (int64_t r = 0; r < B; ++r) {
@@ -42,9 +69,9 @@ void StackedSteps<T>::multiplyAdd(const T* x, int64_t s, int64_t active, T* z, i
   if (B > 1) {
     product_.multiplyAdd(rows, stride_, active, z, ldz);
   } else if (active == 1) {
-    MatrixMap<T> zRow(z, 1, width_);
-    zRow.noalias() += ConstMatrixMap<T>(rows + H, 1, F) * ConstMatrixMap<T>(kernel_, F, width_);
-    zRow.noalias() += ConstMatrixMap<T>(rows, 1, H) * ConstMatrixMap<T>(recurrentKernel_, H, width_);
+    MatrixMap<T>(z, 1, kernel_.width).noalias() += ConstMatrixMap<T>(rows + H, 1, F) * columnsOf(kernel_, F);
+    MatrixMap<T>(z, 1, recurrentKernel_.width).noalias() +=
+        ConstMatrixMap<T>(rows, 1, H) * columnsOf(recurrentKernel_, H);
   }
 }
 
@@ -69,5 +96,9 @@ void StackedSteps<T>::finalState(T* hFinal) const {
 
 template class StackedSteps<float>;
 template class StackedSteps<double>;
+template void stackWeights<float>(const WeightColumns<float>&, int64_t, const WeightColumns<float>&, int64_t, int64_t,
+                                  float*);
+template void stackWeights<double>(const WeightColumns<double>&, int64_t, const WeightColumns<double>&, int64_t,
+                                   int64_t, double*);
 
 }  // namespace rnnkit::kernels

@@ -1,9 +1,13 @@
-// The per-step operands of the inference kernels (lstmInfer, simpleRnnInfer), private helper: one product per step,
+// The per-step operands of the inference kernels (lstmInfer, simpleRnnInfer, gruInfer), private helper: one product
+// per step,
 //   z (+)= [h_{t-1} | x_t] [U; W]
 // over rows [h_{t-1} | x_t] that alternate between two buffers (`rows`: [2, B, stride], stride from
 // inferenceRowStride), with [U; W] stacked once per call into `stackedKernel` ([H+F, width]) and packed once
 // (kernels/packed_product.h). A kernel writes h_t into the h part of out(s) and the next step reads it from there.
 // With one row the products are GEMVs on W and U as given, so nothing is stacked or packed.
+//
+// U and W may be column blocks of larger matrices (the GRU's gates), and either may be narrower than z: its
+// missing columns count as zeros (the GRU's resetAfter form stacks [U_zr U_h; W_zr 0]).
 #pragma once
 
 #include <cstdint>
@@ -13,13 +17,26 @@
 
 namespace rnnkit::kernels {
 
+// The first `width` columns of a row-major weight matrix whose rows lie `leadingDimension` values apart.
+template <typename T>
+struct WeightColumns {
+  const T* data;
+  int64_t leadingDimension;
+  int64_t width;
+};
+
+// Copies [U; W] into stacked [H+F, width] (row-major, contiguous), zero where U or W is narrower than width.
+template <typename T>
+void stackWeights(const WeightColumns<T>& recurrentKernel, int64_t hiddenSize, const WeightColumns<T>& kernel,
+                  int64_t inputSize, int64_t width, T* stacked);
+
 template <typename T>
 class StackedSteps {
  public:
-  // kernel [F, width], recurrentKernel [H, width]; h0 [B, H] or nullptr for zeros; stackedKernel may be nullptr
-  // when B == 1.
-  StackedSteps(const RecurrentShape& shape, int64_t width, const T* kernel, const T* recurrentKernel, const T* h0,
-               T* stackedKernel, T* rows, PackedProduct<T>& product);
+  // kernel [F, <= width], recurrentKernel [H, <= width]; h0 [B, H] or nullptr for zeros; stackedKernel
+  // ([H+F, width]) may be nullptr when B == 1.
+  StackedSteps(const RecurrentShape& shape, int64_t width, WeightColumns<T> kernel, WeightColumns<T> recurrentKernel,
+               const T* h0, T* stackedKernel, T* rows, PackedProduct<T>& product);
 
   int64_t stride() const { return stride_; }
   // Rows read by step s and written by it (the h part; out(s) is in(s + 1)).
@@ -36,9 +53,8 @@ class StackedSteps {
 
  private:
   RecurrentShape shape_;
-  int64_t width_, stride_;
-  const T* kernel_;
-  const T* recurrentKernel_;
+  int64_t stride_;
+  WeightColumns<T> kernel_, recurrentKernel_;
   T* rows_;
   PackedProduct<T>& product_;
 };

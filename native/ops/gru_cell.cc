@@ -89,6 +89,24 @@ class GruCell final : public RecurrentCell<T> {
     hasForward_ = true;
   }
 
+  void infer(const RecurrentShape& shape, const T* x, const int32_t* activeRows, const T* const* params,
+             const T* const* initialStates, T* hSeq, T* hFinal) override {
+    checkShape(shape);
+    requirePointer("x", x);
+    checkParams(params, "params");
+    checkActiveRows(shape, activeRows);
+    hasForward_ = false;  // the trace no longer matches: states() and backward() need a forward() first
+    const int64_t B = shape.batch, H = shape.hiddenSize, stride = kernels::inferenceRowStride(shape);
+    grow(stackedKernel_, (H + shape.inputSize) * 3 * H);
+    grow(inferenceRows_, 3 * B * stride);  // two steps' [h | x] rows, then the candidate rows
+    grow(z_, B * 3 * H + 3 * H);           // the step's gates, then the step bias
+    const kernels::GruInferenceScratch<T> scratch{stackedKernel_.data(), inferenceRows_.data(),
+                                                  inferenceRows_.data() + 2 * B * stride, z_.data(),
+                                                  z_.data() + B * 3 * H};
+    kernels::gruInfer<T>(shape, options_, x, activeRows, paramsOf(params), initialStates ? initialStates[0] : nullptr,
+                         scratch, hSeq, hFinal, inferenceProducts_);
+  }
+
   const T* states(int k) const override {
     if (k != 0) fail("state index", "0 (a GRU has one state)", std::to_string(k));
     if (!hasForward_) fail("states()", "a completed forward pass", "a call before any forward");
@@ -156,6 +174,8 @@ class GruCell final : public RecurrentCell<T> {
   Workspace<T> states_, gates_, candidate_;    // forward trace, see kernels::GruTrace
   Workspace<T> dGates_, dCandidate_, dState_;  // backward scratch, see kernels::GruScratch
   kernels::RecurrentProducts<T> products_;     // packed U blocks, reused across calls
+  Workspace<T> stackedKernel_, inferenceRows_, z_;  // infer() scratch, see kernels::GruInferenceScratch
+  kernels::PackedProduct<T> inferenceProducts_[2];  // infer(): the packed stacked operands
   KeptRecurrentMask<T> dropoutMask_{true};     // recurrent dropout, with the GRU's dMasked scratch
 };
 

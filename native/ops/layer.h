@@ -49,7 +49,7 @@ struct Activations {
 };
 
 // What a forward is for. `training` is Keras' flag: dropout is active. `keepForBackward`: backward() follows, so the
-// layer keeps what it needs; without it a layer may take a faster inference path (LSTM and SimpleRNN layers do; it
+// layer keeps what it needs; without it a layer may take a faster inference path (the recurrent layers do; it
 // rounds differently at float precision, kernels/stacked_steps.h), and backward() is refused.
 struct ForwardMode {
   bool training = false;

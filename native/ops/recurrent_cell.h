@@ -15,7 +15,6 @@
 //           nullptr = no recurrent dropout. The GRU blend z * h_{t-1} + (1 - z) * hh keeps the unmasked h_{t-1}.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -56,18 +55,12 @@ class RecurrentCell {
                        const T* const* params, const T* const* initialStates,
                        const T* recurrentMask = nullptr) = 0;
 
-  // Forward for inference: the same outputs as forward() at float precision, keeping nothing for backward (a cell
-  // may take a faster path: LSTM and SimpleRNN do, kernels/stacked_steps.h). hSeq [T, B, H] receives h after each
-  // step (a row past its length: its held state), or nullptr; hFinal [B, H] the final h, or nullptr. backward()
-  // must not follow: it needs a forward(). This default runs forward() and copies its h states.
+  // Forward for inference: the same outputs as forward() at float precision, keeping nothing for backward (each cell
+  // runs its stacked-operand kernel, kernels/stacked_steps.h). hSeq [T, B, H] receives h after each step (a row past
+  // its length: its held state), or nullptr; hFinal [B, H] the final h, or nullptr. backward() must not follow: it
+  // needs a forward(), and states() refuses until one has run.
   virtual void infer(const RecurrentShape& shape, const T* x, const int32_t* activeRows, const T* const* params,
-                     const T* const* initialStates, T* hSeq, T* hFinal) {
-    forward(shape, x, activeRows, params, initialStates, nullptr);
-    const int64_t stateSize = shape.batch * shape.hiddenSize;
-    const T* h = states(0);
-    if (hSeq) std::copy(h + stateSize, h + (shape.steps + 1) * stateSize, hSeq);
-    if (hFinal) std::copy(h + shape.steps * stateSize, h + (shape.steps + 1) * stateSize, hFinal);
-  }
+                     const T* const* initialStates, T* hSeq, T* hFinal) = 0;
 
   // State k after each step of the last forward: [T+1, B, H]. Valid until the next forward.
   virtual const T* states(int k) const = 0;

@@ -274,12 +274,31 @@ void expectInvalid(const char* what, Body body, std::initializer_list<const char
   throw Failure(std::string(what) + ": no std::invalid_argument thrown");
 }
 
-RNNKIT_TEST("gru infer (the default: forward, then its h) gives forward's h exactly") {
+RNNKIT_TEST("gru infer (stacked-operand kernel) gives forward's h in double and float, both forms") {
+  for (bool resetAfter : {true, false}) {
+    cells::checkInferAcrossShapes(makeGruCell<double>, makeGruCell<float>,
+                                  {gruConfig(resetAfter), gruConfig(resetAfter, Activation::Relu, Activation::HardSigmoid)},
+                                  RecurrentShape{5, 4, 3, 3}, {5, 4, 2, 0}, resetAfter ? 640 : 660);
+  }
+}
+
+RNNKIT_TEST("gru states() and backward() after infer() are refused") {
   for (bool resetAfter : {true, false}) {
     const CellConfig config = gruConfig(resetAfter);
     const cells::CellInputs in = cells::randomInputs<double>(makeGruCell<double>, config,
-                                                             {RecurrentShape{5, 4, 3, 3}, {5, 4, 2, 0}, 640});
-    cells::checkInferMatchesForward(makeGruCell<double>, in, 0, resetAfter ? "resetAfter" : "resetBefore");
+                                                             {RecurrentShape{5, 4, 3, 3}, {5, 4, 2, 0}, 680});
+    const auto cell = makeGruCell<double>(config);
+    const auto params = cells::pointers(in.params), initial = cells::pointers(in.initial);
+    cell->forward(in.shape, in.x.data(), in.activeRowsOrNull(), params.data(), initial.data());
+    std::vector<double> hFinal(in.shape.batch * in.shape.hiddenSize);
+    cell->infer(in.shape, in.x.data(), in.activeRowsOrNull(), params.data(), initial.data(), nullptr, hFinal.data());
+    expectInvalid("states after infer", [&] { cell->states(0); }, {"states()", "a completed forward pass"});
+    std::vector<std::vector<double>> dParams;
+    for (const auto& p : in.params) dParams.emplace_back(p.size());
+    auto dParamPtr = cells::mutablePointers(dParams);
+    expectInvalid("backward after infer",
+                  [&] { cell->backward(params.data(), nullptr, nullptr, dParamPtr.data(), nullptr, nullptr); },
+                  {"backward()", "a completed forward pass"});
   }
 }
 

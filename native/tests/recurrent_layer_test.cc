@@ -109,7 +109,7 @@ const bool trimmedRunCasesRegistered = [] {
   return true;
 }();
 
-// The inference pass (predict, evaluate; the LSTM's own kernel, the other cells' forward) gives the gradient pass's
+// The inference pass (predict, evaluate; each cell's stacked-operand kernel) gives the gradient pass's
 // outputs on a windowed batch, and a backward after it is refused rather than run on a stale tape.
 const bool inferenceCasesRegistered = [] {
   const std::vector<LayerVariant> variants = {

@@ -22,7 +22,7 @@ async function main() {
     const workload = loadWorkloads(job.workloadsFile).find((w) => w.id === job.workloadId);
     const backend = await createBackend(job.backend, job.threads);
     send({ type: 'backend', info: backend.info });
-    await measureWorkload(backend, workload, { seed: job.seed, settings: SETTINGS[job.mode] }, send);
+    await measureWorkload(backend, workload, { seed: job.seed, settings: SETTINGS[job.mode], pairWith: job.pairWith }, send);
   } catch (error) {
     send({ type: 'failed', workload: job.workloadId, measure: 'setup', error: errorText(error) });
   }

@@ -3,9 +3,11 @@
  * What is measured for one workload on one backend. Training workloads: train steps and prediction at batch B.
  * Inference workloads: per-call latency at each of their batch sizes (samples/s = batch / latency).
  * Every measurement that throws becomes a 'failed' record carrying the error; nothing is skipped silently.
+ * With `pairWith` (rnnkit at another thread count), each measurement is then repeated as a paired comparison with
+ * that thread count in the same process ('threadPair' records, protocol.js measurePairedRatio).
  */
 const { makeBatch } = require('./data');
-const { measureRate, measureLatency } = require('./protocol');
+const { measureRate, measureLatency, measurePairedRatio } = require('./protocol');
 const { mapSummary } = require('./stats');
 
 const PARITY_SAMPLES = 4;
@@ -39,8 +41,29 @@ async function measureInference(model, workload, seed, settings, emit) {
   }
 }
 
+/**
+ * rnnkit only: the ratio of this backend's thread count over `pairWith` threads, measured in alternating windows on
+ * the same model and batch, for every measurement above. Records carry comparison: 'threads'.
+ */
+async function measureThreadPairs(backend, model, workload, { seed, settings, pairWith }, emit) {
+  const own = backend.info.threads;
+  const keys = workload.kind === 'infer'
+    ? workload.inferBatches.map((size) => ({ measure: 'infer', batch: size, seed: seed + size }))
+    : ['train', 'predict'].map((measure) => ({ measure, batch: workload.B, seed }));
+  for (const key of keys) {
+    const base = { workload: workload.id, measure: key.measure, batch: key.batch, comparison: 'threads' };
+    await guarded(base, emit, async () => {
+      const batch = model.prepare(makeBatch(workload, key.batch, key.seed));
+      const step = key.measure === 'train' ? () => model.train(batch) : () => model.predict(batch);
+      const paired = await measurePairedRatio(step, (n) => backend.setThreads(n), [pairWith, own], settings);
+      return { type: 'threadPair', threads: [pairWith, own], ...paired };
+    });
+  }
+  backend.setThreads(own);
+}
+
 /** Builds the workload's model on `backend` and emits one record per measurement (or per failure). */
-async function measureWorkload(backend, workload, { seed, settings }, emit) {
+async function measureWorkload(backend, workload, { seed, settings, pairWith }, emit) {
   let model;
   try {
     model = await backend.build(workload, seed);
@@ -56,6 +79,9 @@ async function measureWorkload(backend, workload, { seed, settings }, emit) {
   });
   if (workload.kind === 'infer') await measureInference(model, workload, seed, settings, emit);
   else await measureTraining(model, workload, seed, settings, emit);
+  if (pairWith !== undefined && backend.setThreads && settings.pairRounds > 0) {
+    await measureThreadPairs(backend, model, workload, { seed, settings, pairWith }, emit);
+  }
   model.release();
 }
 

@@ -15,10 +15,12 @@ const SETTINGS = {
   full: {
     warmupSteps: 2, repetitions: 5, repetitionSeconds: 1.0, budgetSeconds: 30,
     latencyCalls: 200, minLatencyCalls: 10, latencySeconds: 4, coldOnly: false,
+    pairRounds: 6, pairSeconds: 0.5,
   },
   quick: {
     warmupSteps: 1, repetitions: 3, repetitionSeconds: 0.1, budgetSeconds: 1,
     latencyCalls: 20, minLatencyCalls: 3, latencySeconds: 0.5, coldOnly: true,
+    pairRounds: 0, pairSeconds: 0,  // no paired thread ratios in a smoke run
   },
 };
 
@@ -92,4 +94,32 @@ async function measureLatency(call, settings) {
   };
 }
 
-module.exports = { SETTINGS, measureRate, measureLatency };
+/**
+ * Paired comparison of two settings of the same backend (rnnkit's thread counts): `configure(setting)` switches, then
+ * a window of steps is timed; each round times both settings back to back, in swapped order every other round, so a
+ * machine that speeds up or slows down during the run moves both alike. Returns the summary of the per-round ratios
+ * rate(second) / rate(first), with the rounds, steps per window and the window length aimed at.
+ */
+async function measurePairedRatio(step, configure, [first, second], settings) {
+  const warm = {};
+  for (const setting of [first, second]) {
+    configure(setting);
+    warm[setting] = await warmUp(step, settings);
+  }
+  const slowest = Math.max(warm[first].seconds, warm[second].seconds);
+  const stepsPerWindow = Math.max(1, Math.round(settings.pairSeconds / slowest));
+  const ratios = [];
+  for (let round = 0; round < settings.pairRounds; round++) {
+    const seconds = {};
+    for (const setting of round % 2 === 0 ? [first, second] : [second, first]) {
+      configure(setting);
+      seconds[setting] = await timeSeconds(async () => {
+        for (let s = 0; s < stepsPerWindow; s++) await step();
+      });
+    }
+    ratios.push(seconds[first] / seconds[second]);  // same steps in both windows: the rate ratio is the time ratio
+  }
+  return { ratio: summarize(ratios), rounds: settings.pairRounds, stepsPerWindow, windowSeconds: settings.pairSeconds };
+}
+
+module.exports = { SETTINGS, measureRate, measureLatency, measurePairedRatio };

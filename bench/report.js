@@ -21,6 +21,11 @@ function spread(s) {
   return s.n > 1 ? `${num(s.median)} (${num(s.min)}–${num(s.max)})` : `${num(s.median)} (n=1)`;
 }
 
+/** A summary of ratios: '1.62x (1.26–1.73)'. */
+function ratioSpread(s) {
+  return s.n > 1 ? `${num(s.median)}x (${num(s.min)}–${num(s.max)})` : `${num(s.median)}x (n=1)`;
+}
+
 function percent(fraction) {
   return fraction === null || fraction === undefined ? '–' : `${(100 * fraction).toFixed(0)}%`;
 }
@@ -71,9 +76,13 @@ function find(run, backend, m) {
   return run.measurements.find((o) => o.backend === backend && o.workload === m.workload && o.measure === m.measure && o.batch === m.batch);
 }
 
-/** What to show where a measurement is missing: 'failed', 'cut (--quick)', or '–' (not run). */
-function missingCell(run, backend, key) {
-  const matches = (o) => o.backend === backend && o.workload === key.workload && (o.measure === key.measure || ['build', 'setup', 'process'].includes(o.measure));
+/**
+ * What to show where a measurement is missing: 'failed', 'cut (--quick)', or '–' (not run). `comparison`: the
+ * paired thread comparison's cell ('threads') rather than the plain measurement's (undefined).
+ */
+function missingCell(run, backend, key, comparison) {
+  const matches = (o) => o.backend === backend && o.workload === key.workload && o.comparison === comparison &&
+    (o.measure === key.measure || ['build', 'setup', 'process'].includes(o.measure));
   if (run.failures.some(matches)) return 'failed';
   if (run.skipped.some(matches)) return 'cut (--quick)';
   return '–';
@@ -96,7 +105,10 @@ function throughputTable(run) {
   if (run.backends.includes('rnnkit')) header.push('rnnkit samples/s (min–max)', 'rnnkit GFLOP/s', 'of GEMM 1024³ / recurrent shape');
   for (const b of others) header.push(`${b} samples/s (min–max)`, `${b} GFLOP/s`);
   if (run.backends.includes('rnnkit')) for (const b of others) header.push(`rnnkit / ${b}`);
-  for (const v of variants) header.push(`${v} samples/s (min–max)`, `${v} / rnnkit`, ...(wasm ? [`${v} / tfjs-wasm`] : []));
+  for (const v of variants) {
+    header.push(`${v} samples/s (min–max)`, `${v} / rnnkit`, `${v} / rnnkit paired (min–max)`,
+      ...(wasm ? [`${v} / tfjs-wasm`] : []));
+  }
   const rows = measurementKeys(run, () => true).map((key) => {
     const row = [key.workload, key.measure, String(key.batch)];
     const own = find(run, 'rnnkit', key);
@@ -118,7 +130,10 @@ function throughputTable(run) {
     for (const v of variants) {
       const m = find(run, v, key);
       const over = (other) => (m && other ? `${num(m.samplesPerSec.median / other.samplesPerSec.median)}x` : '–');
-      row.push(m ? spread(m.samplesPerSec) : missingCell(run, v, key), over(own));
+      const paired = run.threadPairs.find((o) => o.backend === v && o.workload === key.workload &&
+        o.measure === key.measure && o.batch === key.batch);
+      row.push(m ? spread(m.samplesPerSec) : missingCell(run, v, key), over(own),
+        paired ? ratioSpread(paired.ratio) : missingCell(run, v, key, 'threads'));
       if (wasm) row.push(over(find(run, 'tfjs-wasm', key)));
     }
     return row;
@@ -167,8 +182,18 @@ function notes(run) {
     return `${p.workload}: ${diffs.join(', ') || 'no tfjs outputs'}${counts.length > 1 ? ` (parameter counts differ: ${JSON.stringify(p.params)})` : ''}`;
   });
   if (agreement.length) lines.push(`Same model check, max |softmax output − rnnkit's| on 4 samples: ${agreement.join('; ')}`);
+  const pairs = run.threadPairs[0];
+  if (pairs) {
+    lines.push(`Paired thread ratios: the ${pairs.backend} child alternates its own thread count (${pairs.threads[1]}) and ` +
+      `rnnkit's (${pairs.threads[0]}) on the same model and batch after its own measurements, in ${pairs.rounds} rounds ` +
+      `of two back-to-back windows of about ${pairs.windowSeconds} s each, order swapped every round; the ` +
+      'cell is the median (min–max) of the per-round ratios. The plain ratio column divides medians of two child ' +
+      'processes run some seconds apart, so drift of the machine between them enters it.');
+  }
   for (const m of run.measurements) if (m.note) lines.push(`${m.backend} ${m.workload} ${m.measure}: ${m.note}`);
-  for (const f of run.failures) lines.push(`FAILED ${f.backend} ${f.workload || ''} ${f.measure}: ${f.error}`);
+  for (const f of run.failures) {
+    lines.push(`FAILED ${f.backend} ${f.workload || ''} ${f.measure}${f.comparison ? ' (paired thread comparison)' : ''}: ${f.error}`);
+  }
   for (const f of run.skipped) lines.push(`cut ${f.backend} ${f.workload} ${f.measure}: ${f.reason}`);
   return lines.map((l) => `- ${l}`).join('\n');
 }

@@ -60,7 +60,11 @@ function createRnnkitBackend(threads) {
     };
   }
 
-  return { name: 'rnnkit', info: { version, threads: rk.getThreads(), ...rk.backendInfo() }, build };
+  // setThreads: the paired thread comparison (measure_workload.js) switches the count between timed windows.
+  return {
+    name: 'rnnkit', info: { version, threads: rk.getThreads(), ...rk.backendInfo() }, build,
+    setThreads: (n) => rk.setThreads(n),
+  };
 }
 
 module.exports = { createRnnkitBackend, buildRnnkitModel };

@@ -23,10 +23,15 @@ function rnnkitLabel(threads, options) {
   return threads === options.threads[0] ? 'rnnkit' : `rnnkit-${threads}t`;
 }
 
-/** The children to run per workload: one per tfjs backend, one per rnnkit thread count. */
+/**
+ * The children to run per workload: one per tfjs backend, one per rnnkit thread count. rnnkit at a further thread
+ * count also measures itself against the first count in the same process (pairWith: paired thread ratios).
+ */
 function jobsFor(options) {
   return options.backends.flatMap((backend) => (backend === 'rnnkit'
-    ? options.threads.map((threads) => ({ backend, threads, label: rnnkitLabel(threads, options) }))
+    ? options.threads.map((threads, i) => ({
+      backend, threads, label: rnnkitLabel(threads, options), ...(i > 0 ? { pairWith: options.threads[0] } : {}),
+    }))
     : [{ backend, label: backend }]));
 }
 
@@ -105,9 +110,9 @@ async function runWorkload(workload, options, run, emit) {
   const measured = [];
   const models = [];
   const outputs = [];
-  for (const { backend, threads, label } of jobsFor(options)) {
+  for (const { backend, threads, label, pairWith } of jobsFor(options)) {
     const started = Date.now();
-    const job = { backend, threads, label, workloadId: workload.id, workloadsFile: options.workloadsFile, mode: options.mode, seed: SEED };
+    const job = { backend, threads, label, pairWith, workloadId: workload.id, workloadsFile: options.workloadsFile, mode: options.mode, seed: SEED };
     for (const raw of await runChild(job, CHILD_TIMEOUT_SECONDS[options.mode])) {
       const record = withThroughputFigures(raw, workload, run.gemm.get(workload.id));
       if (record.type === 'outputs') {
@@ -120,6 +125,7 @@ async function runWorkload(workload, options, run, emit) {
       else if (record.type === 'failed') run.failures.push(record);
       else if (record.type === 'skipped') run.skipped.push(record);
       else if (record.type === 'rss') run.rss.push(record);
+      else if (record.type === 'threadPair') run.threadPairs.push(record);
       emit(record);
     }
     progress(`${workload.id} on ${label}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -151,7 +157,7 @@ async function main() {
   const run = {
     mode: options.mode, workloadsFile: options.workloadsFile, workloads, backends: jobsFor(options).map((j) => j.label),
     threads: options.threads, load: options.load, backendInfo: {},
-    measurements: [], failures: [], skipped: [], rss: [], ratios: [], parity: [], gemm: new Map(),
+    measurements: [], failures: [], skipped: [], rss: [], ratios: [], parity: [], threadPairs: [], gemm: new Map(),
   };
   progress('machine info and busy probe');
   run.machineStart = await machineInfo();

@@ -2,7 +2,7 @@
 /**
  * Runs the GEMM rate program (bench/gemm_rate.cc, built by CMake as build/rnnkit_gemm_bench) for the reference
  * 1024^3 product and the recurrent shapes, so rnnkit's GFLOP/s can be read as a fraction of what Eigen reaches on
- * one core of this machine.
+ * one core of this machine, and for the core's multiply-add peak, the ceiling of any kernel.
  */
 const fs = require('fs');
 const path = require('path');
@@ -39,4 +39,19 @@ function measureGemmRates(shapes, { executable = DEFAULT_GEMM_BENCH, seconds }) 
   return { available: true, rates, records };
 }
 
-module.exports = { DEFAULT_GEMM_BENCH, measureGemmRates, shapeKey };
+/**
+ * The single-thread multiply-add peak: a 'gemm-peak' record ({ lanes, gflops }), a 'failed' record, or null when the
+ * program is missing (measureGemmRates reports that once).
+ */
+function measurePeakRate({ executable = DEFAULT_GEMM_BENCH, seconds }) {
+  if (!fs.existsSync(executable)) return null;
+  try {
+    const out = execFileSync(executable, ['peak', String(seconds)], { encoding: 'utf8' });
+    const { lanes, gflops } = JSON.parse(out.trim().split('\n').pop());
+    return { type: 'gemm-peak', lanes, gflops };
+  } catch (error) {
+    return { type: 'failed', backend: 'gemm', measure: 'multiply-add peak', error: error.message.split('\n')[0] };
+  }
+}
+
+module.exports = { DEFAULT_GEMM_BENCH, measureGemmRates, measurePeakRate, shapeKey };

@@ -1,10 +1,16 @@
-// Single-thread float GEMM rate of this machine with Eigen, the ceiling the recurrent kernels are measured against.
+// Single-thread float GEMM rate of this machine with Eigen, the ceiling the recurrent kernels are measured against,
+// and the core's multiply-add peak, the ceiling of any kernel.
 //
 //   rnnkit_gemm_bench M K N seconds
 //   -> {"m":M,"k":K,"n":N,"seconds":S,"trials":R,"gflops":G}
+//   rnnkit_gemm_bench peak seconds
+//   -> {"peak":true,"lanes":L,"seconds":S,"trials":R,"gflops":G}
 //
 // C[M, N] = A[M, K] * B[K, N], all row-major (as rnnkit stores activations and weights), 2*M*K*N FLOPs per product.
-// The time budget is split into several trials; each trial repeats the product until its share of the time is up, and
+// peak: independent chains of Eigen packet multiply-adds (pmadd: one fused instruction per packet of L floats with
+// FMA, a multiply and an add without), 2*L FLOPs each, with no memory traffic; as many chains as the FMA units need
+// to stay busy. Built with the addon's -march flags, so it is the peak of the instruction set rnnkit runs with.
+// The time budget is split into several trials; each trial repeats the work until its share of the time is up, and
 // the best trial is reported (the least disturbed by other processes on a shared machine).
 #include <Eigen/Core>
 
@@ -37,14 +43,60 @@ void fillPattern(std::vector<float>& values, unsigned seed) {
   }
 }
 
+// Runs `work` (returns the FLOPs it did) in kTrials trials of seconds / kTrials each; the best trial's GFLOP/s.
+template <typename Work>
+double bestRate(double seconds, Work work) {
+  const double trialSeconds = seconds / kTrials;
+  double best = 0.0;
+  for (int trial = 0; trial < kTrials; ++trial) {
+    double flops = 0.0, elapsed = 0.0;
+    const Clock::time_point start = Clock::now();
+    do {
+      flops += work();
+      elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    } while (elapsed < trialSeconds);
+    best = std::max(best, flops / elapsed / 1e9);
+  }
+  return best;
+}
+
+int measurePeak(double seconds) {
+  using Packet = Eigen::internal::packet_traits<float>::type;
+  constexpr int kLanes = Eigen::internal::packet_traits<float>::size;
+  constexpr int kChains = 12;       // > FMA latency (4-5 cycles) x 2 units on current x86 cores
+  constexpr long kRounds = 100000;  // per timed call, so the clock is read rarely
+  Packet chains[kChains];
+  for (int i = 0; i < kChains; ++i) chains[i] = Eigen::internal::pset1<Packet>(1e-3f * static_cast<float>(i));
+  // x -> 0.999999 x + 1e-7 stays finite and normal however long it runs.
+  const Packet scale = Eigen::internal::pset1<Packet>(0.999999f), shift = Eigen::internal::pset1<Packet>(1e-7f);
+  const double rate = bestRate(seconds, [&] {
+    for (long round = 0; round < kRounds; ++round) {
+      for (int i = 0; i < kChains; ++i) chains[i] = Eigen::internal::pmadd(chains[i], scale, shift);
+    }
+    return 2.0 * kLanes * kChains * static_cast<double>(kRounds);
+  });
+  float sum = 0.0f;
+  for (int i = 0; i < kChains; ++i) sum += Eigen::internal::pfirst(chains[i]);
+  volatile float sink = sum;  // keeps the chains from being discarded
+  (void)sink;
+  std::printf("{\"peak\":true,\"lanes\":%d,\"seconds\":%g,\"trials\":%d,\"gflops\":%.3f}\n", kLanes, seconds,
+              kTrials, rate);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "peak") {
+    const double seconds = std::atof(argv[2]);
+    if (seconds > 0.0) return measurePeak(seconds);
+  }
   long rows = 0, inner = 0, cols = 0;
   const double seconds = argc == 5 ? std::atof(argv[4]) : 0.0;
   if (argc != 5 || !parsePositive(argv[1], rows) || !parsePositive(argv[2], inner) || !parsePositive(argv[3], cols) ||
       !(seconds > 0.0)) {
-    std::fprintf(stderr, "usage: %s M K N seconds   (positive integers M K N, positive seconds)\n", argv[0]);
+    std::fprintf(stderr, "usage: %s M K N seconds | %s peak seconds   (positive integers M K N, positive seconds)\n",
+                 argv[0], argv[0]);
     return 2;
   }
 
@@ -57,19 +109,10 @@ int main(int argc, char** argv) {
   Eigen::Map<RowMajorMatrix> c(cData.data(), rows, cols);
 
   const double flopsPerProduct = 2.0 * static_cast<double>(rows) * static_cast<double>(inner) * static_cast<double>(cols);
-  const double trialSeconds = seconds / kTrials;
-  double bestGflops = 0.0;
-  for (int trial = 0; trial < kTrials; ++trial) {
-    long products = 0;
-    const Clock::time_point start = Clock::now();
-    double elapsed = 0.0;
-    do {
-      c.noalias() = a * b;
-      ++products;
-      elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    } while (elapsed < trialSeconds);
-    bestGflops = std::max(bestGflops, flopsPerProduct * static_cast<double>(products) / elapsed / 1e9);
-  }
+  const double bestGflops = bestRate(seconds, [&] {
+    c.noalias() = a * b;
+    return flopsPerProduct;
+  });
 
   // Reading one output keeps the compiler from discarding the products.
   volatile float sink = cData[0];

@@ -68,8 +68,12 @@ function gemmSection(run) {
     const rates = [...g.rates.values()].map((r) => `${r.m}x${r.k}x${r.n} ${num(r.gflops)}`);
     return `${id}: ${rates.length ? rates.join(', ') : 'failed (see the notes)'}`;
   });
+  const peak = run.gemmPeak
+    ? `\n- Multiply-add peak of one core (${run.gemmPeak.lanes} floats per instruction, no memory traffic), measured at ` +
+      `the start: ${num(run.gemmPeak.gflops)} GFLOP/s, the ceiling of any kernel`
+    : '';
   return '- Eigen GEMM rate, 1 thread, float, GFLOP/s (M x K x N), measured just before each workload\'s rnnkit run: ' +
-    `${perWorkload.join('; ')}`;
+    `${perWorkload.join('; ')}${peak}`;
 }
 
 function find(run, backend, m) {

@@ -12,7 +12,7 @@ const { fork, spawn } = require('child_process');
 const { parseOptions, USAGE } = require('./options');
 const { loadWorkloads, selectWorkloads } = require('./workloads');
 const { machineInfo, loadSnapshot } = require('./machine');
-const { measureGemmRates } = require('./gemm');
+const { measureGemmRates, measurePeakRate } = require('./gemm');
 const { gemmShapesFor, withThroughputFigures, speedRatios, modelAgreement } = require('./derive');
 const { markdownReport } = require('./report');
 
@@ -162,6 +162,12 @@ async function main() {
   progress('machine info and busy probe');
   run.machineStart = await machineInfo();
   emit({ type: 'machine', ...run.machineStart, threads: options.threads, load: options.load });
+  if (options.backends.includes('rnnkit')) {
+    const peak = measurePeakRate({ executable: options.gemmBench, seconds: GEMM_SECONDS[options.mode] });
+    if (peak && peak.type === 'failed') run.failures.push(peak);
+    else if (peak) run.gemmPeak = peak;
+    if (peak) emit(peak);
+  }
 
   for (const workload of workloads) await runWorkload(workload, options, run, emit);
 

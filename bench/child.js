@@ -18,17 +18,21 @@ async function main() {
   const job = JSON.parse(process.argv[2]);
   // Records carry the job's label: rnnkit at another thread count is reported as its own column (run.js).
   const send = (record) => process.send({ backend: job.label, ...record });
+  // maxRSS is in kilobytes. Taken before the paired thread comparison, which keeps the workspaces of both thread
+  // counts' batch plans alive at once: the RSS reported is that of this backend's own measurements.
+  const rssRecord = () => ({ backend: job.label, type: 'rss', workload: job.workloadId, maxRssMB: process.resourceUsage().maxRSS / 1024 });
+  let rss;
   try {
     const workload = loadWorkloads(job.workloadsFile).find((w) => w.id === job.workloadId);
     const backend = await createBackend(job.backend, job.threads);
     send({ type: 'backend', info: backend.info });
-    await measureWorkload(backend, workload, { seed: job.seed, settings: SETTINGS[job.mode], pairWith: job.pairWith }, send);
+    const beforePairs = () => { rss = rssRecord(); };
+    await measureWorkload(backend, workload, { seed: job.seed, settings: SETTINGS[job.mode], pairWith: job.pairWith, beforePairs }, send);
   } catch (error) {
     send({ type: 'failed', workload: job.workloadId, measure: 'setup', error: errorText(error) });
   }
-  // maxRSS is in kilobytes. Exit once the last record is written: a library's open handle must not keep us alive.
-  const rss = { backend: job.label, type: 'rss', workload: job.workloadId, maxRssMB: process.resourceUsage().maxRSS / 1024 };
-  process.send(rss, () => process.exit(0));
+  // Exit once the last record is written: a library's open handle must not keep us alive.
+  process.send(rss || rssRecord(), () => process.exit(0));
 }
 
 main();

@@ -62,8 +62,11 @@ async function measureThreadPairs(backend, model, workload, { seed, settings, pa
   backend.setThreads(own);
 }
 
-/** Builds the workload's model on `backend` and emits one record per measurement (or per failure). */
-async function measureWorkload(backend, workload, { seed, settings, pairWith }, emit) {
+/**
+ * Builds the workload's model on `backend` and emits one record per measurement (or per failure). `beforePairs` is
+ * called between the backend's own measurements and the paired thread comparison, if there is one.
+ */
+async function measureWorkload(backend, workload, { seed, settings, pairWith, beforePairs }, emit) {
   let model;
   try {
     model = await backend.build(workload, seed);
@@ -80,6 +83,7 @@ async function measureWorkload(backend, workload, { seed, settings, pairWith }, 
   if (workload.kind === 'infer') await measureInference(model, workload, seed, settings, emit);
   else await measureTraining(model, workload, seed, settings, emit);
   if (pairWith !== undefined && backend.setThreads && settings.pairRounds > 0) {
+    if (beforePairs) beforePairs();
     await measureThreadPairs(backend, model, workload, { seed, settings, pairWith }, emit);
   }
   model.release();

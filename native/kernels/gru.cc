@@ -1,7 +1,7 @@
-// GRU forward and backward kernels; the math and layouts are in gru.h.
+// GRU forward and backward kernels; the math and layouts are in gru.h (the inference pass: gru_infer.cc).
 #include "kernels/gru.h"
+#include "kernels/gru_rows.h"
 #include "kernels/input_projection.h"
-#include "kernels/stacked_steps.h"
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -18,11 +18,7 @@ using RowVector = Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>;
 template <typename T>
 using ConstRowVector = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>;
 
-inline int64_t gateColumn(GruGate gate, int64_t hiddenSize) { return static_cast<int64_t>(gate) * hiddenSize; }
-
-inline int64_t activeAt(const int32_t* activeRows, int64_t step, int64_t batch) {
-  return activeRows ? activeRows[step] : batch;
-}
+using namespace grurows;
 
 // Everything one step touches, for its active rows [0, rows). Row pointers are offset by row * stride.
 template <typename T>
@@ -33,16 +29,6 @@ struct StepView {
   T* gates;        // [rows, 3H]: pre-activations on entry to the forward step, activated z, r, hh after it
   T* candidate;    // [rows, H]
 };
-
-// hh = act(pre_hh), then h_t = z * h_{t-1} + (1 - z) * hh = hh + z * (h_{t-1} - hh).
-template <typename T>
-void finishForwardRow(Activation activation, T* gateRow, const T* hPrevRow, T* hNextRow, int64_t hiddenSize) {
-  const int64_t H = hiddenSize;
-  T* hhValues = gateRow + gateColumn(GruGate::Candidate, H);
-  activateInPlace(activation, hhValues, H);
-  ConstArrayMap<T> z(gateRow + gateColumn(GruGate::Update, H), H), hh(hhValues, H), hPrev(hPrevRow, H);
-  ArrayMap<T>(hNextRow, H) = hh + z * (hPrev - hh);
-}
 
 // resetAfter: hz_h = h_{t-1} U_h + b_r_h is kept; pre_hh = xz_h + r * hz_h. One pass after both GEMMs.
 template <typename T>
@@ -211,96 +197,6 @@ void weightGradients(const RecurrentShape& shape, const GruOptions& options, con
   if (grads.x) Matrix<T>(grads.x, rows, F).noalias() = dGates * ConstMatrix<T>(params.kernel, F, G).transpose();
 }
 
-// The bias each inference step starts from (GruInferenceScratch::bias); zeros without one.
-template <typename T>
-void stepBias(const GruOptions& options, const T* bias, int64_t hiddenSize, T* stepBias) {
-  const int64_t H = hiddenSize, G = 3 * H;
-  if (!bias) {
-    std::fill(stepBias, stepBias + G, T(0));
-  } else if (options.resetAfter) {
-    ArrayMap<T>(stepBias, 2 * H) = ConstArrayMap<T>(bias, 2 * H) + ConstArrayMap<T>(bias + G, 2 * H);
-    std::copy(bias + G + 2 * H, bias + 2 * G, stepBias + 2 * H);
-  } else {
-    std::copy(bias, bias + G, stepBias);
-  }
-}
-
-template <typename T>
-void fillRows(const T* value, int64_t width, int64_t rows, T* target, int64_t stride) {
-  for (int64_t r = 0; r < rows; ++r) {
-    if (value) {
-      std::copy(value, value + width, target + r * stride);
-    } else {
-      std::fill(target + r * stride, target + r * stride + width, T(0));
-    }
-  }
-}
-
-template <typename T>
-void inferResetAfter(const RecurrentShape& shape, const GruOptions& options, const T* x, const int32_t* activeRows,
-                     const GruParams<T>& params, const T* h0, const GruInferenceScratch<T>& scratch, T* hSeq,
-                     T* hFinal, PackedProduct<T>* products) {
-  const int64_t B = shape.batch, F = shape.inputSize, H = shape.hiddenSize, G = 3 * H;
-  StackedSteps<T> steps(shape, G, {params.kernel, G, 2 * H}, {params.recurrentKernel, G, G}, h0,
-                        scratch.stackedKernel, scratch.rows, products[0]);
-  const int64_t stride = steps.stride();
-  products[1].bind(params.kernel + gateColumn(GruGate::Candidate, H), G, false, F, H, B);  // W_h
-  const T* inputCandidateBias = params.bias ? params.bias + gateColumn(GruGate::Candidate, H) : nullptr;
-  for (int64_t s = 0; s < shape.steps; ++s) {
-    const int64_t active = activeAt(activeRows, s, B);
-    fillRows(scratch.bias, G, active, scratch.z, G);
-    fillRows(inputCandidateBias, H, active, scratch.candidateRows, stride);
-    steps.multiplyAdd(x, s, active, scratch.z, G);  // also puts x_s into in(s), after h_{t-1}
-    products[1].multiplyAdd(steps.in(s) + H, stride, active, scratch.candidateRows, stride);
-    for (int64_t r = 0; r < active; ++r) {
-      T* gateRow = scratch.z + r * G;
-      activateInPlace(options.recurrentActivation, gateRow, 2 * H);
-      // pre_hh = (x W_h + b_i_h) + r * hz_h, in the candidate slot where hz_h was
-      ArrayMap<T> candidate(gateRow + gateColumn(GruGate::Candidate, H), H);
-      candidate = ConstArrayMap<T>(scratch.candidateRows + r * stride, H) +
-                  ConstArrayMap<T>(gateRow + gateColumn(GruGate::Reset, H), H) * candidate;
-      finishForwardRow(options.activation, gateRow, steps.in(s) + r * stride, steps.out(s) + r * stride, H);
-    }
-    steps.finishStep(s, active, hSeq);
-  }
-  steps.finalState(hFinal);
-}
-
-template <typename T>
-void inferResetBefore(const RecurrentShape& shape, const GruOptions& options, const T* x, const int32_t* activeRows,
-                      const GruParams<T>& params, const T* h0, const GruInferenceScratch<T>& scratch, T* hSeq,
-                      T* hFinal, PackedProduct<T>* products) {
-  const int64_t B = shape.batch, F = shape.inputSize, H = shape.hiddenSize, G = 3 * H;
-  StackedSteps<T> steps(shape, 2 * H, {params.kernel, G, 2 * H}, {params.recurrentKernel, G, 2 * H}, h0,
-                        scratch.stackedKernel, scratch.rows, products[0]);
-  const int64_t stride = steps.stride();
-  const int64_t candidate = gateColumn(GruGate::Candidate, H);
-  T* candidateKernel = scratch.stackedKernel + (H + F) * 2 * H;  // [U_h; W_h]
-  stackWeights<T>({params.recurrentKernel + candidate, G, H}, H, {params.kernel + candidate, G, H}, F, H,
-                  candidateKernel);
-  products[1].bind(candidateKernel, H, false, H + F, H, B);
-  for (int64_t s = 0; s < shape.steps; ++s) {
-    const int64_t active = activeAt(activeRows, s, B);
-    fillRows(scratch.bias, G, active, scratch.z, G);
-    steps.multiplyAdd(x, s, active, scratch.z, G);  // z, r; also puts x_s into in(s), after h_{t-1}
-    for (int64_t r = 0; r < active; ++r) {
-      T* gateRow = scratch.z + r * G;
-      activateInPlace(options.recurrentActivation, gateRow, 2 * H);
-      const T* in = steps.in(s) + r * stride;
-      T* candidateRow = scratch.candidateRows + r * stride;
-      ArrayMap<T>(candidateRow, H) =
-          ConstArrayMap<T>(gateRow + gateColumn(GruGate::Reset, H), H) * ConstArrayMap<T>(in, H);
-      std::copy(in + H, in + H + F, candidateRow + H);
-    }
-    products[1].multiplyAdd(scratch.candidateRows, stride, active, scratch.z + candidate, G);
-    for (int64_t r = 0; r < active; ++r) {
-      finishForwardRow(options.activation, scratch.z + r * G, steps.in(s) + r * stride, steps.out(s) + r * stride, H);
-    }
-    steps.finishStep(s, active, hSeq);
-  }
-  steps.finalState(hFinal);
-}
-
 }  // namespace
 
 template <typename T>
@@ -340,19 +236,6 @@ void gruForward(const RecurrentShape& shape, const GruOptions& options, const T*
     // Rows past their length keep their state; zero candidates keep the backward GEMMs over all rows exact.
     std::copy(hPrev + active * H, hPrev + B * H, hNext + active * H);
     std::fill(candidate + active * H, candidate + B * H, T(0));
-  }
-}
-
-template <typename T>
-void gruInfer(const RecurrentShape& shape, const GruOptions& options, const T* x, const int32_t* activeRows,
-              const GruParams<T>& params, const T* h0, const GruInferenceScratch<T>& scratch, T* hSeq, T* hFinal,
-              PackedProduct<T>* products) {
-  PackedProduct<T> temporary[2];
-  stepBias(options, params.bias, shape.hiddenSize, scratch.bias);
-  if (options.resetAfter) {
-    inferResetAfter(shape, options, x, activeRows, params, h0, scratch, hSeq, hFinal, products ? products : temporary);
-  } else {
-    inferResetBefore(shape, options, x, activeRows, params, h0, scratch, hSeq, hFinal, products ? products : temporary);
   }
 }
 
@@ -405,9 +288,7 @@ void gruBackward(const RecurrentShape& shape, const GruOptions& options, const T
   template void gruBackward<T>(const RecurrentShape&, const GruOptions&, const T*, const int32_t*,             \
                                const GruParams<T>&, const GruTrace<const T>&, const T*, const T*,              \
                                const GruGradients<T>&, const GruScratch<T>&, const RecurrentMask<T>&,          \
-                               RecurrentProducts<T>*);                                                         \
-  template void gruInfer<T>(const RecurrentShape&, const GruOptions&, const T*, const int32_t*,                \
-                            const GruParams<T>&, const T*, const GruInferenceScratch<T>&, T*, T*, PackedProduct<T>*);
+                               RecurrentProducts<T>*);
 RNNKIT_INSTANTIATE_GRU(float)
 RNNKIT_INSTANTIATE_GRU(double)
 #undef RNNKIT_INSTANTIATE_GRU

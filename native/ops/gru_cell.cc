@@ -64,10 +64,7 @@ class GruCell final : public RecurrentCell<T> {
 
   void forward(const RecurrentShape& shape, const T* x, const int32_t* activeRows, const T* const* params,
                const T* const* initialStates, const T* recurrentMask) override {
-    checkShape(shape);
-    requirePointer("x", x);
-    checkParams(params, "params");
-    checkActiveRows(shape, activeRows);
+    checkCall(shape, x, params, activeRows);
     hasForward_ = false;  // the trace is overwritten from here on
     const int64_t stepRows = shape.steps * shape.batch, H = shape.hiddenSize;
     grow(states_, (shape.steps + 1) * shape.batch * H);
@@ -91,10 +88,7 @@ class GruCell final : public RecurrentCell<T> {
 
   void infer(const RecurrentShape& shape, const T* x, const int32_t* activeRows, const T* const* params,
              const T* const* initialStates, T* hSeq, T* hFinal) override {
-    checkShape(shape);
-    requirePointer("x", x);
-    checkParams(params, "params");
-    checkActiveRows(shape, activeRows);
+    checkCall(shape, x, params, activeRows);
     hasForward_ = false;  // the trace no longer matches: states() and backward() need a forward() first
     const int64_t B = shape.batch, H = shape.hiddenSize, stride = kernels::inferenceRowStride(shape);
     grow(stackedKernel_, (H + shape.inputSize) * 3 * H);
@@ -133,6 +127,14 @@ class GruCell final : public RecurrentCell<T> {
  private:
   kernels::GruParams<T> paramsOf(const T* const* params) const {
     return {params[0], params[1], useBias_ ? params[2] : nullptr};
+  }
+
+  // What forward() and infer() check before a kernel runs.
+  void checkCall(const RecurrentShape& shape, const T* x, const T* const* params, const int32_t* activeRows) const {
+    checkShape(shape);
+    requirePointer("x", x);
+    checkParams(params, "params");
+    checkActiveRows(shape, activeRows);
   }
 
   static void checkShape(const RecurrentShape& shape) {

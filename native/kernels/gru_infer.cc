@@ -25,17 +25,6 @@ void stepBias(const GruOptions& options, const T* bias, int64_t hiddenSize, T* s
 }
 
 template <typename T>
-void fillRows(const T* value, int64_t width, int64_t rows, T* target, int64_t stride) {
-  for (int64_t r = 0; r < rows; ++r) {
-    if (value) {
-      std::copy(value, value + width, target + r * stride);
-    } else {
-      std::fill(target + r * stride, target + r * stride + width, T(0));
-    }
-  }
-}
-
-template <typename T>
 void inferResetAfter(const RecurrentShape& shape, const GruOptions& options, const T* x, const int32_t* activeRows,
                      const GruParams<T>& params, const T* h0, const GruInferenceScratch<T>& scratch, T* hSeq,
                      T* hFinal, PackedProduct<T>* products) {

@@ -10,6 +10,7 @@
 namespace rnnkit::kernels::grurows {
 
 using cellmaps::activeAt;
+using cellmaps::fillRows;
 
 // Column block of a gate in a [*, 3H] row.
 inline int64_t gateColumn(GruGate gate, int64_t hiddenSize) { return static_cast<int64_t>(gate) * hiddenSize; }

@@ -19,15 +19,6 @@ T* gate(T* row, LstmGate which, int64_t hiddenSize) {
   return row + static_cast<int64_t>(which) * hiddenSize;
 }
 
-template <typename T>
-void copyOrZero(const T* source, T* target, int64_t count) {
-  if (source) {
-    std::copy(source, source + count, target);
-  } else {
-    std::fill(target, target + count, T(0));
-  }
-}
-
 // One row of one step: activates the gate pre-activations in place and writes the new states.
 //   c_t = f * c_{t-1} + i * g,  h_t = o * act(c_t)
 template <typename T>
@@ -141,7 +132,7 @@ void lstmInfer(const RecurrentShape& shape, const LstmActivations& activations, 
   copyOrZero(c0, scratch.c, B * H);
   for (int64_t s = 0; s < shape.steps; ++s) {
     const int64_t active = activeAt(activeRows, s, B);
-    for (int64_t r = 0; r < active; ++r) copyOrZero(params.bias, scratch.z + r * width, width);
+    fillRows(params.bias, width, active, scratch.z, width);
     steps.multiplyAdd(x, s, active, scratch.z, width);
     T* out = steps.out(s);
     for (int64_t r = 0; r < active; ++r) {

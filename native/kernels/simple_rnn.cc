@@ -53,14 +53,7 @@ void simpleRnnInfer(const RecurrentShape& shape, Activation activation, const T*
     const int64_t active = activeAt(activeRows, s, B);
     // The pre-activation of each active row builds up in its h slot of the next step's rows.
     T* out = steps.out(s);
-    for (int64_t r = 0; r < active; ++r) {
-      T* z = out + r * stride;
-      if (params.bias) {
-        std::copy(params.bias, params.bias + H, z);
-      } else {
-        std::fill(z, z + H, T(0));
-      }
-    }
+    fillRows(params.bias, H, active, out, stride);
     steps.multiplyAdd(x, s, active, out, stride);
     for (int64_t r = 0; r < active; ++r) activateInPlace(activation, out + r * stride, H);
     steps.finishStep(s, active, hSeq);

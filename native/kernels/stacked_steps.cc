@@ -51,14 +51,7 @@ StackedSteps<T>::StackedSteps(const RecurrentShape& shape, int64_t width, Weight
     stackWeights(recurrentKernel, H, kernel, F, width, stackedKernel);
     product.bind(stackedKernel, width, false, H + F, width, B);
   }
-  for (int64_t r = 0; r < B; ++r) {
-    T* h = rows + r * stride_;
-    if (h0) {
-      std::copy(h0 + r * H, h0 + (r + 1) * H, h);
-    } else {
-      std::fill(h, h + H, T(0));
-    }
-  }
+  for (int64_t r = 0; r < B; ++r) copyOrZero(h0 ? h0 + r * H : nullptr, rows + r * stride_, H);
 }
 
 template <typename T>

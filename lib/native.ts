@@ -108,6 +108,8 @@ export interface NativeNetwork {
   setParam(index: number, values: Float32Array): void;
   setTrainable(index: number, trainable: boolean): void;
   setLearningRateScale(index: number, scale: number): void;
+  /** L2-SP: adds factor * sum (w - anchor)^2 to the loss of weight `index`; null (or factor 0) removes it. */
+  setAnchor(index: number, anchor: Float32Array | null, factor: number): void;
   compile(loss: { loss: string; huberDelta?: number }, optimizer: NativeOptimizerConfig): void;
   getLearningRate(): number;
   setLearningRate(rate: number): void;

@@ -17,6 +17,7 @@ Napi::Function NetworkWrap::Define(Napi::Env env) {
                       InstanceMethod("setParam", &NetworkWrap::SetParam),
                       InstanceMethod("setTrainable", &NetworkWrap::SetTrainable),
                       InstanceMethod("setLearningRateScale", &NetworkWrap::SetLearningRateScale),
+                      InstanceMethod("setAnchor", &NetworkWrap::SetAnchor),
                       InstanceMethod("compile", &NetworkWrap::Compile),
                       InstanceMethod("getLearningRate", &NetworkWrap::GetLearningRate),
                       InstanceMethod("setLearningRate", &NetworkWrap::SetLearningRate),
@@ -124,6 +125,23 @@ void NetworkWrap::SetLearningRateScale(const Napi::CallbackInfo& info) {
   const double scale = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
   if (!(scale >= 0 && std::isfinite(scale))) fail(info.Env(), "ARGUMENT", "Expected a learning-rate scale >= 0");
   network_->param(paramIndex(info, 0)).learningRateScale = scale;
+}
+
+// setAnchor(index, anchor: Float32Array | null, factor): the L2-SP penalty factor * sum (w - anchor)^2 on one weight.
+void NetworkWrap::SetAnchor(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ensureIdle(env, "change weight penalties");
+  const size_t index = paramIndex(info, 0);
+  const double factor = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : -1;
+  if (!(factor >= 0 && std::isfinite(factor))) fail(env, "ARGUMENT", "Expected an L2-SP factor >= 0");
+  if (info[1].IsNull() || info[1].IsUndefined()) {
+    network_->setAnchor(index, nullptr, 0);
+    return;
+  }
+  const ops::NetworkParam& p = network_->params()[index];
+  std::vector<float> anchor;
+  copyFloat32(env, info[1], "anchor of weight '" + p.info.name + "' " + ops::shapeToString(p.info.shape), p.size, anchor);
+  network_->setAnchor(index, anchor.data(), factor);
 }
 
 // compile({ loss, huberDelta? }, { kind, learningRate, ... })

@@ -31,6 +31,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   void SetParam(const Napi::CallbackInfo& info);
   void SetTrainable(const Napi::CallbackInfo& info);
   void SetLearningRateScale(const Napi::CallbackInfo& info);
+  void SetAnchor(const Napi::CallbackInfo& info);
   void Compile(const Napi::CallbackInfo& info);
   Napi::Value GetLearningRate(const Napi::CallbackInfo& info);
   void SetLearningRate(const Napi::CallbackInfo& info);

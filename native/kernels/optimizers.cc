@@ -141,6 +141,17 @@ double regularizerPenalty(int64_t count, const T* param, T l1, T l2) {
   return static_cast<double>(l1) * p.abs().sum() + static_cast<double>(l2) * p.square().sum();
 }
 
+template <typename T>
+void addAnchoredGradient(int64_t count, const T* param, const T* anchor, T* grad, T factor) {
+  ArrayMap<T>(grad, count) += (T(2) * factor) * (ConstArrayMap<T>(param, count) - ConstArrayMap<T>(anchor, count));
+}
+
+template <typename T>
+double anchoredPenalty(int64_t count, const T* param, const T* anchor, T factor) {
+  const auto distance = (ConstArrayMap<T>(param, count) - ConstArrayMap<T>(anchor, count)).template cast<double>();
+  return static_cast<double>(factor) * distance.square().sum();
+}
+
 #define RNNKIT_INSTANTIATE_OPTIMIZERS(T)                                                                   \
   template void sgdUpdate<T>(int64_t, T*, const T*, T*, T, T, bool);                                       \
   template void adamUpdate<T>(int64_t, T*, const T*, T*, T*, T, T, T, T, int64_t);                         \
@@ -151,7 +162,9 @@ double regularizerPenalty(int64_t count, const T* param, T l1, T l2) {
   template void scaleInPlace<T>(int64_t, T*, T);                                                           \
   template void clipByValue<T>(int64_t, T*, T);                                                            \
   template void addRegularizerGradient<T>(int64_t, const T*, T*, T, T);                                    \
-  template double regularizerPenalty<T>(int64_t, const T*, T, T);
+  template double regularizerPenalty<T>(int64_t, const T*, T, T);                                         \
+  template void addAnchoredGradient<T>(int64_t, const T*, const T*, T*, T);                                \
+  template double anchoredPenalty<T>(int64_t, const T*, const T*, T);
 
 RNNKIT_INSTANTIATE_OPTIMIZERS(float)
 RNNKIT_INSTANTIATE_OPTIMIZERS(double)

@@ -66,4 +66,11 @@ void addRegularizerGradient(int64_t count, const T* param, T* grad, T l1, T l2);
 template <typename T>
 double regularizerPenalty(int64_t count, const T* param, T l1, T l2);
 
+// L2-SP (Li et al., ICML 2018): a penalty towards a starting point a (the source model's weights) instead of 0:
+// penalty = factor sum (p - a)^2, so grad += 2 factor (p - a).
+template <typename T>
+void addAnchoredGradient(int64_t count, const T* param, const T* anchor, T* grad, T factor);
+template <typename T>
+double anchoredPenalty(int64_t count, const T* param, const T* anchor, T factor);
+
 }  // namespace rnnkit::kernels

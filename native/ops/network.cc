@@ -1,5 +1,7 @@
 #include "ops/network.h"
 
+#include <cmath>
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -166,13 +168,36 @@ BatchMetrics Network::runBatch(const float* x, int64_t batch, const float* targe
 double Network::regularization(bool addGradients) {
   double penalty = 0;
   for (const NetworkParam& p : params_) {
-    if (p.info.l1 == 0 && p.info.l2 == 0) continue;
     const float* value = values_.data() + p.offset;
-    const float l1 = static_cast<float>(p.info.l1), l2 = static_cast<float>(p.info.l2);
-    penalty += kernels::regularizerPenalty(p.size, value, l1, l2);
-    if (addGradients) kernels::addRegularizerGradient(p.size, value, shardGrads_[0].data() + p.offset, l1, l2);
+    float* grad = shardGrads_[0].data() + p.offset;
+    if (p.info.l1 != 0 || p.info.l2 != 0) {
+      const float l1 = static_cast<float>(p.info.l1), l2 = static_cast<float>(p.info.l2);
+      penalty += kernels::regularizerPenalty(p.size, value, l1, l2);
+      if (addGradients) kernels::addRegularizerGradient(p.size, value, grad, l1, l2);
+    }
+    if (p.anchorFactor > 0) {
+      const float factor = static_cast<float>(p.anchorFactor);
+      penalty += kernels::anchoredPenalty(p.size, value, p.anchor.data(), factor);
+      if (addGradients) kernels::addAnchoredGradient(p.size, value, p.anchor.data(), grad, factor);
+    }
   }
   return penalty;
+}
+
+void Network::setAnchor(size_t index, const float* anchor, double factor) {
+  NetworkParam& p = params_.at(index);
+  if (!(factor >= 0 && std::isfinite(factor))) {
+    throw std::invalid_argument("Expected an L2-SP factor >= 0 for weight '" + p.info.name + "' but received " +
+                                std::to_string(factor));
+  }
+  if (anchor == nullptr || factor == 0) {
+    p.anchor.clear();
+    p.anchor.shrink_to_fit();
+    p.anchorFactor = 0;
+    return;
+  }
+  p.anchor.assign(anchor, anchor + p.size);
+  p.anchorFactor = factor;
 }
 
 BatchMetrics Network::computeGradients(const float* x, int64_t batch, const float* targets,

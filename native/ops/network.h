@@ -38,6 +38,9 @@ struct NetworkParam {
   int64_t offset, size;  // into the flat store
   bool trainable = true;
   double learningRateScale = 1;
+  // L2-SP: loss += anchorFactor * sum (value - anchor)^2 while anchorFactor > 0 (anchor holds `size` values).
+  std::vector<float> anchor;
+  double anchorFactor = 0;
 };
 
 class Network {
@@ -59,6 +62,9 @@ class Network {
   const std::vector<NetworkParam>& params() const { return params_; }
   NetworkParam& param(size_t index) { return params_.at(index); }
   float* paramData(size_t index) { return values_.data() + params_.at(index).offset; }
+  // Penalises the distance of parameter `index` to `anchor` (size values) with `factor` >= 0 (L2-SP); a null anchor or
+  // a zero factor removes the penalty. Throws std::invalid_argument for a negative or non-finite factor.
+  void setAnchor(size_t index, const float* anchor, double factor);
 
   // Sets the loss and a fresh optimizer (its state starts from zero).
   void compile(const LossConfig& loss, const OptimizerConfig& optimizer);

@@ -273,4 +273,23 @@ RNNKIT_TEST("optimizers: norm, scale, clip and regularizer helpers on hand cases
   expectClose("regularizerPenalty float", {k::regularizerPenalty<float>(4, valuesF.data(), 0.1f, 0.0f)}, {1.9}, 1e-6);
 }
 
+RNNKIT_TEST("optimizers: L2-SP anchored penalty, hand case and float64 finite differences") {
+  const Vec param = {3, -4, 0.5, 12}, anchor = {1, -4, 2, 10};
+  // 0.1 * (4 + 0 + 2.25 + 4)
+  expectClose("anchoredPenalty", {k::anchoredPenalty<double>(4, param.data(), anchor.data(), 0.1)}, {1.025});
+  Vec grad(4, 0.0);
+  k::addAnchoredGradient<double>(4, param.data(), anchor.data(), grad.data(), 0.1);
+  Vec numeric(4);
+  const double h = 1e-6;
+  for (size_t i = 0; i < param.size(); ++i) {
+    Vec plus = param, minus = param;
+    plus[i] += h;
+    minus[i] -= h;
+    numeric[i] = (k::anchoredPenalty<double>(4, plus.data(), anchor.data(), 0.1) -
+                  k::anchoredPenalty<double>(4, minus.data(), anchor.data(), 0.1)) / (2 * h);
+  }
+  expectClose("addAnchoredGradient vs finite differences", grad, numeric, 1e-8);
+  expectClose("addAnchoredGradient hand values", grad, {0.4, 0, -0.3, 0.4});
+}
+
 }  // namespace

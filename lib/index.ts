@@ -44,7 +44,12 @@ export type { TransferOptions, TransferHead, TransferResult, InputAdapter } from
 export { TransferReport } from './transfer/report';
 export type { WeightTransfer, WeightAction } from './transfer/report';
 export { fineTune } from './transfer/fine_tune';
-export type { FineTuneOptions, FineTuneStage, FineTuneResult, FineTuneStageResult } from './transfer/fine_tune';
+export type { FineTuneOptions, FineTuneStage, FineTuneResult, FineTuneStageResult, FineTuneStrategy } from './transfer/fine_tune';
+export type { FineTuneRecipe, L2spOptions } from './transfer/recipes';
+export type { ProbeOptions, ProbeResult } from './transfer/probe';
+export { FineTuneReport } from './transfer/fine_tune_report';
+export type { FineTuneCost } from './transfer/fine_tune_report';
+export type { CandidateScore } from './transfer/select';
 export { crossValidate } from './transfer/cross_validate';
 export type { CrossValidateOptions, CrossValidationResult, CandidatesResult } from './transfer/cross_validate';
 

@@ -169,3 +169,17 @@ export function setSeed(seed: number): void {
   // Reseed in place so that references obtained earlier from globalRandom() follow the new seed too.
   globalRandom().reseed(seed);
 }
+
+/**
+ * @internal Runs `body` synchronously with `rng` standing in for the global generator (e.g. fresh initial weights
+ * drawn from a seed of rk.fineTune's), then puts the global generator back untouched.
+ */
+export function withGlobalRandom<T>(rng: Random, body: () => T): T {
+  const saved = globalRandom();
+  globalGenerator = rng;
+  try {
+    return body();
+  } finally {
+    globalGenerator = saved;
+  }
+}

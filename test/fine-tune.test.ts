@@ -36,13 +36,16 @@ function weightRecorder(): { callback: rk.Callback; begins: Tensor[][]; ends: Te
 const COMPILE = { optimizer: 'adam' as const, loss: 'sparseCategoricalCrossentropy' as const, metrics: ['accuracy'] };
 
 describe('fineTune', () => {
-  test("the default schedule: a head-only stage that leaves the other weights bit-identical, then every layer", async () => {
+  test('explicit stages: a head-only stage leaves the other weights bit-identical, then every layer trains', async () => {
     const { x, y } = makeData();
     const model = makeModel();
     const recorder = weightRecorder();
-    const result = await rk.fineTune(model, x, y, { ...COMPILE, epochs: 10, batchSize: 8, verbose: 0, seed: 1, callbacks: [recorder.callback] });
+    const result = await rk.fineTune(model, x, y, {
+      ...COMPILE, batchSize: 8, verbose: 0, seed: 1, callbacks: [recorder.callback],
+      stages: [{ epochs: 1, freeze: true, learningRate: 0.003 }, { epochs: 9, freeze: false }],
+    });
+    expect(result.strategy).toBe('stages');
     expect(result.stages.map((s) => s.trainable)).toEqual([['head'], ['lstm', 'head']]);
-    // 10% of 10 epochs on the head at 3x Adam's 0.001, the other 9 on everything at 0.001.
     expect(result.stages.map((s) => [s.stage.epochs, s.learningRate])).toEqual([[1, 0.003], [9, 0.001]]);
     expect(result.stages.map((s) => s.history.epoch.length)).toEqual([1, 9]);
     const [before, afterHead, afterAll] = [recorder.begins[0], recorder.ends[0], recorder.ends[1]];
@@ -52,6 +55,8 @@ describe('fineTune', () => {
     expect(bytesOf(afterAll.slice(0, 3))).not.toEqual(bytesOf(before.slice(0, 3)));
     expect(model.layers.map((l) => l.trainable)).toEqual([true, true]);
     expect(model.optimizer.learningRate).toBe(0.001);
+    // 10 epochs over 40 samples: exactly the passes of one plain fit of 10 epochs.
+    expect(result.report.cost.samplePasses).toBe(400);
   });
 
   test('explicit stages with a frozen list; flags are restored afterwards', async () => {
@@ -83,15 +88,15 @@ describe('fineTune', () => {
     expect(bytesOf(model.getWeights().slice(0, 3))).not.toEqual(bytesOf(before.slice(0, 3)));
   });
 
-  test('validationSplit holds out a seeded random subset and enables early stopping in the default schedule', async () => {
+  test('validationSplit holds out a seeded random subset that every fit reports on', async () => {
     const { x, y } = makeData();
     const model = makeModel();
-    const result = await rk.fineTune(model, x, y, { ...COMPILE, epochs: 10, batchSize: 8, validationSplit: 0.25, verbose: 0, seed: 5 });
-    expect(result.stages[1].stage.patience).toBe(5);
-    expect(Object.keys(result.stages[1].history.history)).toEqual(['loss', 'accuracy', 'val_loss', 'val_accuracy']);
+    const result = await rk.fineTune(model, x, y, { ...COMPILE, strategy: 'finetune', epochs: 3, batchSize: 8, validationSplit: 0.25, verbose: 0, seed: 5 });
+    expect(Object.keys(result.stages[0].history.history)).toEqual(['loss', 'accuracy', 'val_loss', 'val_accuracy']);
     // 25% of 40 samples held out: 30 train in batches of 8, so the validation accuracy is a multiple of 1/10.
     const valAccuracy = result.stages[0].history.history.val_accuracy[0];
     expect(Math.abs(valAccuracy * 10 - Math.round(valAccuracy * 10))).toBeLessThan(1e-6);
+    expect(result.report.cost.samplePasses).toBe(3 * 30);
   });
 
   test('patience ends a stage early on val_loss', async () => {
@@ -104,7 +109,7 @@ describe('fineTune', () => {
     expect(result.stages[0].history.epoch.length).toBeLessThanOrEqual(10);
   });
 
-  test('learns: the default schedule lowers the training loss of a transferred model', async () => {
+  test('learns: the default (auto) lowers the training loss of a transferred model', async () => {
     const { x, y } = makeData();
     const source = makeModel();
     const fast = { ...COMPILE, optimizer: rk.optimizers.adam({ learningRate: 0.02 }) };
@@ -129,6 +134,17 @@ describe('fineTune', () => {
       [{ ...COMPILE, stages: [] }, 'non-empty array of stages'],
       [{ optimizer: 'adam' }, 'Expected loss'],
       [{ ...COMPILE, stage: [] }, "Unknown option 'stage'"],
+      [{ ...COMPILE, strategy: 'probe', stages: [{ epochs: 1 }] }, 'either strategy or stages'],
+      [{ ...COMPILE, strategy: 'lp-ft' }, 'strategy'],
+      [{ ...COMPILE, strategy: 'probe', candidates: ['probe'] }, "only 'auto' compares candidates"],
+      [{ ...COMPILE, strategy: 'l2sp', folds: 3 }, "only 'auto' cross-validates"],
+      [{ ...COMPILE, strategy: 'finetune', probe: { l2: 0.1 } }, 'no probe runs'],
+      [{ ...COMPILE, strategy: 'probe', l2sp: { alpha: 1 } }, 'no L2-SP runs'],
+      [{ ...COMPILE, candidates: ['probe', 'probe'] }, 'without repeats'],
+      [{ ...COMPILE, candidates: ['probe', 'transfer'] }, 'candidates[1]'],
+      [{ ...COMPILE, strategy: 'l2sp', l2sp: { alpha: -1 } }, 'l2sp.alpha'],
+      [{ ...COMPILE, strategy: 'probe', probe: { l2: [] } }, 'probe.l2'],
+      [{ ...COMPILE, folds: 1 }, 'folds'],
     ];
     for (const [options, fragment] of cases) {
       await expect(rk.fineTune(model, x, y, { verbose: 0, ...options } as rk.FineTuneOptions)).rejects.toMatchObject({ code: 'ARGUMENT', message: expect.stringContaining(fragment) });

@@ -1,38 +1,28 @@
 /**
- * rk.fineTune: staged training of a (transferred) model. Each stage sets which layers train, a learning rate and
- * optional per-layer learning-rate multipliers, then runs fit with a fresh optimizer (as a Keras recompile after
- * unfreezing). Trainable flags and multipliers are put back as they were when fineTune returns or throws.
+ * rk.fineTune: trains a (transferred) model on the target domain's labelled data with a published recipe
+ * (./recipes.ts), an explicit schedule of stages (./stages.ts), or, by default, the recipe that wins a
+ * cross-validation on the data given (./select.ts; why: ./schedule.ts). Returns what ran and a report.
  */
 import { RnnError } from '../errors';
 import { Sequential } from '../models/sequential';
 import { Optimizer, OPTIMIZER_NAMES, OptimizerName } from '../optimizers';
 import { globalRandom, Random } from '../random';
-import { Tensor, TensorLike, gatherRows, toTensor } from '../tensor';
-import { Callback, callbacks as builtInCallbacks } from '../training/callbacks';
-import { History } from '../training/history';
-import type { LossName } from '../training/losses';
-import { checkInteger, checkKnownKeys, checkNumber, invalid, isPlainObject, optionsOrEmpty } from '../validate';
-import { defaultEpochs, defaultStages } from './schedule';
+import { Tensor, TensorLike, toTensor } from '../tensor';
+import { Callback } from '../training/callbacks';
+import { checkLoss, LossName } from '../training/losses';
+import { checkInteger, checkKnownKeys, checkNumber, checkOneOf, invalid, optionsOrEmpty } from '../validate';
+import { FineTuneReport } from './fine_tune_report';
+import { classIds, takeRows } from './folds';
+import { bodyFeatures, ProbeOptions, ProbeResult, probeSite } from './probe';
+import { FineTuneRecipe, L2spOptions, RecipeContext, RECIPES, runRecipe } from './recipes';
+import { defaultEpochs, RECIPE_DEFAULTS } from './schedule';
+import { CandidateScore, selectRecipe } from './select';
+import { checkStage, cloneOptimizer, FineTuneStage, FineTuneStageResult, runStages } from './stages';
 
-/** One stage of a fine-tuning schedule. */
-export interface FineTuneStage {
-  /** Epochs of this stage (an upper bound when `patience` is set). Required. */
-  epochs: number;
-  /**
-   * Which layers keep their weights fixed in this stage: `true` every layer but the head (the last layer with
-   * weights), `false` none, or a list of layer names (all others train). Default: the flags as they are.
-   */
-  freeze?: boolean | string[];
-  /** Learning rate of this stage. Default: the optimizer's own. */
-  learningRate?: number;
-  /** Per-layer multipliers of the learning rate, by layer name, e.g. `{ lstm: 0.1 }`. Default 1. */
-  layerLearningRates?: Record<string, number>;
-  /**
-   * End the stage when val_loss has not improved for this many epochs and restore the weights of its best epoch.
-   * Needs `validationSplit`. Default: run every epoch.
-   */
-  patience?: number;
-}
+export type { FineTuneStage, FineTuneStageResult } from './stages';
+
+/** 'auto' (the default) or one recipe of ./recipes.ts. */
+export type FineTuneStrategy = 'auto' | FineTuneRecipe;
 
 export interface FineTuneOptions {
   /** Optimizer name or rk.optimizers object (cloned for every stage). Default: the compiled one, else 'adam'. */
@@ -42,96 +32,56 @@ export interface FineTuneOptions {
   /** Default: the compiled metrics, else none. */
   metrics?: string[] | string;
   /**
-   * Epoch budget of the default schedule (explicit `stages` set their own, so not both). Default: enough epochs for
-   * about 300 steps, at least 10.
+   * Epoch budget of a recipe's gradient stages (explicit `stages` set their own, so not both). Default: enough epochs
+   * for about 300 steps, at least 10.
    */
   epochs?: number;
   /** Default 32. */
   batchSize?: number;
   /**
-   * Fraction of the samples held out for validation: chosen at random once (seeded), shared by every stage (fit's
-   * validationSplit takes the last rows instead). With the default schedule it also turns on early stopping in the
-   * second stage. Default 0.
+   * Fraction of the samples held out for validation: chosen at random once (seeded), never trained on and never used
+   * to choose a recipe; every fit reports val_loss on it, and stages may stop early on it (`patience`). Default 0.
    */
   validationSplit?: number;
-  /** Callbacks given to every stage's fit. */
+  /** Callbacks given to every fit of the recipe that trains the returned model (not to the cross-validation's). */
   callbacks?: Callback[];
-  /** 0 silent; 1 one line per stage plus fit's progress. Default 1. */
+  /** 0 silent; 1 one line per stage and per cross-validation fold, plus fit's progress. Default 1. */
   verbose?: 0 | 1;
-  /** Seed of the validation split and of every stage's shuffling and dropout. Default: from rk.setSeed's generator. */
+  /** Seed of the splits, the folds, fresh weights, and every stage's shuffling and dropout. Default: from rk.setSeed's generator. */
   seed?: number;
   /**
-   * The schedule. Default (DEFAULT_SCHEDULE in lib/transfer/schedule.ts, chosen from measurements): 10% of the
-   * epochs on the head alone at 3x the learning rate, then every layer at the base rate (with early stopping on
-   * val_loss, restoring the best epoch, when validationSplit is given).
+   * What to run: 'auto' chooses among `candidates` by cross-validation; a recipe name runs that recipe: 'probe',
+   * 'lpft', 'l2sp', 'finetune', 'ulmfit', 'scratch' (each described, with its paper, in lib/transfer/recipes.ts).
+   * Default 'auto' (or the given `stages`).
    */
+  strategy?: FineTuneStrategy;
+  /** An explicit schedule instead of a strategy. */
   stages?: FineTuneStage[];
-}
-
-export interface FineTuneStageResult {
-  /** The stage as it ran (defaults filled in). */
-  stage: FineTuneStage;
-  /** Names of the layers that trained. */
-  trainable: string[];
-  learningRate: number;
-  history: History;
+  /** The recipes 'auto' compares. Default ['probe', 'lpft', 'l2sp', 'scratch']. */
+  candidates?: FineTuneRecipe[];
+  /** Stratified folds of 'auto''s cross-validation (>= 2). Default 2. */
+  folds?: number;
+  /** The probe's weight decay (one value, or several to choose from by cross-validation) and iteration bound. */
+  probe?: ProbeOptions;
+  /** L2-SP's penalty factors. */
+  l2sp?: L2spOptions;
 }
 
 export interface FineTuneResult {
+  /** The recipe that trained the model ('stages' for an explicit schedule). */
+  strategy: FineTuneRecipe | 'stages';
+  /** Every gradient stage that trained the returned model (none for the probe). */
   stages: FineTuneStageResult[];
+  /** The probe's result when the recipe includes it. */
+  probe?: ProbeResult;
+  /** Candidates, scores, choice and cost; `report.toString()` prints them. */
+  report: FineTuneReport;
 }
 
-const FINE_TUNE_KEYS = ['optimizer', 'loss', 'metrics', 'epochs', 'batchSize', 'validationSplit', 'callbacks', 'verbose', 'seed', 'stages'] as const;
-const STAGE_KEYS = ['epochs', 'freeze', 'learningRate', 'layerLearningRates', 'patience'] as const;
-
-function checkLayerName(model: Sequential, name: unknown, what: string): string {
-  if (typeof name !== 'string' || !model.layers.some((l) => l.name === name)) {
-    throw invalid('ARGUMENT', `a layer name of model '${model.name}' (${model.layers.map((l) => `'${l.name}'`).join(', ')})`, what, name);
-  }
-  return name;
-}
-
-function checkStage(model: Sequential, value: unknown, index: number, hasValidation: boolean): FineTuneStage {
-  const at = `stages[${index}]`;
-  if (!isPlainObject(value)) throw invalid('ARGUMENT', 'a stage object { epochs, freeze, learningRate }', at, value);
-  checkKnownKeys(value, STAGE_KEYS, `${at} options`);
-  const stage: FineTuneStage = { epochs: checkInteger(value.epochs, `${at}.epochs`, { min: 1 }) };
-  if (value.freeze !== undefined) {
-    if (Array.isArray(value.freeze)) stage.freeze = value.freeze.map((n, i) => checkLayerName(model, n, `${at}.freeze[${i}]`));
-    else if (typeof value.freeze === 'boolean') stage.freeze = value.freeze;
-    else throw invalid('ARGUMENT', 'true, false or a list of layer names', `${at}.freeze`, value.freeze);
-  }
-  if (value.learningRate !== undefined) stage.learningRate = checkNumber(value.learningRate, `${at}.learningRate`, { minExclusive: 0 });
-  if (value.layerLearningRates !== undefined) {
-    if (!isPlainObject(value.layerLearningRates)) throw invalid('ARGUMENT', 'an object { layerName: multiplier }', `${at}.layerLearningRates`, value.layerLearningRates);
-    const rates: Record<string, number> = {};
-    for (const [name, scale] of Object.entries(value.layerLearningRates)) {
-      checkLayerName(model, name, `a key of ${at}.layerLearningRates`);
-      rates[name] = checkNumber(scale, `${at}.layerLearningRates['${name}']`, { min: 0 });
-    }
-    stage.layerLearningRates = rates;
-  }
-  if (value.patience !== undefined) {
-    stage.patience = checkInteger(value.patience, `${at}.patience`, { min: 0 });
-    if (!hasValidation) throw new RnnError('ARGUMENT', `Expected validationSplit > 0 for ${at}.patience (early stopping watches val_loss) but received none`);
-  }
-  return stage;
-}
-
-/** The layers a stage freezes; `true` means every layer but the head (the last layer with weights). */
-function frozenNames(model: Sequential, freeze: boolean | string[] | undefined): Set<string> | undefined {
-  if (freeze === undefined) return undefined;
-  if (Array.isArray(freeze)) return new Set(freeze);
-  if (!freeze) return new Set();
-  const withWeights = model.layers.filter((l) => model.paramIndicesOf(l).length > 0);
-  return new Set(withWeights.slice(0, -1).map((l) => l.name));
-}
-
-/** A fresh optimizer of the same kind and settings, with another learning rate. */
-function cloneOptimizer(base: Optimizer, learningRate: number): Optimizer {
-  const { kind, ...settings } = base.getConfig();
-  return new Optimizer(kind, { ...settings, learningRate });
-}
+const FINE_TUNE_KEYS = ['optimizer', 'loss', 'metrics', 'epochs', 'batchSize', 'validationSplit', 'callbacks', 'verbose', 'seed',
+  'strategy', 'stages', 'candidates', 'folds', 'probe', 'l2sp'] as const;
+const STRATEGIES: readonly FineTuneStrategy[] = ['auto', ...RECIPES];
+const PROBE_RECIPES: readonly FineTuneRecipe[] = ['probe', 'lpft'];
 
 /** Rows of x and y split once at random into training and validation parts. */
 function splitRows(x: Tensor, y: Tensor, fraction: number, rng: Random): { train: [Tensor, Tensor]; validation?: [Tensor, Tensor] } {
@@ -144,89 +94,142 @@ function splitRows(x: Tensor, y: Tensor, fraction: number, rng: Random): { train
   }
   const order = Array.from({ length: samples }, (_, i) => i);
   rng.shuffle(order);
-  const take = (t: Tensor, rows: number[]) => new Tensor(gatherRows(t, rows), [rows.length, ...t.shape.slice(1)]);
   const trainRows = order.slice(held).sort((a, b) => a - b);
   const validationRows = order.slice(0, held).sort((a, b) => a - b);
-  return { train: [take(x, trainRows), take(y, trainRows)], validation: [take(x, validationRows), take(y, validationRows)] };
+  return { train: [takeRows(x, trainRows), takeRows(y, trainRows)], validation: [takeRows(x, validationRows), takeRows(y, validationRows)] };
 }
 
 function resolveOptimizer(model: Sequential, value: unknown): Optimizer {
   if (value instanceof Optimizer) return value;
   if (typeof value === 'string' && (OPTIMIZER_NAMES as readonly string[]).includes(value)) return new Optimizer(value as OptimizerName);
   if (value !== undefined) throw invalid('ARGUMENT', `an optimizer name (${OPTIMIZER_NAMES.join(', ')}) or rk.optimizers object`, 'optimizer', value);
-  try {
-    return model.optimizer;
-  } catch {
-    return new Optimizer('adam');
+  return model.compiledSettings?.optimizer ?? new Optimizer('adam');
+}
+
+function checkProbeOptions(value: unknown): ProbeOptions {
+  const opts = optionsOrEmpty(value as ProbeOptions, 'probe options');
+  checkKnownKeys(opts, ['l2', 'maxIterations'], 'probe options');
+  const out: ProbeOptions = {};
+  if (opts.l2 !== undefined) {
+    const list = Array.isArray(opts.l2) ? opts.l2 : [opts.l2];
+    if (list.length === 0) throw invalid('ARGUMENT', 'a weight decay >= 0 or a non-empty list of them', 'probe.l2', opts.l2);
+    out.l2 = list.map((v, i) => checkNumber(v, `probe.l2${Array.isArray(opts.l2) ? `[${i}]` : ''}`, { min: 0, max: 1e6 }));
+  }
+  if (opts.maxIterations !== undefined) out.maxIterations = checkInteger(opts.maxIterations, 'probe.maxIterations', { min: 1 });
+  return out;
+}
+
+function checkL2sp(value: unknown): Required<L2spOptions> {
+  const opts = optionsOrEmpty(value as L2spOptions, 'l2sp options');
+  checkKnownKeys(opts, ['alpha', 'beta'], 'l2sp options');
+  return {
+    alpha: opts.alpha === undefined ? RECIPE_DEFAULTS.l2spAlpha : checkNumber(opts.alpha, 'l2sp.alpha', { min: 0, max: 1e6 }),
+    beta: opts.beta === undefined ? RECIPE_DEFAULTS.l2spBeta : checkNumber(opts.beta, 'l2sp.beta', { min: 0, max: 1e6 }),
+  };
+}
+
+/** Refuses options that the chosen strategy would not use (an accepted option must do something). */
+function checkUsed(opts: FineTuneOptions, strategy: FineTuneStrategy | 'stages', recipes: readonly FineTuneRecipe[]): void {
+  const refuse = (key: string, why: string) => {
+    throw new RnnError('ARGUMENT', `Expected no ${key} in fineTune options with ${strategy === 'stages' ? 'explicit stages' : `strategy '${strategy}'`} (${why}) but received one`);
+  };
+  if (strategy !== 'auto' && opts.candidates !== undefined) refuse('candidates', "only 'auto' compares candidates");
+  if (strategy !== 'auto' && opts.folds !== undefined) refuse('folds', "only 'auto' cross-validates");
+  if (opts.probe !== undefined && !recipes.some((r) => PROBE_RECIPES.includes(r))) refuse('probe', 'no probe runs');
+  if (opts.l2sp !== undefined && !recipes.includes('l2sp')) refuse('l2sp', 'no L2-SP runs');
+  if (strategy === 'stages' && opts.epochs !== undefined) {
+    throw new RnnError('ARGUMENT', 'Expected either epochs (a recipe\'s budget) or stages (each with its epochs) in fineTune options but received both');
   }
 }
 
+function checkCandidates(value: unknown): FineTuneRecipe[] {
+  if (!Array.isArray(value) || value.length === 0) throw invalid('ARGUMENT', `a non-empty list of recipes (${RECIPES.join(', ')})`, 'candidates', value);
+  const list = value.map((r, i) => checkOneOf(r, `candidates[${i}]`, RECIPES));
+  if (new Set(list).size !== list.length) throw invalid('ARGUMENT', 'a list without repeats', 'candidates', value);
+  return list;
+}
+
 /**
- * Trains `model` on (x, y) in stages and returns each stage's history. Without `stages`, runs the default schedule
- * (see FineTuneOptions.stages). The model ends compiled with the last stage's optimizer; its trainable flags and
- * per-layer learning rates are put back as they were, also when a stage throws.
+ * Trains `model` in place on (x, y) for a new domain and returns what ran. Without `strategy` or `stages` it
+ * cross-validates the candidate recipes on (x, y) and retrains the best on all of it (see FineTuneOptions). The model
+ * ends compiled; its trainable flags and per-layer learning rates are put back as they were, also when it throws.
  */
 export async function fineTune(model: Sequential, x: TensorLike, y: TensorLike, options: FineTuneOptions = {}): Promise<FineTuneResult> {
+  const started = Date.now();
   if (!(model instanceof Sequential)) throw invalid('ARGUMENT', 'a Sequential model', 'model', model);
   const opts = optionsOrEmpty(options, 'fineTune options');
   checkKnownKeys(opts, FINE_TUNE_KEYS, 'fineTune options');
-  let compiled: { loss: LossName; metrics: string[] } | undefined;
-  try {
-    const state = model.requireCompiled();
-    compiled = { loss: state.loss, metrics: state.metrics };
-  } catch {
-    compiled = undefined;
+  if (opts.stages !== undefined && opts.strategy !== undefined) {
+    throw new RnnError('ARGUMENT', 'Expected either strategy or stages in fineTune options but received both');
   }
-  const loss = opts.loss ?? compiled?.loss;
+  const strategy: FineTuneStrategy | 'stages' = opts.stages !== undefined ? 'stages' : opts.strategy === undefined ? 'auto' : checkOneOf(opts.strategy, 'strategy', STRATEGIES);
+  const candidates = opts.candidates === undefined ? [...RECIPE_DEFAULTS.candidates] : checkCandidates(opts.candidates);
+  const recipes: FineTuneRecipe[] = strategy === 'auto' ? candidates : strategy === 'stages' ? [] : [strategy];
+  checkUsed(opts, strategy, recipes);
+  const compiled = model.compiledSettings;
+  const loss = opts.loss !== undefined ? checkLoss(opts.loss) : compiled?.loss;
   if (loss === undefined) throw new RnnError('ARGUMENT', `Expected loss in fineTune options (model '${model.name}' is not compiled) but received undefined`);
   const metrics = opts.metrics ?? compiled?.metrics;
   const baseOptimizer = resolveOptimizer(model, opts.optimizer);
-  if (opts.epochs !== undefined) checkInteger(opts.epochs, 'epochs', { min: 2 });
-  if (opts.epochs !== undefined && opts.stages !== undefined) {
-    throw new RnnError('ARGUMENT', 'Expected either epochs (the default schedule\'s budget) or stages (each with its epochs) in fineTune options but received both');
-  }
+  if (opts.epochs !== undefined) checkInteger(opts.epochs, 'epochs', { min: 1 });
   const validationSplit = opts.validationSplit === undefined ? 0 : checkNumber(opts.validationSplit, 'validationSplit', { min: 0, max: 0.9 });
   const verbose = (opts.verbose === undefined ? 1 : checkInteger(opts.verbose, 'verbose', { min: 0, max: 1 })) as 0 | 1;
   const seed = opts.seed === undefined ? globalRandom().integer(0x7fffffff) : checkInteger(opts.seed, 'seed', { min: 0 });
   const batchSize = opts.batchSize === undefined ? 32 : checkInteger(opts.batchSize, 'batchSize', { min: 1 });
+  const folds = opts.folds === undefined ? RECIPE_DEFAULTS.folds : checkInteger(opts.folds, 'folds', { min: 2 });
   if (opts.callbacks !== undefined && !Array.isArray(opts.callbacks)) throw invalid('ARGUMENT', 'an array of callbacks', 'callbacks', opts.callbacks);
+  const probe = opts.probe === undefined ? {} : checkProbeOptions(opts.probe);
+  const l2sp = checkL2sp(opts.l2sp);
 
   const rng = new Random(seed);
   const data = splitRows(toTensor(x, 'x'), toTensor(y, 'y'), validationSplit, rng);
-  const epochs = opts.epochs ?? defaultEpochs(data.train[0].shape[0], batchSize);
-  const rawStages = opts.stages ?? defaultStages(epochs, baseOptimizer.learningRate, validationSplit > 0);
-  if (!Array.isArray(rawStages) || rawStages.length === 0) throw invalid('ARGUMENT', 'a non-empty array of stages', 'stages', rawStages);
-  const stages = rawStages.map((s, i) => checkStage(model, s, i, validationSplit > 0));
+  const [trainX, trainY] = data.train;
+  const samples = trainX.shape[0];
+  const epochs = opts.epochs ?? defaultEpochs(samples, batchSize);
+  const plainFitPasses = epochs * samples;
+  const ctx: RecipeContext = {
+    loss, metrics, baseOptimizer, batchSize, callbacks: opts.callbacks ?? [], verbose, rng, validation: data.validation, epochs,
+    ids: classIds(trainY, loss !== 'meanSquaredError' && loss !== 'meanAbsoluteError' && loss !== 'huber'), probe, l2sp,
+  };
 
-  const originalTrainable = model.layers.map((l) => l.trainable);
-  const network = model.requireNetwork();
-  const results: FineTuneStageResult[] = [];
-  try {
-    for (const [index, stage] of stages.entries()) {
-      const frozen = frozenNames(model, stage.freeze);
-      model.layers.forEach((layer, i) => { layer.trainable = frozen ? !frozen.has(layer.name) : originalTrainable[i]; });
-      const learningRate = stage.learningRate ?? baseOptimizer.learningRate;
-      model.compile({ optimizer: cloneOptimizer(baseOptimizer, learningRate), loss, metrics });
-      for (const layer of model.layers) {
-        const scale = stage.layerLearningRates?.[layer.name] ?? 1;
-        for (const param of model.paramIndicesOf(layer)) network.setLearningRateScale(param, scale);
-      }
-      const training = model.layers.filter((l) => l.trainable && model.paramIndicesOf(l).length > 0).map((l) => l.name);
-      if (verbose) {
-        const scales = stage.layerLearningRates ? `, layer rates ${JSON.stringify(stage.layerLearningRates)}` : '';
-        const stop = stage.patience === undefined ? '' : `, early stopping (patience ${stage.patience})`;
-        console.log(`fineTune stage ${index + 1}/${stages.length}: up to ${stage.epochs} epochs, training ${training.join(', ') || 'nothing'} at learning rate ${learningRate}${scales}${stop}`);
-      }
-      const stageCallbacks = [...(opts.callbacks ?? [])];
-      if (stage.patience !== undefined) stageCallbacks.push(builtInCallbacks.earlyStopping({ monitor: 'val_loss', patience: stage.patience, restoreBestWeights: true }));
-      const history = await model.fit(data.train[0], data.train[1], {
-        epochs: stage.epochs, batchSize, validationData: data.validation, callbacks: stageCallbacks, verbose, seed: rng.integer(0x7fffffff),
-      });
-      results.push({ stage, trainable: training, learningRate, history });
-    }
-  } finally {
-    for (const layer of model.layers) for (const param of model.paramIndicesOf(layer)) network.setLearningRateScale(param, 1);
-    model.layers.forEach((layer, i) => { layer.trainable = originalTrainable[i]; });
+  if (strategy === 'stages') {
+    if (!Array.isArray(opts.stages) || opts.stages.length === 0) throw invalid('ARGUMENT', 'a non-empty array of stages', 'stages', opts.stages);
+    const stages = opts.stages.map((s, i) => checkStage(model, s, i, validationSplit > 0));
+    const results = await runStages(model, data.train, stages, ctx);
+    const passes = results.reduce((n, r) => n + r.history.epoch.length * samples, 0);
+    const cost = { samplePasses: passes, plainFitPasses, ratio: passes / plainFitPasses, seconds: (Date.now() - started) / 1000 };
+    return { strategy, stages: results, report: new FineTuneReport('stages', 'given', [], 0, undefined, cost) };
   }
-  return { stages: results };
+
+  // The probe's features: one inference pass of the body over the training rows, shared by every fold.
+  const skip = new Map<FineTuneRecipe, string>();
+  if (recipes.some((r) => PROBE_RECIPES.includes(r))) {
+    const site = probeSite(model);
+    if ('reason' in site) {
+      if (strategy !== 'auto') throw new RnnError('ARGUMENT', `Expected a model whose last layer is a Dense head on feature vectors for strategy '${strategy}' but ${site.reason}`);
+      for (const r of PROBE_RECIPES) skip.set(r, site.reason);
+    } else {
+      ctx.features = { all: await bodyFeatures(model, site, trainX), site };
+    }
+  }
+  let chosen: FineTuneRecipe;
+  let scores: CandidateScore[] = [];
+  if (strategy === 'auto') {
+    if (candidates.every((c) => skip.has(c))) throw new RnnError('ARGUMENT', `Expected at least one candidate that can run on model '${model.name}' but ${skip.values().next().value}`);
+    if (samples < 2 * folds) throw new RnnError('ARGUMENT', `Expected at least ${2 * folds} training samples for ${folds}-fold cross-validation but received ${samples}`);
+    const selection = await selectRecipe(model, trainX, trainY, candidates, folds, ctx, skip);
+    chosen = selection.chosen;
+    scores = selection.scores;
+    if (verbose) console.log(`fineTune auto: chose '${chosen}' by ${folds}-fold cross-validation`);
+  } else {
+    chosen = strategy;
+  }
+  const all = Array.from({ length: samples }, (_, i) => i);
+  const run = await runRecipe(chosen, model, { x: trainX, y: trainY, rows: all }, ctx);
+  // The probe trains no stage: compile as a stage would, so the model is ready to evaluate.
+  if (run.stages.length === 0) model.compile({ optimizer: cloneOptimizer(baseOptimizer, baseOptimizer.learningRate), loss, metrics });
+  const samplePasses = run.samplePasses + scores.reduce((n, s) => n + s.samplePasses, 0);
+  const cost = { samplePasses, plainFitPasses, ratio: samplePasses / plainFitPasses, seconds: (Date.now() - started) / 1000 };
+  const report = new FineTuneReport(chosen, strategy === 'auto' ? 'cross-validation' : 'given', scores, strategy === 'auto' ? folds : 0, run.probe, cost);
+  return { strategy: chosen, stages: run.stages, probe: run.probe, report };
 }

@@ -28,7 +28,8 @@ beforeAll(async () => {
   await source.fit(a.x, a.y, { epochs: 10, batchSize: 32, verbose: 0, seed: 1 });
 });
 
-function transferred(): rk.Sequential {
+function transferred(seed = 123): rk.Sequential {
+  rk.setSeed(seed); // the new head's initial weights come from the global generator
   return rk.transfer(source, { head: { units: 2 } }).model;
 }
 
@@ -177,7 +178,6 @@ describe('fineTune default (auto)', () => {
   test('chooses by cross-validation, deterministically for a seed, reports every candidate, leaves the source alone', async () => {
     const sourceBefore = bytes(source.getWeights());
     const run = async () => {
-      rk.setSeed(123); // the new head's initial weights come from the global generator
       const model = transferred();
       const result = await rk.fineTune(model, target.x, target.y, { ...LOSS, batchSize: 16, verbose: 0, seed: 8 });
       return { model, result };

@@ -13,6 +13,10 @@
  * Pipeline per clip: espeak-ng --stdout (22.05 kHz wav) | sox: resample to 16 kHz, 16-bit mono, trim leading and
  * trailing silence -> log-mel (./log-mel.js) -> first 32 frames, padded with the silence floor. Features are cached in
  * examples/generated/ (one file per clip list and feature setting), so only the first run synthesises.
+ *
+ * The pipeline is exported for other word sets (bench/transfer/tasks/speech-lang.js): clipList builds the clips of
+ * any words, accents and variants; loadClipSets synthesises or loads them and standardises every set with the
+ * statistics of its `source` set; splitSourceByVoice holds out the last source variants.
  */
 const { spawn, spawnSync } = require('child_process');
 const crypto = require('crypto');
@@ -27,7 +31,7 @@ const COMMANDS = ['yes', 'no', 'up', 'down', 'left', 'right', 'on', 'off', 'stop
 const ACCENTS = ['en', 'en-us', 'en-gb-scotland', 'en-gb-x-gbclan', 'en-gb-x-rp', 'en-gb-x-gbcwmd', 'en-029', 'en-us-nyc'];
 /** Voice variants (files in espeak-ng-data/voices/!v), split three ways; each list mixes male and female voices. */
 const VARIANTS = {
-  source: ['m1', 'm2', 'm3', 'm4', 'f1', 'f2', 'Alex', 'Andy', 'annie', 'belinda', 'benjamin', 'david', 'edward', 'grandma', 'iven', 'linda'],
+  source: ['m1', 'm2', 'm3', 'm4', 'f1', 'f2', 'Alex', 'Andy', 'Annie', 'belinda', 'benjamin', 'david', 'edward', 'grandma', 'iven', 'linda'],
   pool: ['m5', 'm6', 'f3', 'john', 'max', 'paul', 'steph', 'travis'],
   test: ['m7', 'm8', 'f4', 'f5', 'robert', 'victor', 'zac', 'michel'],
 };
@@ -37,14 +41,13 @@ const SOURCE_TEST_VARIANTS = 2;
 const CACHE_DIR = path.join(__dirname, '..', 'generated');
 const FEATURE_VERSION = 2; // bump when the pipeline changes, so stale caches are not reused
 
-/** Exits with install instructions when espeak-ng or sox is missing. */
+/** Throws an error with install instructions when espeak-ng or sox is missing. */
 function requireTools() {
   for (const [tool, flag] of [['espeak-ng', '--version'], ['sox', '--version']]) {
     const result = spawnSync(tool, [flag], { stdio: 'ignore' });
     if (result.error) {
-      console.error(`This example synthesises its audio with ${tool}, which was not found.`);
-      console.error('Install it with:  sudo apt-get install espeak-ng sox   (Debian/Ubuntu), then run the example again.');
-      process.exit(1);
+      throw new Error(`The speech data are synthesised with ${tool}, which was not found. ` +
+        'Install it with:  sudo apt-get install espeak-ng sox   (Debian/Ubuntu), then run again.');
     }
   }
 }
@@ -77,19 +80,28 @@ async function synthesise(clip) {
   return Float32Array.from(ints, (v) => v / 32768);
 }
 
-/** Deterministic speed (words per minute) and pitch (0-99) of a voice: a hash of its name, not Math.random. */
-function voiceSettings(accent, variant) {
-  const digest = crypto.createHash('sha1').update(`${accent}+${variant}`).digest();
+/**
+ * Deterministic speed (words per minute) and pitch (0-99) of a voice: a hash of its name, not Math.random. Take 0 is
+ * the voice's own setting; takes 1, 2 ... are further settings of the same voice (the hash of `accent+variant#take`).
+ */
+function voiceSettings(accent, variant, take = 0) {
+  const name = take === 0 ? `${accent}+${variant}` : `${accent}+${variant}#${take}`;
+  const digest = crypto.createHash('sha1').update(name).digest();
   return { speed: 145 + (digest[0] % 41), pitch: 35 + (digest[1] % 31) };
 }
 
-/** Every (accent, variant, word) of the given lists, with its label (the word's index). */
-function clipList(words, variants) {
+/**
+ * Every (variant, accent, take, word) of the given lists, with its label (the word's index). Options: `accents`
+ * (default: the English ACCENTS), `takes` (default 1) speed and pitch settings per voice.
+ */
+function clipList(words, variants, { accents = ACCENTS, takes = 1 } = {}) {
   const clips = [];
   for (const variant of variants) {
-    for (const accent of ACCENTS) {
-      const settings = voiceSettings(accent, variant);
-      words.forEach((word, label) => clips.push({ word, label, accent, variant, ...settings }));
+    for (const accent of accents) {
+      for (let take = 0; take < takes; take++) {
+        const settings = voiceSettings(accent, variant, take);
+        words.forEach((word, label) => clips.push({ word, label, accent, variant, ...settings }));
+      }
     }
   }
   return clips;
@@ -171,27 +183,45 @@ function pack(clips, data) {
 }
 
 /**
+ * Synthesises (or loads from the cache) every clip list of `specs` ({ name: clips }; the name also names the cache
+ * file) and returns `{ name: { x [N, 32, 24], y [N], clips } }`, every set standardised per band with the statistics
+ * of `specs.source` (fixed constants for every arm). `log` receives progress lines.
+ */
+async function loadClipSets(specs, log = console.log) {
+  if (!specs.source) {
+    throw new Error(`Expected a 'source' clip list for the band statistics but received ${Object.keys(specs).join(', ')}`);
+  }
+  requireTools();
+  const raw = {};
+  for (const [name, clips] of Object.entries(specs)) raw[name] = await clipFeatures(name, clips, log);
+  const stats = bandStatistics(raw.source, DEFAULT_LOG_MEL.bands);
+  for (const data of Object.values(raw)) standardise(data, stats);
+  return Object.fromEntries(Object.keys(specs).map((name) => [name, pack(specs[name], raw[name])]));
+}
+
+/** Domain A's clips: the digits by the SOURCE variants in every English accent. */
+function sourceDigitClips() {
+  return clipList(DIGITS, VARIANTS.source);
+}
+
+/** `{ train, test }` of the packed source set: the last SOURCE_TEST_VARIANTS source variants are the test voices. */
+function splitSourceByVoice(source) {
+  const heldOut = new Set(VARIANTS.source.slice(-SOURCE_TEST_VARIANTS));
+  return { train: selectClips(source, (c) => !heldOut.has(c.variant)), test: selectClips(source, (c) => heldOut.has(c.variant)) };
+}
+
+/**
  * Synthesises (or loads) both domains. Returns `{ a: { train, test }, b: { pool, test } }`, each `{ x [N, 32, 24], y [N],
  * clips }`, every set standardised per band with domain A's statistics (fixed constants for every arm).
  * `log` receives progress lines.
  */
 async function loadSpeechDomains(log = console.log) {
-  requireTools();
-  const specs = {
-    source: clipList(DIGITS, VARIANTS.source),
+  const sets = await loadClipSets({
+    source: sourceDigitClips(),
     pool: clipList(COMMANDS, VARIANTS.pool),
     test: clipList(COMMANDS, VARIANTS.test),
-  };
-  const raw = {};
-  for (const [name, clips] of Object.entries(specs)) raw[name] = await clipFeatures(name, clips, log);
-  const stats = bandStatistics(raw.source, DEFAULT_LOG_MEL.bands);
-  for (const data of Object.values(raw)) standardise(data, stats);
-  const source = pack(specs.source, raw.source);
-  const heldOut = new Set(VARIANTS.source.slice(-SOURCE_TEST_VARIANTS));
-  return {
-    a: { train: selectClips(source, (c) => !heldOut.has(c.variant)), test: selectClips(source, (c) => heldOut.has(c.variant)) },
-    b: { pool: pack(specs.pool, raw.pool), test: pack(specs.test, raw.test) },
-  };
+  }, log);
+  return { a: splitSourceByVoice(sets.source), b: { pool: sets.pool, test: sets.test } };
 }
 
 /** Rows of a packed set whose clip satisfies `keep`. */
@@ -243,4 +273,8 @@ function spelledWords(words, count, seed, typoRate = 0.15) {
   return { x: new rk.Tensor(x, [count, FRAMES, width]), y: new rk.Tensor(y, [count]) };
 }
 
-module.exports = { loadSpeechDomains, sampleBalanced, selectClips, spelledWords, DIGITS, COMMANDS, ACCENTS, VARIANTS, FRAMES };
+module.exports = {
+  loadSpeechDomains, sampleBalanced, selectClips, spelledWords, DIGITS, COMMANDS, ACCENTS, VARIANTS, FRAMES,
+  // The pipeline, for other word sets:
+  clipList, sourceDigitClips, loadClipSets, splitSourceByVoice, requireTools,
+};

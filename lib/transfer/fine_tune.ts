@@ -190,6 +190,7 @@ export async function fineTune(model: Sequential, x: TensorLike, y: TensorLike, 
   const ctx: RecipeContext = {
     loss, metrics, baseOptimizer, batchSize, callbacks: opts.callbacks ?? [], verbose, rng, validation: data.validation, epochs,
     ids: classIds(trainY, loss !== 'meanSquaredError' && loss !== 'meanAbsoluteError' && loss !== 'huber'), probe, l2sp,
+    probeSeed: rng.integer(0x7fffffff),
   };
 
   if (strategy === 'stages') {
@@ -209,7 +210,7 @@ export async function fineTune(model: Sequential, x: TensorLike, y: TensorLike, 
       if (strategy !== 'auto') throw new RnnError('ARGUMENT', `Expected a model whose last layer is a Dense head on feature vectors for strategy '${strategy}' but ${site.reason}`);
       for (const r of PROBE_RECIPES) skip.set(r, site.reason);
     } else {
-      ctx.features = { all: await bodyFeatures(model, site, trainX), site };
+      ctx.features = { all: await bodyFeatures(model, site, trainX), site, solved: new Map() };
     }
   }
   let chosen: FineTuneRecipe;

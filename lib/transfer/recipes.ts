@@ -42,8 +42,13 @@ export interface L2spOptions {
 export interface RecipeContext extends StageContext {
   /** Epoch budget of the gradient stages. */
   epochs: number;
-  /** The body's features for every row of the data rk.fineTune was given (the probe reads its rows from here). */
-  features?: { all: Tensor; site: ProbeSite };
+  /**
+   * The body's features for every row of the data rk.fineTune was given (the probe reads its rows from here), and the
+   * probe solutions found so far by rows.
+   */
+  features?: { all: Tensor; site: ProbeSite; solved: Map<string, { weights: Tensor[]; result: ProbeResult }> };
+  /** Seed of the probe's weight-decay folds (fixed per fineTune call, so a cached solution is the one it would find). */
+  probeSeed: number;
   ids?: Int32Array;
   probe: ProbeOptions;
   l2sp: Required<L2spOptions>;
@@ -74,11 +79,24 @@ export const RECIPE_LABELS: Record<FineTuneRecipe, string> = {
   scratch: 'same architecture from scratch',
 };
 
+/**
+ * The probe on `data`'s rows. The body features are cut from the cache; the solution is cached by rows, so the probe
+ * and LP-FT candidates of one fold (which start from the same weights) solve it once.
+ */
 async function probeStep(model: Sequential, data: RecipeData, ctx: RecipeContext, recipe: FineTuneRecipe): Promise<ProbeResult> {
   if (!ctx.features) throw new RnnError('ARGUMENT', `Expected a model whose last layer is a Dense head on feature vectors for strategy '${recipe}'`);
-  const { all, site } = ctx.features;
+  const { all, site, solved } = ctx.features;
+  const head = model.layers[site.headIndex];
+  const key = data.rows.join(',');
+  const known = solved.get(key);
+  if (known) {
+    head.setWeights(known.weights);
+    return known.result;
+  }
   const ids = ctx.ids ? Int32Array.from(data.rows, (r) => ctx.ids![r]) : undefined;
-  return fitProbe(model, site, takeRows(all, data.rows), data.y, ctx.loss, ctx.rng.fork(), { ...ctx.probe, ids });
+  const result = await fitProbe(model, site, takeRows(all, data.rows), data.y, ctx.loss, new Random(ctx.probeSeed), { ...ctx.probe, ids });
+  solved.set(key, { weights: head.getWeights(), result });
+  return result;
 }
 
 /** ULMFiT's stages: k + 1 stages for k body layers with weights, each unfreezing one more layer from the top. */

@@ -57,7 +57,10 @@ export interface FineTuneOptions {
   strategy?: FineTuneStrategy;
   /** An explicit schedule instead of a strategy. */
   stages?: FineTuneStage[];
-  /** The recipes 'auto' compares. Default ['probe', 'lpft', 'l2sp', 'scratch']. */
+  /**
+   * The recipes 'auto' compares. The first is the prior choice: another replaces it only when it predicts the held-out
+   * samples better by more than one standard error (lib/transfer/select.ts). Default ['lpft', 'probe', 'l2sp', 'scratch'].
+   */
   candidates?: FineTuneRecipe[];
   /** Stratified folds of 'auto''s cross-validation (>= 2). Default 2. */
   folds?: number;
@@ -218,7 +221,7 @@ export async function fineTune(model: Sequential, x: TensorLike, y: TensorLike, 
   if (strategy === 'auto') {
     if (candidates.every((c) => skip.has(c))) throw new RnnError('ARGUMENT', `Expected at least one candidate that can run on model '${model.name}' but ${skip.values().next().value}`);
     if (samples < 2 * folds) throw new RnnError('ARGUMENT', `Expected at least ${2 * folds} training samples for ${folds}-fold cross-validation but received ${samples}`);
-    const selection = await selectRecipe(model, trainX, trainY, candidates, folds, ctx, skip);
+    const selection = await selectRecipe(model, trainX, trainY, candidates, folds, RECIPE_DEFAULTS.switchMargin, ctx, skip);
     chosen = selection.chosen;
     scores = selection.scores;
     if (verbose) console.log(`fineTune auto: chose '${chosen}' by ${folds}-fold cross-validation`);

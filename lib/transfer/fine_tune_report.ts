@@ -36,13 +36,15 @@ export class FineTuneReport {
     const label = this.strategy === 'stages' ? 'the given stages' : `'${this.strategy}': ${RECIPE_LABELS[this.strategy]}`;
     lines.push(`fineTune ran ${label} (${this.chosenBy === 'given' ? 'as asked' : `chosen by ${this.folds}-fold cross-validation`})`);
     if (this.candidates.length > 0) {
+      const incumbent = this.candidates.find((c) => !c.skipped)?.recipe;
       const rows = this.candidates.map((c) => {
-        if (c.skipped) return [c.recipe, 'skipped', '', '', c.skipped];
+        if (c.skipped) return [c.recipe, 'skipped', '', '', '', c.skipped];
         const accuracy = c.accuracy.length > 0 ? `${mean(c.accuracy).toFixed(3)} ± ${spread(c.accuracy).toFixed(3)}` : '-';
         const loss = `${mean(c.loss).toFixed(4)} ± ${spread(c.loss).toFixed(4)}`;
-        return [c.recipe, accuracy, loss, `${c.seconds.toFixed(1)} s`, c.recipe === this.strategy ? 'chosen' : ''];
+        const versus = c.versusIncumbent ? `${c.versusIncumbent.gain >= 0 ? '+' : ''}${c.versusIncumbent.gain.toFixed(3)} (z ${c.versusIncumbent.z.toFixed(2)})` : c.recipe === incumbent ? 'prior choice' : '';
+        return [c.recipe, accuracy, loss, versus, `${c.seconds.toFixed(1)} s`, c.recipe === this.strategy ? 'chosen' : ''];
       });
-      const header = ['candidate', 'held-out accuracy', 'held-out loss', 'time', ''];
+      const header = ['candidate', 'held-out accuracy', 'held-out loss', `vs ${incumbent ?? 'first'}, per sample`, 'time', ''];
       const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
       const format = (cells: string[]) => `  ${cells.map((c, i) => c.padEnd(widths[i])).join('  ')}`.trimEnd();
       lines.push(format(header));

@@ -21,8 +21,10 @@ export const RECIPE_DEFAULTS = Object.freeze({
   steps: 300,
   /** ... and at least this many epochs. */
   minEpochs: 10,
-  /** What the default ('auto') compares. */
-  candidates: Object.freeze(['probe', 'lpft', 'l2sp', 'scratch']) as readonly FineTuneRecipe[],
+  /** What the default ('auto') compares; the first is the prior choice (lib/transfer/select.ts). */
+  candidates: Object.freeze(['lpft', 'probe', 'l2sp', 'scratch']) as readonly FineTuneRecipe[],
+  /** Standard errors by which a candidate must beat the first one, sample by sample, to replace it. */
+  switchMargin: 1,
   /** Folds of the default's cross-validation. */
   folds: 2,
   /** LP-FT: learning-rate multiplier of the stage that trains every layer after the probe. */

@@ -50,6 +50,8 @@ export type { ProbeOptions, ProbeResult } from './transfer/probe';
 export { FineTuneReport } from './transfer/fine_tune_report';
 export type { FineTuneCost } from './transfer/fine_tune_report';
 export type { CandidateScore } from './transfer/select';
+export { pretrain } from './transfer/pretrain';
+export type { PretrainOptions, PretrainResult } from './transfer/pretrain';
 export { crossValidate } from './transfer/cross_validate';
 export type { CrossValidateOptions, CrossValidationResult, CandidatesResult } from './transfer/cross_validate';
 

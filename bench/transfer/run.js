@@ -11,7 +11,9 @@
  *   finetune   strategy 'finetune'              (every layer at the base rate)
  *   lpft       strategy 'lpft'                  (probe, then every layer)
  *   l2sp       strategy 'l2sp'                  (every layer, pulled towards the source weights)
- *   default    rk.fineTune with no strategy     (cross-validated choice among probe, lpft, l2sp, scratch)
+ *   default    rk.fineTune with no strategy     (cross-validated choice among lpft, probe, l2sp, scratch)
+ *   unlabelled the default again, but from a source pretrained without labels: rk.pretrain (next-step prediction)
+ *              on domain A's sequences, the same epochs as the supervised source (not part of the targets below)
  *
  * Every arm gets the same epoch budget (fineTune's default: about 300 steps of batch 16, at least 10 epochs), Adam at
  * its default rate, and is scored on B's fixed test set. The table gives mean ± sample standard deviation over seeds;
@@ -29,7 +31,7 @@ const { balancedRows } = require('../../examples/data/sampling');
 const { formatTable, checkTargets } = require('./summary');
 
 const TASKS = ['mnist', 'speech', 'text', 'speech-lang'];
-const ARMS = { scratch: 'scratch', probe: 'probe', finetune: 'finetune', lpft: 'lpft', l2sp: 'l2sp', default: undefined };
+const ARMS = { scratch: 'scratch', probe: 'probe', finetune: 'finetune', lpft: 'lpft', l2sp: 'l2sp', default: undefined, unlabelled: undefined };
 const SIZES = {
   full: { seeds: 5, labels: [20, 50, 100, 500, 'all'] },
   quick: { seeds: 2, labels: [20, 50, 100] },
@@ -77,6 +79,17 @@ async function trainSource(task, data, log) {
   return { model, accuracy };
 }
 
+/** The same architecture pretrained on A's sequences without their labels (rk.pretrain, next-step prediction). */
+async function pretrainSource(task, data, log) {
+  rk.setSeed(2024);
+  const model = task.buildModel(rk, data.source.classes);
+  const { epochs, batchSize } = task.sourceTraining;
+  const result = await rk.pretrain(model, data.source.train.x, { epochs, batchSize, verbose: 0, seed: 1 });
+  const losses = result.history.history.loss;
+  log(`  unlabelled source: ${epochs} epochs of next-step prediction, loss ${losses[0].toFixed(4)} -> ${losses[losses.length - 1].toFixed(4)} (copying the current step: ${result.baselineLoss.toFixed(4)})`);
+  return model;
+}
+
 /** One arm on one labelled sample: test accuracy, wall time, and for the default what it chose and its cost. */
 async function runArm(arm, source, labelled, test, classes, seed) {
   rk.setSeed(7919 * seed + 17); // the new head's initial weights: the same for every arm of a seed
@@ -97,6 +110,7 @@ async function runTask(id, options, log) {
   const { pool, test, classes } = data.target;
   log(`  target: pool of ${pool.x.shape[0]} labelled samples, ${test.x.shape[0]} test samples, ${classes} classes`);
   const source = await trainSource(task, data, log);
+  const unlabelled = options.arms.includes('unlabelled') ? await pretrainSource(task, data, log) : undefined;
   const results = {};
   for (const n of options.labels) {
     const count = n === 'all' ? pool.x.shape[0] : n;
@@ -106,9 +120,9 @@ async function runTask(id, options, log) {
       const labelled = takeRows(pool, rows);
       const line = [];
       for (const arm of options.arms) {
-        const run = await runArm(arm, source.model, labelled, test, classes, seed);
+        const run = await runArm(arm, arm === 'unlabelled' ? unlabelled : source.model, labelled, test, classes, seed);
         results[n][arm].push(run);
-        line.push(`${arm} ${run.accuracy.toFixed(3)}${arm === 'default' ? ` (${run.chose})` : ''}`);
+        line.push(`${arm} ${run.accuracy.toFixed(3)}${arm === 'default' || arm === 'unlabelled' ? ` (${run.chose})` : ''}`);
       }
       log(`  N=${n} seed ${seed}/${options.seeds}: ${line.join(', ')} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
     }

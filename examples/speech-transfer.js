@@ -12,7 +12,7 @@
  *   from scratch          a fresh LSTM trained on the N examples
  *   fine-tune all         rk.transfer (new 10-way head), then every layer trained
  *   frozen recurrent      rk.transfer with freeze: true, so only the new head trains
- *   rk.fineTune default   rk.transfer, then rk.fineTune's default schedule
+ *   rk.fineTune default   rk.transfer, then rk.fineTune's default (a recipe chosen by cross-validation)
  *
  * --cross-modal adds a control (demo 3): a character-level LSTM trained on the digit words' SPELLINGS (text, 27-wide
  * one-hot input) is carried to the speech task with inputAdapter 'reinitialize': its input kernel cannot carry over

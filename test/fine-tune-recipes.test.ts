@@ -50,35 +50,44 @@ describe('fineTune recipes', () => {
     expect(result.probe!.stopped).not.toBe('iterations');
     expect(bytes(model.getWeights().slice(0, 3))).toEqual(body);
 
-    // The same objective trained long by Adam on the same features: loss + 1e-3 |kernel|^2.
+    // The same objective trained long by Adam: loss + 1e-3 |kernel|^2 on the standardised body features.
     const bodyModel = rk.sequential();
     bodyModel.add(rk.layers.lstm({ name: 'lstm', units: 8, inputShape: [4, 2] }));
     bodyModel.getLayer('lstm').setWeights(model.getLayer('lstm').getWeights());
-    const cached = await bodyModel.predict(target.x);
+    const raw = await bodyModel.predict(target.x);
+    const standard = new Float32Array(raw.data.length);
+    for (let d = 0; d < 8; d++) {
+      const column = Array.from({ length: 60 }, (_, r) => raw.data[r * 8 + d]);
+      const mean = column.reduce((a, b) => a + b, 0) / 60;
+      const std = Math.sqrt(column.reduce((a, v) => a + (v - mean) ** 2, 0) / 60);
+      column.forEach((v, r) => { standard[r * 8 + d] = (v - mean) / std; });
+    }
+    const cached = new Tensor(standard, [60, 8]);
     const long = rk.sequential();
     long.add(rk.layers.dense({ units: 2, activation: 'softmax', inputShape: [8], kernelRegularizer: rk.regularizers.l2(1e-3) }));
     long.compile({ optimizer: rk.optimizers.adam({ learningRate: 0.02 }), loss: 'sparseCategoricalCrossentropy' });
-    const schedule = rk.callbacks.learningRateScheduler((epoch: number) => 0.02 * 0.999 ** epoch);
-    await long.fit(cached, target.y, { epochs: 3000, batchSize: 60, verbose: 0, shuffle: false, callbacks: [schedule] });
+    const schedule = rk.callbacks.learningRateScheduler((epoch: number) => 0.02 * 0.9993 ** epoch);
+    await long.fit(cached, target.y, { epochs: 6000, batchSize: 60, verbose: 0, shuffle: false, callbacks: [schedule] });
     const longObjective = (await long.computeGradients(cached, target.y)).loss;
-    // The probe is at least as good as the long run, and they agree: one optimum.
-    expect(result.probe!.objective).toBeLessThanOrEqual(longObjective + 1e-5);
-    expect(longObjective - result.probe!.objective).toBeLessThan(1e-3);
-    // Along flat directions of the optimum the weights may differ a little; the predictions may not.
+    // The probe is as good as the long run (float32 objective, L-BFGS tolerance 1e-4), and they agree: one optimum.
+    expect(result.probe!.objective).toBeLessThanOrEqual(longObjective + 1e-4);
+    expect(Math.abs(longObjective - result.probe!.objective)).toBeLessThan(1e-3);
+    // The head holds the solution rewritten for raw features: the same predictions as the long run on standardised ones.
     const [mine, theirs] = [(await model.predict(target.x)).data, (await long.predict(cached)).data];
     let largest = 0;
     for (let i = 0; i < mine.length; i++) largest = Math.max(largest, Math.abs(mine[i] - theirs[i]));
-    expect(largest).toBeLessThan(0.01);
+    // L-BFGS stops once max |gradient| <= 1e-4 |f|: probabilities agree to about a percent, not to float precision.
+    expect(largest).toBeLessThan(0.02);
   });
 
   test('probe: the weight decay is chosen by cross-validation among the ones given', async () => {
     const model = transferred();
-    const result = await rk.fineTune(model, target.x, target.y, { ...LOSS, strategy: 'probe', probe: { l2: [1, 1e-4] }, verbose: 0, seed: 2 });
+    const result = await rk.fineTune(model, target.x, target.y, { ...LOSS, strategy: 'probe', probe: { l2: [1e-4, 1000] }, verbose: 0, seed: 2 });
     const tried = result.probe!.candidates;
-    expect(tried.map((c) => c.l2)).toEqual([1, 1e-4]);
+    expect(tried.map((c) => c.l2)).toEqual([1000, 1e-4]);
     const best = tried.reduce((a, b) => (b.loss < a.loss ? b : a));
     expect(result.probe!.l2).toBe(best.l2);
-    // A decay of 1 on this task crushes the head towards 0: a far worse held-out loss than 1e-4.
+    // A decay of 1000 crushes the head towards 0 (held-out loss near log 2): far worse than 1e-4.
     expect(best.l2).toBe(1e-4);
   });
 

@@ -13,7 +13,7 @@ import { checkLoss, LossName } from '../training/losses';
 import { checkInteger, checkKnownKeys, checkNumber, checkOneOf, invalid, optionsOrEmpty } from '../validate';
 import { FineTuneReport } from './fine_tune_report';
 import { classIds, takeRows } from './folds';
-import { bodyFeatures, ProbeOptions, ProbeResult, probeSite } from './probe';
+import { bodyFeatures, chooseDecay, ProbeOptions, ProbeResult, probeSite } from './probe';
 import { FineTuneRecipe, L2spOptions, RecipeContext, RECIPES, runRecipe } from './recipes';
 import { defaultEpochs, RECIPE_DEFAULTS } from './schedule';
 import { CandidateScore, selectRecipe } from './select';
@@ -59,7 +59,8 @@ export interface FineTuneOptions {
   stages?: FineTuneStage[];
   /**
    * The recipes 'auto' compares. The first is the prior choice: another replaces it only when it predicts the held-out
-   * samples better by more than one standard error (lib/transfer/select.ts). Default ['lpft', 'probe', 'l2sp', 'scratch'].
+   * samples better by more than 1.645 standard errors (lib/transfer/select.ts). Default ['lpft', 'probe', 'l2sp',
+   * 'scratch'] below 500 training samples, ['finetune', 'probe', 'l2sp', 'scratch'] from 500 on.
    */
   candidates?: FineTuneRecipe[];
   /** Stratified folds of 'auto''s cross-validation (>= 2). Default 2. */
@@ -166,9 +167,7 @@ export async function fineTune(model: Sequential, x: TensorLike, y: TensorLike, 
     throw new RnnError('ARGUMENT', 'Expected either strategy or stages in fineTune options but received both');
   }
   const strategy: FineTuneStrategy | 'stages' = opts.stages !== undefined ? 'stages' : opts.strategy === undefined ? 'auto' : checkOneOf(opts.strategy, 'strategy', STRATEGIES);
-  const candidates = opts.candidates === undefined ? [...RECIPE_DEFAULTS.candidates] : checkCandidates(opts.candidates);
-  const recipes: FineTuneRecipe[] = strategy === 'auto' ? candidates : strategy === 'stages' ? [] : [strategy];
-  checkUsed(opts, strategy, recipes);
+  const givenCandidates = opts.candidates === undefined ? undefined : checkCandidates(opts.candidates);
   const compiled = model.compiledSettings;
   const loss = opts.loss !== undefined ? checkLoss(opts.loss) : compiled?.loss;
   if (loss === undefined) throw new RnnError('ARGUMENT', `Expected loss in fineTune options (model '${model.name}' is not compiled) but received undefined`);
@@ -188,6 +187,10 @@ export async function fineTune(model: Sequential, x: TensorLike, y: TensorLike, 
   const data = splitRows(toTensor(x, 'x'), toTensor(y, 'y'), validationSplit, rng);
   const [trainX, trainY] = data.train;
   const samples = trainX.shape[0];
+  const candidates = givenCandidates
+    ?? [...(samples < RECIPE_DEFAULTS.manyLabels ? RECIPE_DEFAULTS.candidates : RECIPE_DEFAULTS.manyLabelCandidates)];
+  const recipes: FineTuneRecipe[] = strategy === 'auto' ? candidates : strategy === 'stages' ? [] : [strategy];
+  checkUsed(opts, strategy, recipes);
   const epochs = opts.epochs ?? defaultEpochs(samples, batchSize);
   const plainFitPasses = epochs * samples;
   const ctx: RecipeContext = {
@@ -214,6 +217,9 @@ export async function fineTune(model: Sequential, x: TensorLike, y: TensorLike, 
       for (const r of PROBE_RECIPES) skip.set(r, site.reason);
     } else {
       ctx.features = { all: await bodyFeatures(model, site, trainX), site, solved: new Map() };
+      // 'auto': the probe's weight decay is chosen once, by cross-validation on all training rows, and every fold
+      // reuses it (nested choices per fold cost 3x the solves for a single scalar hyperparameter).
+      if (strategy === 'auto') ctx.features.decay = await chooseDecay(model, site, ctx.features.all, trainY, loss, new Random(ctx.probeSeed), { ...probe, ids: ctx.ids });
     }
   }
   let chosen: FineTuneRecipe;

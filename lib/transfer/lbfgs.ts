@@ -15,9 +15,9 @@ export type Objective = (w: Float64Array) => Promise<{ value: number; gradient: 
 export interface LbfgsOptions {
   /** Upper bound on iterations. Default 500. */
   maxIterations?: number;
-  /** Stop when max |gradient| <= gradientTolerance * max(1, |f|). Default 1e-5 (float32 objectives cannot do better). */
+  /** Stop when max |gradient| <= gradientTolerance * max(1, |f|). Default 1e-4. */
   gradientTolerance?: number;
-  /** Stop when the relative decrease of f over one iteration is below this. Default 1e-9. */
+  /** Stop when the relative decrease of f over one iteration is below this. Default 1e-8. */
   valueTolerance?: number;
   /** Curvature pairs kept. Default 10. */
   memory?: number;
@@ -76,8 +76,8 @@ function searchDirection(g: Float64Array, pairs: Array<{ s: Float64Array; y: Flo
 /** Minimises `objective` from `start`. */
 export async function minimize(objective: Objective, start: Float64Array, options: LbfgsOptions = {}): Promise<LbfgsResult> {
   const maxIterations = options.maxIterations ?? 500;
-  const gradientTolerance = options.gradientTolerance ?? 1e-5;
-  const valueTolerance = options.valueTolerance ?? 1e-9;
+  const gradientTolerance = options.gradientTolerance ?? 1e-4;
+  const valueTolerance = options.valueTolerance ?? 1e-8;
   const memory = options.memory ?? 10;
   let w: Float64Array = Float64Array.from(start);
   let { value, gradient } = await objective(w);

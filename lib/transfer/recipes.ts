@@ -22,7 +22,7 @@ import { Random } from '../random';
 import { Tensor } from '../tensor';
 import { cloneModel } from './clone';
 import { takeRows } from './folds';
-import { fitProbe, ProbeOptions, ProbeResult, ProbeSite } from './probe';
+import { DecayChoice, fitProbe, ProbeOptions, ProbeResult, ProbeSite } from './probe';
 import { RECIPE_DEFAULTS } from './schedule';
 import { FineTuneStage, FineTuneStageResult, runStages, StageContext, weightedLayers } from './stages';
 
@@ -43,10 +43,10 @@ export interface RecipeContext extends StageContext {
   /** Epoch budget of the gradient stages. */
   epochs: number;
   /**
-   * The body's features for every row of the data rk.fineTune was given (the probe reads its rows from here), and the
-   * probe solutions found so far by rows.
+   * The body's features for every row of the data rk.fineTune was given (the probe reads its rows from here), the
+   * probe solutions found so far by rows, and (for 'auto') the weight decay chosen once on all rows for every fold.
    */
-  features?: { all: Tensor; site: ProbeSite; solved: Map<string, { weights: Tensor[]; result: ProbeResult }> };
+  features?: { all: Tensor; site: ProbeSite; solved: Map<string, { weights: Tensor[]; result: ProbeResult }>; decay?: DecayChoice };
   /** Seed of the probe's weight-decay folds (fixed per fineTune call, so a cached solution is the one it would find). */
   probeSeed: number;
   ids?: Int32Array;
@@ -94,7 +94,7 @@ async function probeStep(model: Sequential, data: RecipeData, ctx: RecipeContext
     return known.result;
   }
   const ids = ctx.ids ? Int32Array.from(data.rows, (r) => ctx.ids![r]) : undefined;
-  const result = await fitProbe(model, site, takeRows(all, data.rows), data.y, ctx.loss, new Random(ctx.probeSeed), { ...ctx.probe, ids });
+  const result = await fitProbe(model, site, takeRows(all, data.rows), data.y, ctx.loss, new Random(ctx.probeSeed), { ...ctx.probe, ids, decided: ctx.features.decay });
   solved.set(key, { weights: head.getWeights(), result });
   return result;
 }

@@ -21,10 +21,17 @@ export const RECIPE_DEFAULTS = Object.freeze({
   steps: 300,
   /** ... and at least this many epochs. */
   minEpochs: 10,
-  /** What the default ('auto') compares; the first is the prior choice (lib/transfer/select.ts). */
+  /** What the default ('auto') compares below `manyLabels` samples; the first is the prior choice (select.ts). */
   candidates: Object.freeze(['lpft', 'probe', 'l2sp', 'scratch']) as readonly FineTuneRecipe[],
-  /** Standard errors by which a candidate must beat the first one, sample by sample, to replace it. */
-  switchMargin: 1,
+  /** From this many training samples on, the default compares `manyLabelCandidates` instead. */
+  manyLabels: 500,
+  /** With many labels plain fine-tuning is the prior choice (it beat LP-FT on every task of the suite with all labels). */
+  manyLabelCandidates: Object.freeze(['finetune', 'probe', 'l2sp', 'scratch']) as readonly FineTuneRecipe[],
+  /**
+   * Standard errors by which a candidate must beat the first one, sample by sample, to replace it: 1.645, a one-sided
+   * test at the 5% level. With k-fold scores on 20-100 labels a smaller margin switches on noise (lib/transfer/select.ts).
+   */
+  switchMargin: 1.645,
   /** Folds of the default's cross-validation. */
   folds: 2,
   /** LP-FT: learning-rate multiplier of the stage that trains every layer after the probe. */

@@ -7,6 +7,10 @@
  * are noisy (20 labels in 2 folds: 10 held-out samples a fold), so another candidate replaces the incumbent only when
  * it is better on the same samples by more than `switchMargin` standard errors: over the N held-out predictions (each
  * sample is held out once), d_i = correct_i(candidate) - correct_i(incumbent), z = mean(d) / (sd(d) / sqrt(N)).
+ * What that can and cannot see: at N = 50 a true difference of 5 points is about z = 0.7, lost in the noise; a
+ * recipe 10-15 points behind (scratch where transfer works, the probe on a shifted domain) is z > 2. So the rule keeps
+ * the recipe that is best on average and switches only on strong evidence, which is what the transfer suite shows it
+ * doing (docs/transfer.md).
  * Among the candidates that pass, the best mean held-out accuracy wins (the lower mean loss breaks ties). Without
  * class labels (regression, sequence outputs) the lowest mean held-out loss wins.
  */

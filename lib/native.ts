@@ -119,7 +119,12 @@ export interface NativeNetwork {
     Promise<{ metrics: NativeMetrics; gradients: Float32Array[] }>;
   predict(x: Float32Array, batch: number): Promise<Float32Array>;
   predictSync(x: Float32Array, batch: number): Float32Array;
+  /** Bytes the native network holds (weights, gradients, optimizer state, activations); reported to V8 as well. */
+  memoryBytes(): number;
   isBusy(): boolean;
+  /** Frees the native network at once; every later call but isBusy / isDisposed / dispose is a STATE error. */
+  dispose(): void;
+  isDisposed(): boolean;
 }
 
 /** The CPU variants shipped as x64 prebuilds, most portable first. */

@@ -16,7 +16,7 @@ import { evaluateLoop, EvaluateOptions, predictLoop, PredictOptions } from '../t
 import { History } from '../training/history';
 import { batchLogs, checkLoss, checkMetrics, LossName, MetricName } from '../training/losses';
 import { ModelShapes, prepareInputs, prepareTargets } from '../training/data';
-import { checkKnownKeys, checkNumber, describeValue, optionsOrEmpty } from '../validate';
+import { checkFloat32, checkFunction, checkKnownKeys, describeValue, optionsOrEmpty } from '../validate';
 import { printSummary } from './summary';
 import { checkLayerWeights } from './weight_checks';
 import { buildNetwork } from './build_network';
@@ -138,7 +138,7 @@ export class Sequential implements LayerHost {
 
   /** Prints a table of layers, output shapes and parameter counts. */
   summary(printFn: (line: string) => void = console.log): void {
-    printSummary(this, this.shapes, printFn);
+    printSummary(this, this.shapes, checkFunction(printFn, 'summary printFn'));
   }
 
   compile(args: CompileArgs): void {
@@ -151,7 +151,7 @@ export class Sequential implements LayerHost {
     if (options.optimizer instanceof Optimizer) optimizer = options.optimizer;
     else if (typeof options.optimizer === 'string' && (OPTIMIZER_NAMES as readonly string[]).includes(options.optimizer)) optimizer = new Optimizer(options.optimizer as OptimizerName);
     else throw new RnnError('ARGUMENT', `Expected an optimizer name (${OPTIMIZER_NAMES.join(', ')}) or rk.optimizers object but received ${describeValue(options.optimizer)}`);
-    const huberDelta = options.huberDelta === undefined ? 1 : checkNumber(options.huberDelta, 'huberDelta', { minExclusive: 0 });
+    const huberDelta = options.huberDelta === undefined ? 1 : checkFloat32(options.huberDelta, 'huberDelta', { minExclusive: 0 });
     if (optimizer.sink && this.compiledState?.optimizer !== optimizer) {
       throw new RnnError('STATE', 'Expected a fresh optimizer: this one is already used by another model');
     }

@@ -86,7 +86,7 @@ export async function fitLoop(model: Sequential, x: TensorLike, y: TensorLike, o
   // Everything is validated before the first step, so bad data never reaches the weights.
   let inputs = await prepareInputs(x, shapes);
   let targets = await prepareTargets(y, shapes, inputs.shape[0]);
-  let weights = prepareSampleWeights(inputs.shape[0], targets, compiled.loss, opts.sampleWeight, opts.classWeight);
+  let weights = prepareSampleWeights(inputs.shape[0], targets, shapes, opts.sampleWeight, opts.classWeight);
   let validation: { x: Tensor; y: Tensor; w?: Float32Array } | undefined;
   if (opts.validationData !== undefined) {
     if (!Array.isArray(opts.validationData) || opts.validationData.length < 2 || opts.validationData.length > 3) {
@@ -94,7 +94,7 @@ export async function fitLoop(model: Sequential, x: TensorLike, y: TensorLike, o
     }
     const vx = await prepareInputs(opts.validationData[0], shapes, 'validationData x');
     const vy = await prepareTargets(opts.validationData[1], shapes, vx.shape[0], 'validationData y');
-    validation = { x: vx, y: vy, w: prepareSampleWeights(vx.shape[0], vy, compiled.loss, opts.validationData[2]) };
+    validation = { x: vx, y: vy, w: prepareSampleWeights(vx.shape[0], vy, shapes, opts.validationData[2]) };
   } else if (validationSplit > 0) {
     const total = inputs.shape[0];
     const trainCount = Math.floor(total * (1 - validationSplit));

@@ -240,8 +240,8 @@ BatchMetrics Network::trainBatch(const float* x, int64_t batch, const float* tar
   if (bad.param >= 0) {
     const NetworkParam& p = params_[static_cast<size_t>(bad.param)];
     throw NonFiniteStep("Layer '" + specs_[p.layer].name + "' weight '" + p.info.name + "': this training step (loss " +
-                        std::to_string(metrics.loss) + ") would make its " + bad.buffer + " " +
-                        std::to_string(bad.value) + " at index " + std::to_string(bad.index) +
+                        countToString(metrics.loss) + ") would make its " + bad.buffer + " " +
+                        countToString(bad.value) + " at index " + std::to_string(bad.index) +
                         "; the step was rolled back, so every weight and the optimizer state are as before it");
   }
   return metrics;

@@ -7,7 +7,7 @@ import { RnnError } from '../errors';
 import { saveModel, SaveOptions } from '../io';
 import { Embedding } from '../layers/core';
 import { Layer, LayerHost } from '../layers/layer';
-import { NativeNetwork, toRnnError } from '../native';
+import { NativeNetwork, NativeParamInfo, toRnnError } from '../native';
 import { Optimizer, OPTIMIZER_NAMES, OptimizerName } from '../optimizers';
 import { globalRandom } from '../random';
 import { Tensor, TensorLike } from '../tensor';
@@ -20,6 +20,7 @@ import { checkFloat32, checkFunction, checkKnownKeys, describeValue, optionsOrEm
 import { printSummary } from './summary';
 import { checkLayerWeights } from './weight_checks';
 import { buildNetwork } from './build_network';
+import { stackShapes } from './layer_stack';
 
 export interface SequentialArgs {
   /** Model name. Default 'sequential'. */
@@ -54,6 +55,7 @@ export class Sequential implements LayerHost {
   private shapes: number[][] = [];  // shapes[i] = per-sample input shape of layer i; last = model output
   private network?: NativeNetwork;
   private paramIndices = new Map<Layer, number[]>();
+  private paramInfos: NativeParamInfo[] = [];  // network.params(), read once per build (it builds a JS array)
   private compiledState?: CompiledState;
   private activeTask?: string;
 
@@ -62,39 +64,38 @@ export class Sequential implements LayerHost {
     checkKnownKeys(options, ['name', 'layers'], 'sequential options');
     if (options.name !== undefined && typeof options.name !== 'string') throw new RnnError('ARGUMENT', `Expected a string for name but received ${describeValue(options.name)}`);
     this.name = options.name ?? 'sequential';
-    for (const layer of options.layers ?? []) this.add(layer);
+    if (options.layers !== undefined) {
+      if (!Array.isArray(options.layers)) throw new RnnError('ARGUMENT', `Expected an array of layers for layers but received ${describeValue(options.layers)}`);
+      this.addLayers(options.layers);
+    }
   }
 
   /** Appends a layer; the first one must have an inputShape. Weights are created at once (Keras behaviour). */
   add(layer: Layer): void {
+    this.addLayers([layer]);
+  }
+
+  /**
+   * Appends layers with one native build for all of them (add() per layer rebuilds the network each time, which is
+   * quadratic in the layer count: loading a 2,000-layer file took 42 s). All or nothing: on any error the model
+   * keeps its previous layers and weights.
+   */
+  private addLayers(layers: readonly Layer[]): void {
     this.ensureIdle('add a layer');
-    if (!(layer instanceof Layer)) throw new RnnError('ARGUMENT', `Expected a layer from rk.layers but received ${describeValue(layer)}`);
-    if (layer.host) throw new RnnError('STATE', `Layer '${layer.name}' already belongs to a model; create a new layer (rk.transfer copies layers between models)`);
-    if (this.layerList.some((l) => l.name === layer.name)) throw new RnnError('ARGUMENT', `Expected unique layer names but '${layer.name}' is already in model '${this.name}'`);
-    let input: readonly number[];
-    if (this.layerList.length === 0) {
-      if (!layer.inputShape) throw new RnnError('ARGUMENT', `Expected an inputShape on the first layer ('${layer.name}'), e.g. inputShape: [timeSteps, features]`);
-      input = layer.inputShape;
-    } else {
-      input = this.shapes[this.shapes.length - 1];
-      if (layer.inputShape && layer.inputShape.join() !== input.join()) {
-        throw new RnnError('SHAPE', `Expected layer '${layer.name}' to take the previous output shape [${input.join(', ')}] but its inputShape is [${layer.inputShape.join(', ')}]`);
-      }
-    }
-    const output = layer.computeOutputShape(input);
+    const shapes = stackShapes(this.layerList, this.shapes, layers, this.name);
     const previous = this.snapshotWeights();
-    this.layerList.push(layer);
-    this.shapes = this.layerList.length === 1 ? [input.slice(), output] : [...this.shapes, output];
+    const before = { layers: this.layerList.length, shapes: this.shapes };
+    this.layerList.push(...layers);
+    this.shapes = shapes;
     try {
       this.rebuild(previous);
     } catch (error) {
-      this.layerList.pop();
-      this.shapes.pop();
-      if (this.layerList.length === 0) this.shapes = [];
+      this.layerList.length = before.layers;
+      this.shapes = before.shapes;
       this.rebuild(previous);
       throw toRnnError(error);
     }
-    layer.host = this;
+    for (const layer of layers) layer.host = this;
   }
 
   /** The layers, in order. */
@@ -217,7 +218,7 @@ export class Sequential implements LayerHost {
       const seed = options.seed ?? globalRandom().integer(0x7fffffff);
       const network = this.requireNetwork();
       const result = await network.computeGradients(input.data, input.shape[0], targets.data, null, seed).catch((e) => { throw toRnnError(e); });
-      const infos = network.params();
+      const infos = this.paramInfos;
       const order = this.layerList.flatMap((layer) => this.paramIndices.get(layer) ?? []);
       return { loss: result.metrics.loss, gradients: order.map((i) => new Tensor(result.gradients[i], infos[i].shape)) };
     });
@@ -284,7 +285,7 @@ export class Sequential implements LayerHost {
 
   private readLayerWeights(layer: Layer): Tensor[] {
     const network = this.requireNetwork();
-    const infos = network.params();
+    const infos = this.paramInfos;
     return (this.paramIndices.get(layer) ?? []).map((i) => new Tensor(network.getParam(i), infos[i].shape));
   }
 
@@ -357,7 +358,8 @@ export class Sequential implements LayerHost {
   }
 
   private checkLayerWeights(layer: Layer, weights: Tensor[]): void {
-    const infos = this.requireNetwork().params();
+    this.requireNetwork();
+    const infos = this.paramInfos;
     checkLayerWeights(layer.name, (this.paramIndices.get(layer) ?? []).map((index) => infos[index]), weights);
   }
 
@@ -380,11 +382,13 @@ export class Sequential implements LayerHost {
     if (this.layerList.length === 0) {
       this.network = undefined;
       this.paramIndices.clear();
+      this.paramInfos = [];
       return;
     }
     const { network, paramIndices } = buildNetwork(this.layerList, this.shapes, previous);
     this.network = network;
     this.paramIndices = paramIndices;
+    this.paramInfos = network.params();
     if (this.compiledState) {
       // A changed network needs its loss and a fresh optimizer state, as after a Keras recompile.
       network.compile({ loss: this.compiledState.loss, huberDelta: this.compiledState.huberDelta }, this.compiledState.optimizer.getConfig());

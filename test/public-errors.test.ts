@@ -36,6 +36,9 @@ async function onlyRnnErrors(label: string, call: () => unknown): Promise<void> 
 
 type Entry = [string, (...args: unknown[]) => unknown];
 const scratch = path.join(os.tmpdir(), `rnnkit-public-errors-${process.pid}`);
+// rk.setThreads(42) succeeds and is process-wide (so are seeds): put back what other test files in this worker expect.
+const threadsBefore = rk.getThreads();
+afterEach(() => rk.setThreads(threadsBefore));
 
 function entries(model: rk.Sequential): Entry[] {
   const m = model as unknown as Record<string, (...args: unknown[]) => unknown>;

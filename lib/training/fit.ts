@@ -7,6 +7,7 @@ import { toRnnError } from '../native';
 import { globalRandom, Random } from '../random';
 import { Tensor, TensorLike, sliceRows } from '../tensor';
 import { checkBoolean, checkInteger, checkKnownKeys, checkNumber, checkOneOf, invalid, optionsOrEmpty } from '../validate';
+import type { SaveOptions } from '../io';
 import type { Sequential } from '../models/sequential';
 import type { Callback, CallbackModel } from './callback_base';
 import { CallbackList } from './callbacks';
@@ -57,6 +58,11 @@ export const NON_FINITE_POLICIES: readonly NonFinitePolicy[] = ['throw', 'skip',
 const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'classWeight', 'sampleWeight',
   'initialEpoch', 'verbose', 'callbacks', 'signal', 'seed', 'onNonFinite'] as const;
 
+/** The seed of one epoch's generator: distinct for every (seed mod 2^32, epoch < 2^20), a safe integer. */
+function epochSeed(seed: number, epoch: number): number {
+  return (seed % 2 ** 32) * 2 ** 20 + (epoch % 2 ** 20);
+}
+
 function fisherYates(order: Int32Array, rng: Random): void {
   for (let i = order.length - 1; i > 0; i--) {
     const j = rng.integer(i + 1);
@@ -74,7 +80,8 @@ function callbackView(model: Sequential): CallbackModel {
     getWeights: () => model.readAllWeights(),
     setWeights: (weights: Tensor[]) => model.writeAllWeights(weights),
     get optimizer() { return model.optimizer; },
-    save: (path: string) => model.saveBetweenBatches(path),
+    // Every save option is passed on and validated by saveModel (a checkpoint once dropped includeOptimizer).
+    save: (path: string, options?: SaveOptions) => model.saveBetweenBatches(path, options),
   };
 }
 
@@ -133,7 +140,6 @@ export async function fitLoop(model: Sequential, x: TensorLike, y: TensorLike, o
   const network = model.requireNetwork();
   model.applyTrainable();
   model.stopTraining = false;
-  const rng = new Random(seed);
   const history = new History();
   const batcher = new Batcher(inputs, targets, weights);
   const order = new Int32Array(samples).map((_, i) => i);
@@ -149,7 +155,7 @@ export async function fitLoop(model: Sequential, x: TensorLike, y: TensorLike, o
   return history;
 
   /** One training step; undefined when it was rolled back for a non-finite update and the policy lets fit go on. */
-  async function trainStep(batch: ReturnType<Batcher['batch']>, epoch: number, step: number) {
+  async function trainStep(batch: ReturnType<Batcher['batch']>, epoch: number, step: number, rng: Random) {
     try {
       return await network.trainBatch(batch.x, batch.size, batch.y!, batch.w ?? null, rng.integer(0x7fffffff));
     } catch (raw) {
@@ -163,7 +169,14 @@ export async function fitLoop(model: Sequential, x: TensorLike, y: TensorLike, o
   async function runEpochs(): Promise<void> {
     for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining && !aborted(); epoch++) {
       await callbackList.onEpochBegin(epoch);
-      if (shuffle) fisherYates(order, rng);
+      // Each epoch's shuffle and dropout seeds come from (seed, epoch) alone, so a fit resumed at initialEpoch k
+      // (from a checkpoint saved with includeOptimizer) repeats epochs k.. of the uninterrupted run bit for bit,
+      // with shuffle: true as well.
+      const rng = new Random(epochSeed(seed, epoch));
+      if (shuffle) {
+        for (let i = 0; i < samples; i++) order[i] = i;
+        fisherYates(order, rng);
+      }
       const accumulator = new MetricAccumulator(compiled.metrics);
       let interrupted = false;
       for (let step = 0; step < stepsPerEpoch; step++) {
@@ -171,7 +184,7 @@ export async function fitLoop(model: Sequential, x: TensorLike, y: TensorLike, o
         const end = Math.min(samples, start + batchSize);
         await callbackList.onBatchBegin(step, { batch: step, size: end - start });
         const batch = batcher.batch(shuffle ? order : null, start, end);
-        const metrics = await trainStep(batch, epoch, step);
+        const metrics = await trainStep(batch, epoch, step, rng);
         if (metrics === undefined) {
           if (onNonFinite === 'stop') {
             interrupted = true;

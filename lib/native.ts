@@ -165,6 +165,8 @@ export interface NativeAddon {
   cpuFeatures?(): NativeCpuFeatures;
   /** Index of the first NaN / +-Infinity in values[from, to), or -1 (runs on the calling thread, memory speed). */
   firstNonFinite(values: Float32Array, from: number, to: number): number;
+  /** V8's total of memory reported with napi_adjust_external_memory (networks report their native buffers). */
+  externalMemory(): number;
 }
 
 const packageRoot = path.join(__dirname, '..');

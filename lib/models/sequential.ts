@@ -8,19 +8,20 @@ import { saveModel, SaveOptions } from '../io';
 import { Embedding } from '../layers/core';
 import { Layer, LayerHost } from '../layers/layer';
 import { NativeNetwork, NativeParamInfo, toRnnError } from '../native';
-import { Optimizer, OPTIMIZER_NAMES, OptimizerName } from '../optimizers';
+import type { Optimizer } from '../optimizers';
 import { globalRandom } from '../random';
 import { Tensor, TensorLike } from '../tensor';
 import { fitLoop, FitOptions } from '../training/fit';
 import { evaluateLoop, EvaluateOptions, predictLoop, PredictOptions } from '../training/evaluate';
 import { History } from '../training/history';
-import { batchLogs, checkLoss, checkMetrics, LossName, MetricName } from '../training/losses';
+import { batchLogs, LossName } from '../training/losses';
 import { ModelShapes, prepareInputs, prepareTargets } from '../training/data';
-import { checkFloat32, checkFunction, checkKnownKeys, describeValue, optionsOrEmpty } from '../validate';
+import { checkFunction, checkKnownKeys, describeValue, optionsOrEmpty } from '../validate';
 import { printSummary } from './summary';
 import { checkLayerWeights } from './weight_checks';
 import { buildNetwork } from './build_network';
 import { stackShapes } from './layer_stack';
+import { CompileArgs, CompiledState, parseCompileArgs } from './compile_args';
 
 export interface SequentialArgs {
   /** Model name. Default 'sequential'. */
@@ -29,23 +30,7 @@ export interface SequentialArgs {
   layers?: Layer[];
 }
 
-export interface CompileArgs {
-  /** An optimizer name (Keras defaults) or an object from rk.optimizers. */
-  optimizer: OptimizerName | Optimizer;
-  loss: LossName | 'mse' | 'mae';
-  /** 'accuracy' (categorical, sparse or binary by the loss), 'mae', 'mse'. */
-  metrics?: string[] | string;
-  /** Huber loss threshold. Default 1. */
-  huberDelta?: number;
-}
-
-/** @internal */
-export interface CompiledState {
-  loss: LossName;
-  metrics: MetricName[];
-  optimizer: Optimizer;
-  huberDelta: number;
-}
+export type { CompileArgs, CompiledState } from './compile_args';
 
 export class Sequential implements LayerHost {
   readonly name: string;
@@ -58,6 +43,7 @@ export class Sequential implements LayerHost {
   private paramInfos: NativeParamInfo[] = [];  // network.params(), read once per build (it builds a JS array)
   private compiledState?: CompiledState;
   private activeTask?: string;
+  private disposed = false;
 
   constructor(args: SequentialArgs = {}) {
     const options = optionsOrEmpty(args, 'sequential options');
@@ -139,33 +125,38 @@ export class Sequential implements LayerHost {
 
   /** Prints a table of layers, output shapes and parameter counts. */
   summary(printFn: (line: string) => void = console.log): void {
+    if (this.disposed) throw this.disposedError('print a summary');
     printSummary(this, this.shapes, checkFunction(printFn, 'summary printFn'));
   }
 
   compile(args: CompileArgs): void {
     this.ensureIdle('compile');
-    const options = optionsOrEmpty(args, 'compile options');
-    checkKnownKeys(options, ['optimizer', 'loss', 'metrics', 'huberDelta'], 'compile options');
-    const loss = checkLoss(options.loss);
-    const metrics = checkMetrics(options.metrics, loss);
-    let optimizer: Optimizer;
-    if (options.optimizer instanceof Optimizer) optimizer = options.optimizer;
-    else if (typeof options.optimizer === 'string' && (OPTIMIZER_NAMES as readonly string[]).includes(options.optimizer)) optimizer = new Optimizer(options.optimizer as OptimizerName);
-    else throw new RnnError('ARGUMENT', `Expected an optimizer name (${OPTIMIZER_NAMES.join(', ')}) or rk.optimizers object but received ${describeValue(options.optimizer)}`);
-    const huberDelta = options.huberDelta === undefined ? 1 : checkFloat32(options.huberDelta, 'huberDelta', { minExclusive: 0 });
-    if (optimizer.sink && this.compiledState?.optimizer !== optimizer) {
-      throw new RnnError('STATE', 'Expected a fresh optimizer: this one is already used by another model');
-    }
+    const state = parseCompileArgs(args, this.compiledState?.optimizer);
     const network = this.requireNetwork();
     try {
-      network.compile({ loss, huberDelta }, optimizer.getConfig());
+      network.compile({ loss: state.loss, huberDelta: state.huberDelta }, state.optimizer.getConfig());
     } catch (error) {
       throw toRnnError(error);
     }
-    if (this.compiledState && this.compiledState.optimizer !== optimizer) this.compiledState.optimizer.sink = undefined;
-    optimizer.sink = { setLearningRate: (rate) => this.requireNetwork().setLearningRate(rate) };
-    this.compiledState = { loss, metrics, optimizer, huberDelta };
+    if (this.compiledState && this.compiledState.optimizer !== state.optimizer) this.compiledState.optimizer.sink = undefined;
+    state.optimizer.sink = { setLearningRate: (rate) => this.requireNetwork().setLearningRate(rate) };
+    this.compiledState = state;
     this.applyTrainable();
+  }
+
+  /**
+   * Frees the model's native memory (weights, gradients, optimizer state, activations) at once, instead of when the
+   * garbage collector gets to it. Every later call that needs the model is a STATE error. Idempotent.
+   */
+  dispose(): void {
+    this.ensureIdle('dispose the model');
+    this.network?.dispose();
+    this.disposed = true;
+  }
+
+  /** True after dispose(). */
+  get isDisposed(): boolean {
+    return this.disposed;
   }
 
   /** Trains the model; see FitOptions. Returns the History (history.history.loss etc.). */
@@ -312,6 +303,7 @@ export class Sequential implements LayerHost {
 
   /** @internal The native network (built). */
   requireNetwork(): NativeNetwork {
+    if (this.disposed) throw this.disposedError('use it');
     if (!this.network) throw new RnnError('STATE', `Model '${this.name}' has no layers yet; add layers first`);
     return this.network;
   }
@@ -347,9 +339,14 @@ export class Sequential implements LayerHost {
   }
 
   private ensureIdle(what: string): void {
+    if (this.disposed && what !== 'dispose the model') throw this.disposedError(what);
     if (this.activeTask) {
       throw new RnnError('BUSY', `Cannot ${what} while ${this.activeTask} is running on model '${this.name}'; await it first`);
     }
+  }
+
+  private disposedError(what: string): RnnError {
+    return new RnnError('STATE', `Cannot ${what}: model '${this.name}' was disposed (its native memory is freed)`);
   }
 
   private requireLayers(): this {

@@ -14,6 +14,7 @@
  * - `STATE`: the call is not allowed in the current state (e.g. not built, disposed).
  * - `ABORTED`: the operation was cancelled.
  * - `IO`: reading or writing a file failed.
+ * - `MEMORY`: a size too large to allocate was asked for (refused before allocating), or an allocation failed.
  * - `NATIVE`: the native addon failed to load or reported an error.
  */
 export type RnnErrorCode =
@@ -26,6 +27,7 @@ export type RnnErrorCode =
   | 'STATE'
   | 'ABORTED'
   | 'IO'
+  | 'MEMORY'
   | 'NATIVE';
 
 /** An error raised by rnnkit, carrying a stable {@link RnnErrorCode}. */

@@ -17,7 +17,7 @@ export { layers, optimizers, regularizers };
 export { Sequential, sequential } from './models/sequential';
 export type { SequentialArgs, CompileArgs } from './models/sequential';
 export { loadModel } from './io';
-export type { SaveOptions } from './io';
+export type { SaveOptions, LoadOptions } from './io';
 export { Layer } from './layers/layer';
 export type { ActivationName, BaseLayerArgs, RegularizerSpec } from './layers/layer';
 export { RecurrentLayer } from './layers/recurrent';

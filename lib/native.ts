@@ -121,7 +121,12 @@ export interface NativeNetwork {
     Promise<{ metrics: NativeMetrics; gradients: Float32Array[] }>;
   predict(x: Float32Array, batch: number): Promise<Float32Array>;
   predictSync(x: Float32Array, batch: number): Float32Array;
+  /** Bytes the native network holds (weights, gradients, optimizer state, activations); reported to V8 as well. */
+  memoryBytes(): number;
   isBusy(): boolean;
+  /** Frees the native network at once; every later call but isBusy / isDisposed / dispose is a STATE error. */
+  dispose(): void;
+  isDisposed(): boolean;
 }
 
 /** The CPU variants shipped as x64 prebuilds, most portable first. */
@@ -162,6 +167,8 @@ export interface NativeAddon {
   cpuFeatures?(): NativeCpuFeatures;
   /** Index of the first NaN / +-Infinity in values[from, to), or -1 (runs on the calling thread, memory speed). */
   firstNonFinite(values: Float32Array, from: number, to: number): number;
+  /** V8's total of memory reported with napi_adjust_external_memory (networks report their native buffers). */
+  externalMemory(): number;
 }
 
 const packageRoot = path.join(__dirname, '..');

@@ -106,6 +106,20 @@ export function checkNumber(v: unknown, name: string, bounds: NumberBounds = {})
   return v;
 }
 
+/**
+ * Returns `v` if it is a finite number within the bounds both as given and as the float32 the native core computes
+ * with, else throws an `ARGUMENT` {@link RnnError}. `1e39` is finite in JS but Infinity in float32, and `1e-50` is
+ * positive in JS but 0 in float32: either would reach the weights as Infinity or a division by zero.
+ */
+export function checkFloat32(v: unknown, name: string, bounds: NumberBounds = {}): number {
+  const value = checkNumber(v, name, bounds);
+  const single = Math.fround(value);
+  if (!Number.isFinite(single) || !inRange(single, bounds)) {
+    throw new RnnError('ARGUMENT', `Expected a number${describeRange(bounds)} that stays so in float32 for ${name} but received ${describeValue(v)} (${describeValue(single)} in float32)`);
+  }
+  return value;
+}
+
 /** Returns `v` if it is a boolean, else throws an `ARGUMENT` {@link RnnError}. */
 export function checkBoolean(v: unknown, name: string): boolean {
   if (typeof v !== 'boolean') throw invalid('ARGUMENT', 'a boolean', name, v);

@@ -8,8 +8,9 @@
 import { join } from 'path';
 import { RnnError } from '../errors';
 import type { Sequential } from '../models/sequential';
-import { checkBoolean, checkKnownKeys, checkOneOf, invalid, optionsOrEmpty } from '../validate';
-import { pathKind, readFileChecked, writeFileAtomic } from './atomic_write';
+import { checkBoolean, checkInteger, checkKnownKeys, checkOneOf, invalid, optionsOrEmpty } from '../validate';
+import { pathKind, writeFileAtomic } from './atomic_write';
+import { ConfinedReader, DEFAULT_LOAD_BUDGET_BYTES } from './confined_read';
 import { hasMagic } from './binary_format';
 import { decodeModelFile, encodeModelFile } from './model_file';
 import { loadTfjsModel, saveTfjsModel, TFJS_MODEL_FILE } from './tfjs_format';
@@ -48,16 +49,30 @@ export async function saveModel(model: Sequential, path: string, options?: SaveO
   await writeFileAtomic(path, encodeModelFile(model, includeOptimizer));
 }
 
+/** Options of {@link loadModel}. */
+export interface LoadOptions {
+  /**
+   * The most bytes one load may read, over every file of the model together; a larger model is refused (MEMORY)
+   * before the file that would exceed it is read. Default 2 GiB ({@link DEFAULT_LOAD_BUDGET_BYTES}).
+   */
+  maxBytes?: number;
+}
+
 /**
  * Loads a model saved by `model.save`: an rnnkit file, or a tfjs layers model given as its directory or its
  * `model.json`. rnnkit files come back compiled when they were saved compiled (with the optimizer state when it was
- * included); tfjs models come back uncompiled. Malformed files raise FORMAT, file-system failures IO.
+ * included); tfjs models come back uncompiled. Malformed files raise FORMAT, file-system failures IO. Files the model
+ * lists must be regular files inside its real folder (symlinks resolved), each listed once (confined_read.ts).
  */
-export async function loadModel(path: string): Promise<Sequential> {
+export async function loadModel(path: string, options?: LoadOptions): Promise<Sequential> {
   if (typeof path !== 'string' || path.length === 0) throw invalid('ARGUMENT', 'a non-empty path', 'loadModel path', path);
-  if ((await pathKind(path)) === 'directory') return loadTfjsModel(join(path, TFJS_MODEL_FILE));
-  const bytes = await readFileChecked(path);
+  const opts = optionsOrEmpty(options, 'loadModel options');
+  checkKnownKeys(opts, ['maxBytes'], 'loadModel options');
+  const budget = opts.maxBytes === undefined ? DEFAULT_LOAD_BUDGET_BYTES : checkInteger(opts.maxBytes, 'maxBytes', { min: 1 });
+  const file = (await pathKind(path)) === 'directory' ? join(path, TFJS_MODEL_FILE) : path;
+  const reader = await ConfinedReader.forFile(file, budget);
+  const bytes = await reader.read(file, 'the model file');
   if (hasMagic(bytes)) return decodeModelFile(bytes, path);
-  if (path.toLowerCase().endsWith('.json')) return loadTfjsModel(path, bytes);
+  if (file.toLowerCase().endsWith('.json')) return loadTfjsModel(file, reader, bytes);
   return decodeModelFile(bytes, path); // raises the FORMAT error that explains the expected magic
 }

@@ -17,7 +17,8 @@ import { RnnError } from '../errors';
 import { layerFromConfig, serializeLayer } from '../layers/registry';
 import { Sequential } from '../models/sequential';
 import { Tensor } from '../tensor';
-import { ensureDirectory, fileSize, readFileChecked, writeFileAtomic } from './atomic_write';
+import { ensureDirectory, writeFileAtomic } from './atomic_write';
+import type { ConfinedReader } from './confined_read';
 import { asFormatError, LayerPlan, packageVersion, planLayers } from './model_plan';
 import { fromTfjsTopology, toTfjsLayer } from './tfjs_config';
 import {
@@ -79,10 +80,10 @@ interface ManifestEntry extends TensorEntry {
   optimizer: boolean;
 }
 
-/** Loads a tfjs layers model from its model.json (`preread`: the file's bytes when the caller has them). */
-export async function loadTfjsModel(jsonPath: string, preread?: Uint8Array): Promise<Sequential> {
+/** Loads a tfjs layers model from its model.json, read by `reader` (or given as `preread` when already read by it). */
+export async function loadTfjsModel(jsonPath: string, reader: ConfinedReader, preread?: Uint8Array): Promise<Sequential> {
   const file = jsonPath;
-  const bytes = preread ?? await readFileChecked(jsonPath);
+  const bytes = preread ?? await reader.read(jsonPath, 'model.json');
   const root = requireObject(parseUntrustedJson(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), file, 'model.json'), file, 'model.json');
   if (root.format !== undefined && root.format !== 'layers-model') {
     throw formatError(file, "format 'layers-model' (graph models cannot be loaded)", 'format', root.format);
@@ -91,12 +92,15 @@ export async function loadTfjsModel(jsonPath: string, preread?: Uint8Array): Pro
   const layers = topology.layers.map((entry, i) => asFormatError(file, `layer ${i} ('${String(entry.config.name)}')`, () => layerFromConfig(entry, `layer ${i}`)));
   const plan = planLayers(layers, file);
 
-  const groups = readManifest(root.weightsManifest, path.dirname(jsonPath), file);
+  // Paths are resolved from the model's real folder; reader.read refuses what resolves outside it, repeats and
+  // anything but regular files, within the load's byte budget (confined_read.ts).
+  const groups = readManifest(root.weightsManifest, reader.folder, file);
   const entries: ManifestEntry[] = [];
   const groupBytes: Uint8Array[] = [];
   for (const [g, group] of groups.entries()) {
-    const sizes = await Promise.all(group.paths.map((p) => fileSize(p)));
-    const total = sizes.reduce((a, b) => a + b, 0);
+    const files: Buffer[] = [];
+    for (const [i, p] of group.paths.entries()) files.push(await reader.read(p, `weightsManifest[${g}].paths[${i}]`, file));
+    const total = files.reduce((sum, b) => sum + b.length, 0);
     let offset = 0;
     for (const raw of group.weights) {
       const entry = readManifestEntry(raw, g, offset, file);
@@ -106,7 +110,7 @@ export async function loadTfjsModel(jsonPath: string, preread?: Uint8Array): Pro
     if (offset !== total) {
       throw new RnnError('FORMAT', `${file}: expected weightsManifest[${g}] files (${group.paths.map((p) => path.basename(p)).join(', ')}) to hold the ${offset} bytes its weights list but they hold ${total}`);
     }
-    groupBytes.push(Buffer.concat(await Promise.all(group.paths.map((p) => readFileChecked(p)))));
+    groupBytes.push(files.length === 1 ? files[0] : Buffer.concat(files));
   }
 
   const selected = selectWeights(plan, entries.filter((e) => !e.optimizer), file);

@@ -6,7 +6,7 @@
 import { RnnError } from '../errors';
 import { checkInitializer, InitializerSpec } from '../initializers';
 import { Tensor } from '../tensor';
-import { checkBoolean, checkInteger, checkNumber, describeValue, invalid, isPlainObject } from '../validate';
+import { checkBoolean, checkFloat32, checkInteger, describeValue, invalid, isPlainObject } from '../validate';
 import type { NativeLayerSpec, NativeRegularizer } from '../native';
 
 /** Activations available to layers (recurrent layers: all but softmax). */
@@ -133,8 +133,8 @@ export function checkRegularizer(value: unknown, name: string): NativeRegularize
     if (key !== 'l1' && key !== 'l2') throw invalid('ARGUMENT', 'a regularizer with only l1 and l2', name, value);
   }
   return {
-    l1: value.l1 === undefined ? 0 : checkNumber(value.l1, `${name}.l1`, { min: 0 }),
-    l2: value.l2 === undefined ? 0 : checkNumber(value.l2, `${name}.l2`, { min: 0 }),
+    l1: value.l1 === undefined ? 0 : checkFloat32(value.l1, `${name}.l1`, { min: 0 }),
+    l2: value.l2 === undefined ? 0 : checkFloat32(value.l2, `${name}.l2`, { min: 0 }),
   };
 }
 

@@ -7,19 +7,21 @@ import { RnnError } from '../errors';
 import { saveModel, SaveOptions } from '../io';
 import { Embedding } from '../layers/core';
 import { Layer, LayerHost } from '../layers/layer';
-import { NativeNetwork, toRnnError } from '../native';
-import { Optimizer, OPTIMIZER_NAMES, OptimizerName } from '../optimizers';
+import { NativeNetwork, NativeParamInfo, toRnnError } from '../native';
+import type { Optimizer } from '../optimizers';
 import { globalRandom } from '../random';
 import { Tensor, TensorLike } from '../tensor';
 import { fitLoop, FitOptions } from '../training/fit';
 import { evaluateLoop, EvaluateOptions, predictLoop, PredictOptions } from '../training/evaluate';
 import { History } from '../training/history';
-import { batchLogs, checkLoss, checkMetrics, LossName, MetricName } from '../training/losses';
+import { batchLogs, LossName } from '../training/losses';
 import { ModelShapes, prepareInputs, prepareTargets } from '../training/data';
-import { checkKnownKeys, checkNumber, describeValue, optionsOrEmpty } from '../validate';
+import { checkFunction, checkKnownKeys, describeValue, optionsOrEmpty } from '../validate';
 import { printSummary } from './summary';
 import { checkLayerWeights } from './weight_checks';
 import { buildNetwork } from './build_network';
+import { stackShapes } from './layer_stack';
+import { CompileArgs, CompiledState, parseCompileArgs } from './compile_args';
 
 export interface SequentialArgs {
   /** Model name. Default 'sequential'. */
@@ -28,23 +30,7 @@ export interface SequentialArgs {
   layers?: Layer[];
 }
 
-export interface CompileArgs {
-  /** An optimizer name (Keras defaults) or an object from rk.optimizers. */
-  optimizer: OptimizerName | Optimizer;
-  loss: LossName | 'mse' | 'mae';
-  /** 'accuracy' (categorical, sparse or binary by the loss), 'mae', 'mse'. */
-  metrics?: string[] | string;
-  /** Huber loss threshold. Default 1. */
-  huberDelta?: number;
-}
-
-/** @internal */
-export interface CompiledState {
-  loss: LossName;
-  metrics: MetricName[];
-  optimizer: Optimizer;
-  huberDelta: number;
-}
+export type { CompileArgs, CompiledState } from './compile_args';
 
 export class Sequential implements LayerHost {
   readonly name: string;
@@ -54,47 +40,48 @@ export class Sequential implements LayerHost {
   private shapes: number[][] = [];  // shapes[i] = per-sample input shape of layer i; last = model output
   private network?: NativeNetwork;
   private paramIndices = new Map<Layer, number[]>();
+  private paramInfos: NativeParamInfo[] = [];  // network.params(), read once per build (it builds a JS array)
   private compiledState?: CompiledState;
   private activeTask?: string;
+  private disposed = false;
 
   constructor(args: SequentialArgs = {}) {
     const options = optionsOrEmpty(args, 'sequential options');
     checkKnownKeys(options, ['name', 'layers'], 'sequential options');
     if (options.name !== undefined && typeof options.name !== 'string') throw new RnnError('ARGUMENT', `Expected a string for name but received ${describeValue(options.name)}`);
     this.name = options.name ?? 'sequential';
-    for (const layer of options.layers ?? []) this.add(layer);
+    if (options.layers !== undefined) {
+      if (!Array.isArray(options.layers)) throw new RnnError('ARGUMENT', `Expected an array of layers for layers but received ${describeValue(options.layers)}`);
+      this.addLayers(options.layers);
+    }
   }
 
   /** Appends a layer; the first one must have an inputShape. Weights are created at once (Keras behaviour). */
   add(layer: Layer): void {
+    this.addLayers([layer]);
+  }
+
+  /**
+   * Appends layers with one native build for all of them (add() per layer rebuilds the network each time, which is
+   * quadratic in the layer count: loading a 2,000-layer file took 42 s). All or nothing: on any error the model
+   * keeps its previous layers and weights.
+   */
+  private addLayers(layers: readonly Layer[]): void {
     this.ensureIdle('add a layer');
-    if (!(layer instanceof Layer)) throw new RnnError('ARGUMENT', `Expected a layer from rk.layers but received ${describeValue(layer)}`);
-    if (layer.host) throw new RnnError('STATE', `Layer '${layer.name}' already belongs to a model; create a new layer (rk.transfer copies layers between models)`);
-    if (this.layerList.some((l) => l.name === layer.name)) throw new RnnError('ARGUMENT', `Expected unique layer names but '${layer.name}' is already in model '${this.name}'`);
-    let input: readonly number[];
-    if (this.layerList.length === 0) {
-      if (!layer.inputShape) throw new RnnError('ARGUMENT', `Expected an inputShape on the first layer ('${layer.name}'), e.g. inputShape: [timeSteps, features]`);
-      input = layer.inputShape;
-    } else {
-      input = this.shapes[this.shapes.length - 1];
-      if (layer.inputShape && layer.inputShape.join() !== input.join()) {
-        throw new RnnError('SHAPE', `Expected layer '${layer.name}' to take the previous output shape [${input.join(', ')}] but its inputShape is [${layer.inputShape.join(', ')}]`);
-      }
-    }
-    const output = layer.computeOutputShape(input);
+    const shapes = stackShapes(this.layerList, this.shapes, layers, this.name);
     const previous = this.snapshotWeights();
-    this.layerList.push(layer);
-    this.shapes = this.layerList.length === 1 ? [input.slice(), output] : [...this.shapes, output];
+    const before = { layers: this.layerList.length, shapes: this.shapes };
+    this.layerList.push(...layers);
+    this.shapes = shapes;
     try {
       this.rebuild(previous);
     } catch (error) {
-      this.layerList.pop();
-      this.shapes.pop();
-      if (this.layerList.length === 0) this.shapes = [];
+      this.layerList.length = before.layers;
+      this.shapes = before.shapes;
       this.rebuild(previous);
       throw toRnnError(error);
     }
-    layer.host = this;
+    for (const layer of layers) layer.host = this;
   }
 
   /** The layers, in order. */
@@ -138,33 +125,38 @@ export class Sequential implements LayerHost {
 
   /** Prints a table of layers, output shapes and parameter counts. */
   summary(printFn: (line: string) => void = console.log): void {
-    printSummary(this, this.shapes, printFn);
+    if (this.disposed) throw this.disposedError('print a summary');
+    printSummary(this, this.shapes, checkFunction(printFn, 'summary printFn'));
   }
 
   compile(args: CompileArgs): void {
     this.ensureIdle('compile');
-    const options = optionsOrEmpty(args, 'compile options');
-    checkKnownKeys(options, ['optimizer', 'loss', 'metrics', 'huberDelta'], 'compile options');
-    const loss = checkLoss(options.loss);
-    const metrics = checkMetrics(options.metrics, loss);
-    let optimizer: Optimizer;
-    if (options.optimizer instanceof Optimizer) optimizer = options.optimizer;
-    else if (typeof options.optimizer === 'string' && (OPTIMIZER_NAMES as readonly string[]).includes(options.optimizer)) optimizer = new Optimizer(options.optimizer as OptimizerName);
-    else throw new RnnError('ARGUMENT', `Expected an optimizer name (${OPTIMIZER_NAMES.join(', ')}) or rk.optimizers object but received ${describeValue(options.optimizer)}`);
-    const huberDelta = options.huberDelta === undefined ? 1 : checkNumber(options.huberDelta, 'huberDelta', { minExclusive: 0 });
-    if (optimizer.sink && this.compiledState?.optimizer !== optimizer) {
-      throw new RnnError('STATE', 'Expected a fresh optimizer: this one is already used by another model');
-    }
+    const state = parseCompileArgs(args, this.compiledState?.optimizer);
     const network = this.requireNetwork();
     try {
-      network.compile({ loss, huberDelta }, optimizer.getConfig());
+      network.compile({ loss: state.loss, huberDelta: state.huberDelta }, state.optimizer.getConfig());
     } catch (error) {
       throw toRnnError(error);
     }
-    if (this.compiledState && this.compiledState.optimizer !== optimizer) this.compiledState.optimizer.sink = undefined;
-    optimizer.sink = { setLearningRate: (rate) => this.requireNetwork().setLearningRate(rate) };
-    this.compiledState = { loss, metrics, optimizer, huberDelta };
+    if (this.compiledState && this.compiledState.optimizer !== state.optimizer) this.compiledState.optimizer.sink = undefined;
+    state.optimizer.sink = { setLearningRate: (rate) => this.requireNetwork().setLearningRate(rate) };
+    this.compiledState = state;
     this.applyTrainable();
+  }
+
+  /**
+   * Frees the model's native memory (weights, gradients, optimizer state, activations) at once, instead of when the
+   * garbage collector gets to it. Every later call that needs the model is a STATE error. Idempotent.
+   */
+  dispose(): void {
+    this.ensureIdle('dispose the model');
+    this.network?.dispose();
+    this.disposed = true;
+  }
+
+  /** True after dispose(). */
+  get isDisposed(): boolean {
+    return this.disposed;
   }
 
   /** Trains the model; see FitOptions. Returns the History (history.history.loss etc.). */
@@ -217,7 +209,7 @@ export class Sequential implements LayerHost {
       const seed = options.seed ?? globalRandom().integer(0x7fffffff);
       const network = this.requireNetwork();
       const result = await network.computeGradients(input.data, input.shape[0], targets.data, null, seed).catch((e) => { throw toRnnError(e); });
-      const infos = network.params();
+      const infos = this.paramInfos;
       const order = this.layerList.flatMap((layer) => this.paramIndices.get(layer) ?? []);
       return { loss: result.metrics.loss, gradients: order.map((i) => new Tensor(result.gradients[i], infos[i].shape)) };
     });
@@ -284,7 +276,7 @@ export class Sequential implements LayerHost {
 
   private readLayerWeights(layer: Layer): Tensor[] {
     const network = this.requireNetwork();
-    const infos = network.params();
+    const infos = this.paramInfos;
     return (this.paramIndices.get(layer) ?? []).map((i) => new Tensor(network.getParam(i), infos[i].shape));
   }
 
@@ -311,6 +303,7 @@ export class Sequential implements LayerHost {
 
   /** @internal The native network (built). */
   requireNetwork(): NativeNetwork {
+    if (this.disposed) throw this.disposedError('use it');
     if (!this.network) throw new RnnError('STATE', `Model '${this.name}' has no layers yet; add layers first`);
     return this.network;
   }
@@ -346,9 +339,14 @@ export class Sequential implements LayerHost {
   }
 
   private ensureIdle(what: string): void {
+    if (this.disposed && what !== 'dispose the model') throw this.disposedError(what);
     if (this.activeTask) {
       throw new RnnError('BUSY', `Cannot ${what} while ${this.activeTask} is running on model '${this.name}'; await it first`);
     }
+  }
+
+  private disposedError(what: string): RnnError {
+    return new RnnError('STATE', `Cannot ${what}: model '${this.name}' was disposed (its native memory is freed)`);
   }
 
   private requireLayers(): this {
@@ -357,7 +355,8 @@ export class Sequential implements LayerHost {
   }
 
   private checkLayerWeights(layer: Layer, weights: Tensor[]): void {
-    const infos = this.requireNetwork().params();
+    this.requireNetwork();
+    const infos = this.paramInfos;
     checkLayerWeights(layer.name, (this.paramIndices.get(layer) ?? []).map((index) => infos[index]), weights);
   }
 
@@ -380,11 +379,13 @@ export class Sequential implements LayerHost {
     if (this.layerList.length === 0) {
       this.network = undefined;
       this.paramIndices.clear();
+      this.paramInfos = [];
       return;
     }
     const { network, paramIndices } = buildNetwork(this.layerList, this.shapes, previous);
     this.network = network;
     this.paramIndices = paramIndices;
+    this.paramInfos = network.params();
     if (this.compiledState) {
       // A changed network needs its loss and a fresh optimizer state, as after a Keras recompile.
       network.compile({ loss: this.compiledState.loss, huberDelta: this.compiledState.huberDelta }, this.compiledState.optimizer.getConfig());

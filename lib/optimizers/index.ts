@@ -4,7 +4,7 @@
  * batches (e.g. between epochs); the change applies to the next batch.
  */
 import { RnnError } from '../errors';
-import { checkBoolean, checkKnownKeys, checkNumber, optionsOrEmpty } from '../validate';
+import { checkBoolean, checkFloat32, checkKnownKeys, describeValue, optionsOrEmpty } from '../validate';
 import type { NativeOptimizerConfig } from '../native';
 
 export type OptimizerName = 'sgd' | 'rmsprop' | 'adam' | 'adamw' | 'adagrad';
@@ -68,6 +68,9 @@ export class Optimizer {
   sink?: LearningRateSink;
 
   constructor(kind: OptimizerName, args: Record<string, unknown> = {}) {
+    if (typeof kind !== 'string' || !OPTIMIZER_NAMES.includes(kind)) {
+      throw new RnnError('ARGUMENT', `Expected an optimizer kind among ${OPTIMIZER_NAMES.join(', ')} but received ${describeValue(kind)}`);
+    }
     const options = optionsOrEmpty(args, `${kind} options`) as Record<string, unknown>;
     checkKnownKeys(options, KEYS[kind], `${kind} options`);
     this.kind = kind;
@@ -76,11 +79,12 @@ export class Optimizer {
       const value = options[key];
       if (value === undefined) continue;
       const target = settings as unknown as Record<string, unknown>;
+      // Every number as the float32 the native update uses: an epsilon of 1e-50 is 0 there (0 / 0 = NaN).
       if (key === 'nesterov' || key === 'centered') target[key] = checkBoolean(value, `${kind}.${key}`);
-      else if (key === 'beta1' || key === 'beta2' || key === 'rho') target[key] = checkNumber(value, `${kind}.${key}`, { min: 0, max: 0.999999 });
-      else target[key] = checkNumber(value, `${kind}.${key}`, { min: 0 });
+      else if (key === 'beta1' || key === 'beta2' || key === 'rho') target[key] = checkFloat32(value, `${kind}.${key}`, { min: 0, max: 0.999999 });
+      else if (key === 'epsilon') target[key] = checkFloat32(value, `${kind}.${key}`, { minExclusive: 0 });
+      else target[key] = checkFloat32(value, `${kind}.${key}`, { min: 0 });
     }
-    if (settings.epsilon === 0) throw new RnnError('ARGUMENT', `Expected ${kind}.epsilon > 0 but received 0`);
     this.settings = settings;
   }
 
@@ -89,7 +93,7 @@ export class Optimizer {
     return this.settings.learningRate;
   }
   set learningRate(rate: number) {
-    const checked = checkNumber(rate, `${this.kind}.learningRate`, { min: 0 });
+    const checked = checkFloat32(rate, `${this.kind}.learningRate`, { min: 0 });
     this.sink?.setLearningRate(checked);
     this.settings.learningRate = checked;
   }

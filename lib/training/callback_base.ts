@@ -3,6 +3,7 @@
  * a base class holding the model and params, and {@link Monitor} for "is this epoch better" decisions.
  */
 import { RnnError } from '../errors';
+import type { SaveOptions } from '../io';
 import type { Tensor } from '../tensor';
 import type { Logs } from './history';
 
@@ -16,8 +17,8 @@ export interface CallbackModel {
   setWeights(weights: Tensor[]): void;
   /** The optimizer; its learning rate may be changed between batches. */
   readonly optimizer: { learningRate: number };
-  /** Saves the model to `path` (needed by modelCheckpoint only). */
-  save?(path: string): Promise<void>;
+  /** Saves the model to `path` with model.save's options, every one honoured (needed by modelCheckpoint only). */
+  save?(path: string, options?: SaveOptions): Promise<void>;
 }
 
 /** The parameters of a `fit()` call, given to callbacks before training starts. */

@@ -3,6 +3,7 @@
  * training step, so bad data never touches the weights.
  */
 import { RnnError } from '../errors';
+import { checkFloat32, invalid, isPlainObject } from '../validate';
 import { checkInChunks, gatherRows, Tensor, TensorLike, toTensor, toTensorAsync } from '../tensor';
 import type { LossName } from './losses';
 
@@ -82,23 +83,29 @@ export async function prepareTargets(y: TensorLike, shapes: ModelShapes, samples
 
 /** Per-sample weights [N] from sampleWeight and/or classWeight (class = argmax of a one-hot row, or the index). */
 export function prepareSampleWeights(
-  samples: number, targets: Tensor, loss: LossName | undefined, sampleWeight?: TensorLike,
+  samples: number, targets: Tensor, shapes: ModelShapes, sampleWeight?: TensorLike,
   classWeight?: Record<number, number>,
 ): Float32Array | undefined {
+  const loss = shapes.loss;
   let weights: Float32Array | undefined;
   if (sampleWeight !== undefined) {
     const t = toTensor(sampleWeight, 'sampleWeight');
     if (t.size !== samples) throw new RnnError('SHAPE', `Expected ${samples} sample weights but received ${t.size}`);
-    for (const w of t.data) if (w < 0) throw new RnnError('ARGUMENT', `Expected sample weights >= 0 but received ${w}`);
     weights = Float32Array.from(t.data);
+    weights.forEach((w, i) => {
+      // A weight is multiplied into the loss gradient: Infinity or NaN there makes every weight of the model NaN.
+      if (!(w >= 0 && Number.isFinite(w))) throw new RnnError('ARGUMENT', `Expected sample weights that are finite numbers >= 0 (in float32) but received ${w} at sample ${i}`);
+    });
   }
   if (classWeight !== undefined) {
-    if (typeof classWeight !== 'object' || classWeight === null) throw new RnnError('ARGUMENT', 'Expected an object { classIndex: weight } for classWeight');
+    if (!isPlainObject(classWeight)) throw invalid('ARGUMENT', 'an object { classIndex: weight }', 'classWeight', classWeight);
     const perSample = targets.size / samples;
     const sparse = loss === 'sparseCategoricalCrossentropy';
     if (!sparse && perSample !== targets.shape[targets.rank - 1]) {
       throw new RnnError('ARGUMENT', 'Expected classWeight only for models with one label per sample (not sequence outputs)');
     }
+    const classes = sparse ? shapes.outputShape[shapes.outputShape.length - 1] : Math.max(perSample, 2);
+    const table = classWeightTable(classWeight as Record<string, unknown>, classes);
     weights = weights ?? new Float32Array(samples).fill(1);
     for (let i = 0; i < samples; i++) {
       let cls: number;
@@ -108,14 +115,33 @@ export function prepareSampleWeights(
         cls = 0;
         for (let c = 1; c < perSample; c++) if (targets.data[i * perSample + c] > targets.data[i * perSample + cls]) cls = c;
       }
-      const w = classWeight[cls];
+      const w = table.get(cls);
       if (w !== undefined) {
-        if (typeof w !== 'number' || !(w >= 0)) throw new RnnError('ARGUMENT', `Expected classWeight[${cls}] to be a number >= 0 but received ${w}`);
         weights[i] *= w;
+        if (!Number.isFinite(weights[i])) {
+          throw new RnnError('ARGUMENT', `Expected sampleWeight x classWeight to stay finite in float32 but sample ${i} (class ${cls}) received ${weights[i]}`);
+        }
       }
     }
   }
   return weights;
+}
+
+/**
+ * classWeight as a Map from class index to weight. Only own keys count (a prototype key such as 'toString' is not
+ * a class), each must be a class index of this model, and each weight a finite float32 >= 0: `Infinity` or `1e39`
+ * (Infinity in float32) would make every weight of the model NaN.
+ */
+function classWeightTable(classWeight: Record<string, unknown>, classes: number): Map<number, number> {
+  const table = new Map<number, number>();
+  for (const key of Object.keys(classWeight)) {
+    const cls = Number(key);
+    if (!(Number.isInteger(cls) && cls >= 0 && cls < classes && String(cls) === key)) {
+      throw invalid('ARGUMENT', `class indices in [0, ${classes}) as keys`, 'classWeight', key);
+    }
+    table.set(cls, checkFloat32(classWeight[key], `classWeight[${key}]`, { min: 0 }));
+  }
+  return table;
 }
 
 /** A buffer of at least `size` values: the given one when it is big enough (batches reuse one allocation). */

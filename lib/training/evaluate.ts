@@ -44,7 +44,7 @@ export async function evaluateLoop(model: Sequential, x: TensorLike, y: TensorLi
   const shapes = model.dataShapes(compiled.loss);
   const inputs = await prepareInputs(x, shapes);
   const targets = await prepareTargets(y, shapes, inputs.shape[0]);
-  const weights = prepareSampleWeights(inputs.shape[0], targets, compiled.loss, opts.sampleWeight);
+  const weights = prepareSampleWeights(inputs.shape[0], targets, shapes, opts.sampleWeight);
   return evaluateTensors(model, inputs, targets, weights, batchSize);
 }
 

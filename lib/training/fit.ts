@@ -6,7 +6,8 @@ import { RnnError } from '../errors';
 import { toRnnError } from '../native';
 import { globalRandom, Random } from '../random';
 import { Tensor, TensorLike, sliceRows } from '../tensor';
-import { checkBoolean, checkInteger, checkKnownKeys, checkNumber, invalid, optionsOrEmpty } from '../validate';
+import { checkBoolean, checkInteger, checkKnownKeys, checkNumber, checkOneOf, invalid, optionsOrEmpty } from '../validate';
+import type { SaveOptions } from '../io';
 import type { Sequential } from '../models/sequential';
 import type { Callback, CallbackModel } from './callback_base';
 import { CallbackList } from './callbacks';
@@ -41,10 +42,26 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Seed for shuffling and dropout of this call. Default: drawn from the global generator (rk.setSeed). */
   seed?: number;
+  /**
+   * What to do when a training step would make a weight or an optimizer slot NaN or infinite. The step is always
+   * rolled back natively first (weights, optimizer state and step count exactly as before it); then:
+   * 'throw' rejects fit with a NOT_FINITE RnnError naming the layer and the weight; 'skip' goes on with the next
+   * batch (the skipped batch fires onBatchBegin but not onBatchEnd, and is listed in `history.skippedSteps`);
+   * 'stop' ends fit as an abort does (its partial epoch is not reported). Default 'throw'.
+   */
+  onNonFinite?: NonFinitePolicy;
 }
 
+export type NonFinitePolicy = 'throw' | 'skip' | 'stop';
+export const NON_FINITE_POLICIES: readonly NonFinitePolicy[] = ['throw', 'skip', 'stop'];
+
 const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'classWeight', 'sampleWeight',
-  'initialEpoch', 'verbose', 'callbacks', 'signal', 'seed'] as const;
+  'initialEpoch', 'verbose', 'callbacks', 'signal', 'seed', 'onNonFinite'] as const;
+
+/** The seed of one epoch's generator: distinct for every (seed mod 2^32, epoch < 2^20), a safe integer. */
+function epochSeed(seed: number, epoch: number): number {
+  return (seed % 2 ** 32) * 2 ** 20 + (epoch % 2 ** 20);
+}
 
 function fisherYates(order: Int32Array, rng: Random): void {
   for (let i = order.length - 1; i > 0; i--) {
@@ -63,7 +80,8 @@ function callbackView(model: Sequential): CallbackModel {
     getWeights: () => model.readAllWeights(),
     setWeights: (weights: Tensor[]) => model.writeAllWeights(weights),
     get optimizer() { return model.optimizer; },
-    save: (path: string) => model.saveBetweenBatches(path),
+    // Every save option is passed on and validated by saveModel (a checkpoint once dropped includeOptimizer).
+    save: (path: string, options?: SaveOptions) => model.saveBetweenBatches(path, options),
   };
 }
 
@@ -77,6 +95,7 @@ export async function fitLoop(model: Sequential, x: TensorLike, y: TensorLike, o
   const initialEpoch = opts.initialEpoch === undefined ? 0 : checkInteger(opts.initialEpoch, 'initialEpoch', { min: 0 });
   const verbose = opts.verbose === undefined ? 1 : checkInteger(opts.verbose, 'verbose', { min: 0, max: 1 });
   const seed = opts.seed === undefined ? globalRandom().integer(0x7fffffff) : checkInteger(opts.seed, 'seed', { min: 0 });
+  const onNonFinite = opts.onNonFinite === undefined ? 'throw' : checkOneOf(opts.onNonFinite, 'onNonFinite', NON_FINITE_POLICIES);
   if (opts.signal !== undefined && (typeof opts.signal !== 'object' || typeof opts.signal.aborted !== 'boolean')) {
     throw invalid('ARGUMENT', 'an AbortSignal', 'signal', opts.signal);
   }
@@ -86,7 +105,7 @@ export async function fitLoop(model: Sequential, x: TensorLike, y: TensorLike, o
   // Everything is validated before the first step, so bad data never reaches the weights.
   let inputs = await prepareInputs(x, shapes);
   let targets = await prepareTargets(y, shapes, inputs.shape[0]);
-  let weights = prepareSampleWeights(inputs.shape[0], targets, compiled.loss, opts.sampleWeight, opts.classWeight);
+  let weights = prepareSampleWeights(inputs.shape[0], targets, shapes, opts.sampleWeight, opts.classWeight);
   let validation: { x: Tensor; y: Tensor; w?: Float32Array } | undefined;
   if (opts.validationData !== undefined) {
     if (!Array.isArray(opts.validationData) || opts.validationData.length < 2 || opts.validationData.length > 3) {
@@ -94,7 +113,7 @@ export async function fitLoop(model: Sequential, x: TensorLike, y: TensorLike, o
     }
     const vx = await prepareInputs(opts.validationData[0], shapes, 'validationData x');
     const vy = await prepareTargets(opts.validationData[1], shapes, vx.shape[0], 'validationData y');
-    validation = { x: vx, y: vy, w: prepareSampleWeights(vx.shape[0], vy, compiled.loss, opts.validationData[2]) };
+    validation = { x: vx, y: vy, w: prepareSampleWeights(vx.shape[0], vy, shapes, opts.validationData[2]) };
   } else if (validationSplit > 0) {
     const total = inputs.shape[0];
     const trainCount = Math.floor(total * (1 - validationSplit));
@@ -121,7 +140,6 @@ export async function fitLoop(model: Sequential, x: TensorLike, y: TensorLike, o
   const network = model.requireNetwork();
   model.applyTrainable();
   model.stopTraining = false;
-  const rng = new Random(seed);
   const history = new History();
   const batcher = new Batcher(inputs, targets, weights);
   const order = new Int32Array(samples).map((_, i) => i);
@@ -136,22 +154,54 @@ export async function fitLoop(model: Sequential, x: TensorLike, y: TensorLike, o
   }
   return history;
 
+  /** One training step; undefined when it was rolled back for a non-finite update and the policy lets fit go on. */
+  async function trainStep(batch: ReturnType<Batcher['batch']>, epoch: number, step: number, rng: Random) {
+    try {
+      return await network.trainBatch(batch.x, batch.size, batch.y!, batch.w ?? null, rng.integer(0x7fffffff));
+    } catch (raw) {
+      const error = toRnnError(raw);
+      if (!(error instanceof RnnError && error.code === 'NOT_FINITE') || onNonFinite === 'throw') throw error;
+      history.skippedSteps.push({ epoch, batch: step, message: error.message });
+      return undefined;
+    }
+  }
+
   async function runEpochs(): Promise<void> {
     for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining && !aborted(); epoch++) {
       await callbackList.onEpochBegin(epoch);
-      if (shuffle) fisherYates(order, rng);
+      // Each epoch's shuffle and dropout seeds come from (seed, epoch) alone, so a fit resumed at initialEpoch k
+      // (from a checkpoint saved with includeOptimizer) repeats epochs k.. of the uninterrupted run bit for bit,
+      // with shuffle: true as well.
+      const rng = new Random(epochSeed(seed, epoch));
+      if (shuffle) {
+        for (let i = 0; i < samples; i++) order[i] = i;
+        fisherYates(order, rng);
+      }
       const accumulator = new MetricAccumulator(compiled.metrics);
+      let interrupted = false;
       for (let step = 0; step < stepsPerEpoch; step++) {
         const start = step * batchSize;
         const end = Math.min(samples, start + batchSize);
         await callbackList.onBatchBegin(step, { batch: step, size: end - start });
         const batch = batcher.batch(shuffle ? order : null, start, end);
-        const metrics = await network.trainBatch(batch.x, batch.size, batch.y!, batch.w ?? null, rng.integer(0x7fffffff))
-          .catch((e) => { throw toRnnError(e); });
+        const metrics = await trainStep(batch, epoch, step, rng);
+        if (metrics === undefined) {
+          if (onNonFinite === 'stop') {
+            interrupted = true;
+            break;
+          }
+          continue;
+        }
         accumulator.add(metrics, batch.size);
         await callbackList.onBatchEnd(step, { batch: step, size: batch.size, ...batchLogs(metrics, compiled.metrics, batch.size) });
-        if (aborted()) break;
+        if (aborted() && step < stepsPerEpoch - 1) {
+          interrupted = true;
+          break;
+        }
       }
+      // An interrupted epoch (abort, or a stop for a non-finite step) is not complete: it is neither validated nor
+      // reported to onEpochEnd, so a checkpoint never records it as done and a resume repeats it from the start.
+      if (interrupted) return;
       const logs: Logs = accumulator.logs();
       if (validation) Object.assign(logs, await evaluateTensors(model, validation.x, validation.y, validation.w, batchSize, 'val_'));
       history.record(epoch, logs);

@@ -13,6 +13,11 @@ export class History {
   epoch: number[] = [];
   /** One list of values per log key, in recording order. */
   history: Record<string, number[]> = {};
+  /**
+   * Training steps rolled back because their update would have made a weight or optimizer slot non-finite and
+   * skipped (fit's `onNonFinite: 'skip'`) or ended training (`'stop'`), with the error that named the weight.
+   */
+  skippedSteps: Array<{ epoch: number; batch: number; message: string }> = [];
 
   /** Appends the logs of one epoch. The logs are copied, so later changes to them do not leak in. */
   record(epoch: number, logs: Logs): void {

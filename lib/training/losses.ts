@@ -10,29 +10,37 @@ export const LOSS_NAMES: readonly LossName[] = [
   'categoricalCrossentropy', 'sparseCategoricalCrossentropy', 'binaryCrossentropy', 'meanSquaredError',
   'meanAbsoluteError', 'huber',
 ];
-/** Keras/tfjs aliases. */
-const LOSS_ALIASES: Record<string, LossName> = { mse: 'meanSquaredError', mae: 'meanAbsoluteError' };
+/**
+ * Every accepted name, aliases included, in Maps: a lookup in a plain object (`name in table`, `table[name]`) also
+ * finds 'toString', 'constructor' or 'hasOwnProperty' on Object.prototype, which once let `metrics: ['constructor']`
+ * compile, vanish, and save a file that could not be loaded.
+ */
+const LOSSES = new Map<string, LossName>([
+  ...LOSS_NAMES.map((name): [string, LossName] => [name, name]),
+  ['mse', 'meanSquaredError'], ['mae', 'meanAbsoluteError'],
+]);
 
 export type MetricName = 'accuracy' | 'mae' | 'mse';
-const METRIC_ALIASES: Record<string, MetricName> = {
-  accuracy: 'accuracy', acc: 'accuracy', mae: 'mae', meanAbsoluteError: 'mae', mse: 'mse', meanSquaredError: 'mse',
-};
+const METRICS = new Map<string, MetricName>([
+  ['accuracy', 'accuracy'], ['acc', 'accuracy'], ['mae', 'mae'], ['meanAbsoluteError', 'mae'], ['mse', 'mse'],
+  ['meanSquaredError', 'mse'],
+]);
 
 export function checkLoss(value: unknown): LossName {
-  if (typeof value === 'string') {
-    if ((LOSS_NAMES as readonly string[]).includes(value)) return value as LossName;
-    if (value in LOSS_ALIASES) return LOSS_ALIASES[value];
+  const loss = typeof value === 'string' ? LOSSES.get(value) : undefined;
+  if (loss === undefined) {
+    throw new RnnError('ARGUMENT', `Expected one of ${[...LOSSES.keys()].join(', ')} for loss but received ${describeValue(value)}`);
   }
-  throw new RnnError('ARGUMENT', `Expected one of ${LOSS_NAMES.join(', ')} for loss but received ${describeValue(value)}`);
+  return loss;
 }
 
 export function checkMetrics(value: unknown, loss: LossName): MetricName[] {
   if (value === undefined) return [];
   const list = Array.isArray(value) ? value : [value];
   return list.map((m, i) => {
-    const metric = typeof m === 'string' ? METRIC_ALIASES[m] : undefined;
+    const metric = typeof m === 'string' ? METRICS.get(m) : undefined;
     if (!metric) {
-      throw new RnnError('ARGUMENT', `Expected 'accuracy', 'mae' or 'mse' for metrics[${i}] but received ${describeValue(m)}`);
+      throw new RnnError('ARGUMENT', `Expected one of ${[...METRICS.keys()].join(', ')} for metrics[${i}] but received ${describeValue(m)}`);
     }
     if (metric !== 'accuracy' && loss === 'sparseCategoricalCrossentropy') {
       throw new RnnError('ARGUMENT', `Expected 'accuracy' as the metric of a sparseCategoricalCrossentropy model but received '${m}' (targets are class indices)`);

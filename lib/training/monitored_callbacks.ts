@@ -203,9 +203,14 @@ export interface ModelCheckpointOptions {
   saveBestOnly?: boolean;
   /** Direction of improvement; 'auto' is 'max' for accuracy-like names, else 'min'. Default 'auto'. */
   mode?: MonitorMode;
+  /**
+   * Also save the optimizer state (moments, step count), so that `rk.loadModel` + `fit({ initialEpoch })` resumes
+   * exactly where the checkpoint was taken. Default false.
+   */
+  includeOptimizer?: boolean;
 }
 
-const CHECKPOINT_KEYS = ['monitor', 'saveBestOnly', 'mode'];
+const CHECKPOINT_KEYS = ['monitor', 'saveBestOnly', 'mode', 'includeOptimizer'];
 
 /**
  * Saves the model after every epoch (or only after improving ones) with `model.save(path)`, where `{epoch}` in the
@@ -216,6 +221,7 @@ export class ModelCheckpoint extends BaseCallback {
   private readonly path: string;
   private readonly monitor: Monitor;
   private readonly saveBestOnly: boolean;
+  private readonly includeOptimizer: boolean;
   private best: number;
 
   constructor(path: string, options?: ModelCheckpointOptions) {
@@ -229,6 +235,7 @@ export class ModelCheckpoint extends BaseCallback {
     const monitor = checkMonitor(o.monitor ?? 'val_loss', 'monitor');
     this.monitor = new Monitor(monitor, checkOneOf(o.mode ?? 'auto', 'mode', MONITOR_MODES), 'modelCheckpoint');
     this.saveBestOnly = checkBoolean(o.saveBestOnly ?? false, 'saveBestOnly');
+    this.includeOptimizer = checkBoolean(o.includeOptimizer ?? false, 'includeOptimizer');
     this.best = this.monitor.worst;
   }
 
@@ -255,6 +262,7 @@ export class ModelCheckpoint extends BaseCallback {
       this.best = current;
     }
     const model = this.requireModel();
-    await (model.save as (path: string) => Promise<void>).call(model, this.path.replace(/\{epoch\}/g, String(epoch + 1)));
+    const save = model.save as NonNullable<CallbackModel['save']>;
+    await save.call(model, this.path.replace(/\{epoch\}/g, String(epoch + 1)), { includeOptimizer: this.includeOptimizer });
   }
 }

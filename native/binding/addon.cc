@@ -5,18 +5,26 @@
 
 #include "binding/convert.h"
 #include "binding/cpu_features.h"
+#include "binding/guard.h"
 #include "binding/network_wrap.h"
 #include "kernels/finite_scan.h"
 
 namespace {
 
+// Each exported function runs its body through guarded() (binding/guard.h): no C++ exception reaches Node.
+template <Napi::Value (*body)(const Napi::CallbackInfo&)>
+Napi::Value Guarded(const Napi::CallbackInfo& info) {
+  return rnnkit::binding::guarded(info.Env(), "ARGUMENT", [&] { return body(info); });
+}
+
 // setThreads(n): upper bound on the threads one batch uses (process-wide).
-void SetThreads(const Napi::CallbackInfo& info) {
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   const double threads = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
   if (!(threads >= 1 && threads <= 256 && threads == static_cast<int>(threads))) {
     rnnkit::binding::fail(info.Env(), "ARGUMENT", "Expected an integer number of threads in [1, 256]");
   }
   rnnkit::ops::Network::setThreads(static_cast<int>(threads));
+  return info.Env().Undefined();
 }
 
 Napi::Value GetThreads(const Napi::CallbackInfo& info) {
@@ -46,12 +54,23 @@ Napi::Value FirstNonFinite(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(found < 0 ? -1 : first + found));
 }
 
+// externalMemory(): V8's running total of memory reported with napi_adjust_external_memory (the networks' native
+// buffers), which its garbage collector weighs; process.memoryUsage().external does not include it.
+Napi::Value ExternalMemory(const Napi::CallbackInfo& info) {
+  int64_t total = 0;
+  if (napi_adjust_external_memory(info.Env(), 0, &total) != napi_ok) {
+    rnnkit::binding::fail(info.Env(), "NATIVE", "napi_adjust_external_memory failed");
+  }
+  return Napi::Number::New(info.Env(), static_cast<double>(total));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Network", rnnkit::binding::NetworkWrap::Define(env));
-  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
-  exports.Set("getThreads", Napi::Function::New(env, GetThreads));
-  exports.Set("cpuFeatures", Napi::Function::New(env, rnnkit::binding::CpuFeatures));
-  exports.Set("firstNonFinite", Napi::Function::New(env, FirstNonFinite));
+  exports.Set("setThreads", Napi::Function::New(env, Guarded<SetThreads>));
+  exports.Set("getThreads", Napi::Function::New(env, Guarded<GetThreads>));
+  exports.Set("cpuFeatures", Napi::Function::New(env, Guarded<rnnkit::binding::CpuFeatures>));
+  exports.Set("firstNonFinite", Napi::Function::New(env, Guarded<FirstNonFinite>));
+  exports.Set("externalMemory", Napi::Function::New(env, Guarded<ExternalMemory>));
   Napi::Object build = Napi::Object::New(env);
 #if defined(__AVX2__) && defined(__FMA__)
   build.Set("isa", "avx2");

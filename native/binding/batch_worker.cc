@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "binding/convert.h"
+#include "binding/guard.h"
 
 namespace rnnkit::binding {
 
@@ -39,20 +40,58 @@ void BatchWorker::Execute() {
         network.predict(input_.x.data(), input_.batch, output_.data());
         break;
     }
-  } catch (const std::invalid_argument& e) {
-    errorCode_ = "SHAPE";
-    SetError(e.what());
-  } catch (const std::bad_alloc&) {
-    errorCode_ = "NATIVE";
-    SetError("Out of memory while running the batch");
-  } catch (const std::exception& e) {
-    errorCode_ = "NATIVE";
-    SetError(e.what());
+  } catch (...) {
+    // Errors travel back as data (binding/guard.h decides the code) and become JS errors in OnError.
+    const ErrorData error = describeException(std::current_exception(), "SHAPE");
+    errorCode_ = error.code;
+    errorMessage_ = error.message;
   }
 }
 
-void BatchWorker::OnOK() {
+namespace {
+
+// False once the environment can no longer run JavaScript: a worker thread being terminated (worker.terminate(),
+// process.exit() in the worker) still completes the batches it had queued, during its teardown. napi_get_named_property
+// checks, as every call that may run JS does, that the environment can call into JS, and fails when it cannot.
+bool canCallIntoJs(napi_env env) {
+  napi_value global, value;
+  if (napi_get_global(env, &global) != napi_ok) return false;
+  return napi_get_named_property(env, global, "undefined", &value) == napi_ok;
+}
+
+}  // namespace
+
+// Replaces node-addon-api's completion, which throws a C++ exception (and so ends the whole process) when it cannot
+// create the result or settle the promise in a dying environment. Here a batch that completes into such an
+// environment is dropped quietly, and nothing thrown while settling the promise leaves this function.
+void BatchWorker::OnWorkComplete(Napi::Env env, napi_status status) {
   wrap_.setBusy(false);
+  if (status != napi_cancelled && canCallIntoJs(env)) {
+    try {
+      Napi::HandleScope scope(env);
+      wrap_.reportMemory(env);
+      if (errorMessage_.empty()) {
+        OnOK();
+      } else {
+        OnError(Napi::Error::New(env, errorMessage_));
+      }
+    } catch (const Napi::Error& error) {
+      try {
+        deferred_.Reject(error.Value());
+      } catch (...) {
+        // The environment went away while the promise was being settled: nothing is waiting for it.
+      }
+    } catch (...) {
+      try {
+        deferred_.Reject(makeError(env, "MEMORY", "Out of memory while returning the batch's result").Value());
+      } catch (...) {
+      }
+    }
+  }
+  Destroy();
+}
+
+void BatchWorker::OnOK() {
   Napi::Env env = Env();
   switch (task_) {
     case BatchTask::Train:
@@ -75,7 +114,6 @@ void BatchWorker::OnOK() {
 }
 
 void BatchWorker::OnError(const Napi::Error& error) {
-  wrap_.setBusy(false);
   deferred_.Reject(makeError(Env(), errorCode_, error.Message()).Value());
 }
 

@@ -27,6 +27,7 @@ class BatchWorker : public Napi::AsyncWorker {
   void Execute() override;
   void OnOK() override;
   void OnError(const Napi::Error& error) override;
+  void OnWorkComplete(Napi::Env env, napi_status status) override;
 
  private:
   Napi::Promise::Deferred deferred_;
@@ -38,6 +39,7 @@ class BatchWorker : public Napi::AsyncWorker {
   std::vector<float> output_;
   std::vector<std::vector<float>> gradients_;
   std::string errorCode_ = "NATIVE";
+  std::string errorMessage_;  // empty: the batch succeeded
 };
 
 }  // namespace rnnkit::binding

@@ -46,6 +46,17 @@ kernels::Activation toActivation(Napi::Env env, const std::string& name, const s
   return lookup(env, names, name, what);
 }
 
+// A count (units, vocabulary size, ...): a whole number in [1, 2^53]; larger ones do not survive the cast to int64_t
+// intact, and the op's shape checks refuse what does not fit in memory (ops/memory_budget.h).
+int64_t getCount(const Napi::Object& object, const char* key, const std::string& context) {
+  const double value = getNumber(object, key, 0, context);
+  if (!(value >= 1 && value <= 9007199254740992.0 && std::floor(value) == value)) {
+    fail(object.Env(), "ARGUMENT", "Expected a whole number >= 1 for " + context + "." + key + " but received " +
+                                       describe(object.Get(key)));
+  }
+  return static_cast<int64_t>(value);
+}
+
 ops::Regularizer toRegularizer(const Napi::Object& layer, const char* key, const std::string& context) {
   ops::Regularizer regularizer;
   if (!layer.Has(key) || layer.Get(key).IsUndefined() || layer.Get(key).IsNull()) return regularizer;
@@ -80,7 +91,7 @@ ops::LayerSpec toLayerSpec(Napi::Env env, const Napi::Object& layer, size_t inde
                                                 context + " recurrentActivation");
       r.cell.useBias = getBool(layer, "useBias", true, context);
       r.cell.resetAfter = getBool(layer, "resetAfter", true, context);
-      r.units = static_cast<int64_t>(getNumber(layer, "units", 0, context));
+      r.units = getCount(layer, "units", context);
       r.returnSequences = getBool(layer, "returnSequences", false, context);
       r.goBackwards = getBool(layer, "goBackwards", false, context);
       r.bidirectional = getBool(layer, "bidirectional", false, context);
@@ -93,7 +104,7 @@ ops::LayerSpec toLayerSpec(Napi::Env env, const Napi::Object& layer, size_t inde
       break;
     }
     case ops::LayerKind::Dense:
-      spec.dense.units = static_cast<int64_t>(getNumber(layer, "units", 0, context));
+      spec.dense.units = getCount(layer, "units", context);
       spec.dense.activation = toActivation(env, getString(layer, "activation", "linear", context), context + " activation");
       spec.dense.useBias = getBool(layer, "useBias", true, context);
       spec.dense.kernelRegularizer = toRegularizer(layer, "kernelRegularizer", context);
@@ -102,8 +113,8 @@ ops::LayerSpec toLayerSpec(Napi::Env env, const Napi::Object& layer, size_t inde
     case ops::LayerKind::Dropout: spec.rate = getNumber(layer, "rate", 0, context); break;
     case ops::LayerKind::Masking: spec.maskValue = getNumber(layer, "maskValue", 0, context); break;
     case ops::LayerKind::Embedding:
-      spec.embedding.inputDim = static_cast<int64_t>(getNumber(layer, "inputDim", 0, context));
-      spec.embedding.outputDim = static_cast<int64_t>(getNumber(layer, "outputDim", 0, context));
+      spec.embedding.inputDim = getCount(layer, "inputDim", context);
+      spec.embedding.outputDim = getCount(layer, "outputDim", context);
       spec.embedding.maskZero = getBool(layer, "maskZero", false, context);
       spec.embedding.embeddingsRegularizer = toRegularizer(layer, "embeddingsRegularizer", context);
       break;

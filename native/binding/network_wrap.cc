@@ -5,45 +5,90 @@
 
 #include "binding/batch_worker.h"
 #include "binding/convert.h"
+#include "binding/guard.h"
+#include "kernels/finite_scan.h"
 
 namespace rnnkit::binding {
 
+template <NetworkWrap::Method method, bool needsNetwork>
+Napi::Value NetworkWrap::Guarded(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, "ARGUMENT", [&] {
+    if (needsNetwork && !network_) fail(env, "STATE", "This model was disposed; its native memory is freed");
+    return (this->*method)(info);
+  });
+}
+
 Napi::Function NetworkWrap::Define(Napi::Env env) {
   return DefineClass(env, "Network",
-                     {InstanceMethod("outputShape", &NetworkWrap::OutputShape),
-                      InstanceMethod("layerOutputShape", &NetworkWrap::LayerOutputShape),
-                      InstanceMethod("params", &NetworkWrap::Params),
-                      InstanceMethod("getParam", &NetworkWrap::GetParam),
-                      InstanceMethod("setParam", &NetworkWrap::SetParam),
-                      InstanceMethod("setTrainable", &NetworkWrap::SetTrainable),
-                      InstanceMethod("setLearningRateScale", &NetworkWrap::SetLearningRateScale),
-                      InstanceMethod("setAnchor", &NetworkWrap::SetAnchor),
-                      InstanceMethod("compile", &NetworkWrap::Compile),
-                      InstanceMethod("getLearningRate", &NetworkWrap::GetLearningRate),
-                      InstanceMethod("setLearningRate", &NetworkWrap::SetLearningRate),
-                      InstanceMethod("getOptimizerState", &NetworkWrap::GetOptimizerState),
-                      InstanceMethod("setOptimizerState", &NetworkWrap::SetOptimizerState),
-                      InstanceMethod("trainBatch", &NetworkWrap::TrainBatch),
-                      InstanceMethod("evaluateBatch", &NetworkWrap::EvaluateBatch),
-                      InstanceMethod("computeGradients", &NetworkWrap::ComputeGradients),
-                      InstanceMethod("predict", &NetworkWrap::Predict),
-                      InstanceMethod("predictSync", &NetworkWrap::PredictSync),
-                      InstanceMethod("isBusy", &NetworkWrap::IsBusy)});
+                     {InstanceMethod("outputShape", &NetworkWrap::Guarded<&NetworkWrap::OutputShape>),
+                      InstanceMethod("layerOutputShape", &NetworkWrap::Guarded<&NetworkWrap::LayerOutputShape>),
+                      InstanceMethod("params", &NetworkWrap::Guarded<&NetworkWrap::Params>),
+                      InstanceMethod("getParam", &NetworkWrap::Guarded<&NetworkWrap::GetParam>),
+                      InstanceMethod("setParam", &NetworkWrap::Guarded<&NetworkWrap::SetParam>),
+                      InstanceMethod("setTrainable", &NetworkWrap::Guarded<&NetworkWrap::SetTrainable>),
+                      InstanceMethod("setLearningRateScale", &NetworkWrap::Guarded<&NetworkWrap::SetLearningRateScale>),
+                      InstanceMethod("setAnchor", &NetworkWrap::Guarded<&NetworkWrap::SetAnchor>),
+                      InstanceMethod("compile", &NetworkWrap::Guarded<&NetworkWrap::Compile>),
+                      InstanceMethod("getLearningRate", &NetworkWrap::Guarded<&NetworkWrap::GetLearningRate>),
+                      InstanceMethod("setLearningRate", &NetworkWrap::Guarded<&NetworkWrap::SetLearningRate>),
+                      InstanceMethod("getOptimizerState", &NetworkWrap::Guarded<&NetworkWrap::GetOptimizerState>),
+                      InstanceMethod("setOptimizerState", &NetworkWrap::Guarded<&NetworkWrap::SetOptimizerState>),
+                      InstanceMethod("trainBatch", &NetworkWrap::Guarded<&NetworkWrap::TrainBatch>),
+                      InstanceMethod("evaluateBatch", &NetworkWrap::Guarded<&NetworkWrap::EvaluateBatch>),
+                      InstanceMethod("computeGradients", &NetworkWrap::Guarded<&NetworkWrap::ComputeGradients>),
+                      InstanceMethod("predict", &NetworkWrap::Guarded<&NetworkWrap::Predict>),
+                      InstanceMethod("predictSync", &NetworkWrap::Guarded<&NetworkWrap::PredictSync>),
+                      InstanceMethod("memoryBytes", &NetworkWrap::Guarded<&NetworkWrap::MemoryBytes>),
+                      InstanceMethod("isBusy", &NetworkWrap::Guarded<&NetworkWrap::IsBusy, false>),
+                      InstanceMethod("isDisposed", &NetworkWrap::Guarded<&NetworkWrap::IsDisposed, false>),
+                      InstanceMethod("dispose", &NetworkWrap::Guarded<&NetworkWrap::Dispose, false>)});
 }
 
 // new Network({ inputShape: number[], layers: LayerSpec[] })
-NetworkWrap::NetworkWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetworkWrap>(info) {
+NetworkWrap::NetworkWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetworkWrap>(info), env_(info.Env()) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsObject()) fail(env, "ARGUMENT", "Expected a network spec object");
-  Napi::Object spec = info[0].As<Napi::Object>();
-  ops::Shape inputShape = toShape(env, spec.Get("inputShape"), "inputShape");
-  Napi::Value layers = spec.Get("layers");
-  if (!layers.IsArray()) fail(env, "ARGUMENT", "Expected an array for layers");
-  try {
+  // Layer shapes that do not fit are SHAPE errors; sizes too large to allocate MEMORY ones (binding/guard.h).
+  guarded(env, "SHAPE", [&] {
+    if (info.Length() < 1 || !info[0].IsObject()) fail(env, "ARGUMENT", "Expected a network spec object");
+    Napi::Object spec = info[0].As<Napi::Object>();
+    ops::Shape inputShape = toShape(env, spec.Get("inputShape"), "inputShape");
+    Napi::Value layers = spec.Get("layers");
+    if (!layers.IsArray()) fail(env, "ARGUMENT", "Expected an array for layers");
     network_ = std::make_unique<ops::Network>(inputShape, toLayerSpecs(env, layers.As<Napi::Array>()));
-  } catch (const std::invalid_argument& e) {
-    fail(env, "SHAPE", e.what());
+  });
+  reportMemory(env);
+}
+
+NetworkWrap::~NetworkWrap() {
+  // Runs in a GC finalizer or at environment teardown: nothing here may throw, so the raw call, status ignored.
+  int64_t adjusted = 0;
+  if (reportedBytes_ != 0) napi_adjust_external_memory(env_, -reportedBytes_, &adjusted);
+}
+
+void NetworkWrap::reportMemory(Napi::Env env) {
+  const int64_t bytes = network_ ? network_->memoryBytes() : 0;
+  int64_t adjusted = 0;
+  if (bytes != reportedBytes_ && napi_adjust_external_memory(env, bytes - reportedBytes_, &adjusted) == napi_ok) {
+    reportedBytes_ = bytes;
   }
+}
+
+// dispose(): frees the native network at once (the JS object stays; every later call but isBusy, isDisposed and
+// dispose is a STATE error). Idempotent.
+Napi::Value NetworkWrap::Dispose(const Napi::CallbackInfo& info) {
+  ensureIdle(info.Env(), "dispose the model");
+  network_.reset();
+  reportMemory(info.Env());
+  return info.Env().Undefined();
+}
+
+Napi::Value NetworkWrap::IsDisposed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), network_ == nullptr);
+}
+
+Napi::Value NetworkWrap::MemoryBytes(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(network_->memoryBytes()));
 }
 
 void NetworkWrap::ensureIdle(Napi::Env env, const char* what) const {
@@ -106,29 +151,32 @@ Napi::Value NetworkWrap::GetParam(const Napi::CallbackInfo& info) {
   return toFloat32Array(info.Env(), network_->paramData(index), network_->params()[index].size);
 }
 
-void NetworkWrap::SetParam(const Napi::CallbackInfo& info) {
+Napi::Value NetworkWrap::SetParam(const Napi::CallbackInfo& info) {
   ensureIdle(info.Env(), "set weights");
   const size_t index = paramIndex(info, 0);
   const ops::NetworkParam& p = network_->params()[index];
   std::vector<float> values;
   copyFloat32(info.Env(), info[1], "weight '" + p.info.name + "' " + ops::shapeToString(p.info.shape), p.size, values);
   std::copy(values.begin(), values.end(), network_->paramData(index));
+  return info.Env().Undefined();
 }
 
-void NetworkWrap::SetTrainable(const Napi::CallbackInfo& info) {
+Napi::Value NetworkWrap::SetTrainable(const Napi::CallbackInfo& info) {
   ensureIdle(info.Env(), "change trainable");
   network_->param(paramIndex(info, 0)).trainable = info[1].ToBoolean().Value();
+  return info.Env().Undefined();
 }
 
-void NetworkWrap::SetLearningRateScale(const Napi::CallbackInfo& info) {
+Napi::Value NetworkWrap::SetLearningRateScale(const Napi::CallbackInfo& info) {
   ensureIdle(info.Env(), "change learning rates");
   const double scale = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
   if (!(scale >= 0 && std::isfinite(scale))) fail(info.Env(), "ARGUMENT", "Expected a learning-rate scale >= 0");
   network_->param(paramIndex(info, 0)).learningRateScale = scale;
+  return info.Env().Undefined();
 }
 
 // setAnchor(index, anchor: Float32Array | null, factor): the L2-SP penalty factor * sum (w - anchor)^2 on one weight.
-void NetworkWrap::SetAnchor(const Napi::CallbackInfo& info) {
+Napi::Value NetworkWrap::SetAnchor(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ensureIdle(env, "change weight penalties");
   const size_t index = paramIndex(info, 0);
@@ -136,26 +184,25 @@ void NetworkWrap::SetAnchor(const Napi::CallbackInfo& info) {
   if (!(factor >= 0 && std::isfinite(factor))) fail(env, "ARGUMENT", "Expected an L2-SP factor >= 0");
   if (info[1].IsNull() || info[1].IsUndefined()) {
     network_->setAnchor(index, nullptr, 0);
-    return;
+    return env.Undefined();
   }
   const ops::NetworkParam& p = network_->params()[index];
   std::vector<float> anchor;
   copyFloat32(env, info[1], "anchor of weight '" + p.info.name + "' " + ops::shapeToString(p.info.shape), p.size, anchor);
   network_->setAnchor(index, anchor.data(), factor);
+  return env.Undefined();
 }
 
 // compile({ loss, huberDelta? }, { kind, learningRate, ... })
-void NetworkWrap::Compile(const Napi::CallbackInfo& info) {
+Napi::Value NetworkWrap::Compile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ensureIdle(env, "compile");
   if (!info[0].IsObject() || !info[1].IsObject()) fail(env, "ARGUMENT", "Expected compile(lossConfig, optimizerConfig)");
   ops::LossConfig loss = toLossConfig(env, info[0].As<Napi::Object>());
   ops::OptimizerConfig optimizer = toOptimizerConfig(env, info[1].As<Napi::Object>());
-  try {
-    network_->compile(loss, optimizer);
-  } catch (const std::invalid_argument& e) {
-    fail(env, "ARGUMENT", e.what());
-  }
+  network_->compile(loss, optimizer);  // invalid_argument: ARGUMENT (Guarded)
+  reportMemory(env);
+  return env.Undefined();
 }
 
 Napi::Value NetworkWrap::GetLearningRate(const Napi::CallbackInfo& info) {
@@ -163,12 +210,13 @@ Napi::Value NetworkWrap::GetLearningRate(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), network_->optimizer().config().learningRate);
 }
 
-void NetworkWrap::SetLearningRate(const Napi::CallbackInfo& info) {
+Napi::Value NetworkWrap::SetLearningRate(const Napi::CallbackInfo& info) {
   ensureIdle(info.Env(), "change the learning rate");
   if (!network_->compiled()) fail(info.Env(), "STATE", "The model is not compiled");
   const double rate = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
   if (!(rate >= 0 && std::isfinite(rate))) fail(info.Env(), "ARGUMENT", "Expected a learning rate >= 0");
   network_->optimizer().setLearningRate(rate);
+  return info.Env().Undefined();
 }
 
 Napi::Value NetworkWrap::GetOptimizerState(const Napi::CallbackInfo& info) {
@@ -185,7 +233,7 @@ Napi::Value NetworkWrap::GetOptimizerState(const Napi::CallbackInfo& info) {
   return state;
 }
 
-void NetworkWrap::SetOptimizerState(const Napi::CallbackInfo& info) {
+Napi::Value NetworkWrap::SetOptimizerState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ensureIdle(env, "set the optimizer state");
   if (!network_->compiled()) fail(env, "STATE", "The model is not compiled");
@@ -202,17 +250,24 @@ void NetworkWrap::SetOptimizerState(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < slots.size(); ++i) {
     copyFloat32(env, list.As<Napi::Array>().Get(i), "optimizer slot " + std::to_string(i),
                 static_cast<int64_t>(slots[i]->size()), values[i]);
+    const int64_t bad = kernels::firstNonFinite(values[i].data(), static_cast<int64_t>(values[i].size()));
+    if (bad >= 0) {
+      fail(env, "NOT_FINITE", "Expected finite values in optimizer slot " + std::to_string(i) + " but received " +
+                                  std::to_string(values[i][bad]) + " at index " + std::to_string(bad));
+    }
   }
   const double step = getNumber(state, "step", 0, "optimizer state");
   if (!(step >= 0 && std::floor(step) == step)) fail(env, "FORMAT", "Expected a whole optimizer step count");
   for (size_t i = 0; i < slots.size(); ++i) std::copy(values[i].begin(), values[i].end(), slots[i]->begin());
   optimizer.setStep(static_cast<int64_t>(step));
+  return env.Undefined();
 }
 
 namespace {
 
 BatchInput readBatch(const Napi::CallbackInfo& info, ops::Network& network, int64_t batch, bool withTargets) {
   Napi::Env env = info.Env();
+  network.checkBatchMemory(batch, withTargets);
   BatchInput input;
   input.batch = batch;
   const int64_t sampleSize = ops::shapeSize(network.inputShape());
@@ -272,15 +327,13 @@ Napi::Value NetworkWrap::PredictSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ensureIdle(env, "predict");
   BatchInput input = readBatch(info, *network_, batchOf(info, 1), false);
-  std::vector<float> output(input.batch * ops::shapeSize(network_->outputShape()));
-  try {
+  return guarded(env, "SHAPE", [&] {
+    network_->checkBatchMemory(input.batch, false);
+    std::vector<float> output(input.batch * ops::shapeSize(network_->outputShape()));
     network_->predict(input.x.data(), input.batch, output.data());
-  } catch (const std::invalid_argument& e) {
-    fail(env, "SHAPE", e.what());
-  } catch (const std::exception& e) {
-    fail(env, "NATIVE", e.what());
-  }
-  return toFloat32Array(env, output.data(), output.size());
+    reportMemory(env);
+    return toFloat32Array(env, output.data(), output.size());
+  });
 }
 
 Napi::Value NetworkWrap::IsBusy(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), busy_); }

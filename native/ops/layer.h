@@ -5,6 +5,7 @@
 #include <Eigen/Core>
 
 #include <cstdint>
+#include <cstdio>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -20,16 +21,42 @@ using Shape = std::vector<int64_t>;  // per-sample shape (no batch dimension)
 template <typename T>
 using Workspace = std::vector<T, Eigen::aligned_allocator<T>>;
 
-inline int64_t shapeSize(const Shape& shape) {
-  int64_t size = 1;
-  for (int64_t d : shape) size *= d;
-  return size;
-}
-
 inline std::string shapeToString(const Shape& shape) {
   std::string text = "[";
   for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
   return text + "]";
+}
+
+// A large count in short form for messages ("4e+10").
+inline std::string countToString(double count) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4g", count);
+  return text;
+}
+
+// The most values one tensor may hold: 2^31 - 1 floats (8 GiB). Every size is checked against it in 64 bits before
+// it is multiplied further, so no product of dimensions can overflow, and no shape read from a user or a file can
+// make a buffer size wrap around.
+inline constexpr int64_t kMaxTensorElements = (int64_t{1} << 31) - 1;
+
+// Product of the dimensions; std::length_error (an allocation that must not be tried) when a dimension is negative
+// or the product exceeds kMaxTensorElements. The message states the size asked for.
+inline int64_t shapeSize(const Shape& shape) {
+  int64_t size = 1;
+  double asked = 1;  // the true product, for the message (a double cannot overflow here)
+  bool tooLarge = false;
+  for (int64_t d : shape) {
+    if (d < 0) throw std::length_error("Expected non-negative dimensions but received the shape " + shapeToString(shape));
+    asked *= static_cast<double>(d);
+    if (d != 0 && size > kMaxTensorElements / d) tooLarge = true;
+    if (!tooLarge) size *= d;
+  }
+  if (tooLarge && asked != 0) {
+    throw std::length_error("A tensor of shape " + shapeToString(shape) + " asks for " + countToString(asked) +
+                            " values (" + countToString(asked * 4) + " bytes as float32); at most " +
+                            std::to_string(kMaxTensorElements) + " values fit in one tensor");
+  }
+  return tooLarge ? 0 : size;
 }
 
 // Valid steps of each sample of a sequence batch: steps [start[b], end[b]) are real, the rest padding (masked).

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "kernels/optimizers.h"
+#include "ops/memory_budget.h"
 #include "ops/task_pool.h"
 
 namespace rnnkit::ops {
@@ -52,9 +53,23 @@ Network::Network(const Shape& inputShape, const std::vector<LayerSpec>& layers) 
       throw std::invalid_argument("Layer '" + layers[i].name + "': " + e.what());
     }
     for (const ParamInfo& info : layer->params(shapes_[i])) {
-      const int64_t size = shapeSize(info.shape);
+      int64_t size;
+      try {
+        size = shapeSize(info.shape);
+      } catch (const std::length_error& e) {
+        throw std::length_error("Layer '" + layers[i].name + "' weight '" + info.name + "': " + e.what());
+      }
       params_.push_back({i, info, total, size});
       total += size;
+      // Each term is below 2^31, so the sum of up to 10^7 of them cannot overflow before this check stops it.
+      checkAllocation(2.0 * sizeof(float) * static_cast<double>(total),
+                      "The weights and gradients of the network (" + countToString(static_cast<double>(total)) +
+                          " parameters up to layer '" + layers[i].name + "')");
+    }
+    try {
+      shapeSize(shapes_.back());
+    } catch (const std::length_error& e) {
+      throw std::length_error("Layer '" + layers[i].name + "' output: " + e.what());
     }
   }
   for (const LayerSpec& spec : layers) {
@@ -67,9 +82,17 @@ Network::Network(const Shape& inputShape, const std::vector<LayerSpec>& layers) 
   shards_.push_back(std::make_unique<NetworkShard>(specs_, shapes_, params_, values_.data(), shardGrads_[0].data()));
 }
 
+void Network::noteBatch(const std::vector<Slice>& slices) {
+  for (const Slice& slice : slices) largestBatch_ = std::max(largestBatch_, slice.count);
+}
+
 void Network::compile(const LossConfig& loss, const OptimizerConfig& optimizer) {
   std::vector<int64_t> sizes;
   for (const NetworkParam& p : params_) sizes.push_back(p.size);
+  // Values, one gradient store, up to three optimizer slots and the rollback copies of a value and its slots.
+  checkAllocation(9.0 * sizeof(float) * static_cast<double>(values_.size()),
+                  "The weights, gradients and optimizer state of the network (" +
+                      countToString(static_cast<double>(values_.size())) + " parameters)");
   auto newOptimizer = std::make_unique<Optimizer>(optimizer, sizes);
   lossConfig_ = loss;
   losses_.clear();
@@ -112,10 +135,33 @@ std::vector<Network::Slice> Network::planShards(int64_t batch) {
   return slices;
 }
 
+int64_t Network::memoryBytes() const {
+  int64_t floats = static_cast<int64_t>(values_.size());
+  for (const auto& grads : shardGrads_) floats += static_cast<int64_t>(grads.size());
+  // Activations and their gradients, about three values per layer output per sample (a coarse estimate: the
+  // recurrent layers keep their gates too).
+  int64_t perSample = 0;
+  for (size_t i = 1; i < shapes_.size(); ++i) perSample += shapeSize(shapes_[i]);
+  floats += 3 * perSample * largestBatch_ * static_cast<int64_t>(shards_.size());
+  return floats * static_cast<int64_t>(sizeof(float)) + (optimizer_ ? optimizer_->memoryBytes() : 0);
+}
+
+void Network::checkBatchMemory(int64_t batch, bool training) const {
+  double perSample = 0;
+  for (const Shape& shape : shapes_) perSample += static_cast<double>(shapeSize(shape));
+  // A recurrent layer keeps up to 4 gate blocks per output value for backward; 6 values per activation covers the
+  // activations, their gradients and those gates.
+  const double bytes = perSample * static_cast<double>(batch) * sizeof(float) * (training ? 6 : 2);
+  checkAllocation(bytes, "A batch of " + std::to_string(batch) + " samples (activations" +
+                             (training ? " and gradients)" : ")"));
+}
+
 BatchMetrics Network::runBatch(const float* x, int64_t batch, const float* targets, const float* sampleWeights,
                                uint32_t seed, bool training, bool backpropagate) {
   if (losses_.empty()) throw std::logic_error("The network has no loss: compile it first");
+  checkBatchMemory(batch, backpropagate);
   const std::vector<Slice> slices = planShards(batch);
+  noteBatch(slices);
   const int64_t sampleSize = shapeSize(inputShape());
   const int64_t targetsPerSample = losses_[0]->targetsPerSample(outputShape());
   std::vector<BatchMetrics> parts(slices.size());
@@ -215,7 +261,14 @@ BatchMetrics Network::trainBatch(const float* x, int64_t batch, const float* tar
     slices.push_back({values_.data() + p.offset, shardGrads_[0].data() + p.offset, p.size, p.trainable,
                       p.learningRateScale});
   }
-  opt.apply(slices);
+  const NonFiniteUpdate bad = opt.apply(slices);
+  if (bad.param >= 0) {
+    const NetworkParam& p = params_[static_cast<size_t>(bad.param)];
+    throw NonFiniteStep("Layer '" + specs_[p.layer].name + "' weight '" + p.info.name + "': this training step (loss " +
+                        countToString(metrics.loss) + ") would make its " + bad.buffer + " " +
+                        countToString(bad.value) + " at index " + std::to_string(bad.index) +
+                        "; the step was rolled back, so every weight and the optimizer state are as before it");
+  }
   return metrics;
 }
 
@@ -224,7 +277,9 @@ BatchMetrics Network::evaluateBatch(const float* x, int64_t batch, const float* 
 }
 
 void Network::predict(const float* x, int64_t batch, float* out) {
+  checkBatchMemory(batch, false);
   const std::vector<Slice> slices = planShards(batch);
+  noteBatch(slices);
   const int64_t sampleSize = shapeSize(inputShape()), outSize = shapeSize(outputShape());
   runShards(slices.size(), [&](size_t k) {
     const Activations<float>& output = shards_[k]->forward(x + slices[k].start * sampleSize, slices[k].count, kInferencePass, 0);

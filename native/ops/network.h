@@ -9,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,13 @@ struct LayerSpec {
   double rate = 0;                 // kind == Dropout
   double maskValue = 0;            // kind == Masking
   EmbeddingConfig embedding;       // kind == Embedding
+};
+
+// A training step whose update would have made a weight or an optimizer slot NaN or infinite: it was rolled back
+// (Optimizer::apply), so the weights, the optimizer state and its step count are exactly as before the step.
+class NonFiniteStep : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 struct NetworkParam {
@@ -72,7 +80,14 @@ class Network {
   Optimizer& optimizer();
   const LossHead& lossHead() const;
 
+  // Bytes held by parameters, gradients, optimizer state and the activations of the batches run so far (an
+  // estimate of the workspaces: what the binding reports to the JS garbage collector).
+  int64_t memoryBytes() const;
+  // Throws std::length_error before a batch of `batch` samples whose activations would exceed the memory budget.
+  void checkBatchMemory(int64_t batch, bool training) const;
+
   // x: [batch, ...inputShape]; targets: [batch, targetsPerSample]; sampleWeights: [batch] or nullptr.
+  // Throws NonFiniteStep (and changes nothing) when the update would make any weight or optimizer slot non-finite.
   BatchMetrics trainBatch(const float* x, int64_t batch, const float* targets, const float* sampleWeights,
                           uint32_t seed);
   BatchMetrics evaluateBatch(const float* x, int64_t batch, const float* targets, const float* sampleWeights);
@@ -88,6 +103,7 @@ class Network {
     int64_t start, count;
   };
   std::vector<Slice> planShards(int64_t batch);
+  void noteBatch(const std::vector<Slice>& slices);
   BatchMetrics runBatch(const float* x, int64_t batch, const float* targets, const float* sampleWeights,
                         uint32_t seed, bool training, bool backpropagate);
   double regularization(bool addGradients);
@@ -102,6 +118,7 @@ class Network {
   std::vector<std::unique_ptr<LossHead>> losses_;  // one per shard (scratch buffers)
   LossConfig lossConfig_;
   std::unique_ptr<Optimizer> optimizer_;
+  int64_t largestBatch_ = 0;  // per shard, for memoryBytes()
 };
 
 }  // namespace rnnkit::ops

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "ops/layer.h"
@@ -33,11 +34,26 @@ struct ParamSlice {
   double learningRateScale;
 };
 
+// Where an update went non-finite: the parameter (index into apply's list), which of its buffers ("value" or an
+// optimizer slot such as "second moment (v)"), the first bad index in it and the value found there.
+struct NonFiniteUpdate {
+  int64_t param = -1;  // -1: every value and slot stayed finite
+  std::string buffer;
+  int64_t index = -1;
+  float value = 0;
+};
+
 class Optimizer {
  public:
   Optimizer(const OptimizerConfig& config, const std::vector<int64_t>& paramSizes);
   // Clips the trainable gradients (in place) and updates the trainable parameters; frozen ones are not touched.
-  void apply(const std::vector<ParamSlice>& params);
+  // A step is all or nothing: each parameter's value and slots are copied before its update and scanned after it,
+  // and when any of them holds a NaN or an Infinity every parameter, slot and the step count are restored to what
+  // they were before the call, and the returned record says where (param >= 0). The copy and the scan run on data
+  // just used, in cache: measured well under 1% of a W1 step (docs/reliability.md).
+  NonFiniteUpdate apply(const std::vector<ParamSlice>& params);
+  // Bytes held: slots and the rollback copies.
+  int64_t memoryBytes() const;
   const OptimizerConfig& config() const { return config_; }
   void setLearningRate(double learningRate) { config_.learningRate = learningRate; }
   int64_t step() const { return step_; }
@@ -52,6 +68,12 @@ class Optimizer {
   // Per parameter: [0] first slot (velocity / m / mean square / accumulator), [1] second (v / mean grad),
   // [2] third (RMSprop momentum); empty when the optimizer does not use it.
   std::vector<Workspace<float>> first_, second_, third_;
+  // Per parameter: its value then each slot it has, as they were before the update in progress (see apply).
+  std::vector<Workspace<float>> backup_;
+
+  void update(const ParamSlice& p, size_t i, float lr);
+  NonFiniteUpdate scan(const ParamSlice& p, size_t i) const;
+  void restore(const std::vector<ParamSlice>& params, size_t last);
 };
 
 }  // namespace rnnkit::ops

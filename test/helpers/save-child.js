@@ -9,9 +9,6 @@
  * .ts file once with typescript.transpileModule and caches the output, so later children start quickly.
  */
 'use strict';
-const fs = require('fs');
-const path = require('path');
-const crypto = require('crypto');
 
 const [target, cacheDir] = process.argv.slice(2);
 if (!target || !cacheDir) {
@@ -19,28 +16,7 @@ if (!target || !cacheDir) {
   process.exit(2);
 }
 
-let typescript;
-require.extensions['.ts'] = (module, filename) => {
-  const source = fs.readFileSync(filename, 'utf8');
-  const key = crypto.createHash('sha1').update(filename).update(source).digest('hex');
-  const cached = path.join(cacheDir, `${key}.js`);
-  let output;
-  try {
-    output = fs.readFileSync(cached, 'utf8');
-  } catch {
-    typescript = typescript || require('typescript');
-    output = typescript.transpileModule(source, {
-      fileName: filename,
-      compilerOptions: { module: typescript.ModuleKind.CommonJS, target: typescript.ScriptTarget.ES2020, esModuleInterop: true },
-    }).outputText;
-    const temporary = `${cached}.${process.pid}`;
-    fs.writeFileSync(temporary, output);
-    fs.renameSync(temporary, cached);
-  }
-  module._compile(output, filename);
-};
-
-const rk = require(path.join(__dirname, '..', '..', 'lib'));
+const rk = require('./ts-require').loadRnnkit(cacheDir);
 
 async function main() {
   // About 1.3 MB of weights, so a save (write + fsync) takes long enough for kills to land inside it.

@@ -1,0 +1,40 @@
+/** Checking the arguments of model.compile, before anything reaches the native network. */
+import { RnnError } from '../errors';
+import { Optimizer, OPTIMIZER_NAMES, OptimizerName } from '../optimizers';
+import { checkLoss, checkMetrics, LossName, MetricName } from '../training/losses';
+import { checkFloat32, checkKnownKeys, describeValue, optionsOrEmpty } from '../validate';
+
+export interface CompileArgs {
+  /** An optimizer name (Keras defaults) or an object from rk.optimizers. */
+  optimizer: OptimizerName | Optimizer;
+  loss: LossName | 'mse' | 'mae';
+  /** 'accuracy' (categorical, sparse or binary by the loss), 'mae', 'mse'. */
+  metrics?: string[] | string;
+  /** Huber loss threshold. Default 1. */
+  huberDelta?: number;
+}
+
+/** @internal */
+export interface CompiledState {
+  loss: LossName;
+  metrics: MetricName[];
+  optimizer: Optimizer;
+  huberDelta: number;
+}
+
+/** The compile settings `args` asks for; `current` is the optimizer the model already uses, if any. */
+export function parseCompileArgs(args: CompileArgs, current: Optimizer | undefined): CompiledState {
+  const options = optionsOrEmpty(args, 'compile options');
+  checkKnownKeys(options, ['optimizer', 'loss', 'metrics', 'huberDelta'], 'compile options');
+  const loss = checkLoss(options.loss);
+  const metrics = checkMetrics(options.metrics, loss);
+  let optimizer: Optimizer;
+  if (options.optimizer instanceof Optimizer) optimizer = options.optimizer;
+  else if (typeof options.optimizer === 'string' && (OPTIMIZER_NAMES as readonly string[]).includes(options.optimizer)) optimizer = new Optimizer(options.optimizer as OptimizerName);
+  else throw new RnnError('ARGUMENT', `Expected an optimizer name (${OPTIMIZER_NAMES.join(', ')}) or rk.optimizers object but received ${describeValue(options.optimizer)}`);
+  const huberDelta = options.huberDelta === undefined ? 1 : checkFloat32(options.huberDelta, 'huberDelta', { minExclusive: 0 });
+  if (optimizer.sink && current !== optimizer) {
+    throw new RnnError('STATE', 'Expected a fresh optimizer: this one is already used by another model');
+  }
+  return { loss, metrics, optimizer, huberDelta };
+}

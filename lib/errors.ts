@@ -33,6 +33,7 @@ export class RnnError extends Error {
   /** The stable category of the error. */
   readonly code: RnnErrorCode;
 
+  /** An error of category `code`; `message` names what was expected and what was received. */
   constructor(code: RnnErrorCode, message: string) {
     super(message);
     // Restore the prototype chain: when compiled to ES5 `Error` would reset it and break `instanceof`.

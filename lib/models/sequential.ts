@@ -6,7 +6,7 @@
 import { RnnError } from '../errors';
 import { saveModel, SaveOptions } from '../io';
 import { Embedding } from '../layers/core';
-import { Layer, LayerHost } from '../layers/layer';
+import { Layer } from '../layers/layer';
 import { NativeNetwork, toRnnError } from '../native';
 import { Optimizer, OPTIMIZER_NAMES, OptimizerName } from '../optimizers';
 import { globalRandom } from '../random';
@@ -21,6 +21,7 @@ import { printSummary } from './summary';
 import { checkLayerWeights } from './weight_checks';
 import { buildNetwork } from './build_network';
 
+/** Arguments of `rk.sequential`. */
 export interface SequentialArgs {
   /** Model name. Default 'sequential'. */
   name?: string;
@@ -28,9 +29,11 @@ export interface SequentialArgs {
   layers?: Layer[];
 }
 
+/** Arguments of `model.compile`: what to minimise, how, and what to report. */
 export interface CompileArgs {
   /** An optimizer name (Keras defaults) or an object from rk.optimizers. */
   optimizer: OptimizerName | Optimizer;
+  /** The loss to minimise; 'mse' and 'mae' are aliases of meanSquaredError and meanAbsoluteError. */
   loss: LossName | 'mse' | 'mae';
   /** 'accuracy' (categorical, sparse or binary by the loss), 'mae', 'mse'. */
   metrics?: string[] | string;
@@ -46,7 +49,9 @@ export interface CompiledState {
   huberDelta: number;
 }
 
-export class Sequential implements LayerHost {
+/** A linear stack of layers trained as one native network; build one with `rk.sequential()`. */
+export class Sequential {
+  /** The model's name. */
   readonly name: string;
   /** Set by callbacks (e.g. earlyStopping) to end fit after the current epoch. */
   stopTraining = false;
@@ -57,6 +62,7 @@ export class Sequential implements LayerHost {
   private compiledState?: CompiledState;
   private activeTask?: string;
 
+  /** Validates the options eagerly and adds `args.layers` in order. */
   constructor(args: SequentialArgs = {}) {
     const options = optionsOrEmpty(args, 'sequential options');
     checkKnownKeys(options, ['name', 'layers'], 'sequential options');
@@ -132,6 +138,7 @@ export class Sequential implements LayerHost {
     return this.shapes[index];
   }
 
+  /** Number of weight values in every layer. */
   countParams(): number {
     return this.layerList.reduce((sum, layer, i) => sum + layer.countParams(this.shapes[i]), 0);
   }
@@ -141,6 +148,10 @@ export class Sequential implements LayerHost {
     printSummary(this, this.shapes, printFn);
   }
 
+  /**
+   * Sets the loss, the optimizer and the metrics; needed before fit, evaluate and trainOnBatch. Compiling again keeps
+   * the weights and, with the same optimizer object, its state.
+   */
   compile(args: CompileArgs): void {
     this.ensureIdle('compile');
     const options = optionsOrEmpty(args, 'compile options');
@@ -208,7 +219,12 @@ export class Sequential implements LayerHost {
    * The loss on one batch and its gradient with respect to every weight (getWeights order), without updating
    * anything; dropout is active, as in a training step. For checking models and for custom training schemes.
    */
-  async computeGradients(x: TensorLike, y: TensorLike, options: { seed?: number } = {}): Promise<{ loss: number; gradients: Tensor[] }> {
+  async computeGradients(x: TensorLike, y: TensorLike, options: { seed?: number } = {}): Promise<{
+    /** The batch loss (regularization included). */
+    loss: number;
+    /** One gradient per weight, in getWeights order. */
+    gradients: Tensor[];
+  }> {
     return this.runTask('computeGradients', async () => {
       const compiled = this.requireCompiled();
       const shapes = this.dataShapes(compiled.loss);

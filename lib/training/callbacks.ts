@@ -55,34 +55,42 @@ export class CallbackList {
     this.callbacks.push(callback);
   }
 
+  /** Gives every callback the model. */
   setModel(model: CallbackModel): void {
     for (const c of this.callbacks) c.setModel?.(model);
   }
 
+  /** Gives every callback the fit parameters. */
   setParams(params: TrainParams): void {
     for (const c of this.callbacks) c.setParams?.(params);
   }
 
+  /** Runs every callback's onTrainBegin, in order. */
   onTrainBegin(logs?: Logs): Promise<void> {
     return this.run('onTrainBegin', [logs]);
   }
 
+  /** Runs every callback's onTrainEnd, in order. */
   onTrainEnd(logs?: Logs): Promise<void> {
     return this.run('onTrainEnd', [logs]);
   }
 
+  /** Runs every callback's onEpochBegin, in order. */
   onEpochBegin(epoch: number, logs?: Logs): Promise<void> {
     return this.run('onEpochBegin', [epoch, logs]);
   }
 
+  /** Runs every callback's onEpochEnd, in order. */
   onEpochEnd(epoch: number, logs?: Logs): Promise<void> {
     return this.run('onEpochEnd', [epoch, logs]);
   }
 
+  /** Runs every callback's onBatchBegin, in order. */
   onBatchBegin(batch: number, logs?: Logs): Promise<void> {
     return this.run('onBatchBegin', [batch, logs]);
   }
 
+  /** Runs every callback's onBatchEnd, in order. */
   onBatchEnd(batch: number, logs?: Logs): Promise<void> {
     return this.run('onBatchEnd', [batch, logs]);
   }

@@ -3,6 +3,7 @@ import { RnnError } from '../errors';
 import type { NativeMetrics } from '../native';
 import { describeValue } from '../validate';
 
+/** The losses `compile` accepts (Keras names, camelCase; Keras reduction: mean over the batch). */
 export type LossName =
   | 'categoricalCrossentropy' | 'sparseCategoricalCrossentropy' | 'binaryCrossentropy'
   | 'meanSquaredError' | 'meanAbsoluteError' | 'huber';
@@ -13,6 +14,7 @@ export const LOSS_NAMES: readonly LossName[] = [
 /** Keras/tfjs aliases. */
 const LOSS_ALIASES: Record<string, LossName> = { mse: 'meanSquaredError', mae: 'meanAbsoluteError' };
 
+/** The metrics `compile` accepts. */
 export type MetricName = 'accuracy' | 'mae' | 'mse';
 const METRIC_ALIASES: Record<string, MetricName> = {
   accuracy: 'accuracy', acc: 'accuracy', mae: 'mae', meanAbsoluteError: 'mae', mse: 'mse', meanSquaredError: 'mse',

@@ -15,6 +15,7 @@
  * - `ABORTED`: the operation was cancelled.
  * - `IO`: reading or writing a file failed.
  * - `NATIVE`: the native addon failed to load or reported an error.
+ * - `DEPENDENCY`: an optional package that the feature needs is not installed (e.g. vega for the charts).
  */
 export type RnnErrorCode =
   | 'SHAPE'
@@ -26,7 +27,8 @@ export type RnnErrorCode =
   | 'STATE'
   | 'ABORTED'
   | 'IO'
-  | 'NATIVE';
+  | 'NATIVE'
+  | 'DEPENDENCY';
 
 /** An error raised by rnnkit, carrying a stable {@link RnnErrorCode}. */
 export class RnnError extends Error {

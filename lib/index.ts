@@ -11,9 +11,10 @@
 import * as layers from './layers';
 import * as optimizers from './optimizers';
 import * as regularizers from './regularizers';
+import * as plots from './plot';
 import { loadNative, NativeBuildInfo } from './native';
 
-export { layers, optimizers, regularizers };
+export { layers, optimizers, regularizers, plots };
 export { Sequential, sequential } from './models/sequential';
 export type { SequentialArgs, CompileArgs } from './models/sequential';
 export { loadModel } from './io';
@@ -40,10 +41,12 @@ export type { Logs } from './training/history';
 export { callbacks, CallbackList } from './training/callbacks';
 export type { Callback, CallbackModel, TrainParams, MonitorMode } from './training/callbacks';
 export {
-  BaseCallback, CsvLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN,
+  BaseCallback, CsvLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint, PlotCallback, ReduceLROnPlateau,
+  TerminateOnNaN,
 } from './training/callbacks';
 export type {
-  CsvLoggerOptions, EarlyStoppingOptions, LearningRateSchedule, ModelCheckpointOptions, ReduceLROnPlateauOptions,
+  CsvLoggerOptions, EarlyStoppingOptions, LearningRateSchedule, ModelCheckpointOptions, PlotOptions,
+  ReduceLROnPlateauOptions,
 } from './training/callbacks';
 export type { LossName, MetricName } from './training/losses';
 export type { FitOptions } from './training/fit';

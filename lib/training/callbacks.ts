@@ -14,6 +14,7 @@ import {
   ReduceLROnPlateau,
   ReduceLROnPlateauOptions,
 } from './monitored_callbacks';
+import { PlotCallback, PlotOptions } from './plot_callback';
 
 export { BaseCallback, Monitor, resolveMode } from './callback_base';
 export type { Callback, CallbackModel, MonitorMode, TrainParams } from './callback_base';
@@ -21,6 +22,8 @@ export { CsvLogger, LearningRateScheduler, TerminateOnNaN } from './epoch_callba
 export type { CsvLoggerOptions, LearningRateSchedule } from './epoch_callbacks';
 export { EarlyStopping, ModelCheckpoint, ReduceLROnPlateau } from './monitored_callbacks';
 export type { EarlyStoppingOptions, ModelCheckpointOptions, ReduceLROnPlateauOptions } from './monitored_callbacks';
+export { PlotCallback } from './plot_callback';
+export type { PlotOptions } from './plot_callback';
 
 const HOOKS = [
   'setModel', 'setParams', 'onTrainBegin', 'onTrainEnd', 'onEpochBegin', 'onEpochEnd', 'onBatchBegin', 'onBatchEnd',
@@ -119,4 +122,6 @@ export const callbacks = {
   csvLogger: (path: string, options?: CsvLoggerOptions): CsvLogger => new CsvLogger(path, options),
   /** Saves the model after each epoch with model.save; `{epoch}` in the path is the 1-based epoch. */
   modelCheckpoint: (path: string, options?: ModelCheckpointOptions): ModelCheckpoint => new ModelCheckpoint(path, options),
+  /** Writes the learning curves (loss and metrics per epoch) to an SVG file when fit ends; needs vega and vega-lite. */
+  plot: (path: string, options?: PlotOptions): PlotCallback => new PlotCallback(path, options),
 } as const;

@@ -13,13 +13,15 @@
  *   rk.fineTune default   rk.transfer, then rk.fineTune's default (a recipe chosen by cross-validation on the N
  *                         labels: LP-FT unless the probe, L2-SP or scratch does clearly better)
  *
- * Usage:  node examples/mnist-transfer.js [--quick | --full] [--schedules]
+ * Usage:  node examples/mnist-transfer.js [--quick | --full] [--schedules] [--plot out.svg]
  *         (or RNNKIT_DEMO_SIZE=quick|full; default quick)
  * --schedules compares staged schedules (head first, then everything) instead: the measurement behind rk.fineTune's
  * earlier fixed default. The evidence for today's default is the transfer suite, `npm run bench:transfer`.
+ * --plot writes the comparison as an SVG chart too (needs the optional packages vega and vega-lite).
  * Run `npm run build` first: the example loads the package the way a user would.
  */
 const { printTable, compareArms } = require('./data/results-table');
+const { comparisonSpec } = require('./data/transfer-chart');
 const rk = require('..');
 const { loadDomains, sampleBalanced } = require('./data/mnist-domains');
 
@@ -59,6 +61,15 @@ const SCHEDULE_ARMS = {
   },
   'rk.fineTune default': { start: 'transfer', fineTune: () => ({}) },
 };
+
+/** The file after --plot, or undefined without the flag. */
+function plotPath(argv) {
+  const at = argv.indexOf('--plot');
+  if (at === -1) return undefined;
+  const file = argv[at + 1];
+  if (file === undefined || file.startsWith('--')) throw new Error('--plot needs a file name, e.g. --plot transfer.svg');
+  return file;
+}
 
 function chooseSize(argv, env) {
   const flag = argv.find((a) => a === '--quick' || a === '--full');
@@ -105,6 +116,7 @@ async function runArm(arm, source, labelled, testSet, epochs, size, seed) {
 
 async function main() {
   const size = chooseSize(process.argv.slice(2), process.env);
+  const plot = plotPath(process.argv.slice(2));
   const arms = process.argv.includes('--schedules') ? SCHEDULE_ARMS : ARMS;
   const armNames = Object.keys(arms);
   const started = Date.now();
@@ -124,6 +136,11 @@ async function main() {
     (arm, labelled, epochs, seed) => runArm(arms[arm], source, labelled, data.b.test, epochs, size, seed), seconds);
   printTable(size, armNames, results,
     `Digits 5-9 from N labelled examples: LSTM ${size.units}, batch ${size.batchSize}, the same steps per arm, source trained ${size.sourceEpochs} epochs on 0-4 (${sourceAccuracy.toFixed(3)})`, 'test accuracy');
+  if (plot !== undefined) {
+    const title = `Sequential MNIST, digits 0-4 -> 5-9: LSTM ${size.units}, source ${sourceAccuracy.toFixed(3)} on 0-4`;
+    await rk.plots.writeSvg(comparisonSpec(size, armNames, results, title, 'labelled examples of digits 5-9'), plot);
+    console.log(`Chart written to ${plot}`);
+  }
   console.log(`Total time ${seconds()} s`);
 }
 

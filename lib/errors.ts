@@ -16,6 +16,7 @@
  * - `IO`: reading or writing a file failed.
  * - `MEMORY`: a size too large to allocate was asked for (refused before allocating), or an allocation failed.
  * - `NATIVE`: the native addon failed to load or reported an error.
+ * - `DEPENDENCY`: an optional package that the feature needs is not installed (e.g. vega for the charts).
  */
 export type RnnErrorCode =
   | 'SHAPE'
@@ -28,13 +29,15 @@ export type RnnErrorCode =
   | 'ABORTED'
   | 'IO'
   | 'MEMORY'
-  | 'NATIVE';
+  | 'NATIVE'
+  | 'DEPENDENCY';
 
 /** An error raised by rnnkit, carrying a stable {@link RnnErrorCode}. */
 export class RnnError extends Error {
   /** The stable category of the error. */
   readonly code: RnnErrorCode;
 
+  /** An error of category `code`; `message` names what was expected and what was received. */
   constructor(code: RnnErrorCode, message: string) {
     super(message);
     // Restore the prototype chain: when compiled to ES5 `Error` would reset it and break `instanceof`.

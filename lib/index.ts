@@ -11,34 +11,47 @@
 import * as layers from './layers';
 import * as optimizers from './optimizers';
 import * as regularizers from './regularizers';
+import * as plots from './plot';
 import { loadNative, NativeBuildInfo } from './native';
 
-export { layers, optimizers, regularizers };
+export { layers, optimizers, regularizers, plots };
 export { Sequential, sequential } from './models/sequential';
 export type { SequentialArgs, CompileArgs } from './models/sequential';
 export { loadModel } from './io';
 export type { SaveOptions, LoadOptions } from './io';
 export { Layer } from './layers/layer';
-export type { ActivationName, BaseLayerArgs, RegularizerSpec } from './layers/layer';
+export type { ActivationName, BaseLayerArgs, RegularizerSpec, WeightSpec } from './layers/layer';
 export { RecurrentLayer } from './layers/recurrent';
-export type { RecurrentLayerArgs, LSTMLayerArgs, GRULayerArgs } from './layers/recurrent';
+export type { CellType, RecurrentLayerArgs, GatedLayerArgs, LSTMLayerArgs, GRULayerArgs } from './layers/recurrent';
 export { Dense, Dropout, Masking, Embedding } from './layers/core';
+export type { DenseLayerArgs, DropoutLayerArgs, MaskingLayerArgs, EmbeddingLayerArgs } from './layers/core';
 export { Bidirectional, TimeDistributed } from './layers/wrappers';
+export type { BidirectionalLayerArgs, TimeDistributedLayerArgs, MergeMode } from './layers/wrappers';
 export { Optimizer } from './optimizers';
+export type { OptimizerName, ClipArgs, SgdArgs, RmspropArgs, AdamArgs, AdamwArgs, AdagradArgs } from './optimizers';
 export { Tensor, tensor } from './tensor';
-export type { TensorLike, NestedArray } from './tensor';
+export type { TensorLike, TensorLikeObject, NestedArray } from './tensor';
 export { RnnError } from './errors';
 export type { RnnErrorCode } from './errors';
 export { setSeed, Random } from './random';
 export { setThreads, getThreads } from './threads';
-export type { NativeBuildInfo } from './native';
+export type { NativeBuildInfo, NativeOptimizerConfig } from './native';
 export { History } from './training/history';
 export type { Logs } from './training/history';
 export { callbacks, CallbackList } from './training/callbacks';
-export type { Callback, CallbackModel, TrainParams } from './training/callbacks';
+export type { Callback, CallbackModel, TrainParams, MonitorMode } from './training/callbacks';
+export {
+  BaseCallback, CsvLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint, PlotCallback, ReduceLROnPlateau,
+  TerminateOnNaN,
+} from './training/callbacks';
+export type {
+  CsvLoggerOptions, EarlyStoppingOptions, LearningRateSchedule, ModelCheckpointOptions, PlotOptions,
+  ReduceLROnPlateauOptions,
+} from './training/callbacks';
+export type { LossName, MetricName } from './training/losses';
 export type { FitOptions } from './training/fit';
 export type { EvaluateOptions, PredictOptions } from './training/evaluate';
-export type { InitializerSpec, InitializerName } from './initializers';
+export type { InitializerSpec, InitializerName, InitializerConfig } from './initializers';
 export { transfer } from './transfer/transfer';
 export type { TransferOptions, TransferHead, TransferResult, InputAdapter } from './transfer/transfer';
 export { TransferReport } from './transfer/report';

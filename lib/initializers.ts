@@ -24,6 +24,7 @@ export type InitializerName =
 
 /** An initializer with parameters. Each initializer accepts only the parameters it uses. */
 export interface InitializerConfig {
+  /** Which initializer. */
   name: InitializerName;
   /** randomUniform: lower bound. Default -0.05. */
   minval?: number;

@@ -71,20 +71,35 @@ export type NativeLayerSpec =
       embeddingsRegularizer?: NativeRegularizer;
     };
 
+/** An optimizer's complete settings, defaults filled in, as the native optimizer receives them. */
 export interface NativeOptimizerConfig {
+  /** Which update rule. */
   kind: 'sgd' | 'rmsprop' | 'adam' | 'adamw' | 'adagrad';
+  /** Step size. */
   learningRate: number;
+  /** Adam, AdamW: decay of the first moment. */
   beta1?: number;
+  /** Adam, AdamW: decay of the second moment. */
   beta2?: number;
+  /** Added to the denominator for stability. */
   epsilon?: number;
+  /** SGD, RMSprop: momentum. */
   momentum?: number;
+  /** SGD: Nesterov momentum. */
   nesterov?: boolean;
+  /** RMSprop: decay of the mean square. */
   rho?: number;
+  /** RMSprop: normalise by the variance. */
   centered?: boolean;
+  /** AdamW: decoupled weight decay. */
   weightDecay?: number;
+  /** Adagrad: starting value of the accumulator. */
   initialAccumulatorValue?: number;
+  /** Per-weight gradient norm limit. */
   clipnorm?: number;
+  /** Per-value gradient limit. */
   clipvalue?: number;
+  /** Joint gradient norm limit. */
   globalClipnorm?: number;
 }
 
@@ -145,10 +160,13 @@ export interface NativeCpuFeatures {
   missingForAvx2: string[];
 }
 
+/** Facts about the loaded native addon (`rk.backendInfo()`). */
 export interface NativeBuildInfo {
   /** Instruction set the binary was compiled for: 'avx2' | 'baseline' | 'generic'. */
   isa: string;
+  /** The SIMD instruction sets Eigen uses in this binary, as Eigen reports them (e.g. 'AVX2, FMA'). */
   simd: string;
+  /** Eigen's version, e.g. '3.4.0'. */
   eigen: string;
   /** Set by the loader: the prebuilt variant, or the isa of an override / local build. */
   variant?: string;

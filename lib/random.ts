@@ -164,7 +164,7 @@ export function globalRandom(): Random {
   return globalGenerator;
 }
 
-/** Makes everything drawn from {@link globalRandom} repeatable from now on. `seed`: any safe integer. */
+/** Makes everything drawn from the shared generator (initialization, shuffling, dropout masks) repeatable from now on. `seed`: any safe integer. */
 export function setSeed(seed: number): void {
   // Reseed in place so that references obtained earlier from globalRandom() follow the new seed too.
   globalRandom().reseed(seed);

@@ -12,9 +12,11 @@ export type NestedArray = Array<number | NestedArray>;
 
 /** Anything with a shape and a `dataSync()`, e.g. a @tensorflow/tfjs tensor. */
 export interface TensorLikeObject {
+  /** The tensor's shape, e.g. `[batch, timeSteps, features]`. */
   shape: number[];
   /** tfjs dtype; only 'float32' and 'int32' are accepted. Default: treated as numeric. */
   dtype?: string;
+  /** The values, row-major. */
   dataSync(): ArrayLike<number>;
 }
 
@@ -105,6 +107,7 @@ export class Tensor {
     return new Tensor(this.data, checked);
   }
 
+  /** A short description: shape and the first values, e.g. `Tensor [2, 3] [0.1, 0.2, ...]`. */
   toString(): string {
     return `Tensor${formatShape(this.shape)}`;
   }

@@ -1,6 +1,7 @@
 /**
  * Runs the native float64 check executable (kernels, cells and layer ops: finite-difference gradients and hand
- * values), built by `npm run build` with RNNKIT_BUILD_TESTS=ON, and fails with every "FAIL ..." line it printed.
+ * values), built by `npm test`'s pretest step (`npm run build:native-tests`, the CMake target rnnkit_native_tests),
+ * and fails with every "FAIL ..." line it printed.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -15,7 +16,7 @@ test('the native float64 checks (build/rnnkit_native_tests) all pass', () => {
   const executable = candidates.find((file) => fs.existsSync(file));
   if (executable === undefined) {
     throw new Error(`The native check executable is missing (looked for ${candidates.join(' and ')}): ` +
-      'run `npm run build`, which builds it with the addon (cmake-js with RNNKIT_BUILD_TESTS=ON)');
+      'run `npm test`, whose pretest step builds it, or `npm run build:native-tests`');
   }
   const run = spawnSync(executable, [], { encoding: 'utf8', timeout: 60_000, maxBuffer: 16 * 1024 * 1024 });
   if (run.error) throw new Error(`Could not run ${executable}: ${run.error.message}`);

@@ -1,12 +1,13 @@
 /** Dense, Dropout, Masking and Embedding layers (Keras arguments and defaults, camelCase). */
 import { InitializerSpec } from '../initializers';
 import { checkBoolean, checkInteger, checkKnownKeys, checkNumber, optionsOrEmpty } from '../validate';
-import type { NativeLayerSpec, NativeRegularizer } from '../native';
+import type { NativeLayerSpec } from '../native';
 import {
   ActivationName, BASE_LAYER_KEYS, BaseLayerArgs, checkActivation, checkRegularizer, checkShapeRank, Layer,
   RegularizerSpec, resolveInitializer, WeightSpec,
 } from './layer';
 
+/** Arguments of `rk.layers.dense`. */
 export interface DenseLayerArgs extends BaseLayerArgs {
   /** Output size. Required. */
   units: number;
@@ -18,20 +19,30 @@ export interface DenseLayerArgs extends BaseLayerArgs {
   kernelInitializer?: InitializerSpec;
   /** Default 'zeros'. */
   biasInitializer?: InitializerSpec;
+  /** Penalty on the kernel. */
   kernelRegularizer?: RegularizerSpec;
+  /** Penalty on the bias. */
   biasRegularizer?: RegularizerSpec;
 }
 
 /** A fully connected layer; on sequences ([T, F]) it applies the same weights at every step (timeDistributed). */
 export class Dense extends Layer {
+  /** Output size. */
   readonly units: number;
+  /** Activation applied to the output. */
   readonly activation: ActivationName;
+  /** Whether the layer has a bias. */
   readonly useBias: boolean;
+  /** Initializer of the kernel. */
   readonly kernelInitializer: InitializerSpec;
+  /** Initializer of the bias. */
   readonly biasInitializer: InitializerSpec;
-  readonly kernelRegularizer?: NativeRegularizer;
-  readonly biasRegularizer?: NativeRegularizer;
+  /** Penalty on the kernel, if any. */
+  readonly kernelRegularizer?: Required<RegularizerSpec>;
+  /** Penalty on the bias, if any. */
+  readonly biasRegularizer?: Required<RegularizerSpec>;
 
+  /** Validates every option eagerly; throws an `ARGUMENT` RnnError naming the bad one. */
   constructor(args: DenseLayerArgs) {
     const options = optionsOrEmpty(args, 'dense layer options');
     checkKnownKeys(options, [...BASE_LAYER_KEYS, 'units', 'activation', 'useBias', 'kernelInitializer',
@@ -84,14 +95,18 @@ export class Dense extends Layer {
   }
 }
 
+/** Arguments of `rk.layers.dropout`. */
 export interface DropoutLayerArgs extends BaseLayerArgs {
   /** Fraction of values set to zero during training (kept ones are scaled by 1 / (1 - rate)). Required. */
   rate: number;
 }
 
+/** Sets a random fraction of its inputs to zero during training; passes them through at inference. */
 export class Dropout extends Layer {
+  /** Fraction of values set to zero during training. */
   readonly rate: number;
 
+  /** Validates the options eagerly; throws an `ARGUMENT` RnnError naming the bad one. */
   constructor(args: DropoutLayerArgs) {
     const options = optionsOrEmpty(args, 'dropout layer options');
     checkKnownKeys(options, [...BASE_LAYER_KEYS, 'rate'], 'dropout layer options');
@@ -116,6 +131,7 @@ export class Dropout extends Layer {
   }
 }
 
+/** Arguments of `rk.layers.masking`. */
 export interface MaskingLayerArgs extends BaseLayerArgs {
   /** Steps whose features all equal this value are padding. Default 0. */
   maskValue?: number;
@@ -126,8 +142,10 @@ export interface MaskingLayerArgs extends BaseLayerArgs {
  * its last unmasked step (pre- or post-padding); a fully masked step between unmasked ones is processed normally.
  */
 export class Masking extends Layer {
+  /** Steps whose features all equal this value are padding. */
   readonly maskValue: number;
 
+  /** Validates the options eagerly; throws an `ARGUMENT` RnnError naming the bad one. */
   constructor(args: MaskingLayerArgs = {}) {
     const options = optionsOrEmpty(args, 'masking layer options');
     checkKnownKeys(options, [...BASE_LAYER_KEYS, 'maskValue'], 'masking layer options');
@@ -153,6 +171,7 @@ export class Masking extends Layer {
   }
 }
 
+/** Arguments of `rk.layers.embedding`. */
 export interface EmbeddingLayerArgs extends BaseLayerArgs {
   /** Vocabulary size: ids are integers in [0, inputDim). Required. */
   inputDim: number;
@@ -164,17 +183,24 @@ export interface EmbeddingLayerArgs extends BaseLayerArgs {
   inputLength?: number;
   /** Default 'randomUniform' (-0.05, 0.05), as in Keras. */
   embeddingsInitializer?: InitializerSpec;
+  /** Penalty on the embedding matrix. */
   embeddingsRegularizer?: RegularizerSpec;
 }
 
 /** Token ids [T] -> vectors [T, outputDim]. */
 export class Embedding extends Layer {
+  /** Vocabulary size: ids are integers in [0, inputDim). */
   readonly inputDim: number;
+  /** Size of each vector. */
   readonly outputDim: number;
+  /** Whether id 0 is padding. */
   readonly maskZero: boolean;
+  /** Initializer of the embedding matrix. */
   readonly embeddingsInitializer: InitializerSpec;
-  readonly embeddingsRegularizer?: NativeRegularizer;
+  /** Penalty on the embedding matrix, if any. */
+  readonly embeddingsRegularizer?: Required<RegularizerSpec>;
 
+  /** Validates every option eagerly; throws an `ARGUMENT` RnnError naming the bad one. */
   constructor(args: EmbeddingLayerArgs) {
     const options = optionsOrEmpty(args, 'embedding layer options');
     checkKnownKeys(options, [...BASE_LAYER_KEYS, 'inputDim', 'outputDim', 'maskZero', 'inputLength',

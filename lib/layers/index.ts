@@ -1,32 +1,48 @@
-/** Layer factories in the tfjs style: `rk.layers.lstm({ units: 64, inputShape: [28, 28] })`. */
+/**
+ * Layer factories in the tfjs style: `rk.layers.lstm({ units: 64, inputShape: [28, 28] })`.
+ * @module
+ */
 import { Dense, DenseLayerArgs, Dropout, DropoutLayerArgs, Embedding, EmbeddingLayerArgs, Masking, MaskingLayerArgs } from './core';
 import { GRULayerArgs, LSTMLayerArgs, RecurrentLayer, RecurrentLayerArgs } from './recurrent';
 import { Bidirectional, BidirectionalLayerArgs, TimeDistributed, TimeDistributedLayerArgs } from './wrappers';
 
+export type { DenseLayerArgs, DropoutLayerArgs, EmbeddingLayerArgs, MaskingLayerArgs } from './core';
+export type { RecurrentLayerArgs, LSTMLayerArgs, GRULayerArgs } from './recurrent';
+export type { BidirectionalLayerArgs, TimeDistributedLayerArgs, MergeMode } from './wrappers';
+
+/** A fully connected recurrent layer: h_t = activation(x_t W + h_{t-1} U + b). See {@link RecurrentLayerArgs}. */
 export function simpleRNN(args: RecurrentLayerArgs): RecurrentLayer {
   return new RecurrentLayer('simpleRNN', args as LSTMLayerArgs & GRULayerArgs);
 }
+/** A long short-term memory layer (Hochreiter 1997; gate order i, f, c, o as Keras). See {@link LSTMLayerArgs}. */
 export function lstm(args: LSTMLayerArgs): RecurrentLayer {
   return new RecurrentLayer('lstm', args as LSTMLayerArgs & GRULayerArgs);
 }
+/** A gated recurrent unit layer (Cho 2014), reset-after form by default as Keras. See {@link GRULayerArgs}. */
 export function gru(args: GRULayerArgs): RecurrentLayer {
   return new RecurrentLayer('gru', args as LSTMLayerArgs & GRULayerArgs);
 }
+/** A fully connected layer; on `[T, F]` inputs it applies to every time step. See {@link DenseLayerArgs}. */
 export function dense(args: DenseLayerArgs): Dense {
   return new Dense(args);
 }
+/** Zeroes a fraction `rate` of its inputs during training (scaling the rest by 1 / (1 - rate)). */
 export function dropout(args: DropoutLayerArgs): Dropout {
   return new Dropout(args);
 }
+/** Marks the time steps whose every feature equals `maskValue` (default 0) as padding, skipped downstream. */
 export function masking(args?: MaskingLayerArgs): Masking {
   return new Masking(args);
 }
+/** Maps integer token ids `[T]` to learned vectors `[T, outputDim]`. See {@link EmbeddingLayerArgs}. */
 export function embedding(args: EmbeddingLayerArgs): Embedding {
   return new Embedding(args);
 }
+/** Runs a recurrent layer forwards and a copy backwards and merges the two outputs. */
 export function bidirectional(args: BidirectionalLayerArgs): Bidirectional {
   return new Bidirectional(args);
 }
+/** Applies a dense layer to every time step of a `[T, F]` input. */
 export function timeDistributed(args: TimeDistributedLayerArgs): TimeDistributed {
   return new TimeDistributed(args);
 }

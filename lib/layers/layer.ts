@@ -6,7 +6,7 @@
 import { RnnError } from '../errors';
 import { checkInitializer, InitializerSpec } from '../initializers';
 import { Tensor } from '../tensor';
-import { checkBoolean, checkFloat32, checkInteger, describeValue, invalid, isPlainObject } from '../validate';
+import { checkBoolean, checkFloat32, checkInteger, checkNumber, describeValue, invalid, isPlainObject } from '../validate';
 import type { NativeLayerSpec, NativeRegularizer } from '../native';
 
 /** Activations available to layers (recurrent layers: all but softmax). */
@@ -15,7 +15,9 @@ export const ACTIVATIONS: readonly ActivationName[] = ['linear', 'tanh', 'sigmoi
 
 /** An L1/L2 weight penalty: loss += l1 * sum|w| + l2 * sum w^2. Build one with `rk.regularizers`. */
 export interface RegularizerSpec {
+  /** Factor of the L1 penalty. Default 0. */
   l1?: number;
+  /** Factor of the L2 penalty. Default 0. */
   l2?: number;
 }
 
@@ -32,8 +34,11 @@ export const BASE_LAYER_KEYS = ['name', 'inputShape', 'trainable'] as const;
 
 /** A weight the layer needs for a given input shape, with how to initialise it. */
 export interface WeightSpec {
+  /** The weight's name within its layer (`kernel`, `recurrentKernel`, `bias`, ...). */
   name: string;
+  /** The weight's shape, row-major. */
   shape: number[];
+  /** How the weight's first values are drawn. */
   initializer: InitializerSpec;
   /** Adjusts the initial values after the initializer ran (LSTM unit forget bias). */
   postInit?: (values: Float32Array) => void;
@@ -53,6 +58,7 @@ function uniqueName(prefix: string): string {
   return count === 0 ? prefix : `${prefix}_${count}`;
 }
 
+/** The base class of every layer; build layers with the `rk.layers` factories. */
 export abstract class Layer {
   /** The layer's name, unique within its model. */
   readonly name: string;
@@ -62,6 +68,7 @@ export abstract class Layer {
   /** @internal */
   host?: LayerHost;
 
+  /** Checks the options every layer shares; `defaultPrefix` starts the generated name. */
   protected constructor(args: BaseLayerArgs, defaultPrefix: string) {
     if (args.name !== undefined && (typeof args.name !== 'string' || args.name.length === 0)) {
       throw invalid('ARGUMENT', 'a non-empty string', 'name', args.name);
@@ -92,6 +99,7 @@ export abstract class Layer {
   get trainable(): boolean {
     return this.trainableFlag;
   }
+  /** Sets whether fit updates this layer's weights (see the getter). */
   set trainable(value: boolean) {
     this.trainableFlag = checkBoolean(value, `${this.name}.trainable`);
     this.host?.layerTrainableChanged(this);
@@ -126,7 +134,7 @@ export function checkActivation(value: unknown, name: string, allowSoftmax = tru
   return value as ActivationName;
 }
 
-export function checkRegularizer(value: unknown, name: string): NativeRegularizer | undefined {
+export function checkRegularizer(value: unknown, name: string): Required<RegularizerSpec> | undefined {
   if (value === undefined || value === null) return undefined;
   if (!isPlainObject(value)) throw invalid('ARGUMENT', 'a regularizer such as rk.regularizers.l2(0.01)', name, value);
   for (const key of Object.keys(value)) {

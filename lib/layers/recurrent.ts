@@ -6,12 +6,13 @@
 import { RnnError } from '../errors';
 import { InitializerSpec } from '../initializers';
 import { checkBoolean, checkInteger, checkKnownKeys, checkNumber, optionsOrEmpty } from '../validate';
-import type { NativeLayerSpec, NativeRegularizer } from '../native';
+import type { NativeLayerSpec } from '../native';
 import {
   ActivationName, BASE_LAYER_KEYS, BaseLayerArgs, checkActivation, checkRegularizer, checkShapeRank, Layer,
   RegularizerSpec, resolveInitializer, WeightSpec,
 } from './layer';
 
+/** The recurrent cells: a plain tanh RNN, LSTM and GRU. */
 export type CellType = 'simpleRNN' | 'lstm' | 'gru';
 
 /** Arguments shared by the recurrent layers. */
@@ -57,11 +58,13 @@ export interface GatedLayerArgs extends RecurrentLayerArgs {
   recurrentActivation?: 'sigmoid' | 'hardSigmoid';
 }
 
+/** Arguments of `rk.layers.lstm`. */
 export interface LSTMLayerArgs extends GatedLayerArgs {
   /** Add 1 to the forget-gate bias at initialisation (Jozefowicz et al.). Default true (Keras). */
   unitForgetBias?: boolean;
 }
 
+/** Arguments of `rk.layers.gru`. */
 export interface GRULayerArgs extends GatedLayerArgs {
   /** Apply the reset gate after the recurrent matrix product (Keras 2+/cuDNN form, two bias rows). Default true. */
   resetAfter?: boolean;
@@ -76,25 +79,44 @@ const RECURRENT_KEYS = [
 const GATES: Record<CellType, number> = { simpleRNN: 1, lstm: 4, gru: 3 };
 const CLASS_NAMES: Record<CellType, string> = { simpleRNN: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU' };
 
+/** A SimpleRNN, LSTM or GRU layer over `[T, F]` sequences; build one with `rk.layers.simpleRNN`, `lstm` or `gru`. */
 export class RecurrentLayer extends Layer {
+  /** Which cell the layer runs. */
   readonly cell: CellType;
+  /** Size of the hidden state. */
   readonly units: number;
+  /** Output / candidate activation. */
   readonly activation: Exclude<ActivationName, 'softmax'>;
+  /** Gate activation (LSTM, GRU; 'sigmoid' for a SimpleRNN, which has no gates). */
   readonly recurrentActivation: 'sigmoid' | 'hardSigmoid';
+  /** Whether the layer has biases. */
   readonly useBias: boolean;
+  /** LSTM: whether 1 was added to the forget-gate bias at initialisation (false for other cells). */
   readonly unitForgetBias: boolean;
+  /** GRU: whether the reset gate applies after the recurrent product (false for other cells). */
   readonly resetAfter: boolean;
+  /** Fraction of the input features dropped during training. */
   readonly dropout: number;
+  /** Fraction of the recurrent state dropped during training. */
   readonly recurrentDropout: number;
+  /** Whether the output is every step's (`[T, units]`) or the last (`[units]`). */
   readonly returnSequences: boolean;
+  /** Whether the sequence is processed backwards. */
   readonly goBackwards: boolean;
+  /** Initializer of the input kernel. */
   readonly kernelInitializer: InitializerSpec;
+  /** Initializer of the recurrent kernel. */
   readonly recurrentInitializer: InitializerSpec;
+  /** Initializer of the bias. */
   readonly biasInitializer: InitializerSpec;
-  readonly kernelRegularizer?: NativeRegularizer;
-  readonly recurrentRegularizer?: NativeRegularizer;
-  readonly biasRegularizer?: NativeRegularizer;
+  /** Penalty on the input kernel, if any. */
+  readonly kernelRegularizer?: Required<RegularizerSpec>;
+  /** Penalty on the recurrent kernel, if any. */
+  readonly recurrentRegularizer?: Required<RegularizerSpec>;
+  /** Penalty on the bias, if any. */
+  readonly biasRegularizer?: Required<RegularizerSpec>;
 
+  /** Validates every option eagerly; throws an `ARGUMENT` {@link RnnError} naming the bad one. */
   constructor(cell: CellType, args: LSTMLayerArgs & GRULayerArgs) {
     const context = `${cell} layer options`;
     const options = optionsOrEmpty(args, context);

@@ -6,8 +6,10 @@ import { Dense } from './core';
 import { BASE_LAYER_KEYS, BaseLayerArgs, Layer, WeightSpec } from './layer';
 import { RecurrentLayer } from './recurrent';
 
+/** How Bidirectional combines the forward and backward outputs: concatenated, summed, multiplied or averaged. */
 export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave';
 
+/** Arguments of `rk.layers.bidirectional`. */
 export interface BidirectionalLayerArgs extends BaseLayerArgs {
   /** The recurrent layer to run in both directions (its config is used twice; its weights are separate). */
   layer: RecurrentLayer;
@@ -17,9 +19,12 @@ export interface BidirectionalLayerArgs extends BaseLayerArgs {
 
 /** Runs a recurrent layer forwards and backwards and merges the two outputs step by step. */
 export class Bidirectional extends Layer {
+  /** The wrapped recurrent layer (its config; each direction has its own weights). */
   readonly layer: RecurrentLayer;
+  /** How the two directions' outputs combine. */
   readonly mergeMode: MergeMode;
 
+  /** Validates the options eagerly; throws an `ARGUMENT` RnnError naming the bad one. */
   constructor(args: BidirectionalLayerArgs) {
     const options = optionsOrEmpty(args, 'bidirectional options');
     checkKnownKeys(options, [...BASE_LAYER_KEYS, 'layer', 'mergeMode'], 'bidirectional options');
@@ -59,6 +64,7 @@ export class Bidirectional extends Layer {
   }
 }
 
+/** Arguments of `rk.layers.timeDistributed`. */
 export interface TimeDistributedLayerArgs extends BaseLayerArgs {
   /** The dense layer applied at every time step. */
   layer: Dense;
@@ -66,8 +72,10 @@ export interface TimeDistributedLayerArgs extends BaseLayerArgs {
 
 /** Applies a dense layer at every step of a sequence [T, F] -> [T, units]. */
 export class TimeDistributed extends Layer {
+  /** The dense layer applied at every step. */
   readonly layer: Dense;
 
+  /** Validates the options eagerly; throws an `ARGUMENT` RnnError naming the bad one. */
   constructor(args: TimeDistributedLayerArgs) {
     const options = optionsOrEmpty(args, 'timeDistributed options');
     checkKnownKeys(options, [...BASE_LAYER_KEYS, 'layer'], 'timeDistributed options');

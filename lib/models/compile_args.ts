@@ -4,9 +4,11 @@ import { Optimizer, OPTIMIZER_NAMES, OptimizerName } from '../optimizers';
 import { checkLoss, checkMetrics, LossName, MetricName } from '../training/losses';
 import { checkFloat32, checkKnownKeys, describeValue, optionsOrEmpty } from '../validate';
 
+/** Arguments of `model.compile`: what to minimise, how, and what to report. */
 export interface CompileArgs {
   /** An optimizer name (Keras defaults) or an object from rk.optimizers. */
   optimizer: OptimizerName | Optimizer;
+  /** The loss to minimise; 'mse' and 'mae' are aliases of meanSquaredError and meanAbsoluteError. */
   loss: LossName | 'mse' | 'mae';
   /** 'accuracy' (categorical, sparse or binary by the loss), 'mae', 'mse'. */
   metrics?: string[] | string;

@@ -6,7 +6,7 @@
 import { RnnError } from '../errors';
 import { saveModel, SaveOptions } from '../io';
 import { Embedding } from '../layers/core';
-import { Layer, LayerHost } from '../layers/layer';
+import { Layer } from '../layers/layer';
 import { NativeNetwork, NativeParamInfo, toRnnError } from '../native';
 import type { Optimizer } from '../optimizers';
 import { globalRandom } from '../random';
@@ -23,6 +23,7 @@ import { buildNetwork } from './build_network';
 import { stackShapes } from './layer_stack';
 import { CompileArgs, CompiledState, parseCompileArgs } from './compile_args';
 
+/** Arguments of `rk.sequential`. */
 export interface SequentialArgs {
   /** Model name. Default 'sequential'. */
   name?: string;
@@ -32,7 +33,9 @@ export interface SequentialArgs {
 
 export type { CompileArgs, CompiledState } from './compile_args';
 
-export class Sequential implements LayerHost {
+/** A linear stack of layers trained as one native network; build one with `rk.sequential()`. */
+export class Sequential {
+  /** The model's name. */
   readonly name: string;
   /** Set by callbacks (e.g. earlyStopping) to end fit after the current epoch. */
   stopTraining = false;
@@ -45,6 +48,7 @@ export class Sequential implements LayerHost {
   private activeTask?: string;
   private disposed = false;
 
+  /** Validates the options eagerly and adds `args.layers` in order. */
   constructor(args: SequentialArgs = {}) {
     const options = optionsOrEmpty(args, 'sequential options');
     checkKnownKeys(options, ['name', 'layers'], 'sequential options');
@@ -119,6 +123,7 @@ export class Sequential implements LayerHost {
     return this.shapes[index];
   }
 
+  /** Number of weight values in every layer. */
   countParams(): number {
     return this.layerList.reduce((sum, layer, i) => sum + layer.countParams(this.shapes[i]), 0);
   }
@@ -129,6 +134,10 @@ export class Sequential implements LayerHost {
     printSummary(this, this.shapes, checkFunction(printFn, 'summary printFn'));
   }
 
+  /**
+   * Sets the loss, the optimizer and the metrics; needed before fit, evaluate and trainOnBatch. Compiling again keeps
+   * the weights and, with the same optimizer object, its state.
+   */
   compile(args: CompileArgs): void {
     this.ensureIdle('compile');
     const state = parseCompileArgs(args, this.compiledState?.optimizer);
@@ -200,7 +209,12 @@ export class Sequential implements LayerHost {
    * The loss on one batch and its gradient with respect to every weight (getWeights order), without updating
    * anything; dropout is active, as in a training step. For checking models and for custom training schemes.
    */
-  async computeGradients(x: TensorLike, y: TensorLike, options: { seed?: number } = {}): Promise<{ loss: number; gradients: Tensor[] }> {
+  async computeGradients(x: TensorLike, y: TensorLike, options: { seed?: number } = {}): Promise<{
+    /** The batch loss (regularization included). */
+    loss: number;
+    /** One gradient per weight, in getWeights order. */
+    gradients: Tensor[];
+  }> {
     return this.runTask('computeGradients', async () => {
       const compiled = this.requireCompiled();
       const shapes = this.dataShapes(compiled.loss);

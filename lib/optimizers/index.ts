@@ -2,12 +2,15 @@
  * Optimizers with Keras semantics and defaults. Pass one to `compile` by name (`'adam'`) or as an object
  * (`rk.optimizers.adam({ learningRate: 1e-3, clipnorm: 1 })`). `learningRate` can be changed at any time between
  * batches (e.g. between epochs); the change applies to the next batch.
+ * @module
  */
 import { RnnError } from '../errors';
 import { checkBoolean, checkFloat32, checkKnownKeys, describeValue, optionsOrEmpty } from '../validate';
 import type { NativeOptimizerConfig } from '../native';
 
+/** The optimizers, by the name `compile` accepts. */
 export type OptimizerName = 'sgd' | 'rmsprop' | 'adam' | 'adamw' | 'adagrad';
+/** Every {@link OptimizerName}. */
 export const OPTIMIZER_NAMES: readonly OptimizerName[] = ['sgd', 'rmsprop', 'adam', 'adamw', 'adagrad'];
 
 /** Gradient clipping, available on every optimizer (0 or absent = off). */
@@ -19,11 +22,13 @@ export interface ClipArgs {
   /** Scale all gradients together so their joint L2 norm is at most this. */
   globalClipnorm?: number;
 }
+/** Arguments of `rk.optimizers.sgd` (Keras defaults). */
 export interface SgdArgs extends ClipArgs {
   /** Default 0.01. */ learningRate?: number;
   /** Default 0. */ momentum?: number;
   /** Default false. */ nesterov?: boolean;
 }
+/** Arguments of `rk.optimizers.rmsprop` (Keras defaults). */
 export interface RmspropArgs extends ClipArgs {
   /** Default 0.001. */ learningRate?: number;
   /** Decay of the mean square. Default 0.9. */ rho?: number;
@@ -31,15 +36,18 @@ export interface RmspropArgs extends ClipArgs {
   /** Default 1e-7. */ epsilon?: number;
   /** Normalise by the variance instead of the mean square. Default false. */ centered?: boolean;
 }
+/** Arguments of `rk.optimizers.adam` (Keras defaults). */
 export interface AdamArgs extends ClipArgs {
   /** Default 0.001. */ learningRate?: number;
   /** Default 0.9. */ beta1?: number;
   /** Default 0.999. */ beta2?: number;
   /** Default 1e-7 (Keras). */ epsilon?: number;
 }
+/** Arguments of `rk.optimizers.adamw` (Keras defaults). */
 export interface AdamwArgs extends AdamArgs {
   /** Decoupled weight decay. Default 0.004 (Keras). */ weightDecay?: number;
 }
+/** Arguments of `rk.optimizers.adagrad` (Keras defaults). */
 export interface AdagradArgs extends ClipArgs {
   /** Default 0.001. */ learningRate?: number;
   /** Default 0.1. */ initialAccumulatorValue?: number;
@@ -61,12 +69,15 @@ export interface LearningRateSink {
   setLearningRate(rate: number): void;
 }
 
+/** An optimizer with its settings; give it to `compile` (one model per optimizer object). */
 export class Optimizer {
+  /** Which update rule. */
   readonly kind: OptimizerName;
   private readonly settings: NativeOptimizerConfig;
   /** @internal */
   sink?: LearningRateSink;
 
+  /** Validates `args` eagerly against the options of `kind`; prefer the factories (`rk.optimizers.adam(...)`). */
   constructor(kind: OptimizerName, args: Record<string, unknown> = {}) {
     if (typeof kind !== 'string' || !OPTIMIZER_NAMES.includes(kind)) {
       throw new RnnError('ARGUMENT', `Expected an optimizer kind among ${OPTIMIZER_NAMES.join(', ')} but received ${describeValue(kind)}`);
@@ -92,6 +103,7 @@ export class Optimizer {
   get learningRate(): number {
     return this.settings.learningRate;
   }
+  /** Sets the step size; the next batch uses it. */
   set learningRate(rate: number) {
     const checked = checkFloat32(rate, `${this.kind}.learningRate`, { min: 0 });
     this.sink?.setLearningRate(checked);
@@ -104,18 +116,23 @@ export class Optimizer {
   }
 }
 
+/** Stochastic gradient descent, with optional (Nesterov) momentum. */
 export function sgd(args?: SgdArgs): Optimizer {
   return new Optimizer('sgd', args as Record<string, unknown>);
 }
+/** RMSprop (Hinton): steps scaled by a running root mean square of the gradients. */
 export function rmsprop(args?: RmspropArgs): Optimizer {
   return new Optimizer('rmsprop', args as Record<string, unknown>);
 }
+/** Adam (Kingma & Ba 2015). */
 export function adam(args?: AdamArgs): Optimizer {
   return new Optimizer('adam', args as Record<string, unknown>);
 }
+/** Adam with decoupled weight decay (Loshchilov & Hutter 2019). */
 export function adamw(args?: AdamwArgs): Optimizer {
   return new Optimizer('adamw', args as Record<string, unknown>);
 }
+/** Adagrad: steps scaled by the root of the summed squared gradients. */
 export function adagrad(args?: AdagradArgs): Optimizer {
   return new Optimizer('adagrad', args as Record<string, unknown>);
 }

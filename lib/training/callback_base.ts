@@ -16,7 +16,10 @@ export interface CallbackModel {
   /** Replaces the weights (same order and shapes as `getWeights()`). */
   setWeights(weights: Tensor[]): void;
   /** The optimizer; its learning rate may be changed between batches. */
-  readonly optimizer: { learningRate: number };
+  readonly optimizer: {
+    /** The step size of the next batch. */
+    learningRate: number;
+  };
   /** Saves the model to `path` with model.save's options, every one honoured (needed by modelCheckpoint only). */
   save?(path: string, options?: SaveOptions): Promise<void>;
 }
@@ -44,19 +47,29 @@ export interface TrainParams {
  * continues. Epoch and batch indices are 0-based; batch indices restart every epoch.
  */
 export interface Callback {
+  /** Called once before training with the model being trained. */
   setModel?(model: CallbackModel): void;
+  /** Called once before training with the parameters of the fit call. */
   setParams?(params: TrainParams): void;
+  /** Called once when training starts. */
   onTrainBegin?(logs?: Logs): void | Promise<void>;
+  /** Called once when training ends, also after an error or a stop; `logs` are the last epoch's. */
   onTrainEnd?(logs?: Logs): void | Promise<void>;
+  /** Called at the start of every epoch. */
   onEpochBegin?(epoch: number, logs?: Logs): void | Promise<void>;
+  /** Called after every epoch with its mean loss and metrics (and `val_*` ones with validation data). */
   onEpochEnd?(epoch: number, logs?: Logs): void | Promise<void>;
+  /** Called before every batch. */
   onBatchBegin?(batch: number, logs?: Logs): void | Promise<void>;
+  /** Called after every batch with that batch's loss and metrics. */
   onBatchEnd?(batch: number, logs?: Logs): void | Promise<void>;
 }
 
 /** Holds the model and params given by the fit loop. */
 export abstract class BaseCallback implements Callback {
+  /** The model being trained, once the fit loop called setModel. */
   protected model: CallbackModel | undefined;
+  /** The fit parameters, once the fit loop called setParams. */
   protected params: TrainParams | undefined;
 
   setModel(model: CallbackModel): void {

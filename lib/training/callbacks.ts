@@ -14,6 +14,7 @@ import {
   ReduceLROnPlateau,
   ReduceLROnPlateauOptions,
 } from './monitored_callbacks';
+import { PlotCallback, PlotOptions } from './plot_callback';
 
 export { BaseCallback, Monitor, resolveMode } from './callback_base';
 export type { Callback, CallbackModel, MonitorMode, TrainParams } from './callback_base';
@@ -21,6 +22,8 @@ export { CsvLogger, LearningRateScheduler, TerminateOnNaN } from './epoch_callba
 export type { CsvLoggerOptions, LearningRateSchedule } from './epoch_callbacks';
 export { EarlyStopping, ModelCheckpoint, ReduceLROnPlateau } from './monitored_callbacks';
 export type { EarlyStoppingOptions, ModelCheckpointOptions, ReduceLROnPlateauOptions } from './monitored_callbacks';
+export { PlotCallback } from './plot_callback';
+export type { PlotOptions } from './plot_callback';
 
 const HOOKS = [
   'setModel', 'setParams', 'onTrainBegin', 'onTrainEnd', 'onEpochBegin', 'onEpochEnd', 'onBatchBegin', 'onBatchEnd',
@@ -55,34 +58,42 @@ export class CallbackList {
     this.callbacks.push(callback);
   }
 
+  /** Gives every callback the model. */
   setModel(model: CallbackModel): void {
     for (const c of this.callbacks) c.setModel?.(model);
   }
 
+  /** Gives every callback the fit parameters. */
   setParams(params: TrainParams): void {
     for (const c of this.callbacks) c.setParams?.(params);
   }
 
+  /** Runs every callback's onTrainBegin, in order. */
   onTrainBegin(logs?: Logs): Promise<void> {
     return this.run('onTrainBegin', [logs]);
   }
 
+  /** Runs every callback's onTrainEnd, in order. */
   onTrainEnd(logs?: Logs): Promise<void> {
     return this.run('onTrainEnd', [logs]);
   }
 
+  /** Runs every callback's onEpochBegin, in order. */
   onEpochBegin(epoch: number, logs?: Logs): Promise<void> {
     return this.run('onEpochBegin', [epoch, logs]);
   }
 
+  /** Runs every callback's onEpochEnd, in order. */
   onEpochEnd(epoch: number, logs?: Logs): Promise<void> {
     return this.run('onEpochEnd', [epoch, logs]);
   }
 
+  /** Runs every callback's onBatchBegin, in order. */
   onBatchBegin(batch: number, logs?: Logs): Promise<void> {
     return this.run('onBatchBegin', [batch, logs]);
   }
 
+  /** Runs every callback's onBatchEnd, in order. */
   onBatchEnd(batch: number, logs?: Logs): Promise<void> {
     return this.run('onBatchEnd', [batch, logs]);
   }
@@ -111,4 +122,6 @@ export const callbacks = {
   csvLogger: (path: string, options?: CsvLoggerOptions): CsvLogger => new CsvLogger(path, options),
   /** Saves the model after each epoch with model.save; `{epoch}` in the path is the 1-based epoch. */
   modelCheckpoint: (path: string, options?: ModelCheckpointOptions): ModelCheckpoint => new ModelCheckpoint(path, options),
+  /** Writes the learning curves (loss and metrics per epoch) to an SVG file when fit ends; needs vega and vega-lite. */
+  plot: (path: string, options?: PlotOptions): PlotCallback => new PlotCallback(path, options),
 } as const;

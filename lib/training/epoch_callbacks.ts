@@ -12,11 +12,13 @@ export type LearningRateSchedule = (epoch: number, learningRate: number) => numb
 export class LearningRateScheduler extends BaseCallback {
   private readonly schedule: LearningRateSchedule;
 
+  /** Throws an `ARGUMENT` RnnError when `schedule` is not a function. */
   constructor(schedule: LearningRateSchedule) {
     super();
     this.schedule = checkFunction<LearningRateSchedule>(schedule, 'learningRateScheduler schedule');
   }
 
+  /** Sets the learning rate the schedule returns for this epoch. */
   onEpochBegin(epoch: number): void {
     const optimizer = this.requireModel().optimizer;
     const learningRate = this.schedule(epoch, optimizer.learningRate);
@@ -28,10 +30,12 @@ export class LearningRateScheduler extends BaseCallback {
 
 /** Stops training as soon as a batch (or epoch) reports a NaN or infinite `loss` (Keras `TerminateOnNaN`). */
 export class TerminateOnNaN extends BaseCallback {
+  /** Stops training when this batch's loss is not finite. */
   onBatchEnd(batch: number, logs?: Logs): void {
     this.check(logs, `Batch ${batch}`);
   }
 
+  /** Stops training when this epoch's loss is not finite. */
   onEpochEnd(epoch: number, logs?: Logs): void {
     this.check(logs, `Epoch ${epoch + 1}`);
   }
@@ -65,6 +69,7 @@ export class CsvLogger extends BaseCallback {
   private keys: string[] | undefined;
   private needsHeader = true;
 
+  /** Validates the path and options eagerly; throws an `ARGUMENT` RnnError naming the bad one. */
   constructor(path: string, options?: CsvLoggerOptions) {
     super();
     if (typeof path !== 'string' || path.length === 0) {
@@ -81,6 +86,7 @@ export class CsvLogger extends BaseCallback {
     this.append = checkBoolean(o.append ?? false, 'append');
   }
 
+  /** Empties the file, or with `append` checks whether it needs a header. */
   async onTrainBegin(): Promise<void> {
     this.keys = undefined;
     if (this.append) {
@@ -91,6 +97,7 @@ export class CsvLogger extends BaseCallback {
     }
   }
 
+  /** Appends this epoch's row (and the header before the first one). */
   async onEpochEnd(epoch: number, logs?: Logs): Promise<void> {
     const values = logs ?? {};
     if (this.keys === undefined) this.keys = Object.keys(values).sort();

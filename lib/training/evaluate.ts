@@ -6,6 +6,7 @@ import type { Sequential } from '../models/sequential';
 import { Batcher, prepareInputs, prepareSampleWeights, prepareTargets } from './data';
 import { MetricAccumulator } from './losses';
 
+/** Options of `model.evaluate`. */
 export interface EvaluateOptions {
   /** Samples per forward pass. Default 32. */
   batchSize?: number;
@@ -13,6 +14,7 @@ export interface EvaluateOptions {
   sampleWeight?: TensorLike;
 }
 
+/** Options of `model.predict`. */
 export interface PredictOptions {
   /** Samples per forward pass. Default 32. */
   batchSize?: number;

@@ -17,6 +17,7 @@ import { History, Logs } from './history';
 import { batchLogs, MetricAccumulator } from './losses';
 import { progressLogger } from './progress';
 
+/** Options of `model.fit` (Keras defaults). */
 export interface FitOptions {
   /** Index one past the last epoch (Keras counts from 0, not from initialEpoch). Default 1. */
   epochs?: number;

@@ -3,6 +3,7 @@ import { RnnError } from '../errors';
 import type { NativeMetrics } from '../native';
 import { describeValue } from '../validate';
 
+/** The losses `compile` accepts (Keras names, camelCase; Keras reduction: mean over the batch). */
 export type LossName =
   | 'categoricalCrossentropy' | 'sparseCategoricalCrossentropy' | 'binaryCrossentropy'
   | 'meanSquaredError' | 'meanAbsoluteError' | 'huber';
@@ -20,6 +21,7 @@ const LOSSES = new Map<string, LossName>([
   ['mse', 'meanSquaredError'], ['mae', 'meanAbsoluteError'],
 ]);
 
+/** The metrics `compile` accepts. */
 export type MetricName = 'accuracy' | 'mae' | 'mse';
 const METRICS = new Map<string, MetricName>([
   ['accuracy', 'accuracy'], ['acc', 'accuracy'], ['mae', 'mae'], ['meanAbsoluteError', 'mae'], ['mse', 'mse'],

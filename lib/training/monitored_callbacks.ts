@@ -53,6 +53,7 @@ export class EarlyStopping extends BaseCallback {
   private firstEpoch: number | undefined;
   private bestWeights: Tensor[] | undefined;
 
+  /** Validates the options eagerly; throws an `ARGUMENT` RnnError naming the bad one. */
   constructor(options?: EarlyStoppingOptions) {
     super();
     const o = optionsOrEmpty(options, 'earlyStopping options');
@@ -66,6 +67,7 @@ export class EarlyStopping extends BaseCallback {
     this.best = this.monitor.worst;
   }
 
+  /** Forgets the previous run: best value, patience count and kept weights. */
   onTrainBegin(): void {
     this.wait = 0;
     this.stoppedEpoch = undefined;
@@ -76,6 +78,7 @@ export class EarlyStopping extends BaseCallback {
     this.monitor.resetWarning();
   }
 
+  /** Counts epochs without improvement and stops (restoring the best weights if asked) when patience runs out. */
   onEpochEnd(epoch: number, logs?: Logs): void {
     const current = this.monitor.read(logs);
     if (current === undefined) return;
@@ -102,6 +105,7 @@ export class EarlyStopping extends BaseCallback {
     }
   }
 
+  /** Restores the best weights also when training ran to the end (Keras 3), if `restoreBestWeights`. */
   onTrainEnd(): void {
     // Keras 3 also restores when training ran to the end (or another callback stopped it).
     if (this.stoppedEpoch === undefined && this.bestWeights !== undefined) {
@@ -146,6 +150,7 @@ export class ReduceLROnPlateau extends BaseCallback {
   private cooldownCounter = 0;
   private best: number;
 
+  /** Validates the options eagerly; throws an `ARGUMENT` RnnError naming the bad one. */
   constructor(options?: ReduceLROnPlateauOptions) {
     super();
     const o = optionsOrEmpty(options, 'reduceLROnPlateau options');
@@ -161,6 +166,7 @@ export class ReduceLROnPlateau extends BaseCallback {
     this.best = this.monitor.worst;
   }
 
+  /** Forgets the previous run: best value, patience and cooldown counts. */
   onTrainBegin(): void {
     this.wait = 0;
     this.cooldownCounter = 0;
@@ -168,6 +174,7 @@ export class ReduceLROnPlateau extends BaseCallback {
     this.monitor.resetWarning();
   }
 
+  /** Multiplies the learning rate by `factor` when the monitored value stopped improving for `patience` epochs. */
   onEpochEnd(epoch: number, logs?: Logs): void {
     const current = this.monitor.read(logs);
     if (current === undefined) return;
@@ -224,6 +231,7 @@ export class ModelCheckpoint extends BaseCallback {
   private readonly includeOptimizer: boolean;
   private best: number;
 
+  /** Validates the options eagerly; throws an `ARGUMENT` RnnError naming the bad one. */
   constructor(path: string, options?: ModelCheckpointOptions) {
     super();
     if (typeof path !== 'string' || path.length === 0) {
@@ -250,11 +258,13 @@ export class ModelCheckpoint extends BaseCallback {
     super.setModel(model);
   }
 
+  /** Checks that the model can save before the first epoch. */
   onTrainBegin(): void {
     this.requireModel();
     this.monitor.resetWarning();
   }
 
+  /** Saves the model (only when the monitored value improved, with `saveBestOnly`). */
   async onEpochEnd(epoch: number, logs?: Logs): Promise<void> {
     if (this.saveBestOnly) {
       const current = this.monitor.read(logs);

@@ -176,9 +176,13 @@ describe('which prebuilt binary each platform loads (loadPrebuilt)', () => {
   type Site = import('../lib/native').PrebuildSite;
   type Attempts = Parameters<typeof import('../lib/native').loadPrebuilt>[1];
 
+  const fakeRoots: string[] = [];
+  afterAll(() => fakeRoots.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+
   /** A fake package root: each relative path gets a copy of the local build (a loadable addon) or the given text. */
   function fakePackage(files: Record<string, 'addon' | string>): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnkit-prebuilds-'));
+    fakeRoots.push(dir);
     for (const [file, content] of Object.entries(files)) {
       fs.mkdirSync(path.join(dir, path.dirname(file)), { recursive: true });
       if (content === 'addon') fs.copyFileSync(localBuild, path.join(dir, file));

@@ -3,9 +3,10 @@
  *
  * Load order: the RNNKIT_NATIVE_PATH override (a .node file); then a local source build (`build/Release/rnnkit.node`,
  * present only in a development checkout, where it is fresher than any prebuild); then the prebuilt binaries shipped
- * in the package (`prebuilds/<platform>-<arch>/rnnkit.<variant>.node`). On x64 the baseline (x86-64-v2) prebuild
- * loads first and is asked, with CPUID + XGETBV, whether this CPU and OS run the avx2 (x86-64-v3) one, which then
- * loads instead. RNNKIT_ISA=baseline|avx2 forces a prebuilt variant (skipping the local build), and fails clearly
+ * in the package under `prebuilds/<platform>-<arch>/`. On x64 there are two, `rnnkit.baseline.node` (x86-64-v2) and
+ * `rnnkit.avx2.node` (x86-64-v3): the baseline one loads first and is asked, with CPUID + XGETBV, whether this CPU
+ * and OS run the avx2 one, which then loads instead. Elsewhere (linux-arm64: armv8-a with NEON, which every 64-bit
+ * Arm CPU runs) there is one, `rnnkit.node`, and nothing to choose. RNNKIT_ISA=baseline|avx2 forces a prebuilt variant (skipping the local build), and fails clearly
  * when the CPU cannot run it. When nothing loads, the error lists every path tried, why each failed, and the ways
  * out.
  * @internal
@@ -192,7 +193,7 @@ export interface NativeAddon {
 const packageRoot = path.join(__dirname, '..');
 
 /** One failed load: the file and why, for the explanation when nothing loads. */
-interface LoadAttempt {
+export interface LoadAttempt {
   file: string;
   problem: string;
 }
@@ -208,6 +209,21 @@ function requestedVariant(): NativeVariant | undefined {
   return value as NativeVariant;
 }
 
+/** ELF e_machine values of the architectures rnnkit ships, named as process.arch names them. */
+const ELF_MACHINES: Record<number, string> = { 62: 'x64', 183: 'arm64' };
+
+/** The architecture a 64-bit ELF file was built for, when it is one of ELF_MACHINES. */
+function elfArch(file: string): string | undefined {
+  const header = Buffer.alloc(20);
+  const fd = fs.openSync(file, 'r');
+  try {
+    if (fs.readSync(fd, header, 0, 20, 0) < 20 || header.toString('latin1', 0, 4) !== '\x7fELF') return undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
+  return ELF_MACHINES[header[5] === 2 ? header.readUInt16BE(18) : header.readUInt16LE(18)];
+}
+
 function tryRequire(file: string, attempts: LoadAttempt[]): NativeAddon | undefined {
   if (!fs.existsSync(file)) {
     attempts.push({ file, problem: 'not found' });
@@ -217,7 +233,11 @@ function tryRequire(file: string, attempts: LoadAttempt[]): NativeAddon | undefi
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     return require(file) as NativeAddon;
   } catch (error) {
-    attempts.push({ file, problem: (error as Error).message.split('\n')[0] });
+    // glibc reports a binary of another architecture as "No such file or directory", which misleads: say what it is.
+    const built = elfArch(file);
+    const problem = built !== undefined && built !== process.arch
+      ? `built for ${built}, this is ${process.arch}` : (error as Error).message.split('\n')[0];
+    attempts.push({ file, problem });
     return undefined;
   }
 }
@@ -249,21 +269,35 @@ function accept(addon: NativeAddon, file: string, source: NativeBuildInfo['sourc
   return addon;
 }
 
+/** Where to look for prebuilt binaries; `process`'s own by default, another platform's in tests. */
+export interface PrebuildSite {
+  root: string;
+  platform: string;
+  arch: string;
+}
+
+/** The file name of the one prebuilt binary of a platform without CPU variants (linux-arm64). */
+export const SINGLE_PREBUILD = 'rnnkit.node';
+
 /**
- * The best prebuilt variant for this CPU: on x64 the baseline binary loads first and answers cpuFeatures(); the
+ * The best prebuilt binary for this machine. On x64 the baseline binary loads first and answers cpuFeatures(); the
  * avx2 one is loaded only if the CPU and OS run it (or RNNKIT_ISA asks for it, failing clearly if they do not).
+ * Elsewhere the platform's one binary loads, and RNNKIT_ISA (an x64 notion) is refused.
+ * @internal
  */
-function loadPrebuilt(request: NativeVariant | undefined, attempts: LoadAttempt[]): NativeAddon | undefined {
-  const directory = path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`);
-  const fileOf = (variant: string) => path.join(directory, `rnnkit.${variant}.node`);
-  if (process.arch !== 'x64') {
+export function loadPrebuilt(request: NativeVariant | undefined, attempts: LoadAttempt[],
+  site: PrebuildSite = { root: packageRoot, platform: process.platform, arch: process.arch }): NativeAddon | undefined {
+  const directory = path.join(site.root, 'prebuilds', `${site.platform}-${site.arch}`);
+  if (site.arch !== 'x64') {
     if (request) {
-      attempts.push({ file: directory, problem: `RNNKIT_ISA=${request} applies to x64 only, this is ${process.arch}` });
+      attempts.push({ file: directory, problem: `RNNKIT_ISA=${request} applies to x64 only, this is ${site.arch}` });
       return undefined;
     }
-    const generic = tryRequire(fileOf('generic'), attempts);
-    return generic && accept(generic, fileOf('generic'), 'prebuild', 'generic');
+    const file = path.join(directory, SINGLE_PREBUILD);
+    const single = tryRequire(file, attempts);
+    return single && accept(single, file, 'prebuild', 'generic');
   }
+  const fileOf = (variant: NativeVariant) => path.join(directory, `rnnkit.${variant}.node`);
   const baseline = tryRequire(fileOf('baseline'), attempts);
   if (!baseline) {
     // Without the baseline binary nothing can ask the CPU, and loading avx2 code blind could crash it (SIGILL).
@@ -289,7 +323,7 @@ function notLoaded(attempts: LoadAttempt[], request: NativeVariant | undefined):
       'needs a C++17 compiler, CMake >= 3.15 and Eigen 3.4: `apt-get install libeigen3-dev`, `brew install eigen`, ' +
       'or vcpkg with VCPKG_ROOT set, whose manifest vcpkg.json lists eigen3); `npx node-gyp rebuild` works too',
     'or, in a git checkout, make the prebuilt binaries with `npm run build:prebuilds` ' +
-      '(the npm package ships linux-x64 ones)',
+      '(the npm package ships linux-x64 and linux-arm64 ones)',
     'or point RNNKIT_NATIVE_PATH at a built rnnkit.node',
   ];
   if (request) ways.unshift(`unset RNNKIT_ISA (now "${request}") to let rnnkit choose`);

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Proves binding.gyp builds the same addon as CMakeLists.txt: copies the sources to a scratch directory (node-gyp
-# rebuild wipes ./build, which belongs to the cmake-js build), runs npm's bundled node-gyp there, then loads the
-# result through RNNKIT_NATIVE_PATH and checks that it computes. Uses the local Node headers when the distribution
-# ships them (/usr/include/node), else node-gyp downloads them.
+# Proves binding.gyp builds the same addon as CMakeLists.txt from the files the npm package ships: copies them to a
+# scratch directory (node-gyp rebuild wipes ./build, which belongs to the cmake-js build), runs npm's bundled
+# node-gyp there, then loads the result through RNNKIT_NATIVE_PATH and checks that it computes. Uses the local Node
+# headers when the distribution ships them (/usr/include/node), else node-gyp downloads them.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d /tmp/rnnkit-gyp-check.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 
-(cd "$root" && tar --exclude=./node_modules --exclude='./build*' --exclude=./prebuilds --exclude=./dist \
-  --exclude=./.git -cf - CMakeLists.txt binding.gyp package.json native scripts) | tar -xf - -C "$work"
+# Exactly the files the npm tarball ships (less the binaries and dist/), so this is the source build a user runs in
+# node_modules/rnnkit: a file that binding.gyp needs but package.json `files` leaves out fails here.
+(cd "$root" && npm pack --dry-run --json --ignore-scripts |
+  node -e 'for (const f of JSON.parse(require("fs").readFileSync(0, "utf8"))[0].files)
+    if (!/^(prebuilds|dist)\//.test(f.path)) console.log(f.path)' | tar -cf - -T -) | tar -xf - -C "$work"
 ln -s "$root/node_modules" "$work/node_modules"
 
 node_gyp="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"

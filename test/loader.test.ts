@@ -170,3 +170,108 @@ describe('the prebuilt binaries hold the instructions their names promise', () =
     expect(out).toContain('check-baseline-isa: ok');
   });
 });
+
+describe('which prebuilt binary each platform loads (loadPrebuilt)', () => {
+  const localBuild = path.join(root, 'build', 'Release', 'rnnkit.node');
+  type Site = import('../lib/native').PrebuildSite;
+  type Attempts = Parameters<typeof import('../lib/native').loadPrebuilt>[1];
+
+  const fakeRoots: string[] = [];
+  afterAll(() => fakeRoots.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+
+  /** A fake package root: each relative path gets a copy of the local build (a loadable addon) or the given text. */
+  function fakePackage(files: Record<string, 'addon' | string>): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnkit-prebuilds-'));
+    fakeRoots.push(dir);
+    for (const [file, content] of Object.entries(files)) {
+      fs.mkdirSync(path.join(dir, path.dirname(file)), { recursive: true });
+      if (content === 'addon') fs.copyFileSync(localBuild, path.join(dir, file));
+      else fs.writeFileSync(path.join(dir, file), content);
+    }
+    return dir;
+  }
+
+  function loadFrom(request: 'baseline' | 'avx2' | undefined, site?: Site): { addon?: NativeAddon; attempts: Attempts } {
+    const attempts: Attempts = [];
+    let addon: NativeAddon | undefined;
+    jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const { loadPrebuilt } = require('../lib/native') as typeof import('../lib/native');
+      addon = loadPrebuilt(request, attempts, site);
+    });
+    return { addon, attempts };
+  }
+
+  it('linux-arm64: loads prebuilds/linux-arm64/rnnkit.node, the one binary, and ignores x64 variant names', () => {
+    const dir = fakePackage({
+      'prebuilds/linux-arm64/rnnkit.node': 'addon',
+      'prebuilds/linux-arm64/rnnkit.baseline.node': 'not an ELF file',
+      'prebuilds/linux-x64/rnnkit.node': 'not an ELF file',
+    });
+    const { addon, attempts } = loadFrom(undefined, { root: dir, platform: 'linux', arch: 'arm64' });
+    expect(attempts).toEqual([]);
+    expect(addon!.build).toMatchObject({
+      variant: 'generic', source: 'prebuild', path: path.join(dir, 'prebuilds', 'linux-arm64', 'rnnkit.node'),
+    });
+    expect(denseOutput(addon!)).toBe(11.5);
+  });
+
+  it('linux-arm64 without its binary: the attempt names the one file looked for', () => {
+    const dir = fakePackage({ 'prebuilds/linux-x64/rnnkit.baseline.node': 'addon' });
+    const { addon, attempts } = loadFrom(undefined, { root: dir, platform: 'linux', arch: 'arm64' });
+    expect(addon).toBeUndefined();
+    expect(attempts).toEqual([{ file: path.join(dir, 'prebuilds', 'linux-arm64', 'rnnkit.node'), problem: 'not found' }]);
+  });
+
+  it('linux-arm64 refuses RNNKIT_ISA, an x64 notion, instead of loading the binary anyway', () => {
+    const dir = fakePackage({ 'prebuilds/linux-arm64/rnnkit.node': 'addon' });
+    const { addon, attempts } = loadFrom('baseline', { root: dir, platform: 'linux', arch: 'arm64' });
+    expect(addon).toBeUndefined();
+    expect(attempts).toEqual([{
+      file: path.join(dir, 'prebuilds', 'linux-arm64'), problem: 'RNNKIT_ISA=baseline applies to x64 only, this is arm64',
+    }]);
+  });
+
+  it('linux-x64: looks for the baseline binary first and never at rnnkit.node', () => {
+    const dir = fakePackage({ 'prebuilds/linux-x64/rnnkit.node': 'addon' });
+    const { addon, attempts } = loadFrom(undefined, { root: dir, platform: 'linux', arch: 'x64' });
+    expect(addon).toBeUndefined();
+    expect(attempts).toEqual([{ file: path.join(dir, 'prebuilds', 'linux-x64', 'rnnkit.baseline.node'), problem: 'not found' }]);
+  });
+
+  it('by default follows process.platform and process.arch in the package itself', () => {
+    const saved = Object.getOwnPropertyDescriptor(process, 'arch')!;
+    Object.defineProperty(process, 'arch', { ...saved, value: 'arm64' });
+    let outcome: ReturnType<typeof loadFrom>;
+    try {
+      outcome = loadFrom(undefined);
+    } finally {
+      Object.defineProperty(process, 'arch', saved);
+    }
+    // The real arm64 prebuild, when built, is there but cannot load on this x64 machine (which jest sees as arm64).
+    expect(outcome.attempts.map((a) => a.file)).toEqual(
+      [path.join(root, 'prebuilds', `${process.platform}-arm64`, 'rnnkit.node')]);
+  });
+});
+
+describe('the linux-arm64 prebuild', () => {
+  const arm64File = path.join(root, 'prebuilds', 'linux-arm64', 'rnnkit.node');
+  const withArm64 = fs.existsSync(arm64File) ? it : it.skip;
+
+  withArm64('is an AArch64 ELF shared object (needs npm run build:prebuilds:arm64)', () => {
+    const header = Buffer.alloc(20);
+    const fd = fs.openSync(arm64File, 'r');
+    fs.readSync(fd, header, 0, 20, 0);
+    fs.closeSync(fd);
+    // e_ident: 0x7f 'ELF', class 2 (64-bit), data 1 (little-endian); e_type 3 (ET_DYN); e_machine 183 (EM_AARCH64).
+    expect([header.toString('latin1', 0, 4), header[4], header[5], header.readUInt16LE(16), header.readUInt16LE(18)])
+      .toEqual(['\x7fELF', 2, 1, 3, 183]);
+  });
+
+  (fs.existsSync(arm64File) && process.arch === 'x64' ? it : it.skip)(
+    'on x64 the failed load says it is an arm64 binary, not "No such file" as the dynamic loader does', () => {
+      const { error } = loadWith({ RNNKIT_NATIVE_PATH: arm64File });
+      expect(error?.code).toBe('NATIVE');
+      expect(error?.message).toContain(`Tried:\n  ${arm64File}: built for arm64, this is x64\n`);
+    });
+});

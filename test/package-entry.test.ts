@@ -30,7 +30,11 @@ describe('package entry points', () => {
 
 describe('prepack check (scripts/check-pack.js)', () => {
   const script = path.join(root, 'scripts', 'check-pack.js');
-  const platformArch = `${process.platform}-${process.arch}`;
+  const shipped = [
+    { file: 'prebuilds/linux-x64/rnnkit.baseline.node', machine: 62 },
+    { file: 'prebuilds/linux-x64/rnnkit.avx2.node', machine: 62 },
+    { file: 'prebuilds/linux-arm64/rnnkit.node', machine: 183 },
+  ];
 
   /** A fake package root with one native and one TypeScript source, written `sourceAgeS` seconds ago. */
   function fakeRoot(sourceAgeS: number): string {
@@ -54,18 +58,32 @@ describe('prepack check (scripts/check-pack.js)', () => {
     }
   }
 
-  function writeOutputs(dir: string): void {
-    fs.mkdirSync(path.join(dir, 'prebuilds', platformArch), { recursive: true });
+  /** The first 20 bytes of a 64-bit little-endian ELF shared object for `machine` (what check-pack.js reads). */
+  function elfHeader(machine: number): Buffer {
+    const header = Buffer.alloc(20);
+    header.write('\x7fELF', 0, 'latin1');
+    header[4] = 2;
+    header[5] = 1;
+    header.writeUInt16LE(3, 16);
+    header.writeUInt16LE(machine, 18);
+    return header;
+  }
+
+  function writeOutputs(dir: string, machineOf = (file: string, machine: number) => machine): void {
+    for (const { file, machine } of shipped) {
+      fs.mkdirSync(path.join(dir, path.dirname(file)), { recursive: true });
+      fs.writeFileSync(path.join(dir, file), elfHeader(machineOf(file, machine)));
+    }
     fs.mkdirSync(path.join(dir, 'dist'), { recursive: true });
-    for (const v of ['baseline', 'avx2']) fs.writeFileSync(path.join(dir, 'prebuilds', platformArch, `rnnkit.${v}.node`), '');
     fs.writeFileSync(path.join(dir, 'dist', 'index.js'), '');
   }
 
   it('refuses to pack without prebuilt addons or dist/, naming each missing file and the command that makes it', () => {
     const result = check(fakeRoot(60));
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(new RegExp(`prebuilds/${platformArch}/rnnkit\\.baseline\\.node is missing \\(run npm run build:prebuilds\\)`));
-    expect(result.stderr).toMatch(/dist\/index\.js is missing \(run npm run build:ts\)/);
+    expect(result.stderr).toContain('prebuilds/linux-x64/rnnkit.baseline.node is missing (run npm run build:prebuilds)');
+    expect(result.stderr).toContain('prebuilds/linux-arm64/rnnkit.node is missing (run npm run build:prebuilds:arm64)');
+    expect(result.stderr).toContain('dist/index.js is missing (run npm run build:ts)');
   });
 
   it('refuses outputs older than their sources and accepts fresh ones', () => {
@@ -75,5 +93,38 @@ describe('prepack check (scripts/check-pack.js)', () => {
     const fresh = fakeRoot(60);
     writeOutputs(fresh);
     expect(check(fresh)).toEqual({ status: 0, stderr: '' });
+  });
+
+  it('refuses a binary built for the wrong architecture', () => {
+    const swapped = fakeRoot(60);
+    writeOutputs(swapped, (file, machine) => (file.includes('arm64') ? 62 : machine));
+    expect(check(swapped)).toEqual({
+      status: 1,
+      stderr: 'rnnkit: not packing, the tarball would be incomplete or stale:\n' +
+        '  - prebuilds/linux-arm64/rnnkit.node is built for x86-64, not AArch64 (run npm run build:prebuilds:arm64)\n',
+    });
+  });
+});
+
+describe('what npm pack ships (package.json files)', () => {
+  /** The tarball's file list, without running the prepack check (which needs every prebuild). */
+  function packedFiles(): string[] {
+    const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' });
+    return (JSON.parse(out) as { files: { path: string }[] }[])[0].files.map((f) => f.path);
+  }
+
+  it('holds what a source build needs and no tests, build trees or development scripts', () => {
+    const files = packedFiles();
+    // binding.gyp runs scripts while node-gyp configures (`node scripts/x.js`): the tarball must hold each of them.
+    const gypScripts = [...fs.readFileSync(path.join(root, 'binding.gyp'), 'utf8').matchAll(/node (scripts\/[\w.-]+\.js)/g)]
+      .map((m) => m[1]);
+    expect(gypScripts.length).toBeGreaterThan(0);
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'CMakeLists.txt', 'binding.gyp', 'vcpkg.json',
+      'native/binding/addon.cc', 'native/kernels/lstm.cc', 'native/ops/network.cc', ...gypScripts]));
+    const unwanted = files.filter((f) =>
+      /^(test|bench|examples|lib|build[^/]*|node_modules|\.ci)\//.test(f) || f.startsWith('native/tests/') ||
+      f.startsWith('native/cmake/') || (f.startsWith('scripts/') && !gypScripts.includes(f)) ||
+      /\.(test\.[jt]s|o|tgz)$/.test(f) || f.startsWith('dist/') && !/\.(js|d\.ts)$/.test(f));
+    expect(unwanted).toEqual([]);
   });
 });

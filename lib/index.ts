@@ -49,7 +49,7 @@ export type {
   ReduceLROnPlateauOptions,
 } from './training/callbacks';
 export type { LossName, MetricName } from './training/losses';
-export type { FitOptions } from './training/fit';
+export type { FitOptions, NonFinitePolicy } from './training/fit';
 export type { EvaluateOptions, PredictOptions } from './training/evaluate';
 export type { InitializerSpec, InitializerName, InitializerConfig } from './initializers';
 export { transfer } from './transfer/transfer';

@@ -53,7 +53,7 @@ export async function saveModel(model: Sequential, path: string, options?: SaveO
 export interface LoadOptions {
   /**
    * The most bytes one load may read, over every file of the model together; a larger model is refused (MEMORY)
-   * before the file that would exceed it is read. Default 2 GiB ({@link DEFAULT_LOAD_BUDGET_BYTES}).
+   * before the file that would exceed it is read. Default 2 GiB.
    */
   maxBytes?: number;
 }

@@ -53,6 +53,7 @@ export interface FitOptions {
   onNonFinite?: NonFinitePolicy;
 }
 
+/** What fit does when a step would make a weight or optimizer state non-finite: throw, skip the step, or stop. */
 export type NonFinitePolicy = 'throw' | 'skip' | 'stop';
 export const NON_FINITE_POLICIES: readonly NonFinitePolicy[] = ['throw', 'skip', 'stop'];
 

@@ -17,7 +17,14 @@ export class History {
    * Training steps rolled back because their update would have made a weight or optimizer slot non-finite and
    * skipped (fit's `onNonFinite: 'skip'`) or ended training (`'stop'`), with the error that named the weight.
    */
-  skippedSteps: Array<{ epoch: number; batch: number; message: string }> = [];
+  skippedSteps: Array<{
+    /** The (0-based) epoch of the step. */
+    epoch: number;
+    /** The (0-based) batch of the step within its epoch. */
+    batch: number;
+    /** The NOT_FINITE error's message, naming the layer and weight. */
+    message: string;
+  }> = [];
 
   /** Appends the logs of one epoch. The logs are copied, so later changes to them do not leak in. */
   record(epoch: number, logs: Logs): void {

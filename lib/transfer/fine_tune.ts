@@ -24,6 +24,7 @@ export type { FineTuneStage, FineTuneStageResult } from './stages';
 /** 'auto' (the default) or one recipe of ./recipes.ts. */
 export type FineTuneStrategy = 'auto' | FineTuneRecipe;
 
+/** Options of rk.fineTune; every one has a documented default. */
 export interface FineTuneOptions {
   /** Optimizer name or rk.optimizers object (cloned for every stage). Default: the compiled one, else 'adam'. */
   optimizer?: OptimizerName | Optimizer;
@@ -71,6 +72,7 @@ export interface FineTuneOptions {
   l2sp?: L2spOptions;
 }
 
+/** What rk.fineTune ran. */
 export interface FineTuneResult {
   /** The recipe that trained the model ('stages' for an explicit schedule). */
   strategy: FineTuneRecipe | 'stages';

@@ -3,6 +3,7 @@ import type { ProbeResult } from './probe';
 import { FineTuneRecipe, RECIPE_LABELS } from './recipes';
 import { CandidateScore, mean, spread } from './select';
 
+/** What rk.fineTune cost, in training passes and in time. */
 export interface FineTuneCost {
   /** Training sample passes (epochs x rows) of everything fineTune ran, the choice included. */
   samplePasses: number;
@@ -14,7 +15,9 @@ export interface FineTuneCost {
   seconds: number;
 }
 
+/** What rk.fineTune did and why; `toString()` prints it as a table. */
 export class FineTuneReport {
+  /** @internal */
   constructor(
     /** The recipe that trained the returned model ('stages' for an explicit schedule). */
     readonly strategy: FineTuneRecipe | 'stages',

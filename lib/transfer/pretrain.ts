@@ -23,6 +23,7 @@ import { History } from '../training/history';
 import { checkInteger, checkKnownKeys, checkNumber, invalid, optionsOrEmpty } from '../validate';
 import { weightedLayers } from './stages';
 
+/** Options of rk.pretrain. */
 export interface PretrainOptions {
   /** Epochs of next-step prediction. Default 10. */
   epochs?: number;
@@ -40,6 +41,7 @@ export interface PretrainOptions {
   seed?: number;
 }
 
+/** What rk.pretrain did. */
 export interface PretrainResult {
   /** The pretraining fit's history (loss is the next-step loss). */
   history: History;

@@ -59,6 +59,7 @@ export async function bodyFeatures(model: Sequential, site: ProbeSite, x: Tensor
   return body.predict(x, { batchSize: PROBE_DEFAULTS.featureBatchSize });
 }
 
+/** Options of the linear probe (rk.fineTune's `probe`). */
 export interface ProbeOptions {
   /** Weight decay of the head kernel: one factor, or several to choose from by cross-validation. Default PROBE_DEFAULTS.l2. */
   l2?: number | number[];
@@ -71,10 +72,17 @@ export interface ProbeResult {
   /** The weight decay used for the final fit. */
   l2: number;
   /** Mean held-out loss of each weight decay tried, strongest first (the path stops once the loss rose twice past its best; empty when only one was given). */
-  candidates: Array<{ l2: number; loss: number }>;
-  /** Objective (loss + weight decay) at the solution, L-BFGS iterations, and why it stopped. */
+  candidates: Array<{
+    /** A weight decay tried. */
+    l2: number;
+    /** Its mean held-out loss. */
+    loss: number;
+  }>;
+  /** The objective (loss + weight decay, on standardised features) at the solution. */
   objective: number;
+  /** L-BFGS iterations of the final fit. */
   iterations: number;
+  /** Why L-BFGS stopped: 'gradient', 'value', 'iterations' or 'line search'. */
   stopped: string;
 }
 

@@ -26,9 +26,10 @@ import { DecayChoice, fitProbe, ProbeOptions, ProbeResult, ProbeSite } from './p
 import { RECIPE_DEFAULTS } from './schedule';
 import { FineTuneStage, FineTuneStageResult, runStages, StageContext, weightedLayers } from './stages';
 
-/** The recipes rk.fineTune can run ('auto' chooses among them). */
-export const RECIPES = ['probe', 'lpft', 'l2sp', 'finetune', 'ulmfit', 'scratch'] as const;
-export type FineTuneRecipe = typeof RECIPES[number];
+/** A recipe rk.fineTune can run ('auto' chooses among them); each is described, with its paper, in this file's header. */
+export type FineTuneRecipe = 'probe' | 'lpft' | 'l2sp' | 'finetune' | 'ulmfit' | 'scratch';
+/** Every recipe. */
+export const RECIPES: readonly FineTuneRecipe[] = ['probe', 'lpft', 'l2sp', 'finetune', 'ulmfit', 'scratch'];
 
 /** L2-SP's penalty factors (Keras l2 convention: factor * sum of squares). */
 export interface L2spOptions {

@@ -22,6 +22,7 @@ import { FineTuneRecipe, RecipeContext, runRecipe } from './recipes';
 
 /** The cross-validation scores of one candidate. */
 export interface CandidateScore {
+  /** The candidate recipe. */
   recipe: FineTuneRecipe;
   /** Held-out accuracy per fold (empty for losses without an accuracy). */
   accuracy: number[];
@@ -34,7 +35,12 @@ export interface CandidateScore {
   /** Why the candidate was not scored (e.g. the probe on a head it cannot fit). */
   skipped?: string;
   /** Paired comparison with the incumbent (the first candidate scored): mean per-sample accuracy gain and its z. */
-  versusIncumbent?: { gain: number; z: number };
+  versusIncumbent?: {
+    /** Mean per-sample accuracy gain over the incumbent (-1 to 1). */
+    gain: number;
+    /** The gain in standard errors of the paired per-sample differences. */
+    z: number;
+  };
   /** @internal 1 where the held-out prediction of a sample was right (every sample is held out once). */
   correct?: Uint8Array;
 }

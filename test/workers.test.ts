@@ -41,5 +41,5 @@ test('workers terminated in the middle of a batch leave the process alive and tr
     encoding: 'utf8', timeout: 90_000,
   });
   expect({ status: run.status, signal: run.signal, stdout: run.stdout.trim(), stderr: run.stderr.trim() })
-    .toEqual({ status: 0, signal: null, stdout: 'survived 6', stderr: '' });
+    .toEqual({ status: 0, signal: null, stdout: 'survived 14', stderr: '' });
 });

@@ -138,11 +138,20 @@ std::vector<Network::Slice> Network::planShards(int64_t batch) {
 int64_t Network::memoryBytes() const {
   int64_t floats = static_cast<int64_t>(values_.size());
   for (const auto& grads : shardGrads_) floats += static_cast<int64_t>(grads.size());
-  // Activations and their gradients, about three values per layer output per sample (a coarse estimate: the
-  // recurrent layers keep their gates too).
+  // Activations and their gradients, about three values per layer output per sample, and a recurrent layer's tape
+  // for backward: per step its gate blocks twice (values and gradients) and three state vectors. A coarse estimate
+  // from the specs (the exact sizes live in each layer's workspaces), but of the right order: the tape is what
+  // dominates a recurrent network's memory once it has trained.
   int64_t perSample = 0;
-  for (size_t i = 1; i < shapes_.size(); ++i) perSample += shapeSize(shapes_[i]);
-  floats += 3 * perSample * largestBatch_ * static_cast<int64_t>(shards_.size());
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    perSample += 3 * shapeSize(shapes_[i + 1]);
+    if (specs_[i].kind == LayerKind::Recurrent) {
+      const RecurrentLayerConfig& r = specs_[i].recurrent;
+      const int64_t gates = r.cell.kind == CellKind::Lstm ? 4 : r.cell.kind == CellKind::Gru ? 3 : 1;
+      perSample += shapes_[i][0] * r.units * (2 * gates + 3) * (r.bidirectional ? 2 : 1);
+    }
+  }
+  floats += perSample * largestBatch_ * static_cast<int64_t>(shards_.size());
   return floats * static_cast<int64_t>(sizeof(float)) + (optimizer_ ? optimizer_->memoryBytes() : 0);
 }
 

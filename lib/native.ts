@@ -6,9 +6,9 @@
  * in the package under `prebuilds/<platform>-<arch>/`. On x64 there are two, `rnnkit.baseline.node` (x86-64-v2) and
  * `rnnkit.avx2.node` (x86-64-v3): the baseline one loads first and is asked, with CPUID + XGETBV, whether this CPU
  * and OS run the avx2 one, which then loads instead. Elsewhere (linux-arm64: armv8-a with NEON, which every 64-bit
- * Arm CPU runs) there is one, `rnnkit.node`, and nothing to choose. RNNKIT_ISA=baseline|avx2 forces a prebuilt variant (skipping the local build), and fails clearly
- * when the CPU cannot run it. When nothing loads, the error lists every path tried, why each failed, and the ways
- * out.
+ * Arm CPU runs) there is one, `rnnkit.node`, and nothing to choose. RNNKIT_ISA=baseline|avx2 forces a prebuilt x64
+ * variant (skipping the local build), and fails clearly when the CPU cannot run it. When nothing loads, the error
+ * lists every path tried, why each failed, and the ways out.
  * @internal
  */
 import * as fs from 'fs';

@@ -1,6 +1,7 @@
 // `npm pack` / `npm publish` hook (package.json "prepack"): refuses to pack a tarball that would ship without working
 // binaries or compiled JavaScript. The prebuilt addons are made by `npm run build:prebuilds` (linux-x64) and
-// `npm run build:prebuilds:arm64` (linux-arm64, cross-compiled) and are not in git, so a pack straight from a checkout would otherwise produce a package whose `npm install` finds nothing to load.
+// `npm run build:prebuilds:arm64` (linux-arm64, cross-compiled) and are not in git, so a pack straight from a
+// checkout would otherwise produce a package whose `npm install` finds nothing to load.
 'use strict';
 const fs = require('fs');
 const path = require('path');

@@ -4,7 +4,8 @@
 # repository by scripts/fetch-node.sh), and prints one line per major with its pass count. `npm test` covers the
 # machine's own Node (20 here); this covers the others.
 #
-# Usage: npm run test:node-versions [-- 18 22 24]     (default: 18 22 24; jest arguments after --, e.g. -- 18 -- test/loader.test.ts)
+# Usage: npm run test:node-versions [-- 18 22 24]      (default: 18 22 24)
+#        bash scripts/node-versions.sh 18 -- test/loader.test.ts      (jest arguments after a second --)
 # Needs npm run build (dist/ and build/, which the suite uses; the addon is the same file under every major).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -16,8 +16,8 @@ const root = path.join(__dirname, '..');
 const CROSS_COMPILER = 'aarch64-linux-gnu-g++';
 
 /**
- * What each target ships: binary file name -> { buildDir, options } (CMake -D options). On x64 the variant name is the
- * RNNKIT_ISA value CMakeLists.txt understands (x86-64-v2 and x86-64-v3 respectively).
+ * What a target ships: variant name -> { file, buildDir, options (CMake -D) }. On x64 the variant name is the
+ * RNNKIT_ISA value CMakeLists.txt understands (x86-64-v2 and x86-64-v3 respectively); elsewhere it is the arch.
  */
 function binariesFor(target, host) {
   if (target.endsWith('-x64')) {

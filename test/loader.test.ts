@@ -275,3 +275,32 @@ describe('the linux-arm64 prebuild', () => {
       expect(error?.message).toContain(`Tried:\n  ${arm64File}: built for arm64, this is x64\n`);
     });
 });
+
+describe('the C and C++ runtime every prebuild needs (the Linux distributions it reaches)', () => {
+  // glibc 2.34 and libstdc++ from GCC 12 (GLIBCXX_3.4.30): Debian 12, Ubuntu 22.04, Fedora 36 and later. A newer
+  // build machine raises these silently and drops distributions; this test makes that a decision.
+  const FLOOR: Record<string, string> = { GLIBC: '2.34', GLIBCXX: '3.4.30', CXXABI: '1.3.13' };
+  const files = [
+    path.join(root, 'prebuilds', 'linux-x64', 'rnnkit.baseline.node'),
+    path.join(root, 'prebuilds', 'linux-x64', 'rnnkit.avx2.node'),
+    path.join(root, 'prebuilds', 'linux-arm64', 'rnnkit.node'),
+  ].filter((file) => fs.existsSync(file));
+  const haveReadelf = spawnSync('readelf', ['--version']).status === 0;
+  /** Whether dotted version a is above b ('2.35' > '2.34', '3.4.30' > '3.4.4'). */
+  const newer = (a: string, b: string) => {
+    const [x, y] = [a.split('.').map(Number), b.split('.').map(Number)];
+    const differs = x.findIndex((part, i) => part !== (y[i] ?? 0));
+    return differs >= 0 && x[differs] > (y[differs] ?? 0);
+  };
+
+  (files.length > 0 && haveReadelf ? it : it.skip)('asks for no symbol version above the floor (needs prebuilds)', () => {
+    const aboveFloor: string[] = [];
+    for (const file of files) {
+      const symbols = execFileSync('readelf', ['--dyn-syms', '--wide', file], { encoding: 'utf8' });
+      for (const [, library, version] of symbols.matchAll(/@(GLIBC|GLIBCXX|CXXABI)_([\d.]+)/g)) {
+        if (newer(version, FLOOR[library])) aboveFloor.push(`${path.relative(root, file)}: ${library}_${version}`);
+      }
+    }
+    expect([...new Set(aboveFloor)]).toEqual([]);
+  });
+});

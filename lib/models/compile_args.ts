@@ -1,8 +1,8 @@
 /** Checking the arguments of model.compile, before anything reaches the native network. */
 import { RnnError } from '../errors';
-import { Optimizer, OPTIMIZER_NAMES, OptimizerName } from '../optimizers';
+import { Optimizer, OPTIMIZER_NAMES, OptimizerName, resolveOptimizer } from '../optimizers';
 import { checkLoss, checkMetrics, LossName, MetricName } from '../training/losses';
-import { checkFloat32, checkKnownKeys, describeValue, optionsOrEmpty } from '../validate';
+import { checkFloat32, checkKnownKeys, optionsOrEmpty } from '../validate';
 
 /** Arguments of `model.compile`: what to minimise, how, and what to report. */
 export interface CompileArgs {
@@ -30,10 +30,10 @@ export function parseCompileArgs(args: CompileArgs, current: Optimizer | undefin
   checkKnownKeys(options, ['optimizer', 'loss', 'metrics', 'huberDelta'], 'compile options');
   const loss = checkLoss(options.loss);
   const metrics = checkMetrics(options.metrics, loss);
-  let optimizer: Optimizer;
-  if (options.optimizer instanceof Optimizer) optimizer = options.optimizer;
-  else if (typeof options.optimizer === 'string' && (OPTIMIZER_NAMES as readonly string[]).includes(options.optimizer)) optimizer = new Optimizer(options.optimizer as OptimizerName);
-  else throw new RnnError('ARGUMENT', `Expected an optimizer name (${OPTIMIZER_NAMES.join(', ')}) or rk.optimizers object but received ${describeValue(options.optimizer)}`);
+  const optimizer = resolveOptimizer(options.optimizer);
+  if (optimizer === undefined) {
+    throw new RnnError('ARGUMENT', `Expected an optimizer name (${OPTIMIZER_NAMES.join(', ')}) or rk.optimizers object but received undefined`);
+  }
   const huberDelta = options.huberDelta === undefined ? 1 : checkFloat32(options.huberDelta, 'huberDelta', { minExclusive: 0 });
   if (optimizer.sink && current !== optimizer) {
     throw new RnnError('STATE', 'Expected a fresh optimizer: this one is already used by another model');

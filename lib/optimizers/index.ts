@@ -114,6 +114,26 @@ export class Optimizer {
   getConfig(): NativeOptimizerConfig {
     return { ...this.settings };
   }
+
+  /**
+   * A new optimizer of the same kind and settings, with no state and bound to no model (e.g. for another model, or
+   * another stage of rk.fineTune). `learningRate` replaces the step size. Default: this one's.
+   */
+  clone(learningRate: number = this.learningRate): Optimizer {
+    const { kind, ...settings } = this.getConfig();
+    return new Optimizer(kind, { ...settings, learningRate });
+  }
+}
+
+/**
+ * The optimizer that `value` names (a fresh one with Keras defaults) or is (an rk.optimizers object, as it is);
+ * undefined for undefined; an ARGUMENT error for anything else. The one place option parsing turns names into
+ * optimizers (compile, rk.fineTune, rk.pretrain). @internal
+ */
+export function resolveOptimizer(value: unknown): Optimizer | undefined {
+  if (value === undefined || value instanceof Optimizer) return value;
+  if (typeof value === 'string' && (OPTIMIZER_NAMES as readonly string[]).includes(value)) return new Optimizer(value as OptimizerName);
+  throw new RnnError('ARGUMENT', `Expected an optimizer name (${OPTIMIZER_NAMES.join(', ')}) or rk.optimizers object but received ${describeValue(value)}`);
 }
 
 /** Stochastic gradient descent, with optional (Nesterov) momentum. */

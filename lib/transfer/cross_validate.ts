@@ -78,9 +78,7 @@ function summarise(folds: Record<string, number>[]): CrossValidationResult {
 function compileFor(model: Sequential, compile: CompileArgs | undefined, label: string): void {
   if (!(model instanceof Sequential)) throw invalid('ARGUMENT', 'a Sequential model returned by the builder', label, model);
   if (compile) {
-    const optimizer = compile.optimizer instanceof Optimizer
-      ? (({ kind, ...settings }) => new Optimizer(kind, settings))(compile.optimizer.getConfig())
-      : compile.optimizer;
+    const optimizer = compile.optimizer instanceof Optimizer ? compile.optimizer.clone() : compile.optimizer;
     model.compile({ ...compile, optimizer });
     return;
   }

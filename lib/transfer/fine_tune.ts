@@ -5,7 +5,7 @@
  */
 import { RnnError } from '../errors';
 import { Sequential } from '../models/sequential';
-import { Optimizer, OPTIMIZER_NAMES, OptimizerName } from '../optimizers';
+import { Optimizer, OptimizerName, resolveOptimizer } from '../optimizers';
 import { globalRandom, Random } from '../random';
 import { Tensor, TensorLike, toTensor } from '../tensor';
 import { Callback } from '../training/callbacks';
@@ -17,7 +17,7 @@ import { bodyFeatures, chooseDecay, ProbeOptions, ProbeResult, probeSite } from 
 import { FineTuneRecipe, L2spOptions, RecipeContext, RECIPES, runRecipe } from './recipes';
 import { defaultEpochs, RECIPE_DEFAULTS } from './schedule';
 import { CandidateScore, selectRecipe } from './select';
-import { checkStage, cloneOptimizer, FineTuneStage, FineTuneStageResult, runStages } from './stages';
+import { checkStage, FineTuneStage, FineTuneStageResult, runStages } from './stages';
 
 export type { FineTuneStage, FineTuneStageResult } from './stages';
 
@@ -105,13 +105,6 @@ function splitRows(x: Tensor, y: Tensor, fraction: number, rng: Random): { train
   return { train: [takeRows(x, trainRows), takeRows(y, trainRows)], validation: [takeRows(x, validationRows), takeRows(y, validationRows)] };
 }
 
-function resolveOptimizer(model: Sequential, value: unknown): Optimizer {
-  if (value instanceof Optimizer) return value;
-  if (typeof value === 'string' && (OPTIMIZER_NAMES as readonly string[]).includes(value)) return new Optimizer(value as OptimizerName);
-  if (value !== undefined) throw invalid('ARGUMENT', `an optimizer name (${OPTIMIZER_NAMES.join(', ')}) or rk.optimizers object`, 'optimizer', value);
-  return model.compiledSettings?.optimizer ?? new Optimizer('adam');
-}
-
 function checkProbeOptions(value: unknown): ProbeOptions {
   const opts = optionsOrEmpty(value as ProbeOptions, 'probe options');
   checkKnownKeys(opts, ['l2', 'maxIterations'], 'probe options');
@@ -174,7 +167,7 @@ export async function fineTune(model: Sequential, x: TensorLike, y: TensorLike, 
   const loss = opts.loss !== undefined ? checkLoss(opts.loss) : compiled?.loss;
   if (loss === undefined) throw new RnnError('ARGUMENT', `Expected loss in fineTune options (model '${model.name}' is not compiled) but received undefined`);
   const metrics = opts.metrics ?? compiled?.metrics;
-  const baseOptimizer = resolveOptimizer(model, opts.optimizer);
+  const baseOptimizer = resolveOptimizer(opts.optimizer) ?? compiled?.optimizer ?? new Optimizer('adam');
   if (opts.epochs !== undefined) checkInteger(opts.epochs, 'epochs', { min: 1 });
   const validationSplit = opts.validationSplit === undefined ? 0 : checkNumber(opts.validationSplit, 'validationSplit', { min: 0, max: 0.9 });
   const verbose = (opts.verbose === undefined ? 1 : checkInteger(opts.verbose, 'verbose', { min: 0, max: 1 })) as 0 | 1;
@@ -239,7 +232,7 @@ export async function fineTune(model: Sequential, x: TensorLike, y: TensorLike, 
   const all = Array.from({ length: samples }, (_, i) => i);
   const run = await runRecipe(chosen, model, { x: trainX, y: trainY, rows: all }, ctx);
   // The probe trains no stage: compile as a stage would, so the model is ready to evaluate.
-  if (run.stages.length === 0) model.compile({ optimizer: cloneOptimizer(baseOptimizer, baseOptimizer.learningRate), loss, metrics });
+  if (run.stages.length === 0) model.compile({ optimizer: baseOptimizer.clone(), loss, metrics });
   const samplePasses = run.samplePasses + scores.reduce((n, s) => n + s.samplePasses, 0);
   const cost = { samplePasses, plainFitPasses, ratio: samplePasses / plainFitPasses, seconds: (Date.now() - started) / 1000 };
   const report = new FineTuneReport(chosen, strategy === 'auto' ? 'cross-validation' : 'given', scores, strategy === 'auto' ? folds : 0, run.probe, cost);

@@ -15,7 +15,7 @@ import { layerFromConfig, serializeLayer } from '../layers/registry';
 import { RecurrentLayer } from '../layers/recurrent';
 import { Bidirectional, TimeDistributed } from '../layers/wrappers';
 import { Sequential } from '../models/sequential';
-import { Optimizer, OPTIMIZER_NAMES, OptimizerName } from '../optimizers';
+import { Optimizer, OptimizerName, resolveOptimizer } from '../optimizers';
 import { globalRandom, Random, withGlobalRandom } from '../random';
 import { Tensor, TensorLike, toTensor } from '../tensor';
 import { Callback } from '../training/callbacks';
@@ -110,11 +110,7 @@ export async function pretrain(model: Sequential, x: TensorLike, options: Pretra
   const validationSplit = opts.validationSplit === undefined ? 0 : checkNumber(opts.validationSplit, 'validationSplit', { min: 0, max: 0.9 });
   const verbose = (opts.verbose === undefined ? 1 : checkInteger(opts.verbose, 'verbose', { min: 0, max: 1 })) as 0 | 1;
   const seed = opts.seed === undefined ? globalRandom().integer(0x7fffffff) : checkInteger(opts.seed, 'seed', { min: 0 });
-  let optimizer: Optimizer;
-  if (opts.optimizer === undefined) optimizer = new Optimizer('adam');
-  else if (opts.optimizer instanceof Optimizer) optimizer = opts.optimizer;
-  else if (typeof opts.optimizer === 'string' && (OPTIMIZER_NAMES as readonly string[]).includes(opts.optimizer)) optimizer = new Optimizer(opts.optimizer as OptimizerName);
-  else throw invalid('ARGUMENT', `an optimizer name (${OPTIMIZER_NAMES.join(', ')}) or rk.optimizers object`, 'optimizer', opts.optimizer);
+  const optimizer = resolveOptimizer(opts.optimizer) ?? new Optimizer('adam');
 
   const weighted = weightedLayers(model);
   const headIndex = model.layers.findIndex((l) => l.name === weighted[weighted.length - 1]);
@@ -144,8 +140,7 @@ export async function pretrain(model: Sequential, x: TensorLike, options: Pretra
     return net;
   });
   body.forEach((layer, i) => pretrainer.layers[i].setWeights(layer.getWeights()));
-  const { kind, ...settings } = optimizer.getConfig();
-  pretrainer.compile({ optimizer: new Optimizer(kind, settings), loss: vocabulary ? 'sparseCategoricalCrossentropy' : 'meanSquaredError' });
+  pretrainer.compile({ optimizer: optimizer.clone(), loss: vocabulary ? 'sparseCategoricalCrossentropy' : 'meanSquaredError' });
   const history = await pretrainer.fit(inputs, targets, { epochs, batchSize, validationSplit, callbacks: opts.callbacks, verbose, seed });
   body.forEach((layer, i) => layer.setWeights(pretrainer.layers[i].getWeights()));
   return { history, baselineLoss: baseline(inputs, targets, vocabulary), pretrained: body.filter((l) => weighted.includes(l.name)).map((l) => l.name) };

@@ -107,12 +107,6 @@ function frozenNames(model: Sequential, freeze: boolean | string[] | undefined):
   return new Set(weightedLayers(model).slice(0, -1));
 }
 
-/** A fresh optimizer of the same kind and settings, with another learning rate. */
-export function cloneOptimizer(base: Optimizer, learningRate: number): Optimizer {
-  const { kind, ...settings } = base.getConfig();
-  return new Optimizer(kind, { ...settings, learningRate });
-}
-
 /**
  * Trains `model` on `train` stage by stage and returns each stage's result. The model ends compiled with the last
  * stage's optimizer; its trainable flags and per-layer learning rates are put back as they were, also on a throw.
@@ -126,7 +120,7 @@ export async function runStages(model: Sequential, train: [Tensor, Tensor], stag
       const frozen = frozenNames(model, stage.freeze);
       model.layers.forEach((layer, i) => { layer.trainable = frozen ? !frozen.has(layer.name) : originalTrainable[i]; });
       const learningRate = stage.learningRate ?? ctx.baseOptimizer.learningRate;
-      model.compile({ optimizer: cloneOptimizer(ctx.baseOptimizer, learningRate), loss: ctx.loss, metrics: ctx.metrics });
+      model.compile({ optimizer: ctx.baseOptimizer.clone(learningRate), loss: ctx.loss, metrics: ctx.metrics });
       for (const layer of model.layers) {
         const scale = stage.layerLearningRates?.[layer.name] ?? 1;
         for (const param of model.paramIndicesOf(layer)) network.setLearningRateScale(param, scale);

@@ -231,4 +231,13 @@ describe('fineTune default (auto)', () => {
     await expect(rk.fineTune(model, target.x, perStep, { ...LOSS, strategy: 'probe', verbose: 0 }))
       .rejects.toMatchObject({ code: 'ARGUMENT', message: expect.stringContaining('Dense head on feature vectors') });
   });
+
+  test('too few samples for the folds is an ARGUMENT error before any work', async () => {
+    const few = makeData(3, 4, 0.5);
+    const model = transferred();
+    const before = bytes(model.getWeights());
+    await expect(rk.fineTune(model, few.x, few.y, { ...LOSS, verbose: 0 }))
+      .rejects.toMatchObject({ code: 'ARGUMENT', message: expect.stringContaining('at least 4 training samples for 2-fold cross-validation but received 3') });
+    expect(bytes(model.getWeights())).toEqual(before);
+  });
 });

@@ -186,6 +186,9 @@ export async function fineTune(model: Sequential, x: TensorLike, y: TensorLike, 
     ?? [...(samples < RECIPE_DEFAULTS.manyLabels ? RECIPE_DEFAULTS.candidates : RECIPE_DEFAULTS.manyLabelCandidates)];
   const recipes: FineTuneRecipe[] = strategy === 'auto' ? candidates : strategy === 'stages' ? [] : [strategy];
   checkUsed(opts, strategy, recipes);
+  if (strategy === 'auto' && samples < 2 * folds) {
+    throw new RnnError('ARGUMENT', `Expected at least ${2 * folds} training samples for ${folds}-fold cross-validation but received ${samples}`);
+  }
   const epochs = opts.epochs ?? defaultEpochs(samples, batchSize);
   const plainFitPasses = epochs * samples;
   const ctx: RecipeContext = {
@@ -221,7 +224,6 @@ export async function fineTune(model: Sequential, x: TensorLike, y: TensorLike, 
   let scores: CandidateScore[] = [];
   if (strategy === 'auto') {
     if (candidates.every((c) => skip.has(c))) throw new RnnError('ARGUMENT', `Expected at least one candidate that can run on model '${model.name}' but ${skip.values().next().value}`);
-    if (samples < 2 * folds) throw new RnnError('ARGUMENT', `Expected at least ${2 * folds} training samples for ${folds}-fold cross-validation but received ${samples}`);
     const selection = await selectRecipe(model, trainX, trainY, candidates, folds, RECIPE_DEFAULTS.switchMargin, ctx, skip);
     chosen = selection.chosen;
     scores = selection.scores;

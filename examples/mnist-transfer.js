@@ -9,7 +9,8 @@
  *
  *   from scratch          a fresh LSTM trained on the N examples
  *   fine-tune all         rk.transfer (new 5-way head), then every layer trained
- *   frozen recurrent      rk.transfer with freeze: true, so only the new head trains
+ *   linear probe          rk.transfer, then rk.fineTune strategy 'probe': the recurrent layer stays as it is and the new
+ *                         head is fitted to convergence on its features (no step budget: it is a convex problem)
  *   rk.fineTune default   rk.transfer, then rk.fineTune's default (a recipe chosen by cross-validation on the N
  *                         labels: LP-FT unless the probe, L2-SP or scratch does clearly better)
  *
@@ -43,11 +44,11 @@ function headThenAll(epochs, headShare, headRate, allRate, patience) {
   return [{ epochs: head, freeze: true, learningRate: BASE_RATE * headRate }, all];
 }
 
-/** Each arm: how the B model starts (scratch or transferred, frozen or not) and how it trains. */
+/** Each arm: how the B model starts (scratch or transferred) and how it trains. */
 const ARMS = {
   'from scratch': { start: 'scratch' },
   'fine-tune all': { start: 'transfer' },
-  'frozen recurrent': { start: 'frozen' },
+  'linear probe': { start: 'transfer', fineTune: () => ({ strategy: 'probe' }) },
   'rk.fineTune default': { start: 'transfer', fineTune: () => ({}) },
 };
 /** Staged schedules (--schedules), beside rk.fineTune's default. */
@@ -100,11 +101,11 @@ async function trainSource(size, domainA) {
 async function runArm(arm, source, labelled, testSet, epochs, size, seed) {
   rk.setSeed(seed);
   const model = arm.start === 'scratch' ? buildClassifier(size.units)
-    : rk.transfer(source, { head: { units: CLASSES, activation: 'softmax' }, freeze: arm.start === 'frozen' }).model;
+    : rk.transfer(source, { head: { units: CLASSES, activation: 'softmax' } }).model;
   if (arm.fineTune) {
     const schedule = arm.fineTune(epochs);
-    // Explicit stages carry their own epochs; the default gets the budget as `epochs`.
-    const budget = schedule.stages ? {} : { epochs };
+    // Explicit stages carry their own epochs and the probe has none; the other recipes get the budget as `epochs`.
+    const budget = schedule.stages || schedule.strategy === 'probe' ? {} : { epochs };
     await rk.fineTune(model, labelled.x, labelled.y, { optimizer: 'adam', ...LOSS, batchSize: size.batchSize, verbose: 0, seed, ...budget, ...schedule });
   } else {
     model.compile({ optimizer: 'adam', ...LOSS });

@@ -11,7 +11,8 @@
  *
  *   from scratch          a fresh LSTM trained on the N examples
  *   fine-tune all         rk.transfer (new 10-way head), then every layer trained
- *   frozen recurrent      rk.transfer with freeze: true, so only the new head trains
+ *   linear probe          rk.transfer, then rk.fineTune strategy 'probe' (the recurrent layer as it is, the new head
+ *                         fitted to convergence on its features)
  *   rk.fineTune default   rk.transfer, then rk.fineTune's default (a recipe chosen by cross-validation)
  *
  * --cross-modal adds a control (demo 3): a character-level LSTM trained on the digit words' SPELLINGS (text, 27-wide
@@ -39,11 +40,11 @@ const CLASSES = 10;
 const BANDS = 24;
 const LOSS = { loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] };
 
-/** Each arm: which source model (speech, text or none), frozen or not, and whether rk.fineTune trains it. */
+/** Each arm: which source model (speech, text or none), and whether rk.fineTune trains it (and with which strategy). */
 const ARMS = {
   'from scratch': { source: 'none' },
   'fine-tune all': { source: 'speech' },
-  'frozen recurrent': { source: 'speech', freeze: true },
+  'linear probe': { source: 'speech', fineTune: true, strategy: 'probe' },
   'rk.fineTune default': { source: 'speech', fineTune: true },
 };
 const CROSS_MODAL_ARMS = {
@@ -83,7 +84,7 @@ function startingModel(arm, sources, size) {
   if (arm.source === 'none') return buildClassifier('commands', size.units, BANDS);
   const head = { units: CLASSES, activation: 'softmax' };
   if (arm.source === 'speech') {
-    const { model } = rk.transfer(sources.speech, { head, freeze: arm.freeze === true });
+    const { model } = rk.transfer(sources.speech, { head });
     if (arm.recurrentOnly) {
       // Weights in Keras order [kernel, recurrent_kernel, bias]: a fresh kernel, the transferred rest.
       const [freshKernel] = buildClassifier('fresh', size.units, BANDS).getLayer('lstm').getWeights();
@@ -100,7 +101,9 @@ async function runArm(arm, sources, labelled, testSet, epochs, size, seed) {
   rk.setSeed(seed);
   const model = startingModel(arm, sources, size);
   if (arm.fineTune) {
-    await rk.fineTune(model, labelled.x, labelled.y, { optimizer: 'adam', ...LOSS, batchSize: size.batchSize, verbose: 0, seed, epochs });
+    // The probe solves to convergence: it takes no epoch budget.
+    const budget = arm.strategy === 'probe' ? { strategy: 'probe' } : { epochs };
+    await rk.fineTune(model, labelled.x, labelled.y, { optimizer: 'adam', ...LOSS, batchSize: size.batchSize, verbose: 0, seed, ...budget });
   } else {
     model.compile({ optimizer: 'adam', ...LOSS });
     await model.fit(labelled.x, labelled.y, { epochs, batchSize: size.batchSize, verbose: 0, seed });

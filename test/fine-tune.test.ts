@@ -145,6 +145,7 @@ describe('fineTune', () => {
       [{ ...COMPILE, strategy: 'l2sp', l2sp: { alpha: -1 } }, 'l2sp.alpha'],
       [{ ...COMPILE, strategy: 'probe', probe: { l2: [] } }, 'probe.l2'],
       [{ ...COMPILE, folds: 1 }, 'folds'],
+      [{ ...COMPILE, strategy: 'probe', epochs: 5 }, 'it has no epochs'],
     ];
     for (const [options, fragment] of cases) {
       await expect(rk.fineTune(model, x, y, { verbose: 0, ...options } as rk.FineTuneOptions)).rejects.toMatchObject({ code: 'ARGUMENT', message: expect.stringContaining(fragment) });

@@ -136,6 +136,7 @@ function checkUsed(opts: FineTuneOptions, strategy: FineTuneStrategy | 'stages',
   if (strategy !== 'auto' && opts.folds !== undefined) refuse('folds', "only 'auto' cross-validates");
   if (opts.probe !== undefined && !recipes.some((r) => PROBE_RECIPES.includes(r))) refuse('probe', 'no probe runs');
   if (opts.l2sp !== undefined && !recipes.includes('l2sp')) refuse('l2sp', 'no L2-SP runs');
+  if (strategy === 'probe' && opts.epochs !== undefined) refuse('epochs', 'the probe is solved to convergence: it has no epochs');
   if (strategy === 'stages' && opts.epochs !== undefined) {
     throw new RnnError('ARGUMENT', 'Expected either epochs (a recipe\'s budget) or stages (each with its epochs) in fineTune options but received both');
   }

@@ -2,7 +2,8 @@
  * Every public entry point refuses odd arguments with an RnnError (a stable code, a message naming what was
  * expected and received), never a TypeError or RangeError from deep inside: each is called with each odd value in
  * each argument position. Prototype names ('toString', 'constructor', 'hasOwnProperty') are refused as names, with
- * the list of valid ones. (lib/transfer is covered by its own tests.)
+ * the list of valid ones. The transfer functions are swept in their first three positions (the model or source, x, y);
+ * their options are covered by test/fine-tune*.test.ts and test/transfer.test.ts.
  */
 import * as os from 'os';
 import * as path from 'path';
@@ -51,6 +52,10 @@ function entries(model: rk.Sequential): Entry[] {
     ['rk.setSeed', (a) => rk.setSeed(a as never)],
     ['rk.setThreads', (a) => rk.setThreads(a as never)],
     ['new rk.Optimizer', (a, b) => new rk.Optimizer(a as never, b as never)],
+    ['rk.transfer', (a, b) => rk.transfer(a as never, b as never)],
+    ['rk.fineTune', (a, b, c) => rk.fineTune(a as never, b as never, c as never)],
+    ['rk.pretrain', (a, b, c) => rk.pretrain(a as never, b as never, c as never)],
+    ['rk.crossValidate', (a, b, c) => rk.crossValidate(a as never, b as never, c as never)],
     ...fns(rk.layers, Object.keys(rk.layers), 'rk.layers'),
     ...fns(rk.optimizers, ['sgd', 'rmsprop', 'adam', 'adamw', 'adagrad'], 'rk.optimizers'),
     ...fns(rk.regularizers, ['l1', 'l2', 'l1l2'], 'rk.regularizers'),

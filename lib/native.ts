@@ -135,6 +135,13 @@ export interface NativeNetwork {
   evaluateBatch(x: Float32Array, batch: number, y: Float32Array, sampleWeights: Float32Array | null): Promise<NativeMetrics>;
   computeGradients(x: Float32Array, batch: number, y: Float32Array, sampleWeights: Float32Array | null, seed: number):
     Promise<{ metrics: NativeMetrics; gradients: Float32Array[] }>;
+  /**
+   * Full-batch L-BFGS over the trainable weights on one batch, without dropout: loss plus weight penalties minimised
+   * in one native call (rk.fineTune's linear probe). The weights end at the best point found.
+   */
+  minimize(x: Float32Array, batch: number, y: Float32Array, sampleWeights: Float32Array | null,
+    options: { maxIterations: number; gradientTolerance: number; valueTolerance: number }):
+    Promise<{ value: number; gradientMax: number; iterations: number; evaluations: number; stopped: string }>;
   predict(x: Float32Array, batch: number): Promise<Float32Array>;
   predictSync(x: Float32Array, batch: number): Float32Array;
   /** Bytes the native network holds (weights, gradients, optimizer state, activations); reported to V8 as well. */

@@ -2,7 +2,7 @@
  * The linear probe: the transferred body stays fixed, its features are computed once (one inference pass over the
  * training data) and the Dense head is fitted on them to convergence. For a head whose activation matches its loss
  * (softmax + categorical cross-entropy, sigmoid + binary cross-entropy, linear + squared error) that is a convex
- * problem, solved with L-BFGS (./lbfgs.ts) on the native loss and gradient, with a weight decay on the head's kernel
+ * problem, solved with L-BFGS in one native call (native/kernels/lbfgs.h over the network's loss and gradient), with a weight decay on the head's kernel
  * (Keras l2: factor * sum K^2) chosen by stratified k-fold cross-validation on the cached features (lowest held-out
  * loss, so the choice uses every sample's predicted probability rather than only its argmax).
  *
@@ -22,7 +22,6 @@ import { prepareInputs, prepareTargets } from '../training/data';
 import type { LossName } from '../training/losses';
 import { cloneLayers } from './clone';
 import { complement, stratifiedFolds, takeRows } from './folds';
-import { minimize } from './lbfgs';
 
 /** Defaults of the probe (PROBE_DEFAULTS is the one place they are written). */
 export const PROBE_DEFAULTS = Object.freeze({
@@ -35,6 +34,12 @@ export const PROBE_DEFAULTS = Object.freeze({
   /** Batch size of the feature pass. */
   featureBatchSize: 256,
 });
+
+/**
+ * When L-BFGS stops (kernels/lbfgs.h): max |gradient| <= gradientTolerance * max(1, |f|), or one iteration lowering f
+ * by less than valueTolerance * max(1, |f|). The objective is float32, so tighter tolerances only add iterations.
+ */
+const SOLVER_TOLERANCES = Object.freeze({ gradientTolerance: 1e-4, valueTolerance: 1e-8 });
 
 /** Where the probe can run: the head is the last layer, a Dense on vector features [D]. */
 export interface ProbeSite {
@@ -97,44 +102,20 @@ function headModel(model: Sequential, site: ProbeSite, loss: LossName, l2: numbe
   return probe;
 }
 
-/** Flattens the head's weights into one float64 vector (kernel then bias). */
-function flatten(weights: Tensor[]): Float64Array {
-  const total = weights.reduce((n, w) => n + w.data.length, 0);
-  const out = new Float64Array(total);
-  let offset = 0;
-  for (const w of weights) {
-    out.set(w.data, offset);
-    offset += w.data.length;
-  }
-  return out;
-}
-
-function unflatten(w: Float64Array, like: Tensor[]): Tensor[] {
-  let offset = 0;
-  return like.map((t) => {
-    const part = Float32Array.from(w.subarray(offset, offset + t.data.length));
-    offset += t.data.length;
-    return new Tensor(part, t.shape.slice());
-  });
-}
-
 /**
  * Minimises loss + decay of a head model over (features, y), from `start`; returns the solution as weight tensors.
- * The data are checked once; every evaluation is then one call of the native network (about 20 us for a few hundred
- * rows, against 120 us through model.computeGradients, which checks its inputs on every call).
+ * One native call: L-BFGS runs in C++ over the network's own loss and gradient (kernels/lbfgs.h), so a solve costs
+ * its arithmetic, not one JS round trip per evaluation.
  */
 async function solve(model: Sequential, features: Tensor, y: Tensor, start: Tensor[], maxIterations: number) {
   const shapes = model.dataShapes(model.requireCompiled().loss);
   const input = await prepareInputs(features, shapes);
   const targets = await prepareTargets(y, shapes, input.shape[0]);
+  model.setWeights(start);
   const network = model.requireNetwork();
-  const indices = model.layers.flatMap((layer) => model.paramIndicesOf(layer));
-  const result = await minimize(async (w) => {
-    unflatten(w, start).forEach((t, k) => network.setParam(indices[k], t.data));
-    const out = await network.computeGradients(input.data, input.shape[0], targets.data, null, 0).catch((e) => { throw toRnnError(e); });
-    return { value: out.metrics.loss, gradient: flatten(indices.map((i, k) => new Tensor(out.gradients[i], start[k].shape))) };
-  }, flatten(start), { maxIterations });
-  return { weights: unflatten(result.w, start), result };
+  const result = await network.minimize(input.data, input.shape[0], targets.data, null, { maxIterations, ...SOLVER_TOLERANCES })
+    .catch((e) => { throw toRnnError(e); });
+  return { weights: model.getWeights(), result };
 }
 
 /** Held-out data loss (no weight decay) of head weights on some rows. */
@@ -215,7 +196,7 @@ export async function fitProbe(
   const maxIterations = options.maxIterations ?? PROBE_DEFAULTS.maxIterations;
   const { weights, result } = await solve(headModel(model, site, loss, decay.l2), standardise(features, scaling), y, zeroWeights(model, site), maxIterations);
   model.layers[site.headIndex].setWeights(unstandardise(weights, scaling));
-  return { l2: decay.l2, candidates: decay.candidates, objective: result.value, iterations: result.iterations, stopped: result.reason };
+  return { l2: decay.l2, candidates: decay.candidates, objective: result.value, iterations: result.iterations, stopped: result.stopped };
 }
 
 /**

@@ -35,6 +35,9 @@ void BatchWorker::Execute() {
           gradients_.emplace_back(grad, grad + network.params()[i].size);
         }
         break;
+      case BatchTask::Minimize:
+        solved_ = network.minimize(input_.x.data(), input_.batch, input_.targets.data(), weights, input_.minimize);
+        break;
       case BatchTask::Predict:
         output_.resize(input_.batch * ops::shapeSize(network.outputShape()));
         network.predict(input_.x.data(), input_.batch, output_.data());
@@ -110,6 +113,17 @@ void BatchWorker::OnOK() {
     case BatchTask::Predict:
       deferred_.Resolve(toFloat32Array(env, output_.data(), output_.size()));
       break;
+    case BatchTask::Minimize: {
+      static const char* const kStops[] = {"gradient", "value", "iterations", "line search"};
+      Napi::Object result = Napi::Object::New(env);
+      result.Set("value", solved_.value);
+      result.Set("gradientMax", solved_.gradientMax);
+      result.Set("iterations", solved_.iterations);
+      result.Set("evaluations", solved_.evaluations);
+      result.Set("stopped", kStops[static_cast<int>(solved_.stop)]);
+      deferred_.Resolve(result);
+      break;
+    }
   }
 }
 

@@ -10,12 +10,13 @@
 
 namespace rnnkit::binding {
 
-enum class BatchTask { Train, Evaluate, Gradients, Predict };
+enum class BatchTask { Train, Evaluate, Gradients, Predict, Minimize };
 
 struct BatchInput {
   std::vector<float> x, targets, sampleWeights;  // sampleWeights empty = all 1
   int64_t batch = 0;
   uint32_t seed = 0;
+  kernels::LbfgsOptions minimize;  // BatchTask::Minimize
 };
 
 class BatchWorker : public Napi::AsyncWorker {
@@ -38,6 +39,7 @@ class BatchWorker : public Napi::AsyncWorker {
   ops::BatchMetrics metrics_;
   std::vector<float> output_;
   std::vector<std::vector<float>> gradients_;
+  kernels::LbfgsResult solved_;
   std::string errorCode_ = "NATIVE";
   std::string errorMessage_;  // empty: the batch succeeded
 };

@@ -37,6 +37,7 @@ Napi::Function NetworkWrap::Define(Napi::Env env) {
                       InstanceMethod("trainBatch", &NetworkWrap::Guarded<&NetworkWrap::TrainBatch>),
                       InstanceMethod("evaluateBatch", &NetworkWrap::Guarded<&NetworkWrap::EvaluateBatch>),
                       InstanceMethod("computeGradients", &NetworkWrap::Guarded<&NetworkWrap::ComputeGradients>),
+                      InstanceMethod("minimize", &NetworkWrap::Guarded<&NetworkWrap::Minimize>),
                       InstanceMethod("predict", &NetworkWrap::Guarded<&NetworkWrap::Predict>),
                       InstanceMethod("predictSync", &NetworkWrap::Guarded<&NetworkWrap::PredictSync>),
                       InstanceMethod("memoryBytes", &NetworkWrap::Guarded<&NetworkWrap::MemoryBytes>),
@@ -310,6 +311,30 @@ Napi::Value NetworkWrap::ComputeGradients(const Napi::CallbackInfo& info) {
   if (!network_->compiled()) fail(info.Env(), "STATE", "Compile the model before computing gradients");
   BatchInput input = readBatch(info, *network_, batchOf(info, 1), true);
   auto* worker = new BatchWorker(info.Env(), Value(), *this, BatchTask::Gradients, std::move(input));
+  worker->Queue();
+  return worker->promise();
+}
+
+// minimize(x, batch, y, sampleWeights | null, { maxIterations, gradientTolerance, valueTolerance }): full-batch L-BFGS
+// over the trainable weights (ops::Network::minimize); resolves { value, gradientMax, iterations, evaluations, stopped }.
+Napi::Value NetworkWrap::Minimize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ensureIdle(env, "start another batch");
+  if (!network_->compiled()) fail(env, "STATE", "Compile the model before minimising its loss");
+  if (!info[4].IsObject()) fail(env, "ARGUMENT", "Expected minimize options { maxIterations, gradientTolerance, valueTolerance }");
+  Napi::Object options = info[4].As<Napi::Object>();
+  kernels::LbfgsOptions solver;
+  const double iterations = getNumber(options, "maxIterations", solver.maxIterations, "minimize options");
+  if (!(iterations >= 1 && iterations <= 1e6 && std::floor(iterations) == iterations)) fail(env, "ARGUMENT", "Expected maxIterations to be an integer in [1, 1e6]");
+  solver.maxIterations = static_cast<int>(iterations);
+  solver.gradientTolerance = getNumber(options, "gradientTolerance", solver.gradientTolerance, "minimize options");
+  solver.valueTolerance = getNumber(options, "valueTolerance", solver.valueTolerance, "minimize options");
+  if (!(solver.gradientTolerance >= 0 && solver.valueTolerance >= 0 && std::isfinite(solver.gradientTolerance) && std::isfinite(solver.valueTolerance))) {
+    fail(env, "ARGUMENT", "Expected finite tolerances >= 0");
+  }
+  BatchInput input = readBatch(info, *network_, batchOf(info, 1), true);
+  input.minimize = solver;
+  auto* worker = new BatchWorker(env, Value(), *this, BatchTask::Minimize, std::move(input));
   worker->Queue();
   return worker->promise();
 }

@@ -49,6 +49,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   Napi::Value TrainBatch(const Napi::CallbackInfo& info);
   Napi::Value EvaluateBatch(const Napi::CallbackInfo& info);
   Napi::Value ComputeGradients(const Napi::CallbackInfo& info);
+  Napi::Value Minimize(const Napi::CallbackInfo& info);
   Napi::Value Predict(const Napi::CallbackInfo& info);
   Napi::Value PredictSync(const Napi::CallbackInfo& info);
   Napi::Value IsBusy(const Napi::CallbackInfo& info);

@@ -1,13 +1,13 @@
 #include "ops/network.h"
 
-#include <cmath>
-
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <exception>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "kernels/optimizers.h"
 #include "ops/memory_budget.h"
@@ -258,6 +258,45 @@ void Network::setAnchor(size_t index, const float* anchor, double factor) {
 BatchMetrics Network::computeGradients(const float* x, int64_t batch, const float* targets,
                                        const float* sampleWeights, uint32_t seed) {
   return runBatch(x, batch, targets, sampleWeights, seed, true, true);
+}
+
+kernels::LbfgsResult Network::minimize(const float* x, int64_t batch, const float* targets,
+                                      const float* sampleWeights, const kernels::LbfgsOptions& options) {
+  std::vector<size_t> trainable;
+  int64_t total = 0;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (!params_[i].trainable) continue;
+    trainable.push_back(i);
+    total += params_[i].size;
+  }
+  if (total == 0) throw std::invalid_argument("Expected a network with trainable weights to minimise over but it has none");
+  const std::vector<float> original(values_.data(), values_.data() + values_.size());
+  std::vector<double> point(total);
+  auto gather = [&](const float* from, double* to) {
+    for (size_t i : trainable) to = std::copy(from + params_[i].offset, from + params_[i].offset + params_[i].size, to);
+  };
+  auto scatter = [&](const double* from) {
+    for (size_t i : trainable) {
+      float* to = values_.data() + params_[i].offset;
+      for (int64_t k = 0; k < params_[i].size; ++k) to[k] = static_cast<float>(*from++);
+    }
+  };
+  gather(values_.data(), point.data());
+  try {
+    // The gradient pass: backward without dropout (runBatch with training off, backpropagation on).
+    auto objective = [&](const double* w, double* gradient) {
+      scatter(w);
+      const double value = runBatch(x, batch, targets, sampleWeights, 0, false, true).loss;
+      gather(shardGrads_[0].data(), gradient);
+      return value;
+    };
+    const kernels::LbfgsResult result = kernels::lbfgsMinimize(total, point.data(), objective, options);
+    scatter(point.data());
+    return result;
+  } catch (...) {
+    std::copy(original.begin(), original.end(), values_.data());
+    throw;
+  }
 }
 
 BatchMetrics Network::trainBatch(const float* x, int64_t batch, const float* targets, const float* sampleWeights,

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/lbfgs.h"
 #include "ops/layer.h"
 #include "ops/loss_head.h"
 #include "ops/network_shard.h"
@@ -94,6 +95,11 @@ class Network {
   // Forward and backward only: fills the gradient store (read it with gradData) without updating anything.
   BatchMetrics computeGradients(const float* x, int64_t batch, const float* targets, const float* sampleWeights,
                                 uint32_t seed);
+  // Full-batch L-BFGS (kernels/lbfgs.h) over the trainable parameters: minimises the loss on (x, targets) plus the
+  // weight penalties, without dropout, and leaves the best point found in the parameters (on a throw, the parameters
+  // are put back as they were). For small convex problems solved to convergence: rk.fineTune's linear probe.
+  kernels::LbfgsResult minimize(const float* x, int64_t batch, const float* targets, const float* sampleWeights,
+                                const kernels::LbfgsOptions& options);
   const float* gradData(size_t index) const { return shardGrads_[0].data() + params_.at(index).offset; }
   // out: [batch, ...outputShape].
   void predict(const float* x, int64_t batch, float* out);

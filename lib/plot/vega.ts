@@ -44,7 +44,9 @@ async function importPeer(name: string): Promise<Record<string, unknown>> {
 }
 
 async function loadModules(): Promise<VegaModules> {
-  const [vega, vegaLite] = await Promise.all([importPeer('vega'), importPeer('vega-lite')]);
+  // One after the other: with both missing, the error names vega every time (Promise.all named whichever failed first).
+  const vega = await importPeer('vega');
+  const vegaLite = await importPeer('vega-lite');
   const View = vega.View as new (runtime: unknown, options: { renderer: string }) => VegaView;
   const parse = vega.parse as (spec: object) => unknown;
   const compile = vegaLite.compile as (spec: object) => { spec: object };

@@ -61,7 +61,7 @@ export interface FineTuneOptions {
   /**
    * The recipes 'auto' compares. The first is the prior choice: another replaces it only when it predicts the held-out
    * samples better by more than 1.645 standard errors (lib/transfer/select.ts). Default ['lpft', 'probe', 'l2sp',
-   * 'scratch'] below 500 training samples, ['finetune', 'probe', 'l2sp', 'scratch'] from 500 on.
+   * 'scratch'] below 500 training samples, ['lpft', 'finetune', 'probe', 'l2sp', 'scratch'] from 500 on.
    */
   candidates?: FineTuneRecipe[];
   /** Stratified folds of 'auto''s cross-validation (>= 2). Default 2. */

@@ -3,19 +3,21 @@
  *
  * No fixed recipe wins on every task with few labels. The transfer suite (`npm run bench:transfer`, bench/transfer/;
  * table in docs/transfer.md: four task pairs, N in {20, 50, 100, 500, all}, 5 seeds, every arm in one run) has the
- * linear probe best on a CMUdict text pair at N <= 100 (0.688 at N = 50 against 0.642 for LP-FT) and worst on a
- * Spanish speech pair (0.602 against 0.772); LP-FT best on digits and Spanish speech at small N; L2-SP on English
- * speech at 50-100 labels; plain fine-tuning with all labels on every pair. So the default does not fix a recipe:
+ * linear probe best on a CMUdict text pair at N <= 100 (0.689 at N = 50 against 0.642 for LP-FT) and worst on a
+ * Spanish speech pair (0.570 against 0.750); LP-FT best on digits and both speech pairs at small N; with all labels
+ * plain fine-tuning best on digits and text and LP-FT on both speech pairs (an earlier run, with other source models,
+ * had fine-tuning best on all four). So the default does not fix a recipe:
  * it compares `candidates` by stratified k-fold cross-validation on the labelled data it is given
- * (lib/transfer/select.ts), keeps the first (the prior: LP-FT, or fine-tuning from `manyLabels` on) unless another is
- * better sample by sample by `switchMargin` standard errors, retrains the winner on all of it, and reports every
- * score. In the suite's run it is never below scratch, 8-28 points above it at N = 50, and within 1 point of the best
- * arm in 12 of 20 cells (the misses: gaps of 2-5 points that 20-100 labels cannot reveal, and seed noise).
+ * (lib/transfer/select.ts), keeps the first (the prior: LP-FT) unless another is better sample by sample by
+ * `switchMargin` standard errors, retrains the winner on all of it, and reports every score. In the suite's run it is
+ * never below scratch, 4-24 points above it at N = 50, and within 1 point of the best arm in 11 of 20 cells (the
+ * misses: gaps of 2-4 points that 20-100 labels cannot reveal, and the same recipe retrained from another seed).
  *
  * Cost: with k folds each candidate that trains by gradient costs (k - 1) plain fits over its folds (every fold trains
  * the same epochs on (k - 1) / k of the data); the probe costs one inference pass plus its solver. With two folds and
  * three gradient candidates the default costs 3 plain fits to choose plus one to retrain: 4.0x the training passes
- * of one plain fit, reported in every result (`report.cost`); 3.9-8.4x the wall time on the suite's small models.
+ * of one plain fit (5.0x from `manyLabels` on, with fine-tuning as a fourth), reported in every result
+ * (`report.cost`); 4.3-6.7x the wall time on the suite's small models.
  */
 import type { FineTuneRecipe } from './recipes';
 

@@ -11,17 +11,7 @@ import {
   isPlainObject,
   optionsOrEmpty,
 } from '../lib/validate';
-
-/** Runs fn and returns the RnnError it throws (fails the test when it throws nothing or something else). */
-function thrown(fn: () => unknown): RnnError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RnnError);
-    return e as RnnError;
-  }
-  throw new Error('expected an RnnError, nothing was thrown');
-}
+import { thrown } from './helpers/checks';
 
 describe('RnnError', () => {
   it('is an Error with a code, a name and a working instanceof', () => {

@@ -1,6 +1,6 @@
-import { RnnError } from '../lib/errors';
 import { checkInitializer, computeFans, initialize, InitializerSpec } from '../lib/initializers';
 import { Random } from '../lib/random';
+import { thrown } from './helpers/checks';
 
 function stats(values: Float32Array): { mean: number; variance: number; min: number; max: number } {
   let sum = 0;
@@ -31,16 +31,6 @@ function orthogonalityError(a: Float32Array, rows: number, cols: number, columns
     }
   }
   return worst;
-}
-
-function thrown(fn: () => unknown): RnnError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RnnError);
-    return e as RnnError;
-  }
-  throw new Error('expected an RnnError, nothing was thrown');
 }
 
 describe('computeFans', () => {

@@ -6,23 +6,13 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { RnnError } from '../lib/errors';
 import { learningCurvesSpec } from '../lib/plot/learning_curves';
 import { callbacks } from '../lib/training/callbacks';
 import { History } from '../lib/training/history';
+import { thrown } from './helpers/checks';
 
 const root = path.join(__dirname, '..');
 const entry = path.join(root, 'dist', 'index.js');
-
-function thrown(fn: () => unknown): RnnError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RnnError);
-    return e as RnnError;
-  }
-  throw new Error('expected an RnnError, nothing was thrown');
-}
 
 function historyOf(epochs: Record<string, number>[]): History {
   const history = new History();

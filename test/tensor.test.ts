@@ -1,15 +1,5 @@
-import { RnnError } from '../lib/errors';
 import { gatherRows, sliceRows, tensor, Tensor, toTensor } from '../lib/tensor';
-
-function thrown(fn: () => unknown): RnnError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RnnError);
-    return e as RnnError;
-  }
-  throw new Error('expected an RnnError, nothing was thrown');
-}
+import { thrown } from './helpers/checks';
 
 describe('Tensor', () => {
   it('wraps data with a shape and exposes size, rank, array() and dataSync()', () => {

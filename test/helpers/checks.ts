@@ -51,3 +51,14 @@ export async function expectRnnError(action: () => unknown, code: RnnErrorCode, 
     .toEqual({ code, matches: true, message: rnnError.message });
   return rnnError;
 }
+
+/** Runs fn and returns the RnnError it throws (fails the test when it throws nothing or something else). */
+export function thrown(fn: () => unknown): RnnError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(RnnError);
+    return e as RnnError;
+  }
+  throw new Error('expected an RnnError, nothing was thrown');
+}

@@ -1,11 +1,7 @@
 'use strict';
 /** Tables and target checks of the transfer suite (bench/transfer/run.js): results[n][arm] = runs over seeds. */
 
-function meanAndSpread(values) {
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const variance = values.length > 1 ? values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1) : 0;
-  return { mean, std: Math.sqrt(variance) };
-}
+const { meanAndSpread } = require('../../examples/data/results-table');
 
 const accuracyOf = (runs) => meanAndSpread(runs.map((r) => r.accuracy));
 
@@ -80,4 +76,4 @@ function checkTargets(tasks, options) {
   return lines.join('\n');
 }
 
-module.exports = { formatTable, checkTargets, meanAndSpread };
+module.exports = { formatTable, checkTargets };

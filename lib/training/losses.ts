@@ -11,6 +11,11 @@ export const LOSS_NAMES: readonly LossName[] = [
   'categoricalCrossentropy', 'sparseCategoricalCrossentropy', 'binaryCrossentropy', 'meanSquaredError',
   'meanAbsoluteError', 'huber',
 ];
+/** True for the cross-entropies, whose targets are classes (an accuracy can be read from them). */
+export function isClassificationLoss(loss: LossName): boolean {
+  return loss === 'categoricalCrossentropy' || loss === 'sparseCategoricalCrossentropy' || loss === 'binaryCrossentropy';
+}
+
 /**
  * Every accepted name, aliases included, in Maps: a lookup in a plain object (`name in table`, `table[name]`) also
  * finds 'toString', 'constructor' or 'hasOwnProperty' on Object.prototype, which once let `metrics: ['constructor']`

@@ -7,10 +7,11 @@ import { RnnError } from '../errors';
 import { CompileArgs, Sequential } from '../models/sequential';
 import { Optimizer } from '../optimizers';
 import { globalRandom, Random } from '../random';
-import { gatherRows, Tensor, TensorLike, toTensor } from '../tensor';
+import { TensorLike, toTensor } from '../tensor';
 import type { FitOptions } from '../training/fit';
 import { resolveMode } from '../training/callback_base';
 import { checkFunction, checkInteger, checkKnownKeys, invalid, isPlainObject, optionsOrEmpty } from '../validate';
+import { takeRows } from './folds';
 
 export interface CrossValidateOptions {
   /** Number of folds k (>= 2). Default 5. */
@@ -56,10 +57,6 @@ export function foldRows(samples: number, folds: number, rng: Random): number[][
     const end = Math.floor(((f + 1) * samples) / folds);
     return order.slice(start, end).sort((a, b) => a - b);
   });
-}
-
-function take(t: Tensor, rows: number[]): Tensor {
-  return new Tensor(gatherRows(t, rows), [rows.length, ...t.shape.slice(1)]);
 }
 
 function summarise(folds: Record<string, number>[]): CrossValidationResult {
@@ -132,8 +129,8 @@ export async function crossValidate(
       const label = single ? 'buildModel' : `candidates['${name}']`;
       const model = build();
       compileFor(model, opts.compile, label);
-      await model.fit(take(xs, trainRows), take(ys, trainRows), fitOptions);
-      const metrics = await model.evaluate(take(xs, heldOut[f]), take(ys, heldOut[f]), { batchSize: fitOptions.batchSize ?? 32 });
+      await model.fit(takeRows(xs, trainRows), takeRows(ys, trainRows), fitOptions);
+      const metrics = await model.evaluate(takeRows(xs, heldOut[f]), takeRows(ys, heldOut[f]), { batchSize: fitOptions.batchSize ?? 32 });
       perFold.push(metrics);
       if (!single && !(monitor in metrics)) throw invalid('ARGUMENT', `a metric the models report (${Object.keys(metrics).join(', ')})`, 'monitor', monitor);
       if (verbose) {

@@ -9,7 +9,7 @@ import { Optimizer, OptimizerName, resolveOptimizer } from '../optimizers';
 import { globalRandom, Random } from '../random';
 import { Tensor, TensorLike, toTensor } from '../tensor';
 import { Callback } from '../training/callbacks';
-import { checkLoss, LossName } from '../training/losses';
+import { checkLoss, isClassificationLoss, LossName } from '../training/losses';
 import { checkInteger, checkKnownKeys, checkNumber, checkOneOf, invalid, optionsOrEmpty } from '../validate';
 import { FineTuneReport } from './fine_tune_report';
 import { classIds, takeRows } from './folds';
@@ -194,7 +194,7 @@ export async function fineTune(model: Sequential, x: TensorLike, y: TensorLike, 
   const plainFitPasses = epochs * samples;
   const ctx: RecipeContext = {
     loss, metrics, baseOptimizer, batchSize, callbacks: opts.callbacks ?? [], verbose, rng, validation: data.validation, epochs,
-    ids: classIds(trainY, loss !== 'meanSquaredError' && loss !== 'meanAbsoluteError' && loss !== 'huber'), probe, l2sp,
+    ids: classIds(trainY, isClassificationLoss(loss)), probe, l2sp,
     probeSeed: rng.integer(0x7fffffff),
   };
 

@@ -16,6 +16,7 @@
  */
 import { Sequential } from '../models/sequential';
 import { Tensor } from '../tensor';
+import { isClassificationLoss } from '../training/losses';
 import { cloneModel } from './clone';
 import { complement, stratifiedFolds, takeRows } from './folds';
 import { FineTuneRecipe, RecipeContext, runRecipe } from './recipes';
@@ -116,7 +117,7 @@ export async function selectRecipe(
   const samples = x.shape[0];
   const all = Array.from({ length: samples }, (_, i) => i);
   const heldOut = stratifiedFolds(all, folds, ctx.rng.fork(), ctx.ids);
-  const classification = ctx.loss !== 'meanSquaredError' && ctx.loss !== 'meanAbsoluteError' && ctx.loss !== 'huber';
+  const classification = isClassificationLoss(ctx.loss);
   const scores: CandidateScore[] = [];
   for (const recipe of candidates) {
     const score: CandidateScore = { recipe, accuracy: [], loss: [], samplePasses: 0, seconds: 0 };

@@ -209,6 +209,22 @@ ops::LossConfig toLossConfig(Napi::Env env, const Napi::Object& object) {
   return config;
 }
 
+kernels::LbfgsOptions toLbfgsOptions(Napi::Env env, const Napi::Object& object) {
+  kernels::LbfgsOptions options;
+  const double iterations = getNumber(object, "maxIterations", options.maxIterations, "minimize options");
+  if (!(iterations >= 1 && iterations <= 1e6 && std::floor(iterations) == iterations)) {
+    fail(env, "ARGUMENT", "Expected maxIterations to be an integer in [1, 1e6]");
+  }
+  options.maxIterations = static_cast<int>(iterations);
+  options.gradientTolerance = getNumber(object, "gradientTolerance", options.gradientTolerance, "minimize options");
+  options.valueTolerance = getNumber(object, "valueTolerance", options.valueTolerance, "minimize options");
+  if (!(options.gradientTolerance >= 0 && options.valueTolerance >= 0 && std::isfinite(options.gradientTolerance) &&
+        std::isfinite(options.valueTolerance))) {
+    fail(env, "ARGUMENT", "Expected finite tolerances >= 0");
+  }
+  return options;
+}
+
 ops::OptimizerConfig toOptimizerConfig(Napi::Env env, const Napi::Object& object) {
   static const std::map<std::string, ops::OptimizerKind> kinds{{"sgd", ops::OptimizerKind::Sgd},
                                                               {"rmsprop", ops::OptimizerKind::RmsProp},

@@ -29,6 +29,8 @@ Napi::Float32Array toFloat32Array(Napi::Env env, const float* data, size_t count
 std::vector<ops::LayerSpec> toLayerSpecs(Napi::Env env, const Napi::Array& layers);
 ops::LossConfig toLossConfig(Napi::Env env, const Napi::Object& object);
 ops::OptimizerConfig toOptimizerConfig(Napi::Env env, const Napi::Object& object);
+// { maxIterations, gradientTolerance, valueTolerance } of NetworkWrap::Minimize, checked.
+kernels::LbfgsOptions toLbfgsOptions(Napi::Env env, const Napi::Object& object);
 Napi::Object metricsToObject(Napi::Env env, const ops::BatchMetrics& metrics);
 
 }  // namespace rnnkit::binding

@@ -288,31 +288,32 @@ BatchInput readBatch(const Napi::CallbackInfo& info, ops::Network& network, int6
 
 }  // namespace
 
+// Runs `task` on a worker thread (binding/batch_worker.h); the returned promise settles when it ends.
+Napi::Value NetworkWrap::queueBatch(BatchTask task, BatchInput input) {
+  auto* worker = new BatchWorker(Env(), Value(), *this, task, std::move(input));
+  worker->Queue();
+  return worker->promise();
+}
+
 Napi::Value NetworkWrap::TrainBatch(const Napi::CallbackInfo& info) {
   ensureIdle(info.Env(), "start another batch");
   if (!network_->compiled()) fail(info.Env(), "STATE", "Compile the model before training it");
   BatchInput input = readBatch(info, *network_, batchOf(info, 1), true);
-  auto* worker = new BatchWorker(info.Env(), Value(), *this, BatchTask::Train, std::move(input));
-  worker->Queue();
-  return worker->promise();
+  return queueBatch(BatchTask::Train, std::move(input));
 }
 
 Napi::Value NetworkWrap::EvaluateBatch(const Napi::CallbackInfo& info) {
   ensureIdle(info.Env(), "start another batch");
   if (!network_->compiled()) fail(info.Env(), "STATE", "Compile the model before evaluating it");
   BatchInput input = readBatch(info, *network_, batchOf(info, 1), true);
-  auto* worker = new BatchWorker(info.Env(), Value(), *this, BatchTask::Evaluate, std::move(input));
-  worker->Queue();
-  return worker->promise();
+  return queueBatch(BatchTask::Evaluate, std::move(input));
 }
 
 Napi::Value NetworkWrap::ComputeGradients(const Napi::CallbackInfo& info) {
   ensureIdle(info.Env(), "start another batch");
   if (!network_->compiled()) fail(info.Env(), "STATE", "Compile the model before computing gradients");
   BatchInput input = readBatch(info, *network_, batchOf(info, 1), true);
-  auto* worker = new BatchWorker(info.Env(), Value(), *this, BatchTask::Gradients, std::move(input));
-  worker->Queue();
-  return worker->promise();
+  return queueBatch(BatchTask::Gradients, std::move(input));
 }
 
 // minimize(x, batch, y, sampleWeights | null, { maxIterations, gradientTolerance, valueTolerance }): full-batch L-BFGS
@@ -322,29 +323,16 @@ Napi::Value NetworkWrap::Minimize(const Napi::CallbackInfo& info) {
   ensureIdle(env, "start another batch");
   if (!network_->compiled()) fail(env, "STATE", "Compile the model before minimising its loss");
   if (!info[4].IsObject()) fail(env, "ARGUMENT", "Expected minimize options { maxIterations, gradientTolerance, valueTolerance }");
-  Napi::Object options = info[4].As<Napi::Object>();
-  kernels::LbfgsOptions solver;
-  const double iterations = getNumber(options, "maxIterations", solver.maxIterations, "minimize options");
-  if (!(iterations >= 1 && iterations <= 1e6 && std::floor(iterations) == iterations)) fail(env, "ARGUMENT", "Expected maxIterations to be an integer in [1, 1e6]");
-  solver.maxIterations = static_cast<int>(iterations);
-  solver.gradientTolerance = getNumber(options, "gradientTolerance", solver.gradientTolerance, "minimize options");
-  solver.valueTolerance = getNumber(options, "valueTolerance", solver.valueTolerance, "minimize options");
-  if (!(solver.gradientTolerance >= 0 && solver.valueTolerance >= 0 && std::isfinite(solver.gradientTolerance) && std::isfinite(solver.valueTolerance))) {
-    fail(env, "ARGUMENT", "Expected finite tolerances >= 0");
-  }
+  const kernels::LbfgsOptions options = toLbfgsOptions(env, info[4].As<Napi::Object>());
   BatchInput input = readBatch(info, *network_, batchOf(info, 1), true);
-  input.minimize = solver;
-  auto* worker = new BatchWorker(env, Value(), *this, BatchTask::Minimize, std::move(input));
-  worker->Queue();
-  return worker->promise();
+  input.minimize = options;
+  return queueBatch(BatchTask::Minimize, std::move(input));
 }
 
 Napi::Value NetworkWrap::Predict(const Napi::CallbackInfo& info) {
   ensureIdle(info.Env(), "predict");
   BatchInput input = readBatch(info, *network_, batchOf(info, 1), false);
-  auto* worker = new BatchWorker(info.Env(), Value(), *this, BatchTask::Predict, std::move(input));
-  worker->Queue();
-  return worker->promise();
+  return queueBatch(BatchTask::Predict, std::move(input));
 }
 
 // Synchronous prediction for small inputs (no thread hop): the same checks, the same numbers.

@@ -11,6 +11,9 @@
 
 namespace rnnkit::binding {
 
+enum class BatchTask;  // binding/batch_worker.h
+struct BatchInput;
+
 class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
  public:
   static Napi::Function Define(Napi::Env env);
@@ -30,6 +33,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   template <Method method, bool needsNetwork = true>
   Napi::Value Guarded(const Napi::CallbackInfo& info);
   void ensureIdle(Napi::Env env, const char* what) const;
+  Napi::Value queueBatch(BatchTask task, BatchInput input);
   size_t paramIndex(const Napi::CallbackInfo& info, size_t argument) const;
   int64_t batchOf(const Napi::CallbackInfo& info, size_t argument) const;
 

@@ -195,10 +195,7 @@ export class Sequential {
   /** One optimizer step on one batch; returns `{ loss, ...metrics }` of that batch (before the update). */
   async trainOnBatch(x: TensorLike, y: TensorLike): Promise<Record<string, number>> {
     return this.runTask('train', async () => {
-      const compiled = this.requireCompiled();
-      const shapes = this.dataShapes(compiled.loss);
-      const input = await prepareInputs(x, shapes);
-      const targets = await prepareTargets(y, shapes, input.shape[0]);
+      const { compiled, input, targets } = await this.checkedBatch(x, y);
       const seed = globalRandom().integer(0x7fffffff);
       const metrics = await this.requireNetwork().trainBatch(input.data, input.shape[0], targets.data, null, seed).catch((e) => { throw toRnnError(e); });
       return batchLogs(metrics, compiled.metrics, input.shape[0]);
@@ -216,10 +213,7 @@ export class Sequential {
     gradients: Tensor[];
   }> {
     return this.runTask('computeGradients', async () => {
-      const compiled = this.requireCompiled();
-      const shapes = this.dataShapes(compiled.loss);
-      const input = await prepareInputs(x, shapes);
-      const targets = await prepareTargets(y, shapes, input.shape[0]);
+      const { input, targets } = await this.checkedBatch(x, y);
       const seed = options.seed ?? globalRandom().integer(0x7fffffff);
       const network = this.requireNetwork();
       const result = await network.computeGradients(input.data, input.shape[0], targets.data, null, seed).catch((e) => { throw toRnnError(e); });
@@ -227,6 +221,26 @@ export class Sequential {
       const order = this.layerList.flatMap((layer) => this.paramIndices.get(layer) ?? []);
       return { loss: result.metrics.loss, gradients: order.map((i) => new Tensor(result.gradients[i], infos[i].shape)) };
     });
+  }
+
+  /**
+   * @internal Full-batch L-BFGS over the trainable weights on one batch (no dropout): loss plus weight penalties
+   * minimised in one native call; the weights end at the best point found (rk.fineTune's linear probe).
+   */
+  async minimizeOnBatch(x: TensorLike, y: TensorLike, options: { maxIterations: number; gradientTolerance: number; valueTolerance: number }) {
+    return this.runTask('minimize', async () => {
+      const { input, targets } = await this.checkedBatch(x, y);
+      return this.requireNetwork().minimize(input.data, input.shape[0], targets.data, null, options).catch((e) => { throw toRnnError(e); });
+    });
+  }
+
+  /** The inputs and targets of one batch, checked against the compiled model. */
+  private async checkedBatch(x: TensorLike, y: TensorLike): Promise<{ compiled: CompiledState; input: Tensor; targets: Tensor }> {
+    const compiled = this.requireCompiled();
+    const shapes = this.dataShapes(compiled.loss);
+    const input = await prepareInputs(x, shapes);
+    const targets = await prepareTargets(y, shapes, input.shape[0]);
+    return { compiled, input, targets };
   }
 
   /**

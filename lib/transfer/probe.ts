@@ -15,10 +15,8 @@ import { RnnError } from '../errors';
 import { Dense } from '../layers/core';
 import { layerFromConfig, serializeLayer } from '../layers/registry';
 import { Sequential } from '../models/sequential';
-import { toRnnError } from '../native';
 import { Random } from '../random';
 import { Tensor } from '../tensor';
-import { prepareInputs, prepareTargets } from '../training/data';
 import type { LossName } from '../training/losses';
 import { cloneLayers } from './clone';
 import { complement, stratifiedFolds, takeRows } from './folds';
@@ -108,13 +106,8 @@ function headModel(model: Sequential, site: ProbeSite, loss: LossName, l2: numbe
  * its arithmetic, not one JS round trip per evaluation.
  */
 async function solve(model: Sequential, features: Tensor, y: Tensor, start: Tensor[], maxIterations: number) {
-  const shapes = model.dataShapes(model.requireCompiled().loss);
-  const input = await prepareInputs(features, shapes);
-  const targets = await prepareTargets(y, shapes, input.shape[0]);
   model.setWeights(start);
-  const network = model.requireNetwork();
-  const result = await network.minimize(input.data, input.shape[0], targets.data, null, { maxIterations, ...SOLVER_TOLERANCES })
-    .catch((e) => { throw toRnnError(e); });
+  const result = await model.minimizeOnBatch(features, y, { maxIterations, ...SOLVER_TOLERANCES });
   return { weights: model.getWeights(), result };
 }
 

@@ -18,7 +18,7 @@ struct DenseConfig {
 };
 
 template <typename T>
-class DenseLayer : public LayerOp<T> {
+class DenseLayer : public UnaryLayerOp<T> {
  public:
   explicit DenseLayer(const DenseConfig& config);
   Shape outputShape(const Shape& input) const override;
@@ -38,7 +38,7 @@ class DenseLayer : public LayerOp<T> {
 };
 
 template <typename T>
-class DropoutLayer : public LayerOp<T> {
+class DropoutLayer : public UnaryLayerOp<T> {
  public:
   explicit DropoutLayer(double rate);
   Shape outputShape(const Shape& input) const override { return input; }
@@ -55,7 +55,7 @@ class DropoutLayer : public LayerOp<T> {
 // (first to last unmasked step) travels on to the recurrent layers as SequenceWindows. Masked steps inside the
 // window are kept as ordinary steps.
 template <typename T>
-class MaskingLayer : public LayerOp<T> {
+class MaskingLayer : public UnaryLayerOp<T> {
  public:
   explicit MaskingLayer(double maskValue) : maskValue_(maskValue) {}
   Shape outputShape(const Shape& input) const override;
@@ -79,7 +79,7 @@ struct EmbeddingConfig {
 
 // Token ids [T] (stored as floats) -> vectors [T, outputDim]. With maskZero, id 0 is padding.
 template <typename T>
-class EmbeddingLayer : public LayerOp<T> {
+class EmbeddingLayer : public UnaryLayerOp<T> {
  public:
   explicit EmbeddingLayer(const EmbeddingConfig& config);
   Shape outputShape(const Shape& input) const override;

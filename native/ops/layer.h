@@ -92,10 +92,50 @@ struct ParamInfo {
   double l1 = 0, l2 = 0;  // regularizer factors for this parameter
 };
 
+// A time dimension of any length in a per-sample shape (Keras `None`, rk.input({ shape: [null, F] })). Shapes given
+// when a network is built may hold it; the shapes of a batch that runs never do (they come from the data).
+inline constexpr int64_t kAnyLength = -1;
+
+// One node of a network graph: any number of input tensors, any number of output tensors (a recurrent layer with
+// returnState has 2 or 3, a merge layer takes 2 or more). Each node of a graph has its own op object (its own
+// activations and tape); a layer applied twice is two ops bound to the same parameter values.
 template <typename T>
 class LayerOp {
  public:
   virtual ~LayerOp() = default;
+  // Per-sample output shapes for per-sample input shapes (a dimension may be kAnyLength when the network is built);
+  // throws std::invalid_argument naming what was expected when the inputs do not fit (count or shapes).
+  virtual std::vector<Shape> outputShapes(const std::vector<Shape>& inputs) const = 0;
+  // Parameters for these inputs, in the order bind() receives them. They may depend on feature sizes only, never on
+  // a time dimension, so one set of weights serves every sequence length.
+  virtual std::vector<ParamInfo> paramInfos(const std::vector<Shape>& inputs) const {
+    (void)inputs;
+    return {};
+  }
+  // Binds the parameter / gradient storage (in paramInfos() order); called once after construction.
+  virtual void bind(const std::vector<T*>& values, const std::vector<T*>& grads) {
+    values_ = values;
+    grads_ = grads;
+  }
+  // Runs the node on one activation per input; the returned activations (one per output) stay valid until the next
+  // forward of this op.
+  virtual std::vector<Activations<T>> forwardAll(const std::vector<Activations<T>>& inputs, ForwardMode mode,
+                                                 std::mt19937& rng) = 0;
+  // dOutputs[k]: gradient of output k in its layout, or nullptr when nothing downstream depends on output k (read it
+  // as zeros). dInputs[k]: where to write (overwrite) the gradient of input k, or nullptr when it is not needed.
+  // Writes the parameter gradients (overwrite). Uses what the last forward kept (which had keepForBackward).
+  virtual void backwardAll(const std::vector<const T*>& dOutputs, const std::vector<T*>& dInputs) = 0;
+
+ protected:
+  std::vector<T*> values_;
+  std::vector<T*> grads_;
+};
+
+// The common case, one input and one output (Dense, Dropout, Masking, Embedding): implement the four single-tensor
+// methods below and the node methods follow from them.
+template <typename T>
+class UnaryLayerOp : public LayerOp<T> {
+ public:
   // Per-sample output shape for a per-sample input shape; throws std::invalid_argument when the input does not fit.
   virtual Shape outputShape(const Shape& input) const = 0;
   // Parameters for a per-sample input shape, in the order bind() receives them.
@@ -103,20 +143,39 @@ class LayerOp {
     (void)input;
     return {};
   }
-  // Binds the parameter / gradient storage (in params() order); called once after construction.
-  virtual void bind(const std::vector<T*>& values, const std::vector<T*>& grads) {
-    values_ = values;
-    grads_ = grads;
-  }
   // Runs the layer; the returned activations stay valid until the next forward of this layer.
   virtual Activations<T> forward(const Activations<T>& input, ForwardMode mode, std::mt19937& rng) = 0;
   // dOutput has the output's layout; writes the parameter gradients (overwrite) and, when dInput is not null,
   // the input gradient (overwrite). Uses what the last forward kept (which must have had keepForBackward).
   virtual void backward(const T* dOutput, T* dInput) = 0;
 
- protected:
-  std::vector<T*> values_;
-  std::vector<T*> grads_;
+  std::vector<Shape> outputShapes(const std::vector<Shape>& inputs) const final {
+    expectOne(inputs.size());
+    return {outputShape(inputs[0])};
+  }
+  std::vector<ParamInfo> paramInfos(const std::vector<Shape>& inputs) const final {
+    expectOne(inputs.size());
+    return params(inputs[0]);
+  }
+  std::vector<Activations<T>> forwardAll(const std::vector<Activations<T>>& inputs, ForwardMode mode,
+                                         std::mt19937& rng) final {
+    expectOne(inputs.size());
+    return {forward(inputs[0], mode, rng)};
+  }
+  void backwardAll(const std::vector<const T*>& dOutputs, const std::vector<T*>& dInputs) final {
+    expectOne(dInputs.size());
+    if (dOutputs.size() != 1 || dOutputs[0] == nullptr) {
+      throw std::logic_error("A one-output layer's backward needs the gradient of its output");
+    }
+    backward(dOutputs[0], dInputs[0]);
+  }
+
+ private:
+  static void expectOne(size_t count) {
+    if (count != 1) {
+      throw std::invalid_argument("Expected 1 input tensor but received " + std::to_string(count));
+    }
+  }
 };
 
 }  // namespace rnnkit::ops

@@ -48,11 +48,11 @@ Network::Network(const Shape& inputShape, const std::vector<LayerSpec>& layers) 
   for (size_t i = 0; i < layers.size(); ++i) {
     auto layer = makeLayerOp(layers[i]);
     try {
-      shapes_.push_back(layer->outputShape(shapes_[i]));
+      shapes_.push_back(layer->outputShapes({shapes_[i]}).at(0));
     } catch (const std::invalid_argument& e) {
       throw std::invalid_argument("Layer '" + layers[i].name + "': " + e.what());
     }
-    for (const ParamInfo& info : layer->params(shapes_[i])) {
+    for (const ParamInfo& info : layer->paramInfos({shapes_[i]})) {
       int64_t size;
       try {
         size = shapeSize(info.shape);

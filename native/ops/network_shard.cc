@@ -42,7 +42,7 @@ const Activations<float>& NetworkShard::forward(const float* x, int64_t batch, F
   activations_[0].batch = batch;
   activations_[0].shape = shapes_[0];
   activations_[0].windows = nullptr;
-  for (size_t i = 0; i < layers_.size(); ++i) activations_[i + 1] = layers_[i]->forward(activations_[i], mode, rng);
+  for (size_t i = 0; i < layers_.size(); ++i) activations_[i + 1] = layers_[i]->forwardAll({activations_[i]}, mode, rng).at(0);
   return activations_.back();
 }
 
@@ -66,7 +66,7 @@ BatchMetrics NetworkShard::lossAndBackward(LossHead& loss, const float* targets,
     if (fused && i == layers_.size() - 1) {
       lastDense->backwardFromLogits(dActivations_[i + 1].data(), dInput);
     } else {
-      layers_[i]->backward(dActivations_[i + 1].data(), dInput);
+      layers_[i]->backwardAll({dActivations_[i + 1].data()}, {dInput});
     }
   }
   return metrics;

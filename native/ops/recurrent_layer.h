@@ -34,7 +34,7 @@ struct RecurrentLayerConfig {
 };
 
 template <typename T>
-class RecurrentLayer : public LayerOp<T> {
+class RecurrentLayer : public UnaryLayerOp<T> {
  public:
   explicit RecurrentLayer(const RecurrentLayerConfig& config);
   Shape outputShape(const Shape& input) const override;

@@ -63,7 +63,7 @@ RNNKIT_TEST("masking layer: zeroes masked steps and passes each sample's window 
   Chain chain = maskedLstmChain(false, unmasked);
   std::mt19937 rng(7);
   const Activations<double> out =
-      chain.layers[0].op->forward({chain.x.data(), kBatch, chain.inputShape, nullptr}, kInferencePass, rng);
+      chain.layers[0].op->forwardAll({{chain.x.data(), kBatch, chain.inputShape, nullptr}}, kInferencePass, rng).at(0);
   RNNKIT_CHECK(out.windows != nullptr, "masking must attach sequence windows");
   const std::vector<int32_t> start = {0, 2, 0, 0}, end = {3, 5, 0, 5};
   RNNKIT_CHECK(out.windows->start == start && out.windows->end == end, "masking windows differ from the expected");

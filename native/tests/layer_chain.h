@@ -45,7 +45,7 @@ struct BoundLayer {
 
 inline BoundLayer bindLayer(std::unique_ptr<LayerOp<double>> op, const Shape& inputShape, uint32_t seed) {
   BoundLayer layer{std::move(op), {}, {}, {}};
-  layer.infos = layer.op->params(inputShape);
+  layer.infos = layer.op->paramInfos({inputShape});
   for (const ParamInfo& info : layer.infos) {
     layer.values.push_back(randomVector(shapeSize(info.shape), ++seed, 0.5));
     layer.grads.emplace_back(shapeSize(info.shape), 0.0);
@@ -76,7 +76,7 @@ struct Chain {
     shapes.clear();
     for (BoundLayer& layer : layers) {
       shapes.push_back(a.shape);
-      a = layer.op->forward(a, mode, rng);
+      a = layer.op->forwardAll({a}, mode, rng).at(0);
     }
     const size_t size = batch * shapeSize(a.shape);
     if (outputWeights.size() != size) outputWeights = randomVector(size, 4242);
@@ -97,7 +97,7 @@ struct Chain {
     for (size_t i = layers.size(); i-- > 0;) {
       const bool wantInput = i > 0 || wantInputGradient;
       dInput.assign(wantInput ? batch * shapeSize(shapes[i]) : 0, 0.0);
-      layers[i].op->backward(dOutput.data(), wantInput ? dInput.data() : nullptr);
+      layers[i].op->backwardAll({dOutput.data()}, {wantInput ? dInput.data() : nullptr});
       dOutput.swap(dInput);
     }
     return dOutput;

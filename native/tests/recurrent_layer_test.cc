@@ -133,7 +133,7 @@ const bool inferenceCasesRegistered = [] {
         bool refused = false;
         Vector dOutput(expected.size(), 1.0);
         try {
-          chain.layers[0].op->backward(dOutput.data(), nullptr);
+          chain.layers[0].op->backwardAll({dOutput.data()}, {nullptr});
         } catch (const std::logic_error&) {
           refused = true;
         }

@@ -88,7 +88,18 @@ export abstract class Layer {
   abstract get className(): string;
   /** Per-sample output shape for a per-sample input shape; throws a SHAPE RnnError when the input does not fit. */
   abstract computeOutputShape(inputShape: readonly number[]): number[];
-  /** The weights this layer needs for the input shape, in the order getWeights returns them. */
+  /**
+   * Per-sample output shapes for the per-sample shapes of each input tensor (-1: a time dimension of any length).
+   * One input and one output by default; layers with several inputs (merges, initial states) or outputs (returned
+   * states) override it. Throws a SHAPE RnnError naming the layer when the inputs do not fit.
+   */
+  computeOutputShapes(inputShapes: readonly (readonly number[])[]): number[][] {
+    if (inputShapes.length !== 1) {
+      throw new RnnError('SHAPE', `Expected 1 input tensor for layer '${this.name}' but received ${inputShapes.length}`);
+    }
+    return [this.computeOutputShape(inputShapes[0])];
+  }
+  /** The weights this layer needs for the input shape (the first input's), in the order getWeights returns them. */
   abstract weightSpecs(inputShape: readonly number[]): WeightSpec[];
   /** The native network's description of this layer. @internal */
   abstract toNative(): NativeLayerSpec;

@@ -5,6 +5,7 @@
  */
 import { RnnError } from '../errors';
 import { saveModel, SaveOptions } from '../io';
+import { loadWeightsInto, LoadWeightsOptions, LoadWeightsReport } from '../io/load_weights';
 import { Embedding } from '../layers/core';
 import { Layer } from '../layers/layer';
 import { NativeNetwork, NativeParamInfo, toRnnError } from '../native';
@@ -250,6 +251,18 @@ export class Sequential {
   async save(path: string, options?: SaveOptions): Promise<void> {
     this.ensureIdle('save');
     return saveModel(this, path, options);
+  }
+
+  /**
+   * Loads weights trained in another framework into this model's layers, all or nothing:
+   * `loadWeights('state.safetensors', { from: 'pytorch', map })` reads a PyTorch state dict (docs/interchange.md).
+   * Returns which layers received which tensors.
+   */
+  async loadWeights(path: string, options: LoadWeightsOptions): Promise<LoadWeightsReport> {
+    return this.runTask('load weights', () => loadWeightsInto({
+      name: this.name, layers: this.layerList,
+      layerWeights: (layer) => this.readLayerWeights(layer), writeAll: (weights) => this.writeAllWeights(weights),
+    }, path, options));
   }
 
   /** @internal save without the busy check (modelCheckpoint between batches of fit). */

@@ -5,7 +5,8 @@
  * weights as stored, so the same tolerance holds). Forged and truncated files are FORMAT errors that never read
  * outside the file; pickles are refused with the conversion hint; mismatches name the tensor and change nothing.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { spawnSync } from 'child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as rk from '../lib';
@@ -300,5 +301,25 @@ describe('F16 and BF16 decode exactly', () => {
     const file = parseSafetensors(safetensorsBytes([{ name: 'b', dtype: 'BF16', shape: [5], data: words }]), 'bf16');
     const expected = values.map((v) => { const b = Buffer.from(Float32Array.of(v).buffer); b.writeUInt16LE(0, 0); return b.readFloatLE(0); });
     expect(Array.from(decodeTensor(file, file.tensors[0], 'bf16'))).toEqual(expected);
+  });
+});
+
+describe('docs/interchange.md', () => {
+  // The `js run` blocks run as a reader would run them (against dist/, as readme.test.ts does), next to a
+  // state.safetensors that PyTorch wrote for the Python block's model (the lstm_classifier fixture: same modules).
+  const markdown = readFileSync(join(__dirname, '..', 'docs', 'interchange.md'), 'utf8');
+  const blocks = [...markdown.matchAll(/^```js run\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
+  test('has a runnable example, and it runs', () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(1);
+    const project = mkdtempSync(join(root, 'docs-'));
+    mkdirSync(join(project, 'node_modules'));
+    symlinkSync(join(__dirname, '..'), join(project, 'node_modules', 'rnnkit'), 'dir');
+    copyFileSync(fixture('lstm_classifier'), join(project, 'state.safetensors'));
+    blocks.forEach((code, i) => {
+      writeFileSync(join(project, `block-${i}.mjs`), code);
+      const run = spawnSync(process.execPath, [`block-${i}.mjs`], { cwd: project, encoding: 'utf8', timeout: 60_000 });
+      expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(run.stdout).toMatch(/lstm <- lstm\.weight_ih_l0/);
+    });
   });
 });

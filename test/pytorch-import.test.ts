@@ -33,6 +33,10 @@ const MODELS: Record<string, () => rk.Sequential> = {
     rk.layers.bidirectional({ layer: rk.layers.lstm({ units: 5, returnSequences: true }), inputShape: [4, 3] }),
     rk.layers.timeDistributed({ layer: rk.layers.dense({ units: 2 }) }),
   ] }),
+  bigru_2layer: () => rk.sequential({ layers: [
+    rk.layers.bidirectional({ layer: rk.layers.gru({ units: 4, returnSequences: true }), inputShape: [5, 3] }),
+    rk.layers.bidirectional({ layer: rk.layers.gru({ units: 4 }) }), rk.layers.dense({ units: 2 }),
+  ] }),
   rnn_relu: () => rk.sequential({ layers: [
     rk.layers.simpleRNN({ units: 4, activation: 'relu', inputShape: [5, 2] }), rk.layers.dense({ units: 3 }),
   ] }),

@@ -145,7 +145,7 @@ describe('PyTorch golden files: predict equals PyTorch to 1e-5', () => {
     await expectRefused(MODELS.lstm_classifier(), bare, { from: 'pytorch' }, 'SHAPE', /'dense.*received none.*map/);
   });
 
-  test('gate order: an LSTM keeps i f g o, a GRU turns r z n into z r h with the two bias rows apart', async () => {
+  test('gate order: a GRU turns r z n into z r h, transposed, with the two bias rows apart (an LSTM keeps i f g o: the golden files)', async () => {
     const H = 2, block = (gate: number, width: number) => Array.from({ length: H * width }, (_, i) => 10 * gate + i);
     const gru = tempFile(safetensorsBytes([
       { name: 'g.weight_ih_l0', shape: [3 * H, 1], data: f32([...block(0, 1), ...block(1, 1), ...block(2, 1)]) },

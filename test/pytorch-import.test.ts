@@ -254,6 +254,15 @@ describe('forged and truncated safetensors files are FORMAT errors', () => {
     await expectRefused(MODELS.rnn_relu(), tempFile(bytes as Buffer), { from: 'pytorch' }, 'FORMAT', message as RegExp);
   });
 
+  test('the header is checked against the file size before the data is read (maxBytes covers only the header)', async () => {
+    const headerEnd = 8 + Number(good.readBigUInt64LE(0));
+    const budget = 4 + headerEnd;   // the pickle-magic probe, then the length and the header
+    const forged = Buffer.from(good);
+    forged.write('"F31"', good.indexOf('"F32"'), 'latin1');
+    await expectRefused(MODELS.rnn_relu(), tempFile(forged), { from: 'pytorch', maxBytes: budget }, 'FORMAT', /"F31"/);
+    await expectRefused(MODELS.rnn_relu(), tempFile(good), { from: 'pytorch', maxBytes: budget }, 'MEMORY', /more of its .* bytes are needed/);
+  });
+
   test('every truncation of a fixture is a FORMAT error', async () => {
     for (let length = 0; length < good.length; length++) {
       expect(() => parseSafetensors(good.subarray(0, length), 'cut')).toThrow(expect.objectContaining({ code: 'FORMAT' }));

@@ -40,6 +40,20 @@ export class ConfinedReader {
    * of the file comment. `label` names the file in FORMAT errors (e.g. 'weightsManifest[0].paths[1]').
    */
   async read(file: string, label: string, listedBy?: string): Promise<Buffer> {
+    const opened = await this.open(file, label, listedBy);
+    try {
+      return await opened.read(0, opened.size);
+    } finally {
+      await opened.close();
+    }
+  }
+
+  /**
+   * `file` opened for reads of its parts, after the same checks as {@link read}: for formats whose header says where
+   * the rest is, so the header is checked against the file's size before the rest is read. Each read is checked
+   * against the budget first. The caller closes it.
+   */
+  async open(file: string, label: string, listedBy?: string): Promise<ConfinedFile> {
     const real = await realpathOf(file);
     if (listedBy !== undefined && !real.startsWith(this.folder + path.sep)) {
       throw new RnnError('FORMAT', `${listedBy}: expected ${label} to be a file inside the model's folder ${this.folder} (symlinks are resolved) but '${file}' resolves to '${real}'`);
@@ -56,18 +70,9 @@ export class ConfinedReader {
       if (!stats.isFile()) {
         throw new RnnError('IO', `Could not read '${file}': expected a regular file but it is ${describeKind(stats)}`);
       }
-      if (stats.size > this.remaining) {
-        throw new RnnError('MEMORY', `Could not read '${file}': it holds ${stats.size} bytes but only ${this.remaining} of the load's budget of ${this.budget} bytes are left (loadModel option maxBytes)`);
-      }
-      const bytes = Buffer.alloc(stats.size);
-      let offset = 0;
-      while (offset < bytes.length) {
-        const { bytesRead } = await handle.read(bytes, offset, bytes.length - offset, offset);
-        if (bytesRead === 0) throw new RnnError('IO', `Could not read '${file}': it shrank from ${stats.size} to ${offset} bytes while being read`);
-        offset += bytesRead;
-      }
-      this.remaining -= bytes.length;
-      return bytes;
+      const opened = handle;
+      handle = undefined;
+      return { size: stats.size, read: (offset, length) => this.readPart(opened, file, stats.size, offset, length), close: () => opened.close().catch(() => undefined) };
     } catch (error) {
       if (error instanceof RnnError) throw error;
       throw ioError('read', file, error);
@@ -75,6 +80,40 @@ export class ConfinedReader {
       await handle?.close().catch(() => undefined);
     }
   }
+
+  /** Bytes [offset, offset + length) of an open file whose size was `size` when opened. */
+  private async readPart(handle: fs.FileHandle, file: string, size: number, offset: number, length: number): Promise<Buffer> {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
+      throw new RnnError('FORMAT', `Could not read '${file}': expected a range inside its ${size} bytes but bytes ${offset}..${offset + length} were asked for`);
+    }
+    if (length > this.remaining) {
+      throw new RnnError('MEMORY', `Could not read '${file}': ${length === size ? `it holds ${size} bytes` : `${length} more of its ${size} bytes are needed`} but only ${this.remaining} of the load's budget of ${this.budget} bytes are left (loadModel option maxBytes)`);
+    }
+    const bytes = Buffer.alloc(length);
+    let done = 0;
+    try {
+      while (done < length) {
+        const { bytesRead } = await handle.read(bytes, done, length - done, offset + done);
+        if (bytesRead === 0) throw new RnnError('IO', `Could not read '${file}': it shrank from ${size} to ${offset + done} bytes while being read`);
+        done += bytesRead;
+      }
+    } catch (error) {
+      if (error instanceof RnnError) throw error;
+      throw ioError('read', file, error);
+    }
+    this.remaining -= length;
+    return bytes;
+  }
+}
+
+/** A file opened by {@link ConfinedReader.open}: its size and bounded reads of its parts. */
+export interface ConfinedFile {
+  /** The file's size in bytes when it was opened. */
+  readonly size: number;
+  /** Bytes [offset, offset + length); a range outside the file is a FORMAT error, one beyond the budget MEMORY. */
+  read(offset: number, length: number): Promise<Buffer>;
+  /** Closes the file. */
+  close(): Promise<void>;
 }
 
 async function realpathOf(file: string): Promise<string> {

@@ -8,7 +8,7 @@ import { RnnError } from '../errors';
 import { checkInteger, checkKnownKeys, describeValue, invalid, optionsOrEmpty } from '../validate';
 import { ConfinedReader, DEFAULT_LOAD_BUDGET_BYTES } from './confined_read';
 import { checkWeightsMap, loadPytorchWeights, LoadWeightsReport, WeightsTarget } from './pytorch_weights';
-import { parseSafetensors } from './safetensors';
+import { readSafetensors } from './safetensors';
 
 export type { LoadWeightsReport, WeightsTarget } from './pytorch_weights';
 
@@ -49,10 +49,15 @@ export async function loadWeightsInto(target: WeightsTarget, path: string, optio
   const budget = opts.maxBytes === undefined ? DEFAULT_LOAD_BUDGET_BYTES : checkInteger(opts.maxBytes, 'maxBytes', { min: 1 });
   if (PICKLE_EXTENSIONS.some((ext) => path.toLowerCase().endsWith(ext))) throw pickleError(path, 'its name ends in a pickle extension');
   const reader = await ConfinedReader.forFile(path, budget);
-  const bytes = await reader.read(path, 'the weights file');
-  if (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5) throw pickleError(path, 'it starts with the pickle protocol marker');
-  if (bytes.length >= 4 && bytes.readUInt32BE(0) === 0x504b0304) throw pickleError(path, "it is a zip archive (torch.save's format)");
-  return loadPytorchWeights(target, parseSafetensors(bytes, path), path, map);
+  const opened = await reader.open(path, 'the weights file');
+  try {
+    const first = await opened.read(0, Math.min(4, opened.size));
+    if (first.length >= 2 && first[0] === 0x80 && first[1] >= 2 && first[1] <= 5) throw pickleError(path, 'it starts with the pickle protocol marker');
+    if (first.length >= 4 && first.readUInt32BE(0) === 0x504b0304) throw pickleError(path, "it is a zip archive (torch.save's format)");
+    return loadPytorchWeights(target, await readSafetensors(opened, path), path, map);
+  } finally {
+    await opened.close();
+  }
 }
 
 function pickleError(path: string, why: string): RnnError {

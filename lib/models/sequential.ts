@@ -5,6 +5,7 @@
  */
 import { RnnError } from '../errors';
 import { saveModel, SaveOptions } from '../io';
+import { loadWeightsInto, LoadWeightsOptions, LoadWeightsReport } from '../io/load_weights';
 import { Embedding } from '../layers/core';
 import { Layer } from '../layers/layer';
 import { NativeNetwork, NativeParamInfo, toRnnError } from '../native';
@@ -250,6 +251,15 @@ export class Sequential {
   async save(path: string, options?: SaveOptions): Promise<void> {
     this.ensureIdle('save');
     return saveModel(this, path, options);
+  }
+
+  /**
+   * Loads weights only from another library's file into the layers of this model, by layer name (for transfer);
+   * `{ from: 'keras' }` reads Keras `.h5` / `.weights.h5` files (docs/interchange.md). Nothing changes on error.
+   */
+  async loadWeights(path: string, options: LoadWeightsOptions): Promise<LoadWeightsReport> {
+    this.ensureIdle('load weights');
+    return loadWeightsInto(this, path, options);
   }
 
   /** @internal save without the busy check (modelCheckpoint between batches of fit). */

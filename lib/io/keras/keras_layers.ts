@@ -96,6 +96,9 @@ function normalize(entry: unknown, where: string, file: string, flavor: KerasFla
   if (className === 'Bidirectional') {
     if (isNull(config.merge_mode)) fail(file, `${where}.config.merge_mode`, "'concat', 'sum', 'mul' or 'ave' (rnnkit's Bidirectional has one output)", config.merge_mode);
     config.layer = normalize(config.layer, `${where}.config.layer`, file, flavor, true);
+    // Keras names the forward copy 'forward_<name>' (and strips that prefix before adding it again): so does rnnkit.
+    const inner = (config.layer as { config: Record<string, unknown> }).config;
+    if (typeof inner.name === 'string' && inner.name.startsWith('forward_') && inner.name.length > 8) inner.name = inner.name.slice(8);
     const backward = take('backward_layer');
     if (!isNull(backward)) checkBackwardLayer(config.layer as Record<string, unknown>, normalize(backward, `${where}.config.backward_layer`, file, flavor, true), `${where}.config.backward_layer`, file);
   }
@@ -158,6 +161,8 @@ export function toKeras3Layer(layer: SerializedLayer, batchInputShape?: Array<nu
     out.seed = null;
     out.zero_output_for_mask = inBidirectional ? config.return_sequences : false;
   }
+  // Keras 3's Dense.get_config lists no activity_regularizer (Layer.get_config adds it only when one is set).
+  if (tfjs.class_name === 'Dense' && out.activity_regularizer === null) delete out.activity_regularizer;
   if (tfjs.class_name === 'Bidirectional') {
     const inner = layer.config.layer as SerializedLayer;
     const forwardName = `forward_${String(inner.config.name).replace(/^forward_/, '')}`;

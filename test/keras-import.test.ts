@@ -98,18 +98,26 @@ describe('weights only: model.loadWeights(path, { from: "keras" })', () => {
   test('Keras 3 .weights.h5: by Keras class-named paths', async () => {
     const model = build(['enc', 'out']);
     const report = await model.loadWeights(path.join(DIR, 'lstm_dense.weights.h5'), { from: 'keras' });
-    expect(report).toEqual({ loaded: { enc: 'layers/lstm', out: 'layers/dense' }, skipped: [] });
+    expect(report).toEqual({
+      loaded: [
+        { layer: 'enc', tensors: ['layers/lstm/cell/vars/0', 'layers/lstm/cell/vars/1', 'layers/lstm/cell/vars/2'] },
+        { layer: 'out', tensors: ['layers/dense/vars/0', 'layers/dense/vars/1'] },
+      ],
+      unchanged: [],
+    });
     expectClose((await model.predict(rk.tensor(c.input as never))).data, c.output);
     model.dispose();
   });
 
-  test('Keras 2 weights .h5: by layer name, with map, unmatched layers kept', async () => {
+  test('Keras 2 weights .h5: by layer name; with a map, unmatched layers keep their weights', async () => {
     const model = build(['encoder', 'classifier']);
     const before = model.getWeights()[3].data.slice();
-    const report = await model.loadWeights(path.join(DIR, 'lstm_dense_keras2.weights.h5'), { from: 'keras' });
-    expect(report).toEqual({ loaded: { encoder: 'encoder' }, skipped: ['classifier'] });
+    // Without a map every layer must be found: 'classifier' is not in the file.
+    await expect(model.loadWeights(path.join(DIR, 'lstm_dense_keras2.weights.h5'), { from: 'keras' })).rejects.toMatchObject({ code: 'FORMAT', message: expect.stringMatching(/classifier/) });
+    const partial = await model.loadWeights(path.join(DIR, 'lstm_dense_keras2.weights.h5'), { from: 'keras', map: {} });
+    expect(partial).toEqual({ loaded: [{ layer: 'encoder', tensors: ['encoder'] }], unchanged: ['classifier'] });
     expect(Array.from(model.getWeights()[3].data)).toEqual(Array.from(before));
-    await model.loadWeights(path.join(DIR, 'lstm_dense_keras2.weights.h5'), { from: 'keras', map: { classifier: 'head' } });
+    await model.loadWeights(path.join(DIR, 'lstm_dense_keras2.weights.h5'), { from: 'keras', map: { head: 'classifier' } });
     expectClose((await model.predict(rk.tensor(c.input as never))).data, c.output);
     model.dispose();
   });
@@ -117,11 +125,17 @@ describe('weights only: model.loadWeights(path, { from: "keras" })', () => {
   test('bad options and files that match nothing are refused, weights unchanged', async () => {
     const model = build(['a', 'b']);
     const before = model.getWeights().map((w) => Array.from(w.data));
-    await expect(model.loadWeights(path.join(DIR, 'lstm_dense_keras2.weights.h5'), { from: 'keras' })).rejects.toMatchObject({ code: 'FORMAT' });
+    await expect(model.loadWeights(path.join(DIR, 'lstm_dense_keras2.weights.h5'), { from: 'keras', map: {} })).rejects.toMatchObject({ code: 'FORMAT' });
     await expect(model.loadWeights(path.join(DIR, 'lstm.h5'), { from: 'tensorflow' as never })).rejects.toMatchObject({ code: 'ARGUMENT' });
-    await expect(model.loadWeights(path.join(DIR, 'lstm.h5'), { from: 'keras', map: { nope: 'lstm' } })).rejects.toMatchObject({ code: 'ARGUMENT' });
+    await expect(model.loadWeights(path.join(DIR, 'lstm.h5'), { from: 'keras', map: { lstm: 'nope' } })).rejects.toMatchObject({ code: 'ARGUMENT' });
+    // The right names but a wrong shape: refused before anything is written.
+    const wide = rk.sequential({ layers: [rk.layers.lstm({ units: 5, inputShape: [4, 3], name: 'encoder' }), rk.layers.dense({ units: 3, name: 'head' })] });
+    const wideBefore = wide.getWeights().map((w) => Array.from(w.data));
+    await expect(wide.loadWeights(path.join(DIR, 'lstm_dense_keras2.weights.h5'), { from: 'keras' })).rejects.toMatchObject({ code: 'FORMAT', message: expect.stringMatching(/expected shape \[3, 20\]/) });
+    expect(wide.getWeights().map((w) => Array.from(w.data))).toEqual(wideBefore);
     expect(model.getWeights().map((w) => Array.from(w.data))).toEqual(before);
     model.dispose();
+    wide.dispose();
   });
 });
 

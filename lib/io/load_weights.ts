@@ -1,40 +1,56 @@
 /**
- * `model.loadWeights(path, { from, map })`: weights only, from another library's file, into the layers of an
- * existing model (for transfer). `from: 'keras'` reads Keras weight files (keras/keras_format.ts); each source
- * format lives in its own module and is dispatched here.
+ * `model.loadWeights(path, { from, map })`: weights trained elsewhere into an rnnkit model whose layers are already
+ * built. The options are shared by every source framework (`from`); this build reads Keras weight files
+ * (keras/keras_format.ts): Keras 2 `.h5` and Keras 3 `.weights.h5`.
  */
-import type { Sequential } from '../models/sequential';
-import { checkInteger, checkKnownKeys, checkOneOf, invalid, optionsOrEmpty } from '../validate';
+import { RnnError } from '../errors';
+import { checkInteger, checkKnownKeys, describeValue, invalid, isPlainObject, optionsOrEmpty } from '../validate';
 import { ConfinedReader, DEFAULT_LOAD_BUDGET_BYTES } from './confined_read';
-import { checkWeightMap, loadKerasWeights, LoadWeightsReport } from './keras/keras_format';
+import { KerasWeightsReport, KerasWeightsTarget, loadKerasWeights } from './keras/keras_format';
 
-export type { LoadWeightsReport } from './keras/keras_format';
+/** What `model.loadWeights` did: the layers that received weights (with the file's tensors) and those left unchanged. */
+export type LoadWeightsReport = KerasWeightsReport;
+/** The model as `loadWeights` sees it. @internal */
+export type WeightsTarget = KerasWeightsTarget;
 
 /** Options of `model.loadWeights`. */
 export interface LoadWeightsOptions {
-  /** The library that wrote the file: 'keras' (a Keras 2 `.h5` or Keras 3 `.weights.h5` / model weights file). Required. */
+  /** The framework that wrote the file. 'keras': a Keras 2 `.h5` or Keras 3 `.weights.h5`. Required. */
   from: 'keras';
   /**
-   * rnnkit layer name -> the name of its source in the file (a Keras 2 layer name, or a Keras 3 path such as
-   * 'layers/lstm_1'). Layers not named here are matched by their own name (Keras 2) or by Keras's class-named path
-   * in order (Keras 3). Default {}.
+   * Which layer each source goes to: `{ '<source>': '<rnnkit layer name>' }`, the source being a Keras layer name
+   * (Keras 2 files) or a Keras 3 path such as 'layers/lstm_1'. Sources not named match by layer name (Keras 2) or by
+   * Keras's class-named path in model order (Keras 3). Without a map every layer with weights must receive some;
+   * with one, layers that receive nothing keep their weights. Default: no map.
    */
   map?: Record<string, string>;
-  /** The most bytes the load may read. Default 2 GiB. */
+  /** The most bytes the load may read; a larger file is refused (MEMORY) before it is read. Default 2 GiB. */
   maxBytes?: number;
 }
 
+/** The frameworks this build imports weights from. */
 export const WEIGHT_SOURCES = ['keras'] as const;
 
-/** Reads the weights file at `path` into `model`. @internal (use model.loadWeights) */
-export async function loadWeightsInto(model: Sequential, path: string, options: LoadWeightsOptions): Promise<LoadWeightsReport> {
+function checkWeightsMap(value: unknown): Record<string, string> | undefined {
+  if (value === undefined) return undefined;
+  if (!isPlainObject(value)) throw new RnnError('ARGUMENT', `Expected an object { '<source>': '<layer name>' } for map but received ${describeValue(value)}`);
+  for (const [key, name] of Object.entries(value)) {
+    if (typeof name !== 'string') throw new RnnError('ARGUMENT', `Expected a layer name (string) for map['${key}'] but received ${describeValue(name)}`);
+  }
+  return value as Record<string, string>;
+}
+
+/** Reads `path` and loads it into `target`, all or nothing. @internal (use model.loadWeights) */
+export async function loadWeightsInto(target: WeightsTarget, path: string, options: LoadWeightsOptions): Promise<LoadWeightsReport> {
   if (typeof path !== 'string' || path.length === 0) throw invalid('ARGUMENT', 'a non-empty path', 'loadWeights path', path);
   const opts = optionsOrEmpty(options, 'loadWeights options');
   checkKnownKeys(opts, ['from', 'map', 'maxBytes'], 'loadWeights options');
-  checkOneOf(opts.from, 'from', WEIGHT_SOURCES);
-  const map = checkWeightMap(opts.map);
+  if (!(WEIGHT_SOURCES as readonly unknown[]).includes(opts.from)) {
+    throw new RnnError('ARGUMENT', `Expected ${WEIGHT_SOURCES.map((s) => `'${s}'`).join(' or ')} for loadWeights option from (the sources this build imports) but received ${describeValue(opts.from)}`);
+  }
+  const map = checkWeightsMap(opts.map);
   const budget = opts.maxBytes === undefined ? DEFAULT_LOAD_BUDGET_BYTES : checkInteger(opts.maxBytes, 'maxBytes', { min: 1 });
   const reader = await ConfinedReader.forFile(path, budget);
   const bytes = await reader.read(path, 'the weights file');
-  return loadKerasWeights(model, bytes, path, map);
+  return loadKerasWeights(target, bytes, path, map);
 }

@@ -254,12 +254,15 @@ export class Sequential {
   }
 
   /**
-   * Loads weights only from another library's file into the layers of this model, by layer name (for transfer);
-   * `{ from: 'keras' }` reads Keras `.h5` / `.weights.h5` files (docs/interchange.md). Nothing changes on error.
+   * Loads weights trained in another framework into this model's layers, all or nothing:
+   * `loadWeights('x.weights.h5', { from: 'keras', map })` reads Keras weights by layer name (docs/interchange.md).
+   * Returns which layers received which tensors.
    */
   async loadWeights(path: string, options: LoadWeightsOptions): Promise<LoadWeightsReport> {
-    this.ensureIdle('load weights');
-    return loadWeightsInto(this, path, options);
+    return this.runTask('load weights', () => loadWeightsInto({
+      name: this.name, layers: this.layerList,
+      layerWeights: (layer) => this.readLayerWeights(layer), writeAll: (weights) => this.writeAllWeights(weights),
+    }, path, options));
   }
 
   /** @internal save without the busy check (modelCheckpoint between batches of fit). */

@@ -6,9 +6,9 @@
  * against fixtures written with h5py the same way (scripts/fixtures/keras_fixtures.py).
  */
 import { RnnError } from '../../errors';
+import type { Layer } from '../../layers/layer';
 import { Sequential } from '../../models/sequential';
 import { Tensor } from '../../tensor';
-import { describeValue, isPlainObject } from '../../validate';
 import { writeFileAtomic } from '../atomic_write';
 import { packageVersion } from '../model_plan';
 import { parseUntrustedJson } from '../validation';
@@ -94,56 +94,67 @@ export async function loadKerasH5(bytes: Uint8Array, file: string): Promise<Sequ
   });
 }
 
-/** What `model.loadWeights` did: the layers it filled (rnnkit name -> where in the file) and those it left. */
-export interface LoadWeightsReport {
-  /** rnnkit layer name -> the file's group it was read from. */
-  loaded: Record<string, string>;
-  /** Layers with weights that the file had nothing for; their weights are unchanged. */
-  skipped: string[];
+/**
+ * The model as `loadWeights` sees it (the same shape as the PyTorch importer's target, so one `loadWeights`
+ * dispatches to both): its layers, each layer's current weights, and an all-checked write of every weight.
+ */
+export interface KerasWeightsTarget {
+  readonly name: string;
+  readonly layers: readonly Layer[];
+  layerWeights(layer: Layer): Tensor[];
+  writeAll(weights: Tensor[]): void;
+}
+
+/** What `model.loadWeights` did: the layers that received weights, with the datasets read, and those left as they were. */
+export interface KerasWeightsReport {
+  readonly loaded: ReadonlyArray<{ readonly layer: string; readonly tensors: readonly string[] }>;
+  readonly unchanged: readonly string[];
 }
 
 /**
- * Loads the weights of a Keras weights file (Keras 2 `.h5` with model_weights or layer groups at the root, or Keras
- * 3 `.weights.h5`) into the layers of `model` by name: Keras 2 groups carry layer names; Keras 3 paths are Keras's
- * class-named container paths ('layers/lstm', 'layers/dense_1'), matched to the model's layers in order as Keras
- * does. `map` names the source of a layer explicitly (rnnkit layer name -> Keras layer name or Keras 3 path).
- * Every matched weight is read and checked before any is written; unmatched layers keep their weights.
+ * Loads the weights of a Keras weights file (Keras 2 `.h5`: model_weights or layer groups at the root, named by
+ * layer; Keras 3 `.weights.h5`: Keras's class-named container paths 'layers/lstm', 'layers/dense_1', matched to the
+ * model's layers in order as Keras does) into `target`. `map` names sources explicitly (a Keras layer name or Keras 3
+ * path -> an rnnkit layer name); without a map every layer with weights must find its source, with one the layers
+ * that find none keep their weights. Every weight is read and checked before any is written.
  */
-export async function loadKerasWeights(model: Sequential, bytes: Uint8Array, file: string, map: Record<string, string>): Promise<LoadWeightsReport> {
-  const shapes = layerShapes(model);
-  for (const name of Object.keys(map)) {
-    if (!model.layers.some((layer) => layer.name === name)) throw new RnnError('ARGUMENT', `Expected a layer name of model '${model.name}' in map but received '${name}'`);
+export async function loadKerasWeights(target: KerasWeightsTarget, bytes: Uint8Array, file: string, map: Record<string, string> | undefined): Promise<KerasWeightsReport> {
+  const layers = target.layers;
+  const shapes = layers.map((layer) => target.layerWeights(layer).map((w) => w.shape.slice()));
+  const sourceOf = new Map<string, string>();
+  for (const [source, layerName] of Object.entries(map ?? {})) {
+    if (!layers.some((layer) => layer.name === layerName)) throw new RnnError('ARGUMENT', `Expected a layer name of model '${target.name}' for map['${source}'] but received '${layerName}'`);
+    sourceOf.set(layerName, source);
   }
-  const plan = await readHdf5(bytes, file, (root) => {
+  const found = await readHdf5(bytes, file, (root) => {
     const keras3 = childGroup(root, 'layers', file) !== undefined;
-    const layout = keras3Layout(model.layers, shapes.map((s) => s.length));
+    const layout = keras3Layout(layers, shapes.map((s) => s.length));
     const legacyRoot = childGroup(root, 'model_weights', file) ?? root;
-    const found: Array<{ index: number; source: string; weights: Tensor[] }> = [];
-    model.layers.forEach((layer, i) => {
+    const result: Array<{ index: number; tensors: string[]; weights: Tensor[] }> = [];
+    layers.forEach((layer, i) => {
       if (shapes[i].length === 0) return;
       if (keras3) {
-        const source = map[layer.name] ?? layout[i].path;
-        const own = keras3Layout([layer], [shapes[i].length])[0];
-        const rebased = own.weights.map(([group, name]) => [group.replace(own.path, source), name] as const);
+        const source = sourceOf.get(layer.name) ?? layout[i].path;
         if (!childGroup(root, source, file)) return;
-        found.push({ index: i, source, weights: rebased.map(([group, name], k) => readWeight(root, group, name, shapes[i][k], file)) });
+        const own = keras3Layout([layer], [shapes[i].length])[0];
+        const places = own.weights.map(([group, name]) => [source + group.slice(own.path.length), name] as const);
+        result.push({ index: i, tensors: places.map(([g, n]) => `${g}/${n}`), weights: places.map(([group, name], k) => readWeight(root, group, name, shapes[i][k], file)) });
       } else {
-        const source = map[layer.name] ?? layer.name;
+        const source = sourceOf.get(layer.name) ?? layer.name;
         const weights = readKeras2LayerWeights(legacyRoot, source, shapes[i], file);
-        if (weights) found.push({ index: i, source, weights });
+        if (weights) result.push({ index: i, tensors: [source], weights });
       }
     });
-    return found;
+    return result;
   });
-  if (plan.length === 0) {
-    throw new RnnError('FORMAT', `${file}: expected weights for at least one layer of model '${model.name}' (${model.layers.map((l) => l.name).join(', ')}) but the file has none under those names`);
+  const missing = layers.filter((layer, i) => shapes[i].length > 0 && !found.some((f) => f.index === i)).map((l) => l.name);
+  if (found.length === 0 || (map === undefined && missing.length > 0)) {
+    throw new RnnError('FORMAT', `${file}: expected weights for ${map === undefined ? 'every' : 'at least one'} layer with weights of model '${target.name}' but none were found for ${missing.join(', ')} (name the sources with map: { '<Keras layer or path>': '<layer>' })`);
   }
-  const current = model.layers.map((layer) => model.getLayerWeights(layer));
-  for (const { index, weights } of plan) current[index] = weights;
-  model.writeAllWeights(current.flat());
-  const loaded: Record<string, string> = {};
-  for (const { index, source } of plan) loaded[model.layers[index].name] = source;
-  return { loaded, skipped: model.layers.filter((l, i) => shapes[i].length > 0 && !(l.name in loaded)).map((l) => l.name) };
+  const all = layers.map((layer) => target.layerWeights(layer));
+  for (const { index, weights } of found) all[index] = weights;
+  target.writeAll(all.flat());
+  return { loaded: found.map(({ index, tensors }) => ({ layer: layers[index].name, tensors })), unchanged: missing };
 }
 
 /** Writes `model` as a Keras 3 `.keras` archive. Values are copied before the first await. */
@@ -197,13 +208,4 @@ export function isHdf5(bytes: Uint8Array): boolean {
 /** Whether `bytes` start like a zip archive ('PK\x03\x04'). */
 export function isZip(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
-}
-
-/** `map` option checked: an object of layer name -> source name strings. */
-export function checkWeightMap(map: unknown): Record<string, string> {
-  if (map === undefined) return {};
-  if (!isPlainObject(map) || !Object.values(map).every((v) => typeof v === 'string' && v.length > 0)) {
-    throw new RnnError('ARGUMENT', `Expected an object of rnnkit layer name -> Keras layer name strings for map but received ${describeValue(map)}`);
-  }
-  return map as Record<string, string>;
 }

@@ -154,7 +154,7 @@ describe('save options and file-system errors', () => {
     const model = classifier();
     await expectError(() => model.save(join(dir, 'a.rnnkit'), { includeOptimzer: true } as never), 'ARGUMENT', /Unknown option 'includeOptimzer'.*did you mean 'includeOptimizer'/);
     await expectError(() => model.save(join(dir, 'a.rnnkit'), { includeOptimizer: true }), 'STATE', /Expected a compiled model for includeOptimizer/);
-    await expectError(() => model.save(join(dir, 'a'), { format: 'keras' as never }), 'ARGUMENT', /'rnnkit', 'tfjs'.*"keras"/);
+    await expectError(() => model.save(join(dir, 'a'), { format: 'hdf5' as never }), 'ARGUMENT', /'rnnkit', 'tfjs', 'keras'.*"hdf5"/);
     await expectError(() => model.save(''), 'ARGUMENT', /Expected a non-empty path for save path but received ""/);
   });
 

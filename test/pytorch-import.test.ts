@@ -210,9 +210,9 @@ describe('mismatches name the tensor, expected and received, and change nothing'
     await mapped.loadWeights(file, { from: 'pytorch', map: { b: 'x', a: 'y' } });
     expect(mapped.getWeights().map((w) => w.array())).toEqual([[[2, 0], [0, 2]], [2, 2], [[1, 0], [0, 1]], [1, 1]]);
   });
-  test('bad options: keras is not in this build, map must name modules and layers', async () => {
+  test('bad options: from must name a known framework, map must name modules and layers', async () => {
     const model = MODELS.rnn_relu();
-    await expectRefused(model, fixture('rnn_relu'), { from: 'keras' }, 'ARGUMENT', /'pytorch'.*Keras.*"keras"/);
+    await expectRefused(model, fixture('rnn_relu'), { from: 'tensorflow' } as unknown as rk.LoadWeightsOptions, 'ARGUMENT', /'pytorch' or 'keras'.*"tensorflow"/);
     await expectRefused(model, fixture('rnn_relu'), {} as rk.LoadWeightsOptions, 'ARGUMENT', /from/);
     await expectRefused(model, fixture('rnn_relu'), { from: 'pytorch', map: { nope: 'x' } }, 'ARGUMENT', /map key 'nope'.*'fc', 'rnn'/);
     await expectRefused(model, fixture('rnn_relu'), { from: 'pytorch', map: { rnn: 'nope' } }, 'ARGUMENT', /map\['rnn'\].*"nope"/);

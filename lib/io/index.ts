@@ -14,14 +14,16 @@ import { ConfinedReader, DEFAULT_LOAD_BUDGET_BYTES } from './confined_read';
 import { hasMagic } from './binary_format';
 import { decodeModelFile, encodeModelFile } from './model_file';
 import { loadTfjsModel, saveTfjsModel, TFJS_MODEL_FILE } from './tfjs_format';
+import { isHdf5, isZip, loadKerasArchive, loadKerasH5, saveKerasModel } from './keras/keras_format';
 
 export interface SaveOptions {
   /**
    * 'rnnkit': one file (any name, e.g. `model.rnnkit`). 'tfjs': `path` is a directory (created if missing) that
    * receives `model.json` and `weights.bin` for `tf.loadLayersModel`; GRU layers need `resetAfter: false` there.
-   * Default 'rnnkit'.
+   * 'keras': a Keras 3 `.keras` archive (config.json, metadata.json, model.weights.h5) for `keras.saving.load_model`
+   * (docs/interchange.md). Default 'rnnkit'.
    */
-  format?: 'rnnkit' | 'tfjs';
+  format?: 'rnnkit' | 'tfjs' | 'keras';
   /**
    * Also store the optimizer state (moments, accumulators, step count), so `fit` resumes exactly. The model must
    * be compiled. Only for format 'rnnkit'. Default false (the compile settings are saved either way).
@@ -30,7 +32,7 @@ export interface SaveOptions {
 }
 
 const SAVE_KEYS = ['format', 'includeOptimizer'] as const;
-export const SAVE_FORMATS = ['rnnkit', 'tfjs'] as const;
+export const SAVE_FORMATS = ['rnnkit', 'tfjs', 'keras'] as const;
 
 /** Writes `model` to `path`. The model's values are copied before the first await. @internal (use model.save) */
 export async function saveModel(model: Sequential, path: string, options?: SaveOptions): Promise<void> {
@@ -39,13 +41,11 @@ export async function saveModel(model: Sequential, path: string, options?: SaveO
   checkKnownKeys(opts, SAVE_KEYS, 'save options');
   const format = checkOneOf(opts.format ?? 'rnnkit', 'format', SAVE_FORMATS);
   const includeOptimizer = opts.includeOptimizer === undefined ? false : checkBoolean(opts.includeOptimizer, 'includeOptimizer');
-  if (format === 'tfjs') {
-    if (includeOptimizer) {
-      throw new RnnError('ARGUMENT', "Expected includeOptimizer false for format 'tfjs' (rnnkit's optimizer state has no tfjs form) but received true");
-    }
-    await saveTfjsModel(model, path);
-    return;
+  if (format !== 'rnnkit' && includeOptimizer) {
+    throw new RnnError('ARGUMENT', `Expected includeOptimizer false for format '${format}' (rnnkit's optimizer state has no ${format} form) but received true`);
   }
+  if (format === 'tfjs') return saveTfjsModel(model, path);
+  if (format === 'keras') return saveKerasModel(model, path);
   await writeFileAtomic(path, encodeModelFile(model, includeOptimizer));
 }
 
@@ -59,8 +59,8 @@ export interface LoadOptions {
 }
 
 /**
- * Loads a model saved by `model.save`: an rnnkit file, or a tfjs layers model given as its directory or its
- * `model.json`. rnnkit files come back compiled when they were saved compiled (with the optimizer state when it was
+ * Loads a model saved by `model.save`: an rnnkit file, a tfjs layers model given as its directory or its
+ * `model.json`, or a Keras model: a Keras 3 `.keras` archive or a Keras 2 legacy `.h5` (recognised by content). rnnkit files come back compiled when they were saved compiled (with the optimizer state when it was
  * included); tfjs models come back uncompiled. Malformed files raise FORMAT, file-system failures IO. Files the model
  * lists must be regular files inside its real folder (symlinks resolved), each listed once (confined_read.ts).
  */
@@ -73,6 +73,8 @@ export async function loadModel(path: string, options?: LoadOptions): Promise<Se
   const reader = await ConfinedReader.forFile(file, budget);
   const bytes = await reader.read(file, 'the model file');
   if (hasMagic(bytes)) return decodeModelFile(bytes, path);
+  if (isZip(bytes) || file.toLowerCase().endsWith('.keras')) return loadKerasArchive(bytes, path, budget - bytes.length);
+  if (isHdf5(bytes) || file.toLowerCase().endsWith('.h5')) return loadKerasH5(bytes, path);
   if (file.toLowerCase().endsWith('.json')) return loadTfjsModel(file, reader, bytes);
   return decodeModelFile(bytes, path); // raises the FORMAT error that explains the expected magic
 }

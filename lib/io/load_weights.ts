@@ -1,12 +1,14 @@
 /**
  * `model.loadWeights(path, { from, map })`: weights trained elsewhere into an rnnkit model whose layers are already
- * built. The options are shared by every source framework (`from`); this build reads PyTorch state dicts saved as
- * safetensors (pytorch_weights.ts). Pickle files (`torch.save`'s `.pt` / `.pth` / `.bin`) are refused, with the
- * two lines of Python that convert them: unpickling runs arbitrary code, so rnnkit never reads pickles.
+ * built. The options are shared by every source framework (`from`): PyTorch state dicts saved as safetensors
+ * (pytorch_weights.ts) and Keras weight files, Keras 2 `.h5` and Keras 3 `.weights.h5` (keras/keras_format.ts).
+ * Pickle files (`torch.save`'s `.pt` / `.pth` / `.bin`) are refused, with the two lines of Python that convert them:
+ * unpickling runs arbitrary code, so rnnkit never reads pickles.
  */
 import { RnnError } from '../errors';
 import { checkInteger, checkKnownKeys, describeValue, invalid, optionsOrEmpty } from '../validate';
 import { ConfinedReader, DEFAULT_LOAD_BUDGET_BYTES } from './confined_read';
+import { loadKerasWeights } from './keras/keras_format';
 import { checkWeightsMap, loadPytorchWeights, LoadWeightsReport, WeightsTarget } from './pytorch_weights';
 import { readSafetensors } from './safetensors';
 
@@ -15,16 +17,18 @@ export type { LoadWeightsReport, WeightsTarget } from './pytorch_weights';
 /** Options of `model.loadWeights`. */
 export interface LoadWeightsOptions {
   /**
-   * The framework that wrote the file. 'pytorch': a state dict saved as `.safetensors`. 'keras' is reserved for
-   * Keras `.weights.h5` files and is an ARGUMENT error in this build. Required.
+   * The framework that wrote the file. 'pytorch': a state dict saved as `.safetensors`. 'keras': a Keras 2 `.h5` or a
+   * Keras 3 `.weights.h5`. Required.
    */
   from: 'pytorch' | 'keras';
   /**
-   * Which layer each source module goes to: `{ 'encoder.rnn': 'lstm_1' }` (PyTorch: the tensor names up to the
-   * last dot). A stacked recurrent module (`_l0`, `_l1`, ...) fills the named layer and the next ones with weights.
-   * Modules not named go onto the remaining layers in model order, each layer taking the one module whose tensors
-   * fit it; with a map, layers that receive nothing keep their weights. Default: no map (every layer with weights
-   * must receive some).
+   * Which layer each source goes to: `{ '<source>': '<rnnkit layer name>' }`. PyTorch: the source is a module, the
+   * tensor names up to the last dot (`'encoder.rnn'`); a stacked recurrent module (`_l0`, `_l1`, ...) fills the
+   * named layer and the next ones. Keras: a Keras layer name (Keras 2 files) or a Keras 3 path such as
+   * 'layers/lstm_1'. Sources not named go onto the remaining layers (PyTorch: in model order, each layer taking the
+   * one module whose tensors fit it; Keras 2: by layer name; Keras 3: by Keras's class-named path in model order).
+   * Default: no map, and every layer with weights must receive some; with a map, layers that receive nothing keep
+   * their weights.
    */
   map?: Record<string, string>;
   /** The most bytes the load may read; a larger file is refused (MEMORY) before it is read. Default 2 GiB. */
@@ -32,7 +36,7 @@ export interface LoadWeightsOptions {
 }
 
 /** The frameworks this build imports weights from. */
-export const WEIGHT_SOURCES = ['pytorch'] as const;
+export const WEIGHT_SOURCES = ['pytorch', 'keras'] as const;
 
 const PICKLE_EXTENSIONS = ['.pt', '.pth', '.bin'];
 
@@ -42,13 +46,13 @@ export async function loadWeightsInto(target: WeightsTarget, path: string, optio
   const opts = optionsOrEmpty(options, 'loadWeights options');
   checkKnownKeys(opts, ['from', 'map', 'maxBytes'], 'loadWeights options');
   if (!(WEIGHT_SOURCES as readonly unknown[]).includes(opts.from)) {
-    const note = opts.from === 'keras' ? '; Keras .weights.h5 import is not in this build' : '';
-    throw new RnnError('ARGUMENT', `Expected ${WEIGHT_SOURCES.map((s) => `'${s}'`).join(' or ')} for loadWeights option from (the sources this build imports${note}) but received ${describeValue(opts.from)}`);
+    throw new RnnError('ARGUMENT', `Expected ${WEIGHT_SOURCES.map((s) => `'${s}'`).join(' or ')} for loadWeights option from (the sources this build imports) but received ${describeValue(opts.from)}`);
   }
   const map = checkWeightsMap(opts.map);
   const budget = opts.maxBytes === undefined ? DEFAULT_LOAD_BUDGET_BYTES : checkInteger(opts.maxBytes, 'maxBytes', { min: 1 });
-  if (PICKLE_EXTENSIONS.some((ext) => path.toLowerCase().endsWith(ext))) throw pickleError(path, 'its name ends in a pickle extension');
   const reader = await ConfinedReader.forFile(path, budget);
+  if (opts.from === 'keras') return loadKerasWeights(target, await reader.read(path, 'the weights file'), path, map);
+  if (PICKLE_EXTENSIONS.some((ext) => path.toLowerCase().endsWith(ext))) throw pickleError(path, 'its name ends in a pickle extension');
   const opened = await reader.open(path, 'the weights file');
   try {
     const first = await opened.read(0, Math.min(4, opened.size));

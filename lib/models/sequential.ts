@@ -256,6 +256,7 @@ export class Sequential {
   /**
    * Loads weights trained in another framework into this model's layers, all or nothing:
    * `loadWeights('state.safetensors', { from: 'pytorch', map })` reads a PyTorch state dict (docs/interchange.md).
+   * `loadWeights('x.weights.h5', { from: 'keras', map })` reads Keras weights by layer name (docs/interchange.md).
    * Returns which layers received which tensors.
    */
   async loadWeights(path: string, options: LoadWeightsOptions): Promise<LoadWeightsReport> {

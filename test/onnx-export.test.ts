@@ -5,7 +5,8 @@
  * ONNX export checked in the real runtime: every layer kind and option is exported with rk.onnx.toBytes (or
  * model.save with format 'onnx'), run in onnxruntime-node, and must equal rnnkit's predict to 1e-5 (absolute, on
  * outputs of magnitude <= ~1) from the same random weights (every weight, biases included, drawn in [-0.5, 0.5] so a
- * misplaced bias or gate block shows). Masks: post-padded batches of lengths 6, 4, 2, 5.
+ * misplaced bias or gate block shows). Masks: post-, pre- and both-side-padded batches (the windows below), with a
+ * fully masked step inside a window, which rnnkit runs as an ordinary step.
  */
 import * as ort from 'onnxruntime-node';
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
@@ -15,7 +16,14 @@ import * as rk from '../lib';
 import { expectRnnError, maxAbsDiff, seededUniform } from './helpers/checks';
 
 const BATCH = 4, STEPS = 6, FEATURES = 3, UNITS = 5;
-const LENGTHS = [6, 4, 2, 5];
+type Padding = 'none' | 'post' | 'pre' | 'both';
+/** Each sample's valid window [start, end) per padding; a step of sample 0 inside its window is masked too. */
+const WINDOWS: Record<Exclude<Padding, 'none'>, Array<[number, number]>> = {
+  post: [[0, 6], [0, 4], [0, 2], [0, 5]],
+  pre: [[0, 6], [2, 6], [4, 6], [1, 6]],
+  both: [[1, 5], [0, 4], [2, 3], [1, 6]],
+};
+const PADDINGS = ['post', 'pre', 'both'] as const;
 const TOLERANCE = 1e-5;
 type Cell = 'simpleRNN' | 'lstm' | 'gru';
 
@@ -24,13 +32,18 @@ function randomizeWeights(model: rk.Sequential, seed = 11): void {
   model.setWeights(model.getWeights().map((w, i) => rk.tensor(seededUniform(w.data.length, seed + i, 0.5), w.shape.slice())));
 }
 
-/** A [B, T, F] batch; with `padded`, steps at and after each sample's length are 0 (post-padding). */
-function sequences(padded: boolean, steps = STEPS, seed = 5): rk.Tensor {
+/** Whether step t of sample b is padding (outside its window, or the masked step inside sample 0's window). */
+function isPadding(padding: Padding, b: number, t: number): boolean {
+  if (padding === 'none') return false;
+  const [start, end] = WINDOWS[padding][b];
+  return t < start || t >= end || (b === 0 && t === 3);
+}
+
+/** A [B, T, F] batch whose padding steps (see WINDOWS) are 0. */
+function sequences(padding: Padding, steps = STEPS, seed = 5): rk.Tensor {
   const values = seededUniform(BATCH * steps * FEATURES, seed, 1);
-  if (padded) {
-    for (let b = 0; b < BATCH; b++) {
-      for (let t = LENGTHS[b]; t < steps; t++) values.fill(0, (b * steps + t) * FEATURES, (b * steps + t + 1) * FEATURES);
-    }
+  for (let b = 0; b < BATCH; b++) {
+    for (let t = 0; t < steps; t++) if (isPadding(padding, b, t)) values.fill(0, (b * steps + t) * FEATURES, (b * steps + t + 1) * FEATURES);
   }
   return rk.tensor(values, [BATCH, steps, FEATURES]);
 }
@@ -74,7 +87,7 @@ describe('recurrent layers run in onnxruntime as rnnkit runs them', () => {
         test(`${label}, returnSequences ${returnSequences}, goBackwards ${goBackwards}`, async () => {
           const model = rk.sequential({ layers: [recurrent(cell, { ...options, returnSequences, goBackwards, inputShape: [STEPS, FEATURES] })] });
           randomizeWeights(model);
-          await expectSameOutputs(model, sequences(false));
+          await expectSameOutputs(model, sequences('none'));
         });
       }
     }
@@ -87,7 +100,7 @@ describe('recurrent layers run in onnxruntime as rnnkit runs them', () => {
           const layer = rk.layers.bidirectional({ layer: recurrent(cell, { returnSequences }), mergeMode, inputShape: [STEPS, FEATURES] });
           const model = rk.sequential({ layers: [layer] });
           randomizeWeights(model);
-          await expectSameOutputs(model, sequences(false));
+          await expectSameOutputs(model, sequences('none'));
         });
       }
     }
@@ -103,10 +116,10 @@ describe('recurrent layers run in onnxruntime as rnnkit runs them', () => {
       ],
     });
     randomizeWeights(model);
-    await expectSameOutputs(model, sequences(false));
+    await expectSameOutputs(model, sequences('none'));
     // The exported time axis is dynamic: the graph runs 9 steps although the model was declared with 6.
     const onnx = await session(model);
-    const longer = sequences(false, 9);
+    const longer = sequences('none', 9);
     const run = await onnx.run({ input: new ort.Tensor('float32', longer.data, longer.shape) });
     expect(run.output.dims).toEqual([BATCH, 3]);
   });
@@ -121,13 +134,13 @@ describe('dense, embedding, masking and dropout', () => {
         rk.layers.dense({ units: 4, activation }),
       ] });
       randomizeWeights(vectors);
-      await expectSameOutputs(vectors, sequences(false));
+      await expectSameOutputs(vectors, sequences('none'));
       const perStep = rk.sequential({ layers: [
         rk.layers.timeDistributed({ layer: rk.layers.dense({ units: 4, activation }), inputShape: [STEPS, FEATURES] }),
         rk.layers.dense({ units: 2, activation, useBias: false }),
       ] });
       randomizeWeights(perStep);
-      await expectSameOutputs(perStep, sequences(false));
+      await expectSameOutputs(perStep, sequences('none'));
     });
   }
 
@@ -141,22 +154,22 @@ describe('dense, embedding, masking and dropout', () => {
     await expectSameOutputs(model, rk.tensor(ids, [BATCH, STEPS]));
   });
 
-  test('embedding maskZero on post-padded ids: sequence_lens computed in the graph', async () => {
-    const model = rk.sequential({ layers: [
-      rk.layers.embedding({ inputDim: 10, outputDim: 4, maskZero: true, inputShape: [STEPS] }),
-      rk.layers.lstm({ units: UNITS, returnSequences: true }),
-      rk.layers.gru({ units: 4 }),
-      rk.layers.dense({ units: 2, activation: 'softmax' }),
-    ] });
-    randomizeWeights(model);
-    // Post-padded, with a 0 id inside the first sequence (rnnkit runs it as an ordinary step).
-    const ids = Float32Array.from({ length: BATCH * STEPS }, (_, i) => (i % STEPS < LENGTHS[Math.floor(i / STEPS)] ? 1 + ((i * 3) % 9) : 0));
-    ids[2] = 0;
-    await expectSameOutputs(model, rk.tensor(ids, [BATCH, STEPS]));
-  });
+  for (const padding of PADDINGS) {
+    test(`embedding maskZero on ${padding}-padded ids: the windows computed in the graph`, async () => {
+      const model = rk.sequential({ layers: [
+        rk.layers.embedding({ inputDim: 10, outputDim: 4, maskZero: true, inputShape: [STEPS] }),
+        rk.layers.lstm({ units: UNITS, returnSequences: true }),
+        rk.layers.gru({ units: 4 }),
+        rk.layers.dense({ units: 2, activation: 'softmax' }),
+      ] });
+      randomizeWeights(model);
+      const ids = Float32Array.from({ length: BATCH * STEPS }, (_, i) => (isPadding(padding, Math.floor(i / STEPS), i % STEPS) ? 0 : 1 + ((i * 3) % 9)));
+      await expectSameOutputs(model, rk.tensor(ids, [BATCH, STEPS]));
+    });
+  }
 
-  for (const opset of [14, 17, 21]) {
-    test(`masking on a post-padded batch through bidirectional and one-way layers, dense per step (opset ${opset})`, async () => {
+  for (const [padding, opset] of [['post', 14], ['pre', 17], ['both', 21], ['both', 17]] as const) {
+    test(`masking on a ${padding}-padded batch through bidirectional and one-way layers, dense per step (opset ${opset})`, async () => {
       const model = rk.sequential({ layers: [
         rk.layers.masking({ maskValue: 0, inputShape: [STEPS, FEATURES] }),
         rk.layers.bidirectional({ layer: rk.layers.gru({ units: 4, returnSequences: true }), mergeMode: 'ave' }),
@@ -165,17 +178,53 @@ describe('dense, embedding, masking and dropout', () => {
         rk.layers.timeDistributed({ layer: rk.layers.dense({ units: 2, activation: 'tanh' }) }),
       ] });
       randomizeWeights(model);
-      await expectSameOutputs(model, sequences(true), { opset });
+      await expectSameOutputs(model, sequences(padding), { opset });
     });
   }
 
-  test('masking before a goBackwards layer without returnSequences (its state after the first step)', async () => {
+  for (const padding of PADDINGS) {
+    for (const cell of ['simpleRNN', 'lstm', 'gru'] as Cell[]) {
+      test(`masking (${padding}-padded) -> goBackwards ${cell} with returnSequences -> layers reading its right-aligned windows`, async () => {
+        const model = rk.sequential({ layers: [
+          rk.layers.masking({ inputShape: [STEPS, FEATURES] }),
+          recurrent(cell, { goBackwards: true, returnSequences: true }),
+          rk.layers.dense({ units: 3, activation: 'relu' }),
+          rk.layers.bidirectional({ layer: rk.layers.lstm({ units: 4, returnSequences: true }), mergeMode: 'concat' }),
+          rk.layers.gru({ units: 4, goBackwards: true }),
+        ] });
+        randomizeWeights(model);
+        await expectSameOutputs(model, sequences(padding));
+        const perStep = rk.sequential({ layers: [
+          rk.layers.masking({ inputShape: [STEPS, FEATURES] }),
+          recurrent(cell, { goBackwards: true, returnSequences: true }),
+          recurrent(cell, { returnSequences: true }),
+        ] });
+        randomizeWeights(perStep);
+        await expectSameOutputs(perStep, sequences(padding));
+      });
+    }
+  }
+
+  test('masking before a goBackwards layer without returnSequences (its state after the window\'s first step)', async () => {
     const model = rk.sequential({ layers: [
       rk.layers.masking({ inputShape: [STEPS, FEATURES] }),
       rk.layers.simpleRNN({ units: UNITS, goBackwards: true }),
     ] });
     randomizeWeights(model);
-    await expectSameOutputs(model, sequences(true));
+    await expectSameOutputs(model, sequences('both'));
+  });
+
+  test('a fully masked sample (window [0, 0)) gives what rnnkit gives: zero state, zero outputs', async () => {
+    const x = sequences('post');
+    x.data.fill(0, STEPS * FEATURES, 2 * STEPS * FEATURES); // sample 1: every step masked
+    for (const returnSequences of [false, true]) {
+      const model = rk.sequential({ layers: [
+        rk.layers.masking({ inputShape: [STEPS, FEATURES] }),
+        rk.layers.bidirectional({ layer: rk.layers.lstm({ units: UNITS, returnSequences }) }),
+      ] });
+      randomizeWeights(model);
+      await expectSameOutputs(model, x);
+    }
   });
 
   test('model.save writes the same bytes to a file', async () => {
@@ -209,7 +258,7 @@ describe('stateInputs: the serving system carries the state', () => {
     expect(onnx.inputNames).toEqual(['input', ...stateInputs]);
     expect(onnx.outputNames.slice().sort()).toEqual(['output', ...stateInputs.map((n) => n.replace(/_in$/, '_out'))].sort());
 
-    const x = sequences(false);
+    const x = sequences('none');
     const half = (from: number) => {
       const part = new Float32Array(BATCH * 3 * FEATURES);
       for (let b = 0; b < BATCH; b++) part.set(x.data.subarray((b * STEPS + from) * FEATURES, (b * STEPS + from + 3) * FEATURES), b * 3 * FEATURES);
@@ -228,21 +277,6 @@ describe('stateInputs: the serving system carries the state', () => {
 });
 
 describe('models the exporter cannot express exactly are refused', () => {
-  test('a mask behind a goBackwards layer with returnSequences (right-aligned windows) is an ARGUMENT error', async () => {
-    const model = rk.sequential({ layers: [
-      rk.layers.masking({ inputShape: [STEPS, FEATURES] }),
-      rk.layers.lstm({ units: UNITS, returnSequences: true, goBackwards: true }),
-      rk.layers.lstm({ units: UNITS }),
-    ] });
-    await expectRnnError(() => rk.onnx.toBytes(model), 'ARGUMENT', /mask ONNX can express.*'lstm.*goBackwards, returnSequences/);
-    const folder = mkdtempSync(join(tmpdir(), 'rnnkit-onnx-'));
-    try {
-      await expectRnnError(() => model.save(join(folder, 'm.onnx'), { format: 'onnx' }), 'ARGUMENT', /mask ONNX can express/);
-    } finally {
-      rmSync(folder, { recursive: true, force: true });
-    }
-  });
-
   test('a bidirectional layer around a goBackwards layer is an ARGUMENT error', async () => {
     const model = rk.sequential({ layers: [
       rk.layers.bidirectional({ layer: rk.layers.gru({ units: UNITS, goBackwards: true }), inputShape: [STEPS, FEATURES] }),

@@ -9,7 +9,7 @@ import { Bidirectional, TimeDistributed } from '../../layers/wrappers';
 import type { Tensor } from '../../tensor';
 import type { NodeDescription } from './description';
 import { emitRecurrent } from './recurrent';
-import { applyActivation, EmitContext, GraphValue, lengthsFromKeep } from './values';
+import { applyActivation, EmitContext, GraphValue, windowFromKeep } from './values';
 
 type Emitter = (ctx: EmitContext, node: NodeDescription, inputs: GraphValue[]) => GraphValue;
 
@@ -77,8 +77,8 @@ function dense(ctx: EmitContext, layer: Dense, weights: Tensor[], input: GraphVa
 }
 
 /**
- * Masking: a step whose features all equal maskValue is zeroed (as rnnkit does) and masks the sequence; the window
- * ends after the last unmasked step.
+ * Masking: a step whose features all equal maskValue is zeroed (as rnnkit does); each sample's window runs from its
+ * first to its last unmasked step.
  */
 function masking(ctx: EmitContext, node: NodeDescription, [input]: GraphValue[]): GraphValue {
   const { graph } = ctx;
@@ -87,11 +87,11 @@ function masking(ctx: EmitContext, node: NodeDescription, [input]: GraphValue[])
   const allEqual = graph.reduce('ReduceMin', equal, [2], true); // [B, T, 1]: 1 where every feature is the mask value
   const keep = graph.op('Sub', [graph.constant('one', 'float32', [], [1]), allEqual]);
   const zeroed = graph.op('Mul', [input.name, keep]);
-  const lengths = lengthsFromKeep(graph, graph.op('Squeeze', [keep, graph.constant('axes', 'int64', [1], [2])]));
-  return { name: zeroed, dims: input.dims, mask: { lengths } };
+  const mask = windowFromKeep(graph, graph.op('Squeeze', [keep, graph.constant('axes', 'int64', [1], [2])]));
+  return { name: zeroed, dims: input.dims, mask };
 }
 
-/** Embedding: int64 ids [B, T] -> Gather rows of the table; maskZero masks id 0 (window up to the last non-zero id). */
+/** Embedding: int64 ids [B, T] -> Gather rows of the table; maskZero: the window spans the first to the last non-zero id. */
 function embedding(ctx: EmitContext, node: NodeDescription, [input]: GraphValue[]): GraphValue {
   const { graph } = ctx;
   const layer = node.layer as Embedding;
@@ -100,7 +100,7 @@ function embedding(ctx: EmitContext, node: NodeDescription, [input]: GraphValue[
   if (layer.maskZero) {
     const isPadding = graph.op('Equal', [input.name, graph.constant('zero_id', 'int64', [], [0])]);
     const keep = graph.op('Cast', [graph.op('Not', [isPadding])], { to: 1 });
-    output.mask = { lengths: lengthsFromKeep(graph, keep) };
+    output.mask = windowFromKeep(graph, keep);
   }
   return output;
 }

@@ -9,14 +9,18 @@
  *
  * ONNX layouts (layout = 0): X [T, B, F]; Y [T, D, B, H]; Y_h / Y_c [D, B, H]. The reverse direction's Y is aligned
  * with time, as the backward half of a Keras Bidirectional is; a one-way goBackwards layer emits its outputs in
- * processing order (Keras), which is Y reversed over the whole time axis (zeros of the padding come first).
+ * processing order (Keras), which is Y reversed over the whole time axis.
+ *
+ * Masks (values.ts): the input is shifted left by each sample's window start so its valid steps begin at step 0,
+ * sequence_lens = end - start, and the per-step outputs are moved to where rnnkit puts them: back by start (time
+ * order), or, for a one-way goBackwards layer (processing order, right-aligned at T - end), the reversed Y shifted
+ * left by start. Y_h is the state after the last valid step either way.
  */
-import { RnnError } from '../../errors';
 import type { RecurrentLayer } from '../../layers/recurrent';
 import type { MergeMode } from '../../layers/wrappers';
 import type { Tensor } from '../../tensor';
 import type { GraphBuilder } from './graph_builder';
-import { EmitContext, GraphValue, recurrentActivations } from './values';
+import { EmitContext, GraphValue, recurrentActivations, shiftTime, timeSteps } from './values';
 
 /** ONNX block j holds Keras block GATE_ORDER[cell][j]. */
 const GATE_ORDER: Record<RecurrentLayer['cell'], number[]> = { lstm: [0, 3, 1, 2], gru: [0, 1, 2], simpleRNN: [0] };
@@ -37,12 +41,10 @@ export function emitRecurrent(ctx: EmitContext, call: RecurrentCall, input: Grap
   const { cell, name } = call;
   const numDirections = call.directions.length;
   const hidden = cell.units;
-  if (input.mask && 'unexpressible' in input.mask) {
-    throw new RnnError('ARGUMENT', `Expected a mask ONNX can express (sequence_lens: post-padded windows) at the input of layer '${name}' but ${input.mask.unexpressible}; export the model without the mask or without goBackwards before it`);
-  }
   const features = input.dims[2] as number;
   const { W, R, B } = onnxWeights(cell, call.directions, features);
-  const x = graph.op('Transpose', [input.name], { perm: [1, 0, 2] });
+  const aligned = input.mask ? shiftTime(graph, input.name, input.mask.start, 'left') : input.name;
+  const x = graph.op('Transpose', [aligned], { perm: [1, 0, 2] });
   const inputs = [
     x,
     graph.constant(`${name}_W`, 'float32', [numDirections, cell.gates * hidden, features], W),
@@ -93,14 +95,17 @@ export function emitRecurrent(ctx: EmitContext, call: RecurrentCall, input: Grap
   }
   // Y [T, D, B, H] -> [T, B, H'] -> [B, T, H'].
   let steps = mergeDirections(graph, y, 1, numDirections, call.mergeMode);
-  if (numDirections === 1 && cell.goBackwards) steps = reverseTime(graph, steps);
-  const output: GraphValue = { name: graph.op('Transpose', [steps], { perm: [1, 0, 2] }), dims: ['batch', input.dims[1], width] };
-  if (input.mask) {
-    output.mask = numDirections === 1 && cell.goBackwards
-      ? { unexpressible: `layer '${name}' (goBackwards, returnSequences) puts its outputs at the end of each sequence, so their valid windows do not start at step 0` }
-      : input.mask;
-  }
-  return output;
+  const backwards = numDirections === 1 && cell.goBackwards;
+  if (backwards) steps = reverseTime(graph, steps);
+  const batchMajor = graph.op('Transpose', [steps], { perm: [1, 0, 2] });
+  const dims = ['batch', input.dims[1], width];
+  if (!input.mask) return { name: batchMajor, dims };
+  const { start, lengths } = input.mask;
+  if (!backwards) return { name: shiftTime(graph, batchMajor, start, 'right'), dims, mask: input.mask };
+  // Processing order: the outputs fill [T - end, T - start); that is the next layer's window.
+  const end = graph.op('Add', [start, graph.op('Cast', [lengths], { to: 7 })]);
+  const mask = { start: graph.op('Sub', [timeSteps(graph, input.name), end]), lengths };
+  return { name: shiftTime(graph, batchMajor, start, 'left'), dims, mask };
 }
 
 /** The directions of `value` along `axis` merged into one tensor without that axis (concat on the last axis). */

@@ -12,9 +12,10 @@ import * as layers from './layers';
 import * as optimizers from './optimizers';
 import * as regularizers from './regularizers';
 import * as plots from './plot';
+import * as onnx from './io/onnx';
 import { loadNative, NativeBuildInfo } from './native';
 
-export { layers, optimizers, regularizers, plots };
+export { layers, optimizers, regularizers, plots, onnx };
 export { Sequential, sequential } from './models/sequential';
 export type { SequentialArgs, CompileArgs } from './models/sequential';
 export { loadModel } from './io';

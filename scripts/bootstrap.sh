@@ -24,6 +24,9 @@ if ! have_eigen; then
 fi
 
 echo "bootstrap: npm ci"
+# onnxruntime-node (a devDependency for the ONNX export tests) ships its CPU binary in the package; its install
+# script would only fetch a CUDA provider, so it is told to skip.
+export ONNXRUNTIME_NODE_INSTALL=skip
 npm ci --no-audit --no-fund
 
 echo "bootstrap: npm run build"

@@ -3,11 +3,13 @@
  * - format 'rnnkit' (default): one file with the topology, the weights, the compile settings and, with
  *   includeOptimizer, the optimizer state, so training resumes exactly where it stopped.
  * - format 'tfjs': a directory with model.json + weights.bin, the layout @tensorflow/tfjs reads and writes.
+ * - format 'onnx': one ONNX model for inference in onnxruntime, Triton and the like (onnx/export.ts); save only.
  * Every file is replaced atomically (atomic_write.ts), so a crash during a save keeps the previous file.
  */
 import { join } from 'path';
 import { RnnError } from '../errors';
 import type { Sequential } from '../models/sequential';
+import type { OnnxExportOptions } from './onnx/export';
 import { checkBoolean, checkInteger, checkKnownKeys, checkOneOf, invalid, optionsOrEmpty } from '../validate';
 import { pathKind, writeFileAtomic } from './atomic_write';
 import { ConfinedReader, DEFAULT_LOAD_BUDGET_BYTES } from './confined_read';
@@ -15,24 +17,30 @@ import { hasMagic } from './binary_format';
 import { decodeModelFile, encodeModelFile } from './model_file';
 import { loadTfjsModel, saveTfjsModel, TFJS_MODEL_FILE } from './tfjs_format';
 import { isHdf5, isZip, loadKerasArchive, loadKerasH5, saveKerasModel } from './keras/keras_format';
+import { saveOnnxModel } from './onnx/save';
 
 export interface SaveOptions {
   /**
    * 'rnnkit': one file (any name, e.g. `model.rnnkit`). 'tfjs': `path` is a directory (created if missing) that
    * receives `model.json` and `weights.bin` for `tf.loadLayersModel`; GRU layers need `resetAfter: false` there.
    * 'keras': a Keras 3 `.keras` archive (config.json, metadata.json, model.weights.h5) for `keras.saving.load_model`
-   * (docs/interchange.md). Default 'rnnkit'.
+   * (docs/interchange.md). 'onnx': one ONNX model for inference (onnxruntime, Triton), with the options `stateInputs`
+   * and `opset`; it cannot be loaded back. Default 'rnnkit'.
    */
-  format?: 'rnnkit' | 'tfjs' | 'keras';
+  format?: 'rnnkit' | 'tfjs' | 'keras' | 'onnx';
   /**
    * Also store the optimizer state (moments, accumulators, step count), so `fit` resumes exactly. The model must
    * be compiled. Only for format 'rnnkit'. Default false (the compile settings are saved either way).
    */
   includeOptimizer?: boolean;
+  /** Only for format 'onnx': expose the recurrent layers' states as graph inputs and outputs ({@link OnnxExportOptions}). */
+  stateInputs?: boolean;
+  /** Only for format 'onnx': the opset to write, 14 to 21. Default 17. */
+  opset?: number;
 }
 
-const SAVE_KEYS = ['format', 'includeOptimizer'] as const;
-export const SAVE_FORMATS = ['rnnkit', 'tfjs', 'keras'] as const;
+const SAVE_KEYS = ['format', 'includeOptimizer', 'stateInputs', 'opset'] as const;
+export const SAVE_FORMATS = ['rnnkit', 'tfjs', 'keras', 'onnx'] as const;
 
 /** Writes `model` to `path`. The model's values are copied before the first await. @internal (use model.save) */
 export async function saveModel(model: Sequential, path: string, options?: SaveOptions): Promise<void> {
@@ -41,6 +49,14 @@ export async function saveModel(model: Sequential, path: string, options?: SaveO
   checkKnownKeys(opts, SAVE_KEYS, 'save options');
   const format = checkOneOf(opts.format ?? 'rnnkit', 'format', SAVE_FORMATS);
   const includeOptimizer = opts.includeOptimizer === undefined ? false : checkBoolean(opts.includeOptimizer, 'includeOptimizer');
+  if (format === 'onnx') {
+    if (includeOptimizer) throw new RnnError('ARGUMENT', "Expected includeOptimizer false for format 'onnx' (an inference graph has no optimizer) but received true");
+    await saveOnnxModel(model, path, { stateInputs: opts.stateInputs, opset: opts.opset });
+    return;
+  }
+  for (const key of ['stateInputs', 'opset'] as const) {
+    if (opts[key] !== undefined) throw new RnnError('ARGUMENT', `Expected ${key} only with format 'onnx' but received it with format '${format}'`);
+  }
   if (format !== 'rnnkit' && includeOptimizer) {
     throw new RnnError('ARGUMENT', `Expected includeOptimizer false for format '${format}' (rnnkit's optimizer state has no ${format} form) but received true`);
   }

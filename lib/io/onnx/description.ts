@@ -1,0 +1,52 @@
+/**
+ * What the ONNX exporter reads from a model: its inputs, the layer calls (nodes) with the tensors each one takes and
+ * makes, and its outputs. A sequential model is a chain of nodes; a functional model (a DAG of layer calls) fits the
+ * same description, so the exporter does not care which kind of model it came from.
+ */
+import { RnnError } from '../../errors';
+import type { Layer } from '../../layers/layer';
+import type { Sequential } from '../../models/sequential';
+import type { Tensor } from '../../tensor';
+
+/** A tensor of the model, by id; `shape` is per sample (no batch), -1 for a time dimension of any length. */
+export interface TensorDescription {
+  id: string;
+  shape: number[];
+}
+
+/** One call of a layer: the tensors it reads and writes, and the layer's weights (Keras order). */
+export interface NodeDescription {
+  layer: Layer;
+  inbound: TensorDescription[];
+  outbound: TensorDescription[];
+  weights: Tensor[];
+}
+
+/** A model as the exporter sees it. Nodes are in an order where every inbound tensor is made before it is read. */
+export interface ModelDescription {
+  name: string;
+  /** The model inputs, with the names the exported graph gives them. */
+  inputs: Array<TensorDescription & { name: string }>;
+  nodes: NodeDescription[];
+  /** The model outputs, with the names the exported graph gives them. */
+  outputs: Array<TensorDescription & { name: string }>;
+}
+
+/** The description of a sequential model: input -> layer 0 -> ... -> last layer -> output. */
+export function describeSequential(model: Sequential): ModelDescription {
+  const layers = model.layers;
+  if (layers.length === 0) throw new RnnError('STATE', `Model '${model.name}' has no layers yet; there is nothing to export`);
+  let current: TensorDescription = { id: 'input', shape: model.inputShape.slice() };
+  const nodes: NodeDescription[] = layers.map((layer, i) => {
+    const outbound: TensorDescription = { id: `${layer.name}/output`, shape: model.layerInputShape(i + 1).slice() };
+    const node = { layer, inbound: [current], outbound: [outbound], weights: layer.getWeights() };
+    current = outbound;
+    return node;
+  });
+  return {
+    name: model.name,
+    inputs: [{ id: 'input', shape: model.inputShape.slice(), name: 'input' }],
+    nodes,
+    outputs: [{ ...current, name: 'output' }],
+  };
+}

@@ -1,0 +1,21 @@
+/**
+ * `rk.onnx`: the ONNX export's bytes in memory (`toBytes`) and the Triton config for the exported file
+ * (`tritonConfig`); `model.save(path, { format: 'onnx' })` writes the file (save.ts). The layers the exporter writes and how are in
+ * layers.ts (one table); the recurrent operators in recurrent.ts.
+ */
+import type { Sequential } from '../../models/sequential';
+import { describeSequential } from './description';
+import { buildOnnxModel, checkOnnxOptions, OnnxExportOptions } from './export';
+
+export { tritonConfig } from './triton';
+export type { TritonConfigOptions } from './triton';
+export type { OnnxExportOptions } from './export';
+
+/**
+ * The ONNX model of `model` as bytes (what `model.save(path, { format: 'onnx', ...options })` writes), e.g. for
+ * `new ort.InferenceSession.create(bytes)` without a file. A layer or mask ONNX cannot express exactly is an
+ * ARGUMENT error naming the layer.
+ */
+export function toBytes(model: Sequential, options?: OnnxExportOptions): Uint8Array {
+  return buildOnnxModel(describeSequential(model), checkOnnxOptions(options, 'ONNX export options')).bytes;
+}

@@ -6,12 +6,37 @@
 import { RnnError } from '../errors';
 import { checkInteger, checkKnownKeys, describeValue, invalid, isPlainObject, optionsOrEmpty } from '../validate';
 import { ConfinedReader, DEFAULT_LOAD_BUDGET_BYTES } from './confined_read';
-import { KerasWeightsReport, KerasWeightsTarget, loadKerasWeights } from './keras/keras_format';
+import type { Layer } from '../layers/layer';
+import type { Tensor } from '../tensor';
+import { loadKerasWeights } from './keras/keras_format';
 
-/** What `model.loadWeights` did: the layers that received weights (with the file's tensors) and those left unchanged. */
-export type LoadWeightsReport = KerasWeightsReport;
-/** The model as `loadWeights` sees it. @internal */
-export type WeightsTarget = KerasWeightsTarget;
+/** The model as `loadWeights` sees it: its layers, their current weights, and an all-checked write. @internal */
+export interface WeightsTarget {
+  /** The model's name (for messages). */
+  readonly name: string;
+  /** The model's layers, in order. */
+  readonly layers: readonly Layer[];
+  /** A layer's current weights (their shapes are what the file must match). */
+  layerWeights(layer: Layer): Tensor[];
+  /** Replaces every weight of the model (getWeights order), checking all before writing any. */
+  writeAll(weights: Tensor[]): void;
+}
+
+/** One layer that `model.loadWeights` filled. */
+export interface LoadedLayer {
+  /** The rnnkit layer's name. */
+  readonly layer: string;
+  /** The file's tensors it came from (Keras 3 dataset paths, or the Keras 2 layer group). */
+  readonly tensors: readonly string[];
+}
+
+/** What `model.loadWeights` did. */
+export interface LoadWeightsReport {
+  /** Layers that received weights, in model order. */
+  readonly loaded: readonly LoadedLayer[];
+  /** Layers with weights that the file did not touch (only possible with `map`). */
+  readonly unchanged: readonly string[];
+}
 
 /** Options of `model.loadWeights`. */
 export interface LoadWeightsOptions {

@@ -109,6 +109,14 @@ describe('weights only: model.loadWeights(path, { from: "keras" })', () => {
     model.dispose();
   });
 
+  test('the weights of a whole .keras model, into layers named otherwise', async () => {
+    const model = build(['enc', 'out']);
+    const report = await model.loadWeights(path.join(DIR, 'lstm.keras'), { from: 'keras' });
+    expect(report.loaded.map((l) => l.layer)).toEqual(['enc', 'out']);
+    expectClose((await model.predict(rk.tensor(EXPECTED.lstm.input as never))).data, EXPECTED.lstm.output);
+    model.dispose();
+  });
+
   test('Keras 2 weights .h5: by layer name; with a map, unmatched layers keep their weights', async () => {
     const model = build(['encoder', 'classifier']);
     const before = model.getWeights()[3].data.slice();

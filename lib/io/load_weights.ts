@@ -40,7 +40,7 @@ export interface LoadWeightsReport {
 
 /** Options of `model.loadWeights`. */
 export interface LoadWeightsOptions {
-  /** The framework that wrote the file. 'keras': a Keras 2 `.h5` or Keras 3 `.weights.h5`. Required. */
+  /** The framework that wrote the file. 'keras': a Keras 2 `.h5`, a Keras 3 `.weights.h5` or `.keras`. Required. */
   from: 'keras';
   /**
    * Which layer each source goes to: `{ '<source>': '<rnnkit layer name>' }`, the source being a Keras layer name
@@ -77,5 +77,5 @@ export async function loadWeightsInto(target: WeightsTarget, path: string, optio
   const budget = opts.maxBytes === undefined ? DEFAULT_LOAD_BUDGET_BYTES : checkInteger(opts.maxBytes, 'maxBytes', { min: 1 });
   const reader = await ConfinedReader.forFile(path, budget);
   const bytes = await reader.read(path, 'the weights file');
-  return loadKerasWeights(target, bytes, path, map);
+  return loadKerasWeights(target, bytes, path, map, budget - bytes.length);
 }

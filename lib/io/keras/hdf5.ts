@@ -110,12 +110,17 @@ export async function writeHdf5(write: (root: H5Group) => void): Promise<Uint8Ar
   }
 }
 
-/** The group at `p` below `group`, or undefined when there is none (a dataset there is a FORMAT error). */
+/** The group at `p` below `group`, walked one name at a time; undefined when a name is missing, FORMAT if one is not a group. */
 export function childGroup(group: H5Group, p: string, label: string): H5Group | undefined {
-  const entity = group.keys().includes(p.split('/')[0]) ? group.get(p) : null;
-  if (entity === null || entity === undefined) return undefined;
-  if (entity.type !== 'Group') throw new RnnError('FORMAT', `${label}: expected a group at '${p}' but found a ${entity.type}`);
-  return entity as H5Group;
+  let current = group;
+  for (const name of p.split('/').filter((part) => part.length > 0)) {
+    if (!current.keys().includes(name)) return undefined;
+    const entity = current.get(name);
+    if (!entity) return undefined;
+    if (entity.type !== 'Group') throw new RnnError('FORMAT', `${label}: expected a group at '${p}' but '${name}' is a ${entity.type}`);
+    current = entity as H5Group;
+  }
+  return current;
 }
 
 /** A float32 copy of the float dataset `name` in `group` with its shape; anything else is a FORMAT error. */

@@ -20,7 +20,7 @@ export { Sequential, sequential } from './models/sequential';
 export type { SequentialArgs, CompileArgs } from './models/sequential';
 export { loadModel } from './io';
 export type { SaveOptions, LoadOptions } from './io';
-export type { LoadWeightsOptions, LoadWeightsReport } from './io/load_weights';
+export type { LoadWeightsOptions, LoadWeightsReport, LoadedLayer } from './io/load_weights';
 export { Layer } from './layers/layer';
 export type { ActivationName, BaseLayerArgs, RegularizerSpec, WeightSpec } from './layers/layer';
 export { RecurrentLayer } from './layers/recurrent';

@@ -109,6 +109,14 @@ describe('weights only: model.loadWeights(path, { from: "keras" })', () => {
     model.dispose();
   });
 
+  test('the weights of a whole .keras model, into layers named otherwise', async () => {
+    const model = build(['enc', 'out']);
+    const report = await model.loadWeights(path.join(DIR, 'lstm.keras'), { from: 'keras' });
+    expect(report.loaded.map((l) => l.layer)).toEqual(['enc', 'out']);
+    expectClose((await model.predict(rk.tensor(EXPECTED.lstm.input as never))).data, EXPECTED.lstm.output);
+    model.dispose();
+  });
+
   test('Keras 2 weights .h5: by layer name; with a map, unmatched layers keep their weights', async () => {
     const model = build(['encoder', 'classifier']);
     const before = model.getWeights()[3].data.slice();
@@ -196,6 +204,29 @@ describe('refusals', () => {
       fs.writeFileSync(target, zipSync({ ...entries, 'config.json': Buffer.from(JSON.stringify(copy)) }));
       await expect(rk.loadModel(target)).rejects.toMatchObject({ code: 'FORMAT', message: expect.stringMatching(message) });
     }
+  });
+
+  test('masked steps of a returned sequence: refused where Keras repeats the last output and it reaches the output', async () => {
+    const { zipSync, unzipSync } = await import('fflate');
+    const entries = unzipSync(fs.readFileSync(path.join(DIR, 'masking.keras')));
+    const config = JSON.parse(Buffer.from(entries['config.json']).toString('utf8'));
+    const write = (zeroOutput: boolean) => {
+      const copy = JSON.parse(JSON.stringify(config));
+      Object.assign(copy.config.layers[2].config, { return_sequences: true, zero_output_for_mask: zeroOutput });
+      const target = path.join(tmp, `masked_${zeroOutput}.keras`);
+      fs.writeFileSync(target, zipSync({ ...entries, 'config.json': Buffer.from(JSON.stringify(copy)) }));
+      return target;
+    };
+    await expect(rk.loadModel(write(false))).rejects.toMatchObject({
+      code: 'FORMAT', message: expect.stringMatching(/config\.layers\[2\] \(GRU\) returns sequences under the mask of config\.layers\[1\] \(Masking\)/),
+    });
+    // With zeros at masked steps, Keras computes what rnnkit computes: it loads, and masked steps give Dense's bias.
+    const model = await rk.loadModel(write(true));
+    const c = EXPECTED.masking;
+    const y = await model.predict(rk.tensor(c.input as never));
+    const bias = model.getWeights()[4].data;
+    expect(Array.from(y.data.slice(2 * 7, 2 * 8)).map((v) => v.toFixed(6))).toEqual(Array.from(bias).map((v) => v.toFixed(6)));
+    model.dispose();
   });
 
   test('maxBytes bounds what an archive may inflate', async () => {

@@ -8,17 +8,45 @@
 import { RnnError } from '../errors';
 import { checkInteger, checkKnownKeys, describeValue, invalid, optionsOrEmpty } from '../validate';
 import { ConfinedReader, DEFAULT_LOAD_BUDGET_BYTES } from './confined_read';
+import type { Layer } from '../layers/layer';
+import type { Tensor } from '../tensor';
 import { loadKerasWeights } from './keras/keras_format';
-import { checkWeightsMap, loadPytorchWeights, LoadWeightsReport, WeightsTarget } from './pytorch_weights';
+import { checkWeightsMap, loadPytorchWeights } from './pytorch_weights';
 import { readSafetensors } from './safetensors';
 
-export type { LoadWeightsReport, WeightsTarget } from './pytorch_weights';
+/** The model as `loadWeights` sees it: its layers, their current weights, and an all-checked write. @internal */
+export interface WeightsTarget {
+  /** The model's name (for messages). */
+  readonly name: string;
+  /** The model's layers, in order. */
+  readonly layers: readonly Layer[];
+  /** A layer's current weights (their shapes are what the file must match). */
+  layerWeights(layer: Layer): Tensor[];
+  /** Replaces every weight of the model (getWeights order), checking all before writing any. */
+  writeAll(weights: Tensor[]): void;
+}
+
+/** One layer that `model.loadWeights` filled. */
+export interface LoadedLayer {
+  /** The rnnkit layer's name. */
+  readonly layer: string;
+  /** The file's tensors it came from (Keras 3 dataset paths, or the Keras 2 layer group). */
+  readonly tensors: readonly string[];
+}
+
+/** What `model.loadWeights` did. */
+export interface LoadWeightsReport {
+  /** Layers that received weights, in model order. */
+  readonly loaded: readonly LoadedLayer[];
+  /** Layers with weights that the file did not touch (only possible with `map`). */
+  readonly unchanged: readonly string[];
+}
 
 /** Options of `model.loadWeights`. */
 export interface LoadWeightsOptions {
   /**
    * The framework that wrote the file. 'pytorch': a state dict saved as `.safetensors`. 'keras': a Keras 2 `.h5` or a
-   * Keras 3 `.weights.h5`. Required.
+   * Keras 3 `.weights.h5` or `.keras`. Required.
    */
   from: 'pytorch' | 'keras';
   /**
@@ -51,7 +79,10 @@ export async function loadWeightsInto(target: WeightsTarget, path: string, optio
   const map = checkWeightsMap(opts.map);
   const budget = opts.maxBytes === undefined ? DEFAULT_LOAD_BUDGET_BYTES : checkInteger(opts.maxBytes, 'maxBytes', { min: 1 });
   const reader = await ConfinedReader.forFile(path, budget);
-  if (opts.from === 'keras') return loadKerasWeights(target, await reader.read(path, 'the weights file'), path, map);
+  if (opts.from === 'keras') {
+    const bytes = await reader.read(path, 'the weights file');
+    return loadKerasWeights(target, bytes, path, map, budget - bytes.length);
+  }
   if (PICKLE_EXTENSIONS.some((ext) => path.toLowerCase().endsWith(ext))) throw pickleError(path, 'its name ends in a pickle extension');
   const opened = await reader.open(path, 'the weights file');
   try {

@@ -19,27 +19,8 @@ import type { Layer } from '../layers/layer';
 import { Tensor } from '../tensor';
 import { describeValue, isPlainObject } from '../validate';
 import { buildWeights, LayerPlan, moduleLabel, planLayer, TorchModule } from './pytorch_layers';
+import type { LoadWeightsReport, WeightsTarget } from './load_weights';
 import { decodeTensor, SafetensorsEntry, SafetensorsFile } from './safetensors';
-
-/** What loading weights needs of a model: its layers, each layer's current weights, and a checked write of all. */
-export interface WeightsTarget {
-  /** The model's name (for messages). */
-  readonly name: string;
-  /** The model's layers, in order. */
-  readonly layers: readonly Layer[];
-  /** A layer's current weights (their shapes are what the file must match). */
-  layerWeights(layer: Layer): Tensor[];
-  /** Replaces every weight of the model (getWeights order), checking all before writing any. */
-  writeAll(weights: Tensor[]): void;
-}
-
-/** What a load changed: each layer that received weights and the tensors they came from; layers left as they were. */
-export interface LoadWeightsReport {
-  /** Layers that received weights, in model order, with the tensors each was built from. */
-  readonly loaded: ReadonlyArray<{ readonly layer: string; readonly tensors: readonly string[] }>;
-  /** Layers with weights that the file did not touch (only possible with `map`). */
-  readonly unchanged: readonly string[];
-}
 
 const RECURRENT_PARAM = /^(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(\d+)(_reverse)?$/;
 

@@ -31,7 +31,7 @@ export interface H5Dataset extends H5Entity {
 }
 interface H5File extends H5Group { close(): number }
 interface H5Module { FS: { writeFile(p: string, d: Uint8Array): void; readFile(p: string): Uint8Array; unlink(p: string): void }; activate_throwing_error_handler(): number }
-interface H5Wasm { File: new (name: string, mode: string) => H5File; ready: Promise<H5Module> }
+interface H5Wasm { File: new (name: string, mode: string, options?: { libver?: string | [string, string] }) => H5File; ready: Promise<H5Module> }
 
 let loading: Promise<{ lib: H5Wasm; module: H5Module }> | undefined;
 let fileCounter = 0;
@@ -97,7 +97,8 @@ export async function readHdf5<T>(bytes: Uint8Array, label: string, read: (root:
 export async function writeHdf5(write: (root: H5Group) => void): Promise<Uint8Array> {
   const { lib, module } = await h5wasm();
   const name = `/rnnkit_write_${process.pid}_${fileCounter++}.h5`;
-  const file = new lib.File(name, 'w');
+  // The earliest file-format bounds, as h5py writes by default (superblock 0): readable by every HDF5 Keras uses.
+  const file = new lib.File(name, 'w', { libver: ['earliest', 'latest'] });
   try {
     write(file);
   } finally {
@@ -110,12 +111,17 @@ export async function writeHdf5(write: (root: H5Group) => void): Promise<Uint8Ar
   }
 }
 
-/** The group at `p` below `group`, or undefined when there is none (a dataset there is a FORMAT error). */
+/** The group at `p` below `group`, walked one name at a time; undefined when a name is missing, FORMAT if one is not a group. */
 export function childGroup(group: H5Group, p: string, label: string): H5Group | undefined {
-  const entity = group.keys().includes(p.split('/')[0]) ? group.get(p) : null;
-  if (entity === null || entity === undefined) return undefined;
-  if (entity.type !== 'Group') throw new RnnError('FORMAT', `${label}: expected a group at '${p}' but found a ${entity.type}`);
-  return entity as H5Group;
+  let current = group;
+  for (const name of p.split('/').filter((part) => part.length > 0)) {
+    if (!current.keys().includes(name)) return undefined;
+    const entity = current.get(name);
+    if (!entity) return undefined;
+    if (entity.type !== 'Group') throw new RnnError('FORMAT', `${label}: expected a group at '${p}' but '${name}' is a ${entity.type}`);
+    current = entity as H5Group;
+  }
+  return current;
 }
 
 /** A float32 copy of the float dataset `name` in `group` with its shape; anything else is a FORMAT error. */

@@ -6,10 +6,11 @@
  * against fixtures written with h5py the same way (scripts/fixtures/keras_fixtures.py).
  */
 import { RnnError } from '../../errors';
-import type { Layer } from '../../layers/layer';
+import type { LoadWeightsReport, WeightsTarget } from '../load_weights';
 import { Sequential } from '../../models/sequential';
 import { Tensor } from '../../tensor';
 import { writeFileAtomic } from '../atomic_write';
+import { DEFAULT_LOAD_BUDGET_BYTES } from '../confined_read';
 import { packageVersion } from '../model_plan';
 import { parseUntrustedJson } from '../validation';
 import { childGroup, H5Group, readFloatDataset, readHdf5, readStringAttribute, writeHdf5 } from './hdf5';
@@ -95,30 +96,15 @@ export async function loadKerasH5(bytes: Uint8Array, file: string): Promise<Sequ
 }
 
 /**
- * The model as `loadWeights` sees it (the same shape as the PyTorch importer's target, so one `loadWeights`
- * dispatches to both): its layers, each layer's current weights, and an all-checked write of every weight.
- */
-export interface KerasWeightsTarget {
-  readonly name: string;
-  readonly layers: readonly Layer[];
-  layerWeights(layer: Layer): Tensor[];
-  writeAll(weights: Tensor[]): void;
-}
-
-/** What `model.loadWeights` did: the layers that received weights, with the datasets read, and those left as they were. */
-export interface KerasWeightsReport {
-  readonly loaded: ReadonlyArray<{ readonly layer: string; readonly tensors: readonly string[] }>;
-  readonly unchanged: readonly string[];
-}
-
-/**
  * Loads the weights of a Keras weights file (Keras 2 `.h5`: model_weights or layer groups at the root, named by
- * layer; Keras 3 `.weights.h5`: Keras's class-named container paths 'layers/lstm', 'layers/dense_1', matched to the
+ * layer; Keras 3 `.weights.h5` or the weights of a `.keras` archive, within `budget` bytes: Keras's class-named container paths 'layers/lstm', 'layers/dense_1', matched to the
  * model's layers in order as Keras does) into `target`. `map` names sources explicitly (a Keras layer name or Keras 3
  * path -> an rnnkit layer name); without a map every layer with weights must find its source, with one the layers
  * that find none keep their weights. Every weight is read and checked before any is written.
  */
-export async function loadKerasWeights(target: KerasWeightsTarget, bytes: Uint8Array, file: string, map: Record<string, string> | undefined): Promise<KerasWeightsReport> {
+export async function loadKerasWeights(target: WeightsTarget, bytes: Uint8Array, file: string, map: Record<string, string> | undefined, budget = DEFAULT_LOAD_BUDGET_BYTES): Promise<LoadWeightsReport> {
+  // A whole .keras model: its model.weights.h5 (Keras's own load_weights accepts .keras files too).
+  const h5 = isZip(bytes) ? readKerasArchive(bytes, file, budget).get(KERAS_WEIGHTS)! : bytes;
   const layers = target.layers;
   const shapes = layers.map((layer) => target.layerWeights(layer).map((w) => w.shape.slice()));
   const sourceOf = new Map<string, string>();
@@ -126,7 +112,7 @@ export async function loadKerasWeights(target: KerasWeightsTarget, bytes: Uint8A
     if (!layers.some((layer) => layer.name === layerName)) throw new RnnError('ARGUMENT', `Expected a layer name of model '${target.name}' for map['${source}'] but received '${layerName}'`);
     sourceOf.set(layerName, source);
   }
-  const found = await readHdf5(bytes, file, (root) => {
+  const found = await readHdf5(h5, file, (root) => {
     const keras3 = childGroup(root, 'layers', file) !== undefined;
     const layout = keras3Layout(layers, shapes.map((s) => s.length));
     const legacyRoot = childGroup(root, 'model_weights', file) ?? root;

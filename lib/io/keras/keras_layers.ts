@@ -54,11 +54,8 @@ function checkDtype(value: unknown, where: string, file: string): void {
   fail(file, where, "the 'float32' dtype (rnnkit computes in float32)", isPlainObject(value) && isPlainObject(value.config) ? value.config.name : value);
 }
 
-/**
- * The tfjs form of a Keras layer entry at `where` (e.g. `config.layers[3]`); `inBidirectional` tells the default
- * zero_output_for_mask Keras writes there (Bidirectional forces it to return_sequences).
- */
-function normalize(entry: unknown, where: string, file: string, flavor: KerasFlavor, inBidirectional = false): Record<string, unknown> {
+/** The tfjs form of a Keras layer entry at `where` (e.g. `config.layers[3]`). */
+function normalize(entry: unknown, where: string, file: string, flavor: KerasFlavor): Record<string, unknown> {
   const { className, config: original } = kerasObject(entry, where, file);
   if (!(KERAS_LAYER_CLASSES as readonly string[]).includes(className)) {
     throw new RnnError('FORMAT', `${file}: ${where} (${className}) is a layer class rnnkit cannot import; it imports ${KERAS_LAYER_CLASSES.join(', ')}`);
@@ -87,20 +84,20 @@ function normalize(entry: unknown, where: string, file: string, flavor: KerasFla
     if (!isNull(cudnn) && cudnn !== 'auto' && typeof cudnn !== 'boolean') fail(file, `${where}.config.use_cudnn`, "'auto' or a boolean", cudnn);
     const timeMajor = take('time_major');
     if (!isNull(timeMajor) && timeMajor !== false) fail(file, `${where}.config.time_major`, 'false (rnnkit takes batch-major sequences)', timeMajor);
+    // What Keras outputs at masked steps: zeros (rnnkit's behaviour; forced inside Bidirectional) or, when false, the
+    // last output repeated. Whether that difference can reach the model's output is decided for the whole model
+    // (keras_model.ts checkMaskedSequences).
     const zeroOutput = take('zero_output_for_mask');
-    const expected = inBidirectional ? config.return_sequences === true : false;
-    if (!isNull(zeroOutput) && zeroOutput !== expected) {
-      fail(file, `${where}.config.zero_output_for_mask`, `${String(expected)} (the Keras default here, which rnnkit follows)`, zeroOutput);
-    }
+    if (!isNull(zeroOutput) && typeof zeroOutput !== 'boolean') fail(file, `${where}.config.zero_output_for_mask`, 'a boolean', zeroOutput);
   }
   if (className === 'Bidirectional') {
     if (isNull(config.merge_mode)) fail(file, `${where}.config.merge_mode`, "'concat', 'sum', 'mul' or 'ave' (rnnkit's Bidirectional has one output)", config.merge_mode);
-    config.layer = normalize(config.layer, `${where}.config.layer`, file, flavor, true);
+    config.layer = normalize(config.layer, `${where}.config.layer`, file, flavor);
     // Keras names the forward copy 'forward_<name>' (and strips that prefix before adding it again): so does rnnkit.
     const inner = (config.layer as { config: Record<string, unknown> }).config;
     if (typeof inner.name === 'string' && inner.name.startsWith('forward_') && inner.name.length > 8) inner.name = inner.name.slice(8);
     const backward = take('backward_layer');
-    if (!isNull(backward)) checkBackwardLayer(config.layer as Record<string, unknown>, normalize(backward, `${where}.config.backward_layer`, file, flavor, true), `${where}.config.backward_layer`, file);
+    if (!isNull(backward)) checkBackwardLayer(config.layer as Record<string, unknown>, normalize(backward, `${where}.config.backward_layer`, file, flavor), `${where}.config.backward_layer`, file);
   }
   if (className === 'TimeDistributed') config.layer = normalize(config.layer, `${where}.config.layer`, file, flavor);
   return { class_name: className, config };
@@ -159,7 +156,9 @@ export function toKeras3Layer(layer: SerializedLayer, batchInputShape?: Array<nu
   if (RECURRENT.has(tfjs.class_name)) {
     delete out.implementation; // a Keras 2 / tfjs argument that Keras 3's constructors do not take
     out.seed = null;
-    out.zero_output_for_mask = inBidirectional ? config.return_sequences : false;
+    // rnnkit writes zeros at masked steps of a returned sequence: zero_output_for_mask true makes Keras do the same
+    // (Bidirectional forces that on its layers anyway; without a mask it changes nothing).
+    out.zero_output_for_mask = config.return_sequences;
   }
   // Keras 3's Dense.get_config lists no activity_regularizer (Layer.get_config adds it only when one is set).
   if (tfjs.class_name === 'Dense' && out.activity_regularizer === null) delete out.activity_regularizer;

@@ -96,8 +96,30 @@ export function readKerasModelConfig(raw: unknown, file: string, flavor: KerasFl
     description.layers.push({ layer, where, inbound: [previous ?? description.inputs[0].name] });
   });
   if (description.layers.length === 0) throw new RnnError('FORMAT', `${file}: expected at least one layer after the InputLayer but config.layers has none`);
+  checkMaskedSequences(entries, file);
   description.outputs.push(String(description.layers[description.layers.length - 1].layer.config.name));
   return description;
+}
+
+const RECURRENT = new Set(['SimpleRNN', 'LSTM', 'GRU']);
+
+/**
+ * At masked steps of a returned sequence rnnkit outputs zeros, as Keras does with `zero_output_for_mask: true`
+ * (always inside Bidirectional); with false (a plain RNN's default) Keras repeats the last output instead. That
+ * differs only where a mask reaches the layer and the masked steps reach the model's output, i.e. no recurrent layer
+ * after it consumes the sequence (skipping those steps): that case is refused rather than computed differently.
+ */
+function checkMaskedSequences(entries: unknown[], file: string): void {
+  let maskFrom: string | undefined;
+  entries.forEach((entry, i) => {
+    const { class_name: className, config } = entry as { class_name: string; config: Record<string, unknown> };
+    if (className === 'Masking' || (className === 'Embedding' && config.mask_zero === true)) maskFrom = `config.layers[${i}] (${className})`;
+    if (maskFrom === undefined || !RECURRENT.has(className) || config.return_sequences !== true || config.zero_output_for_mask === true) return;
+    const consumed = entries.slice(i + 1).some((later) => RECURRENT.has((later as { class_name: string }).class_name) || (later as { class_name: string }).class_name === 'Bidirectional');
+    if (!consumed) {
+      throw new RnnError('FORMAT', `${file}: config.layers[${i}] (${className}) returns sequences under the mask of ${maskFrom} with zero_output_for_mask false, so Keras repeats the last output at masked steps where rnnkit writes zeros, and those steps reach the model's output; set zero_output_for_mask=True on the layer in Keras (rnnkit writes it so), or end the model with a layer that consumes the sequence`);
+    }
+  });
 }
 
 /** A Sequential model from a chain description (weights still initial). */

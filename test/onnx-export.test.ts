@@ -284,6 +284,25 @@ describe('models the exporter cannot express exactly are refused', () => {
     await expectRnnError(() => rk.onnx.toBytes(model), 'ARGUMENT', /goBackwards false .* but received true/);
   });
 
+  test('without the optional package onnx-proto the export is a DEPENDENCY error that says how to install it', () => {
+    jest.isolateModules(() => {
+      jest.doMock('onnx-proto', () => {
+        throw Object.assign(new Error("Cannot find module 'onnx-proto' from 'lib/io/onnx/onnx_proto.ts'"), { code: 'MODULE_NOT_FOUND' });
+      });
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const isolated = require('../lib') as typeof rk;
+      const model = isolated.sequential({ layers: [isolated.layers.gru({ units: UNITS, inputShape: [STEPS, FEATURES] })] });
+      let error: unknown;
+      try {
+        isolated.onnx.toBytes(model);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ code: 'DEPENDENCY', message: expect.stringMatching(/npm install onnx-proto@8/) });
+      jest.dontMock('onnx-proto');
+    });
+  });
+
   test('bad export options are ARGUMENT errors', async () => {
     const model = rk.sequential({ layers: [rk.layers.gru({ units: UNITS, inputShape: [STEPS, FEATURES] })] });
     await expectRnnError(() => rk.onnx.toBytes(model, { opset: 9 }), 'ARGUMENT', /opset/);

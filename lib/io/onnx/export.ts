@@ -75,8 +75,8 @@ export function buildOnnxModel(description: ModelDescription, options: Required<
     graph.addOutput(value.name, info);
     return info;
   });
-  const docString = `Exported by rnnkit from model '${description.name}'. Masks are exported as sequence_lens: `
-    + 'masked inputs are taken as post-padded (each sequence runs from step 0 to its last unmasked step).';
+  const docString = `Exported by rnnkit ${packageVersion()} from model '${description.name}'. Masks: each sample's window `
+    + '(first to last unmasked step) is computed in the graph; recurrent operators read it as sequence_lens.';
   const stateValue = (name: string, dims: OnnxDim[]): ValueInfo => ({ name, dtype: 'float32', dims });
   return {
     bytes: graph.encode(description.name, packageVersion(), docString),

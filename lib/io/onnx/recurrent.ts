@@ -80,12 +80,12 @@ export function emitRecurrent(ctx: EmitContext, call: RecurrentCall, input: Grap
 
   if (ctx.stateInputs) {
     const finals = cell.cell === 'lstm' ? [yH, yC] : [yH];
-    finals.forEach((final, i) => {
-      const dims = ['batch', numDirections, hidden];
-      const state = { input: `${name}_${stateNames[i]}_in`, output: `${name}_${stateNames[i]}_out`, dims };
-      graph.addOutput(graph.op('Transpose', [final], { perm: [1, 0, 2] }), { name: state.output, dtype: 'float32', dims });
-      ctx.states.push(state);
-    });
+    finals.forEach((final, i) => ctx.states.push({
+      input: `${name}_${stateNames[i]}_in`,
+      output: `${name}_${stateNames[i]}_out`,
+      source: graph.op('Transpose', [final], { perm: [1, 0, 2] }),
+      dims: ['batch', numDirections, hidden],
+    }));
   }
 
   const width = numDirections === 2 && (call.mergeMode ?? 'concat') === 'concat' ? 2 * hidden : hidden;

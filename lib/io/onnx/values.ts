@@ -29,8 +29,11 @@ export interface EmitContext {
   graph: GraphBuilder;
   /** Expose each recurrent layer's initial state as a graph input and its final state as a graph output. */
   stateInputs: boolean;
-  /** The state inputs and outputs added so far (stateInputs), in graph order. */
-  states: Array<{ input: string; output: string; dims: OnnxDim[] }>;
+  /**
+   * The recurrent states (stateInputs), in graph order: the input's name (already a graph input), the output's name
+   * and the tensor it takes its value from (made a graph output after the model's outputs), [batch, directions, units].
+   */
+  states: Array<{ input: string; output: string; source: string; dims: OnnxDim[] }>;
 }
 
 /** An ONNX activation for rnnkit's, with HardSigmoid's alpha/beta (rnnkit: clip(0.2 x + 0.5, 0, 1), Keras 2/tfjs). */

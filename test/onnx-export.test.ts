@@ -81,6 +81,8 @@ const CELL_VARIANTS: Array<[string, Cell, Record<string, unknown>]> = [
   ['GRU reset-after without bias, relu', 'gru', { useBias: false, activation: 'relu' }],
   ['GRU reset-before without bias', 'gru', { resetAfter: false, useBias: false }],
   ['SimpleRNN without bias', 'simpleRNN', { useBias: false }],
+  ['LSTM linear activation (Affine after a parameterless Sigmoid)', 'lstm', { activation: 'linear' }],
+  ['GRU hardSigmoid gates, linear activation', 'gru', { recurrentActivation: 'hardSigmoid', activation: 'linear' }],
   ['LSTM with (training-only) dropout and recurrentDropout, unitForgetBias false', 'lstm', { dropout: 0.2, recurrentDropout: 0.3, unitForgetBias: false }],
 ];
 

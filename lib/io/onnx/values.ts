@@ -45,7 +45,11 @@ const ONNX_ACTIVATIONS: Record<Exclude<ActivationName, 'softmax'>, { op: string;
   relu: { op: 'Relu' },
 };
 
-/** The recurrent operators' `activations` with `activation_alpha` / `activation_beta` in the order they are used. */
+/**
+ * The recurrent operators' `activations` with `activation_alpha` / `activation_beta` for the parameterised ones, in
+ * order of use (as onnxruntime consumes them). The values equal ONNX's defaults for those functions, so a runtime
+ * that reads the lists one entry per activation computes the same.
+ */
 export function recurrentActivations(names: Array<Exclude<ActivationName, 'softmax'>>): Record<string, string[] | number[]> {
   const activations = names.map((n) => ONNX_ACTIVATIONS[n]);
   const parameterised = activations.filter((a) => a.alpha !== undefined);

@@ -283,6 +283,35 @@ describe('stateInputs: the serving system carries the state', () => {
   });
 });
 
+describe('stateInputs behind a mask', () => {
+  test('a chunk in which a stream has no valid step leaves that stream where it was (onnxruntime alone would zero it)', async () => {
+    const model = rk.sequential({ layers: [
+      rk.layers.masking({ inputShape: [STEPS, FEATURES] }),
+      rk.layers.bidirectional({ layer: rk.layers.lstm({ units: UNITS, returnSequences: true }), name: 'both', mergeMode: 'sum' }),
+      rk.layers.gru({ units: 4, name: 'last' }),
+      rk.layers.dense({ units: 2 }),
+    ] });
+    randomizeWeights(model);
+    const onnx = await session(model, { stateInputs: true });
+    const names = ['both_h', 'both_c', 'last_h'];
+    const dims: Record<string, number[]> = { both_h: [BATCH, 2, UNITS], both_c: [BATCH, 2, UNITS], last_h: [BATCH, 1, 4] };
+    const zeros = Object.fromEntries(names.map((n) => [`${n}_in`, new ort.Tensor('float32', new Float32Array(dims[n].reduce((a, b) => a * b)), dims[n])]));
+    const x = sequences('none');
+    const first = await onnx.run({ input: new ort.Tensor('float32', x.data, x.shape), ...zeros });
+    // The second chunk: sample 2 fully masked, the others with data.
+    const next = sequences('none', STEPS, 9);
+    next.data.fill(0, 2 * STEPS * FEATURES, 3 * STEPS * FEATURES);
+    const carried = Object.fromEntries(names.map((n) => [`${n}_in`, first[`${n}_out`]]));
+    const second = await onnx.run({ input: new ort.Tensor('float32', next.data, next.shape), ...carried });
+    const sample = (t: ort.Tensor, b: number) => Array.from((t.data as Float32Array).subarray(b * t.size / BATCH, (b + 1) * t.size / BATCH));
+    for (const n of names) {
+      expect(sample(second[`${n}_out`], 2)).toEqual(sample(first[`${n}_out`], 2));
+      expect(maxAbsDiff(sample(second[`${n}_out`], 1), sample(first[`${n}_out`], 1))).toBeGreaterThan(1e-3);
+    }
+    expect(sample(second.output, 2)).toEqual(sample(first.output, 2));
+  });
+});
+
 describe('models the exporter cannot express exactly are refused', () => {
   test('a bidirectional layer around a goBackwards layer is an ARGUMENT error', async () => {
     const model = rk.sequential({ layers: [

@@ -78,6 +78,12 @@ const CELL_VARIANTS: Array<[string, Cell, Record<string, unknown>]> = [
   ['GRU reset-after', 'gru', {}],
   ['GRU reset-before (tfjs form)', 'gru', { resetAfter: false }],
   ['GRU reset-after hardSigmoid', 'gru', { recurrentActivation: 'hardSigmoid' }],
+  ['GRU reset-after without bias, relu', 'gru', { useBias: false, activation: 'relu' }],
+  ['GRU reset-before without bias', 'gru', { resetAfter: false, useBias: false }],
+  ['SimpleRNN without bias', 'simpleRNN', { useBias: false }],
+  ['LSTM linear activation (Affine after a parameterless Sigmoid)', 'lstm', { activation: 'linear' }],
+  ['GRU hardSigmoid gates, linear activation', 'gru', { recurrentActivation: 'hardSigmoid', activation: 'linear' }],
+  ['LSTM with (training-only) dropout and recurrentDropout, unitForgetBias false', 'lstm', { dropout: 0.2, recurrentDropout: 0.3, unitForgetBias: false }],
 ];
 
 describe('recurrent layers run in onnxruntime as rnnkit runs them', () => {
@@ -132,6 +138,7 @@ describe('dense, embedding, masking and dropout', () => {
       const vectors = rk.sequential({ layers: [
         rk.layers.lstm({ units: UNITS, inputShape: [STEPS, FEATURES] }),
         rk.layers.dense({ units: 4, activation }),
+        rk.layers.dense({ units: 3, activation, useBias: false }),
       ] });
       randomizeWeights(vectors);
       await expectSameOutputs(vectors, sequences('none'));
@@ -256,7 +263,7 @@ describe('stateInputs: the serving system carries the state', () => {
     const names = model.layers.slice(0, 2).map((l) => l.name);
     const stateInputs = [`${names[0]}_h_in`, `${names[0]}_c_in`, `${names[1]}_h_in`];
     expect(onnx.inputNames).toEqual(['input', ...stateInputs]);
-    expect(onnx.outputNames.slice().sort()).toEqual(['output', ...stateInputs.map((n) => n.replace(/_in$/, '_out'))].sort());
+    expect(onnx.outputNames).toEqual(['output', ...stateInputs.map((n) => n.replace(/_in$/, '_out'))]);
 
     const x = sequences('none');
     const half = (from: number) => {
@@ -276,12 +283,60 @@ describe('stateInputs: the serving system carries the state', () => {
   });
 });
 
+describe('stateInputs behind a mask', () => {
+  test('a chunk in which a stream has no valid step leaves that stream where it was (onnxruntime alone would zero it)', async () => {
+    const model = rk.sequential({ layers: [
+      rk.layers.masking({ inputShape: [STEPS, FEATURES] }),
+      rk.layers.bidirectional({ layer: rk.layers.lstm({ units: UNITS, returnSequences: true }), name: 'both', mergeMode: 'sum' }),
+      rk.layers.gru({ units: 4, name: 'last' }),
+      rk.layers.dense({ units: 2 }),
+    ] });
+    randomizeWeights(model);
+    const onnx = await session(model, { stateInputs: true });
+    const names = ['both_h', 'both_c', 'last_h'];
+    const dims: Record<string, number[]> = { both_h: [BATCH, 2, UNITS], both_c: [BATCH, 2, UNITS], last_h: [BATCH, 1, 4] };
+    const zeros = Object.fromEntries(names.map((n) => [`${n}_in`, new ort.Tensor('float32', new Float32Array(dims[n].reduce((a, b) => a * b)), dims[n])]));
+    const x = sequences('none');
+    const first = await onnx.run({ input: new ort.Tensor('float32', x.data, x.shape), ...zeros });
+    // The second chunk: sample 2 fully masked, the others with data.
+    const next = sequences('none', STEPS, 9);
+    next.data.fill(0, 2 * STEPS * FEATURES, 3 * STEPS * FEATURES);
+    const carried = Object.fromEntries(names.map((n) => [`${n}_in`, first[`${n}_out`]]));
+    const second = await onnx.run({ input: new ort.Tensor('float32', next.data, next.shape), ...carried });
+    const sample = (t: ort.Tensor, b: number) => Array.from((t.data as Float32Array).subarray(b * t.size / BATCH, (b + 1) * t.size / BATCH));
+    for (const n of names) {
+      expect(sample(second[`${n}_out`], 2)).toEqual(sample(first[`${n}_out`], 2));
+      expect(maxAbsDiff(sample(second[`${n}_out`], 1), sample(first[`${n}_out`], 1))).toBeGreaterThan(1e-3);
+    }
+    expect(sample(second.output, 2)).toEqual(sample(first.output, 2));
+  });
+});
+
 describe('models the exporter cannot express exactly are refused', () => {
   test('a bidirectional layer around a goBackwards layer is an ARGUMENT error', async () => {
     const model = rk.sequential({ layers: [
       rk.layers.bidirectional({ layer: rk.layers.gru({ units: UNITS, goBackwards: true }), inputShape: [STEPS, FEATURES] }),
     ] });
     await expectRnnError(() => rk.onnx.toBytes(model), 'ARGUMENT', /goBackwards false .* but received true/);
+  });
+
+  test('without the optional package onnx-proto the export is a DEPENDENCY error that says how to install it', () => {
+    jest.isolateModules(() => {
+      jest.doMock('onnx-proto', () => {
+        throw Object.assign(new Error("Cannot find module 'onnx-proto' from 'lib/io/onnx/onnx_proto.ts'"), { code: 'MODULE_NOT_FOUND' });
+      });
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const isolated = require('../lib') as typeof rk;
+      const model = isolated.sequential({ layers: [isolated.layers.gru({ units: UNITS, inputShape: [STEPS, FEATURES] })] });
+      let error: unknown;
+      try {
+        isolated.onnx.toBytes(model);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ code: 'DEPENDENCY', message: expect.stringMatching(/npm install onnx-proto@8/) });
+      jest.dontMock('onnx-proto');
+    });
   });
 
   test('bad export options are ARGUMENT errors', async () => {

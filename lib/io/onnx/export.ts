@@ -75,15 +75,16 @@ export function buildOnnxModel(description: ModelDescription, options: Required<
     graph.addOutput(value.name, info);
     return info;
   });
-  const docString = `Exported by rnnkit from model '${description.name}'. Masks are exported as sequence_lens: `
-    + 'masked inputs are taken as post-padded (each sequence runs from step 0 to its last unmasked step).';
   const stateValue = (name: string, dims: OnnxDim[]): ValueInfo => ({ name, dtype: 'float32', dims });
+  for (const state of ctx.states) graph.addOutput(state.source, stateValue(state.output, state.dims));
+  const docString = `Exported by rnnkit ${packageVersion()} from model '${description.name}'. Masks: each sample's window `
+    + '(first to last unmasked step) is computed in the graph; recurrent operators read it as sequence_lens.';
   return {
     bytes: graph.encode(description.name, packageVersion(), docString),
     signature: {
       inputs: [...inputs, ...ctx.states.map((s) => stateValue(s.input, s.dims))],
       outputs: [...outputs, ...ctx.states.map((s) => stateValue(s.output, s.dims))],
-      states: ctx.states,
+      states: ctx.states.map(({ input, output, dims }) => ({ input, output, dims })),
     },
   };
 }

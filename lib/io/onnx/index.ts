@@ -1,7 +1,8 @@
 /**
- * `rk.onnx`: the ONNX export's bytes in memory (`toBytes`) and the Triton config for the exported file
- * (`tritonConfig`); `model.save(path, { format: 'onnx' })` writes the file (save.ts). The layers the exporter writes and how are in
- * layers.ts (one table); the recurrent operators in recurrent.ts.
+ * ONNX export: `rk.onnx.toBytes` gives the exported model's bytes, `rk.onnx.tritonConfig` the Triton config for the
+ * exported file; `model.save(path, { format: 'onnx' })` writes the file (save.ts). The layers the exporter writes,
+ * and how, are in layers.ts (one table), the recurrent operators in recurrent.ts; docs/scale.md shows the whole path.
+ * @module
  */
 import type { Sequential } from '../../models/sequential';
 import { describeSequential } from './description';

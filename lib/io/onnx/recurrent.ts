@@ -53,12 +53,14 @@ export function emitRecurrent(ctx: EmitContext, call: RecurrentCall, input: Grap
     input.mask ? input.mask.lengths : '',
   ];
   const stateNames = cell.cell === 'lstm' ? ['h', 'c'] : ['h'];
+  const initialStates: string[] = []; // [D, B, H] each
   if (ctx.stateInputs) {
     // Serving layout: batch first, [B, D, H], so Triton's batcher can stack the states of a batch's sequences.
     for (const state of stateNames) {
       const stateInput = graph.addInput({ name: `${name}_${state}_in`, dtype: 'float32', dims: ['batch', numDirections, hidden] });
-      inputs.push(graph.op('Transpose', [stateInput], { perm: [1, 0, 2] }));
+      initialStates.push(graph.op('Transpose', [stateInput], { perm: [1, 0, 2] }));
     }
+    inputs.push(...initialStates);
   }
   while (inputs[inputs.length - 1] === '') inputs.pop();
 
@@ -76,16 +78,26 @@ export function emitRecurrent(ctx: EmitContext, call: RecurrentCall, input: Grap
   };
   const outputs = graph.node(OP_TYPES[cell.cell], inputs, attributes, wanted.map((w) => (w === '' ? '' : `${name}_${w}`)),
     ['activation_alpha', 'activation_beta']);
-  const [y, yH, yC] = outputs;
+  const [y, operatorH, operatorC] = outputs;
+  // A sample with no valid step keeps its initial state (rnnkit; a stream with nothing new in this call), where
+  // onnxruntime returns zeros for sequence_lens 0.
+  const keepInitial = (final: string, initial: string) => {
+    if (!input.mask || initial === undefined) return final;
+    const empty = graph.op('Equal', [input.mask.lengths, graph.constant('zero_length', 'int32', [], [0])]);
+    const perSample = graph.op('Unsqueeze', [empty, graph.constant('axes', 'int64', [2], [0, 2])]); // [1, B, 1]
+    return graph.op('Where', [perSample, initial, final]);
+  };
+  const yH = operatorH === '' ? '' : keepInitial(operatorH, initialStates[0]);
+  const yC = operatorC === undefined || operatorC === '' ? '' : keepInitial(operatorC, initialStates[1]);
 
   if (ctx.stateInputs) {
     const finals = cell.cell === 'lstm' ? [yH, yC] : [yH];
-    finals.forEach((final, i) => {
-      const dims = ['batch', numDirections, hidden];
-      const state = { input: `${name}_${stateNames[i]}_in`, output: `${name}_${stateNames[i]}_out`, dims };
-      graph.addOutput(graph.op('Transpose', [final], { perm: [1, 0, 2] }), { name: state.output, dtype: 'float32', dims });
-      ctx.states.push(state);
-    });
+    finals.forEach((final, i) => ctx.states.push({
+      input: `${name}_${stateNames[i]}_in`,
+      output: `${name}_${stateNames[i]}_out`,
+      source: graph.op('Transpose', [final], { perm: [1, 0, 2] }),
+      dims: ['batch', numDirections, hidden],
+    }));
   }
 
   const width = numDirections === 2 && (call.mergeMode ?? 'concat') === 'concat' ? 2 * hidden : hidden;

@@ -29,8 +29,11 @@ export interface EmitContext {
   graph: GraphBuilder;
   /** Expose each recurrent layer's initial state as a graph input and its final state as a graph output. */
   stateInputs: boolean;
-  /** The state inputs and outputs added so far (stateInputs), in graph order. */
-  states: Array<{ input: string; output: string; dims: OnnxDim[] }>;
+  /**
+   * The recurrent states (stateInputs), in graph order: the input's name (already a graph input), the output's name
+   * and the tensor it takes its value from (made a graph output after the model's outputs), [batch, directions, units].
+   */
+  states: Array<{ input: string; output: string; source: string; dims: OnnxDim[] }>;
 }
 
 /** An ONNX activation for rnnkit's, with HardSigmoid's alpha/beta (rnnkit: clip(0.2 x + 0.5, 0, 1), Keras 2/tfjs). */
@@ -42,7 +45,11 @@ const ONNX_ACTIVATIONS: Record<Exclude<ActivationName, 'softmax'>, { op: string;
   relu: { op: 'Relu' },
 };
 
-/** The recurrent operators' `activations` with `activation_alpha` / `activation_beta` in the order they are used. */
+/**
+ * The recurrent operators' `activations` with `activation_alpha` / `activation_beta` for the parameterised ones, in
+ * order of use (as onnxruntime consumes them). The values equal ONNX's defaults for those functions, so a runtime
+ * that reads the lists one entry per activation computes the same.
+ */
 export function recurrentActivations(names: Array<Exclude<ActivationName, 'softmax'>>): Record<string, string[] | number[]> {
   const activations = names.map((n) => ONNX_ACTIVATIONS[n]);
   const parameterised = activations.filter((a) => a.alpha !== undefined);

@@ -22,12 +22,14 @@ using namespace rnnkit::tests::layers;
 
 struct StateVariant {
   bool returnSequences = false, goBackwards = false, bidirectional = false;
+  MergeMode merge = MergeMode::Concat;
   std::string describe() const {
-    std::string text = bidirectional ? "bidirectional" : goBackwards ? "goBackwards" : "one-way";
+    std::string text = bidirectional ? std::string("bidirectional ") + mergeName(merge)
+                                     : goBackwards ? "goBackwards" : "one-way";
     return text + (returnSequences ? ", sequences" : ", final");
   }
   RecurrentLayerConfig config(const CellConfig& cell, bool returnState) const {
-    LayerVariant base{returnSequences, goBackwards, true, bidirectional, MergeMode::Concat};
+    LayerVariant base{returnSequences, goBackwards, true, bidirectional, merge};
     RecurrentLayerConfig config = base.config(cell);
     config.returnState = returnState;
     return config;
@@ -110,6 +112,8 @@ std::vector<StateVariant> allVariants() {
     variants.push_back({sequences, true, false});
     variants.push_back({sequences, false, true});
   }
+  variants.push_back({false, false, true, MergeMode::Mul});  // the merge reads the other direction's output
+  variants.push_back({true, true, true, MergeMode::Ave});    // goBackwards inside a bidirectional layer
   return variants;
 }
 
@@ -159,11 +163,22 @@ void checkFinalStates(const CellConfig& cell, const StateVariant& variant, Forwa
       const std::vector<Activations<double>> single = alone.layer.op->forwardAll(inputs, mode, rng);
       expectClose(what + " against the trimmed run", got, single[1 + k].data, kUnits);
     }
-    if (!variant.returnSequences || variant.bidirectional || length == 0) continue;
+    if (!variant.returnSequences || length == 0) continue;
+    const std::string sample = "sample " + std::to_string(b);
+    if (variant.bidirectional) {
+      // Concat: the forward h is the first half of the output at the last valid time, the backward h (the states
+      // after the forward ones) the second half of the output at the first valid time.
+      const int64_t width = 2 * kUnits, backwardH = 1 + static_cast<int64_t>(batched.initial.size()) / 2;
+      expectClose(sample + " forward h against the output at the last valid step", outputs[1].data + b * kUnits,
+                  outputs[0].data + (b * kSteps + start + length - 1) * width, kUnits);
+      expectClose(sample + " backward h against the output at the first valid step",
+                  outputs[backwardH].data + b * kUnits, outputs[0].data + (b * kSteps + start) * width + kUnits, kUnits);
+      continue;
+    }
     // One-way: the output at the last valid step (processing order for goBackwards) is the returned h.
     const int64_t last = variant.goBackwards ? kSteps - 1 - start : start + length - 1;
-    expectClose("sample " + std::to_string(b) + " returned h against the output at the last valid step",
-                outputs[1].data + b * kUnits, outputs[0].data + (b * kSteps + last) * kUnits, kUnits);
+    expectClose(sample + " returned h against the output at the last valid step", outputs[1].data + b * kUnits,
+                outputs[0].data + (b * kSteps + last) * kUnits, kUnits);
   }
 }
 
@@ -199,6 +214,7 @@ void checkAgainstStateless(const CellConfig& cell, const StateVariant& variant) 
 const bool forwardCasesRegistered = [] {
   for (const CellCase& cell : cellCases()) {
     for (const StateVariant& variant : allVariants()) {
+      if (variant.merge != MergeMode::Concat) continue;  // the output checks below read the concatenated halves
       for (bool inference : {false, true}) {
         const ForwardMode mode = inference ? kInferencePass : kGradientPass;
         registry().push_back({std::string("recurrent state ") + cell.name + (inference ? " inference" : "") +

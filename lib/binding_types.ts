@@ -30,6 +30,8 @@ export type NativeLayerSpec =
       useBias: boolean;
       resetAfter: boolean;
       returnSequences: boolean;
+      /** Outputs [output, ...final states] (forward h (c), then backward h (c)); inputs may add the initial states. */
+      returnState?: boolean;
       goBackwards: boolean;
       bidirectional: boolean;
       mergeMode: 'concat' | 'sum' | 'mul' | 'ave';

@@ -94,6 +94,7 @@ ops::LayerSpec toLayerSpec(Napi::Env env, const Napi::Object& layer, size_t inde
       r.units = getCount(layer, "units", context);
       r.returnSequences = getBool(layer, "returnSequences", false, context);
       r.goBackwards = getBool(layer, "goBackwards", false, context);
+      r.returnState = getBool(layer, "returnState", false, context);
       r.bidirectional = getBool(layer, "bidirectional", false, context);
       r.mergeMode = lookup(env, merges, getString(layer, "mergeMode", "concat", context), context + " mergeMode");
       r.dropout = getNumber(layer, "dropout", 0, context);

@@ -60,7 +60,14 @@ export type NativeLayerSpec =
       outputDim: number;
       maskZero: boolean;
       embeddingsRegularizer?: NativeRegularizer;
-    };
+    }
+  /** Merges of 2+ inputs (subtract: exactly 2); concatenate's axis counts the batch dimension as 0, as Keras. */
+  | { kind: 'add' | 'subtract' | 'multiply' | 'average' | 'maximum'; name: string }
+  | { kind: 'concatenate'; name: string; axis: number }
+  | { kind: 'repeatVector'; name: string; n: number }
+  /** targetShape: per sample, one -1 may be inferred. */
+  | { kind: 'reshape'; name: string; targetShape: number[] }
+  | { kind: 'flatten'; name: string };
 
 /** An optimizer's complete settings, defaults filled in, as the native optimizer receives them. */
 export interface NativeOptimizerConfig {

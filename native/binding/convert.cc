@@ -66,6 +66,36 @@ ops::Regularizer toRegularizer(const Napi::Object& layer, const char* key, const
   return regularizer;
 }
 
+// Concatenate's axis: a whole number, negative from the end; the op checks it against the inputs' rank.
+int64_t getAxis(const Napi::Object& layer, const std::string& context) {
+  const double value = getNumber(layer, "axis", -1, context);
+  if (std::floor(value) != value || std::fabs(value) > 64) {
+    fail(layer.Env(), "ARGUMENT", "Expected a whole number for " + context + ".axis but received " + describe(layer.Get("axis")));
+  }
+  return static_cast<int64_t>(value);
+}
+
+// Reshape's targetShape: positive whole numbers with at most one -1 (checked again by the op).
+ops::Shape toTargetShape(const Napi::Object& layer, const std::string& context) {
+  const Napi::Value value = layer.Get("targetShape");
+  const std::string name = context + ".targetShape";
+  if (!value.IsArray() || value.As<Napi::Array>().Length() == 0 || value.As<Napi::Array>().Length() > 64) {
+    fail(layer.Env(), "ARGUMENT", "Expected a non-empty array of dimensions for " + name + " but received " + describe(value));
+  }
+  const Napi::Array array = value.As<Napi::Array>();
+  ops::Shape shape;
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    const Napi::Value d = array.Get(i);
+    const double number = d.IsNumber() ? d.As<Napi::Number>().DoubleValue() : 0;
+    if (!(number == -1 || (number >= 1 && number <= 2147483647.0 && std::floor(number) == number))) {
+      fail(layer.Env(), "ARGUMENT", "Expected a positive whole number or -1 for " + name + "[" + std::to_string(i) +
+                                        "] but received " + describe(d));
+    }
+    shape.push_back(static_cast<int64_t>(number));
+  }
+  return shape;
+}
+
 ops::LayerSpec toLayerSpec(Napi::Env env, const Napi::Object& layer, size_t index) {
   ops::LayerSpec spec;
   spec.name = getString(layer, "name", "layer" + std::to_string(index), "layer");
@@ -74,7 +104,16 @@ ops::LayerSpec toLayerSpec(Napi::Env env, const Napi::Object& layer, size_t inde
                                                           {"dense", ops::LayerKind::Dense},
                                                           {"dropout", ops::LayerKind::Dropout},
                                                           {"masking", ops::LayerKind::Masking},
-                                                          {"embedding", ops::LayerKind::Embedding}};
+                                                          {"embedding", ops::LayerKind::Embedding},
+                                                          {"concatenate", ops::LayerKind::Concatenate},
+                                                          {"add", ops::LayerKind::Add},
+                                                          {"subtract", ops::LayerKind::Subtract},
+                                                          {"multiply", ops::LayerKind::Multiply},
+                                                          {"average", ops::LayerKind::Average},
+                                                          {"maximum", ops::LayerKind::Maximum},
+                                                          {"repeatVector", ops::LayerKind::RepeatVector},
+                                                          {"reshape", ops::LayerKind::Reshape},
+                                                          {"flatten", ops::LayerKind::Flatten}};
   spec.kind = lookup(env, kinds, getString(layer, "kind", "", context), context + " kind");
   switch (spec.kind) {
     case ops::LayerKind::Recurrent: {
@@ -119,6 +158,10 @@ ops::LayerSpec toLayerSpec(Napi::Env env, const Napi::Object& layer, size_t inde
       spec.embedding.maskZero = getBool(layer, "maskZero", false, context);
       spec.embedding.embeddingsRegularizer = toRegularizer(layer, "embeddingsRegularizer", context);
       break;
+    case ops::LayerKind::Concatenate: spec.axis = getAxis(layer, context); break;
+    case ops::LayerKind::RepeatVector: spec.repeats = getCount(layer, "n", context); break;
+    case ops::LayerKind::Reshape: spec.targetShape = toTargetShape(layer, context); break;
+    default: break;  // the other merges and flatten have no options
   }
   return spec;
 }

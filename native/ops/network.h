@@ -16,13 +16,17 @@
 #include "kernels/lbfgs.h"
 #include "ops/layer.h"
 #include "ops/loss_head.h"
+#include "ops/merge_layers.h"
 #include "ops/network_shard.h"
 #include "ops/optimizer.h"
 #include "ops/recurrent_layer.h"
+#include "ops/reshape_layers.h"
 
 namespace rnnkit::ops {
 
-enum class LayerKind : int32_t { Recurrent = 0, Dense = 1, Dropout = 2, Masking = 3, Embedding = 4 };
+enum class LayerKind : int32_t { Recurrent = 0, Dense = 1, Dropout = 2, Masking = 3, Embedding = 4,
+  Concatenate = 5, Add = 6, Subtract = 7, Multiply = 8, Average = 9, Maximum = 10,  // ops/merge_layers.h
+  RepeatVector = 11, Reshape = 12, Flatten = 13 };                                  // ops/reshape_layers.h
 
 struct LayerSpec {
   LayerKind kind = LayerKind::Dense;
@@ -32,6 +36,9 @@ struct LayerSpec {
   double rate = 0;                 // kind == Dropout
   double maskValue = 0;            // kind == Masking
   EmbeddingConfig embedding;       // kind == Embedding
+  int64_t axis = -1;               // kind == Concatenate (Keras's axis: the batch dimension is 0)
+  int64_t repeats = 1;             // kind == RepeatVector (Keras's n)
+  Shape targetShape;               // kind == Reshape (per sample; one -1 may be inferred)
 };
 
 // A training step whose update would have made a weight or an optimizer slot NaN or infinite: it was rolled back

@@ -15,8 +15,17 @@ std::unique_ptr<LayerOp<float>> makeLayerOp(const LayerSpec& spec) {
     case LayerKind::Dropout: return std::make_unique<DropoutLayer<float>>(spec.rate);
     case LayerKind::Masking: return std::make_unique<MaskingLayer<float>>(spec.maskValue);
     case LayerKind::Embedding: return std::make_unique<EmbeddingLayer<float>>(spec.embedding);
+    case LayerKind::Concatenate: return std::make_unique<ConcatenateLayer<float>>(spec.axis);
+    case LayerKind::Add: return std::make_unique<ElementwiseMergeLayer<float>>(MergeOperation::Add);
+    case LayerKind::Subtract: return std::make_unique<ElementwiseMergeLayer<float>>(MergeOperation::Subtract);
+    case LayerKind::Multiply: return std::make_unique<ElementwiseMergeLayer<float>>(MergeOperation::Multiply);
+    case LayerKind::Average: return std::make_unique<ElementwiseMergeLayer<float>>(MergeOperation::Average);
+    case LayerKind::Maximum: return std::make_unique<ElementwiseMergeLayer<float>>(MergeOperation::Maximum);
+    case LayerKind::RepeatVector: return std::make_unique<RepeatVectorLayer<float>>(spec.repeats);
+    case LayerKind::Reshape: return std::make_unique<ReshapeLayer<float>>(spec.targetShape);
+    case LayerKind::Flatten: return std::make_unique<FlattenLayer<float>>();
   }
-  throw std::invalid_argument("Expected a known layer kind (0..4) for layer " + spec.name);
+  throw std::invalid_argument("Expected a known layer kind (0..13) for layer " + spec.name);
 }
 
 NetworkShard::NetworkShard(const std::vector<LayerSpec>& specs, const std::vector<Shape>& shapes,

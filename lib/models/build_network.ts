@@ -4,7 +4,9 @@
  */
 import { initialize } from '../initializers';
 import type { Layer } from '../layers/layer';
-import { loadNative, NativeNetwork, toRnnError } from '../native';
+import {
+  loadNative, NativeBatch, NativeBatchMetrics, NativeGraphSpec, NativeMetrics, NativeNetwork, toRnnError,
+} from '../native';
 import { globalRandom } from '../random';
 import { applyThreadEnvironment } from '../threads';
 
@@ -24,7 +26,7 @@ export function buildNetwork(layers: readonly Layer[], shapes: readonly (readonl
   applyThreadEnvironment();
   let network: NativeNetwork;
   try {
-    network = new Network({ inputShape: shapes[0].slice(), layers: layers.map((l) => l.toNative()) });
+    network = new Network(chainGraph(layers, shapes[0]));
   } catch (error) {
     throw toRnnError(error);
   }
@@ -47,4 +49,28 @@ export function buildNetwork(layers: readonly Layer[], shapes: readonly (readonl
     });
   });
   return { network, paramIndices };
+}
+
+/**
+ * The graph of a sequential model: the chain input (tensor 0) -> layer 0 (tensor 1) -> layer 1 (tensor 2) -> ...,
+ * whose last tensor is the one model output.
+ */
+export function chainGraph(layers: readonly Layer[], inputShape: readonly number[]): NativeGraphSpec {
+  return {
+    inputs: [{ name: 'input', shape: inputShape.slice() }],
+    layers: layers.map((l) => l.toNative()),
+    nodes: layers.map((_, i) => ({ layer: i, inputs: [i], outputs: [i + 1] })),
+    outputs: [layers.length],
+  };
+}
+
+/** A batch of a one-input, one-output model for the native engine. */
+export function singleBatch(x: Float32Array, batch: number, inputShape: readonly number[], y?: Float32Array,
+  sampleWeights?: Float32Array | null): NativeBatch {
+  return { batch, inputs: [x], shapes: [inputShape.slice()], targets: y ? [y] : undefined, sampleWeights: sampleWeights ?? null };
+}
+
+/** The metrics of a one-output model: its output's sums, with the total loss (weight penalties included). */
+export function singleMetrics(metrics: NativeBatchMetrics): NativeMetrics {
+  return { ...metrics.outputs[0], loss: metrics.loss };
 }

@@ -19,7 +19,7 @@ import { ModelShapes, prepareInputs, prepareTargets } from '../training/data';
 import { checkFunction, checkKnownKeys, describeValue, optionsOrEmpty } from '../validate';
 import { printSummary } from './summary';
 import { checkLayerWeights } from './weight_checks';
-import { buildNetwork } from './build_network';
+import { buildNetwork, singleBatch, singleMetrics } from './build_network';
 import { stackShapes } from './layer_stack';
 import { CompileArgs, CompiledState, parseCompileArgs } from './compile_args';
 
@@ -143,7 +143,7 @@ export class Sequential {
     const state = parseCompileArgs(args, this.compiledState?.optimizer);
     const network = this.requireNetwork();
     try {
-      network.compile({ loss: state.loss, huberDelta: state.huberDelta }, state.optimizer.getConfig());
+      network.compile([{ loss: state.loss, huberDelta: state.huberDelta, weight: 1 }], state.optimizer.getConfig());
     } catch (error) {
       throw toRnnError(error);
     }
@@ -187,8 +187,8 @@ export class Sequential {
   async predictOnBatch(x: TensorLike): Promise<Tensor> {
     return this.runTask('predict', async () => {
       const input = await prepareInputs(x, this.dataShapes());
-      const out = await this.requireNetwork().predict(input.data, input.shape[0]).catch((e) => { throw toRnnError(e); });
-      return new Tensor(out, [input.shape[0], ...this.outputShape]);
+      const out = await this.requireNetwork().predict(singleBatch(input.data, input.shape[0], this.inputShape)).catch((e) => { throw toRnnError(e); });
+      return new Tensor(out.outputs[0], [input.shape[0], ...out.shapes[0]]);
     });
   }
 
@@ -197,8 +197,8 @@ export class Sequential {
     return this.runTask('train', async () => {
       const { compiled, input, targets } = await this.checkedBatch(x, y);
       const seed = globalRandom().integer(0x7fffffff);
-      const metrics = await this.requireNetwork().trainBatch(input.data, input.shape[0], targets.data, null, seed).catch((e) => { throw toRnnError(e); });
-      return batchLogs(metrics, compiled.metrics, input.shape[0]);
+      const metrics = await this.requireNetwork().trainBatch(singleBatch(input.data, input.shape[0], this.inputShape, targets.data), seed).catch((e) => { throw toRnnError(e); });
+      return batchLogs(singleMetrics(metrics), compiled.metrics, input.shape[0]);
     });
   }
 
@@ -216,7 +216,7 @@ export class Sequential {
       const { input, targets } = await this.checkedBatch(x, y);
       const seed = options.seed ?? globalRandom().integer(0x7fffffff);
       const network = this.requireNetwork();
-      const result = await network.computeGradients(input.data, input.shape[0], targets.data, null, seed).catch((e) => { throw toRnnError(e); });
+      const result = await network.computeGradients(singleBatch(input.data, input.shape[0], this.inputShape, targets.data), seed).catch((e) => { throw toRnnError(e); });
       const infos = this.paramInfos;
       const order = this.layerList.flatMap((layer) => this.paramIndices.get(layer) ?? []);
       return { loss: result.metrics.loss, gradients: order.map((i) => new Tensor(result.gradients[i], infos[i].shape)) };
@@ -230,7 +230,7 @@ export class Sequential {
   async minimizeOnBatch(x: TensorLike, y: TensorLike, options: { maxIterations: number; gradientTolerance: number; valueTolerance: number }) {
     return this.runTask('minimize', async () => {
       const { input, targets } = await this.checkedBatch(x, y);
-      return this.requireNetwork().minimize(input.data, input.shape[0], targets.data, null, options).catch((e) => { throw toRnnError(e); });
+      return this.requireNetwork().minimize(singleBatch(input.data, input.shape[0], this.inputShape, targets.data), options).catch((e) => { throw toRnnError(e); });
     });
   }
 
@@ -416,7 +416,7 @@ export class Sequential {
     this.paramInfos = network.params();
     if (this.compiledState) {
       // A changed network needs its loss and a fresh optimizer state, as after a Keras recompile.
-      network.compile({ loss: this.compiledState.loss, huberDelta: this.compiledState.huberDelta }, this.compiledState.optimizer.getConfig());
+      network.compile([{ loss: this.compiledState.loss, huberDelta: this.compiledState.huberDelta, weight: 1 }], this.compiledState.optimizer.getConfig());
       this.applyTrainable();
     }
   }

@@ -3,6 +3,7 @@ import { toRnnError } from '../native';
 import { Tensor, TensorLike } from '../tensor';
 import { checkInteger, checkKnownKeys, optionsOrEmpty } from '../validate';
 import type { Sequential } from '../models/sequential';
+import { singleBatch, singleMetrics } from '../models/build_network';
 import { Batcher, prepareInputs, prepareSampleWeights, prepareTargets } from './data';
 import { MetricAccumulator } from './losses';
 
@@ -32,8 +33,8 @@ export async function evaluateTensors(
   for (let start = 0; start < samples; start += batchSize) {
     const end = Math.min(samples, start + batchSize);
     const batch = batcher.batch(null, start, end);
-    const metrics = await network.evaluateBatch(batch.x, batch.size, batch.y!, batch.w ?? null).catch((e) => { throw toRnnError(e); });
-    accumulator.add(metrics, batch.size);
+    const metrics = await network.evaluateBatch(singleBatch(batch.x, batch.size, model.inputShape, batch.y!, batch.w)).catch((e) => { throw toRnnError(e); });
+    accumulator.add(singleMetrics(metrics), batch.size);
   }
   return accumulator.logs(prefix);
 }
@@ -63,8 +64,8 @@ export async function predictLoop(model: Sequential, x: TensorLike, options: Pre
   for (let start = 0; start < samples; start += batchSize) {
     const end = Math.min(samples, start + batchSize);
     const batch = batcher.batch(null, start, end);
-    const values = await network.predict(batch.x, batch.size).catch((e) => { throw toRnnError(e); });
-    out.set(values, start * perSample);
+    const values = await network.predict(singleBatch(batch.x, batch.size, model.inputShape)).catch((e) => { throw toRnnError(e); });
+    out.set(values.outputs[0], start * perSample);
   }
   return new Tensor(out, [samples, ...model.outputShape]);
 }

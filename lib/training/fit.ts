@@ -9,6 +9,7 @@ import { Tensor, TensorLike, sliceRows } from '../tensor';
 import { checkBoolean, checkInteger, checkKnownKeys, checkNumber, checkOneOf, invalid, optionsOrEmpty } from '../validate';
 import type { SaveOptions } from '../io';
 import type { Sequential } from '../models/sequential';
+import { singleBatch, singleMetrics } from '../models/build_network';
 import type { Callback, CallbackModel } from './callback_base';
 import { CallbackList } from './callbacks';
 import { Batcher, prepareInputs, prepareSampleWeights, prepareTargets } from './data';
@@ -159,7 +160,7 @@ export async function fitLoop(model: Sequential, x: TensorLike, y: TensorLike, o
   /** One training step; undefined when it was rolled back for a non-finite update and the policy lets fit go on. */
   async function trainStep(batch: ReturnType<Batcher['batch']>, epoch: number, step: number, rng: Random) {
     try {
-      return await network.trainBatch(batch.x, batch.size, batch.y!, batch.w ?? null, rng.integer(0x7fffffff));
+      return singleMetrics(await network.trainBatch(singleBatch(batch.x, batch.size, model.inputShape, batch.y!, batch.w), rng.integer(0x7fffffff)));
     } catch (raw) {
       const error = toRnnError(raw);
       if (!(error instanceof RnnError && error.code === 'NOT_FINITE') || onNonFinite === 'throw') throw error;

@@ -5,15 +5,14 @@
  */
 import { initialize } from '../initializers';
 import type { Layer } from '../layers/layer';
-import { toRnnError } from '../native';
+import { loadNative, NativeGraphSpec, NativeNetwork, toRnnError } from '../native';
 import { globalRandom } from '../random';
 import { applyThreadEnvironment } from '../threads';
-import { createGraphNetwork, GraphNetwork, NativeGraphSpec } from './graph_network';
 import type { SymbolicTensor } from './symbolic';
 import type { Topology } from './topology';
 
 export interface BuiltNetwork {
-  network: GraphNetwork;
+  network: NativeNetwork;
   /** Native parameter indices of each layer, in the layer's weight order. */
   paramIndices: Map<Layer, number[]>;
 }
@@ -43,10 +42,11 @@ export function graphSpec(topology: Topology): NativeGraphSpec {
  * (rk.setSeed makes this repeatable).
  */
 export function buildNetwork(topology: Topology, previous: ReadonlyMap<Layer, Float32Array[]>): BuiltNetwork {
+  const { Network } = loadNative();
   applyThreadEnvironment();
-  let network: GraphNetwork;
+  let network: NativeNetwork;
   try {
-    network = createGraphNetwork(graphSpec(topology));
+    network = new Network(graphSpec(topology));
   } catch (error) {
     throw toRnnError(error);
   }

@@ -6,10 +6,9 @@
  * model sees the latest values. Weight plumbing: lib/models/model_weights.ts.
  */
 import { RnnError } from '../errors';
-import { Embedding } from '../layers/core';
 import type { Layer } from '../layers/layer';
 import { toRnnError } from '../native';
-import type { NativeParamInfo } from '../native';
+import type { NativeBatch, NativeNetwork, NativeParamInfo } from '../native';
 import type { Optimizer } from '../optimizers';
 import { globalRandom } from '../random';
 import { Tensor } from '../tensor';
@@ -22,12 +21,11 @@ import { Batcher } from '../training/data';
 import { checkFunction, checkKnownKeys, describeValue, optionsOrEmpty } from '../validate';
 import { buildNetwork } from './build_network';
 import { CompileArgs, CompiledState, parseCompileArgs } from './compile_args';
-import type { GraphNetwork, MinimizeOptions, NativeBatch } from './graph_network';
 import { modelIo, SaveOptions } from './model_io';
 import { ModelWeights } from './model_weights';
 import { printGraphSummary } from './summary';
 import { ApplyArgs, SymbolicTensor, symbolicList } from './symbolic';
-import { buildTopology, replayTopology, Topology } from './topology';
+import { buildTopology, dataSpecOf, outputNames, replayTopology, Topology } from './topology';
 
 /** Arguments of `rk.model`. */
 export interface ModelArgs {
@@ -119,13 +117,7 @@ export class Model {
   }
   /** Output names (keys of y, loss and metrics objects; history keys such as `dense_1_loss`): the producing layer's. */
   get outputNames(): string[] {
-    const seen = new Set<string>();
-    return this.requireGraph().outputs.map((t) => {
-      let name = t.node!.layer.name;
-      for (let k = 1; seen.has(name); k++) name = `${t.node!.layer.name}_${k}`;
-      seen.add(name);
-      return name;
-    });
+    return outputNames(this.requireGraph());
   }
   /** Per-sample shape of the first input (-1: any length). */
   get inputShape(): readonly number[] {
@@ -284,7 +276,7 @@ export class Model {
    * @internal Full-batch L-BFGS over the trainable weights on one batch (no dropout): loss plus weight penalties
    * minimised in one native call; the weights end at the best point found (rk.fineTune's linear probe).
    */
-  async minimizeOnBatch(x: ModelData, y: ModelData, options: MinimizeOptions) {
+  async minimizeOnBatch(x: ModelData, y: ModelData, options: { maxIterations: number; gradientTolerance: number; valueTolerance: number }) {
     return this.runTask('minimize', async () => {
       const { batch } = await this.checkedBatch(x, y);
       return this.requireNetwork().minimize(batch, options).catch((e) => { throw toRnnError(e); });
@@ -360,20 +352,11 @@ export class Model {
 
   /** @internal What data for this model must look like (checked before any batch runs). */
   dataSpec(compiled?: CompiledState): DataSpec {
-    const topology = this.requireGraph();
-    const names = this.outputNames;
-    return {
-      inputs: topology.inputs.map((t) => {
-        const embeddings = topology.nodes.filter((n) => n.inputs[0] === t && n.layer instanceof Embedding).map((n) => (n.layer as Embedding).inputDim);
-        return { name: t.name, shape: t.sampleShape, tokenLimit: embeddings.length > 0 ? Math.min(...embeddings) : undefined };
-      }),
-      outputs: topology.outputs.map((t, k) => ({ name: names[k], shape: t.sampleShape })),
-      losses: compiled?.outputs.map((o) => o.loss),
-    };
+    return dataSpecOf(this.requireGraph(), compiled?.outputs.map((o) => o.loss));
   }
 
   /** @internal The native network (built), with every layer's latest weights in it. */
-  requireNetwork(): GraphNetwork {
+  requireNetwork(): NativeNetwork {
     if (this.disposed) throw this.disposedError('use it');
     const network = this.weights.network;
     if (!network) throw new RnnError('STATE', `Model '${this.name}' has no layers yet; add layers first`);

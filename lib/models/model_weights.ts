@@ -6,10 +6,9 @@
  */
 import { RnnError } from '../errors';
 import type { Layer, LayerHost } from '../layers/layer';
-import type { NativeParamInfo } from '../native';
+import type { NativeNetwork, NativeParamInfo } from '../native';
 import { Tensor } from '../tensor';
 import type { BuiltNetwork } from './build_network';
-import type { GraphNetwork } from './graph_network';
 import type { Topology } from './topology';
 import { checkLayerWeights } from './weight_checks';
 
@@ -24,7 +23,7 @@ function currentValues(layer: Layer): Float32Array[] | undefined {
 }
 
 export class ModelWeights {
-  network?: GraphNetwork;
+  network?: NativeNetwork;
   infos: NativeParamInfo[] = [];
   private paramIndices = new Map<Layer, number[]>();
   private layers: readonly Layer[] = [];

@@ -5,7 +5,10 @@
  * raised here, when the model is built, never mid-fit.
  */
 import { RnnError } from '../errors';
+import { Embedding } from '../layers/core';
 import { Layer } from '../layers/layer';
+import type { LossName } from '../training/losses';
+import type { DataSpec } from '../training/model_data';
 import { describeValue } from '../validate';
 import { GraphNode, shapeText, SymbolicTensor } from './symbolic';
 
@@ -148,4 +151,28 @@ export function chainTopology(layers: readonly Layer[], inputShape: readonly num
     tensor = outputs[0];
   }
   return { inputs, outputs: [tensor], nodes, layers: layers.slice(), firstUse };
+}
+
+/** Output names (the producing layer's, Keras): `_1`, `_2` ... added when one layer gives several outputs. */
+export function outputNames(topology: Topology): string[] {
+  const seen = new Set<string>();
+  return topology.outputs.map((t) => {
+    let name = t.node!.layer.name;
+    for (let k = 1; seen.has(name); k++) name = `${t.node!.layer.name}_${k}`;
+    seen.add(name);
+    return name;
+  });
+}
+
+/** What data for the graph must look like; an input read by embeddings must hold ids below their vocabularies. */
+export function dataSpecOf(topology: Topology, losses?: LossName[]): DataSpec {
+  const names = outputNames(topology);
+  return {
+    inputs: topology.inputs.map((t) => {
+      const limits = topology.nodes.filter((n) => n.inputs[0] === t && n.layer instanceof Embedding).map((n) => (n.layer as Embedding).inputDim);
+      return { name: t.name, shape: t.sampleShape, tokenLimit: limits.length > 0 ? Math.min(...limits) : undefined };
+    }),
+    outputs: topology.outputs.map((t, k) => ({ name: names[k], shape: t.sampleShape })),
+    losses,
+  };
 }

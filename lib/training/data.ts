@@ -6,7 +6,7 @@ import { RnnError } from '../errors';
 import { checkFloat32, invalid, isPlainObject } from '../validate';
 import { checkInChunks, gatherRows, Tensor, TensorLike, toTensor, toTensorAsync } from '../tensor';
 import type { LossName } from './losses';
-import type { NativeBatch } from '../models/graph_network';
+import type { NativeBatch } from '../native';
 
 export interface ModelShapes {
   inputShape: readonly number[];

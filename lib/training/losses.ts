@@ -1,7 +1,6 @@
 /** Loss and metric names accepted by `compile`, and how metrics are read from the native batch sums. */
 import { RnnError } from '../errors';
-import type { NativeMetrics } from '../native';
-import type { NativeBatchMetrics } from '../models/graph_network';
+import type { NativeBatchMetrics, NativeMetrics } from '../native';
 import { describeValue } from '../validate';
 
 /** The losses `compile` accepts (Keras names, camelCase; Keras reduction: mean over the batch). */

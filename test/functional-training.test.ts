@@ -3,6 +3,9 @@
  * output, as Keras), a layer shared by two nodes (one update moves both uses; its gradient is the sum of both uses'),
  * a model nested in another, masks through a merge, and variable lengths.
  */
+import { mkdtempSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import * as rk from '../lib';
 
 function randomRows(rng: rk.Random, rows: number, width: number): number[][] {
@@ -128,5 +131,25 @@ describe('masks and lengths', () => {
     const trimmed = (await model.predict([steps])) as rk.Tensor;
     expect(padded.shape).toEqual([1, 3]);
     close(padded.data, trimmed.data, 1e-6);
+  });
+
+  test('a sequential model with inputShape [null, F] trains on one length, predicts another, and saves both ways', async () => {
+    rk.setSeed(32);
+    const model = rk.sequential({ layers: [rk.layers.gru({ units: 4, resetAfter: false, inputShape: [null, 2] }), rk.layers.dense({ units: 1 })] });
+    expect(model.inputShape).toEqual([-1, 2]);
+    model.compile({ optimizer: 'adam', loss: 'mse' });
+    const rng = new rk.Random(8);
+    const x5 = Array.from({ length: 8 }, () => randomRows(rng, 5, 2));
+    await model.fit(x5, x5.map((s) => [s[0][0]]), { epochs: 2, verbose: 0 });
+    const x3 = [randomRows(rng, 3, 2)];
+    const expected = await model.predict(x3);
+    expect(expected.shape).toEqual([1, 1]);
+    const dir = mkdtempSync(join(tmpdir(), 'rnnkit-anylength-'));
+    await model.save(join(dir, 'm.rnnkit'));
+    await model.save(join(dir, 'tfjs'), { format: 'tfjs' });
+    for (const path of [join(dir, 'm.rnnkit'), join(dir, 'tfjs')]) {
+      const loaded = await rk.loadModel(path);
+      expect(Array.from((await loaded.predict(x3)).data)).toEqual(Array.from(expected.data));
+    }
   });
 });

@@ -113,9 +113,11 @@ export function toTfjsLayer(layer: SerializedLayer, batchInputShape?: readonly n
   }
   for (const [key, written] of TFJS_ONLY[layer.className]) config[key] = written;
   if (batchInputShape) {
-    config.batch_input_shape = [null, ...batchInputShape];
+    // -1 is rnnkit's time dimension of any length; Keras and tfjs write it as null.
+    const dims = batchInputShape.map((d) => (d === -1 ? null : d));
+    config.batch_input_shape = [null, ...dims];
     config.dtype = 'float32';
-    if (layer.className === 'Embedding') config.input_length = batchInputShape[0];
+    if (layer.className === 'Embedding') config.input_length = dims[0];
   }
   return { class_name: layer.className, config };
 }
@@ -160,10 +162,11 @@ function readInputShape(reader: ConfigReader): number[] | undefined {
   if (!isNull(batchShape) && !isNull(dims[0]) && !(Number.isSafeInteger(dims[0]) && (dims[0] as number) > 0)) {
     reader.fail('batch_input_shape', 'null or a positive batch size first', dims);
   }
-  if (!perSample.every((d) => Number.isSafeInteger(d) && (d as number) > 0)) {
-    reader.fail(isNull(batchShape) ? 'input_shape' : 'batch_input_shape', 'fixed positive dimensions (rnnkit needs a known number of time steps)', `[${perSample.map((d) => describeValue(d)).join(', ')}]`);
+  // The first per-sample dimension may be null: a time dimension of any length (-1 in rnnkit).
+  if (!perSample.every((d, i) => (i === 0 && d === null) || (Number.isSafeInteger(d) && (d as number) > 0))) {
+    reader.fail(isNull(batchShape) ? 'input_shape' : 'batch_input_shape', 'positive dimensions (null only for the time dimension)', `[${perSample.map((d) => describeValue(d)).join(', ')}]`);
   }
-  return perSample as number[];
+  return perSample.map((d) => (d === null ? -1 : d)) as number[];
 }
 
 /** An rnnkit serialized layer (for layerFromConfig) from a tfjs `{ class_name, config }` entry. */

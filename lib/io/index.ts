@@ -8,7 +8,9 @@
  */
 import { join } from 'path';
 import { RnnError } from '../errors';
-import type { Sequential } from '../models/sequential';
+import { Sequential } from '../models/sequential';
+import type { Model } from '../models/model';
+import { registerModelIo } from '../models/model_io';
 import type { OnnxExportOptions } from './onnx/export';
 import { checkBoolean, checkInteger, checkKnownKeys, checkOneOf, invalid, optionsOrEmpty } from '../validate';
 import { pathKind, writeFileAtomic } from './atomic_write';
@@ -18,6 +20,7 @@ import { decodeModelFile, encodeModelFile } from './model_file';
 import { loadTfjsModel, saveTfjsModel, TFJS_MODEL_FILE } from './tfjs_format';
 import { isHdf5, isZip, loadKerasArchive, loadKerasH5, saveKerasModel } from './keras/keras_format';
 import { saveOnnxModel } from './onnx/save';
+import { loadWeightsInto } from './load_weights';
 
 export interface SaveOptions {
   /**
@@ -43,7 +46,10 @@ const SAVE_KEYS = ['format', 'includeOptimizer', 'stateInputs', 'opset'] as cons
 export const SAVE_FORMATS = ['rnnkit', 'tfjs', 'keras', 'onnx'] as const;
 
 /** Writes `model` to `path`. The model's values are copied before the first await. @internal (use model.save) */
-export async function saveModel(model: Sequential, path: string, options?: SaveOptions): Promise<void> {
+export async function saveModel(model: Model, path: string, options?: SaveOptions): Promise<void> {
+  if (!(model instanceof Sequential)) {
+    throw new RnnError('STATE', `Expected a sequential model to save but model '${model.name}' is a functional graph; saving graphs comes with the graph file formats (issue 13)`);
+  }
   if (typeof path !== 'string' || path.length === 0) throw invalid('ARGUMENT', 'a non-empty path', 'save path', path);
   const opts = optionsOrEmpty(options, 'save options');
   checkKnownKeys(opts, SAVE_KEYS, 'save options');
@@ -94,3 +100,11 @@ export async function loadModel(path: string, options?: LoadOptions): Promise<Se
   if (file.toLowerCase().endsWith('.json')) return loadTfjsModel(file, reader, bytes);
   return decodeModelFile(bytes, path); // raises the FORMAT error that explains the expected magic
 }
+
+registerModelIo({
+  save: saveModel,
+  loadWeights: (model, path, options) => loadWeightsInto({
+    name: model.name, layers: model.layers,
+    layerWeights: (layer) => model.readLayerWeights(layer), writeAll: (weights) => model.writeAllWeights(weights),
+  }, path, options),
+});

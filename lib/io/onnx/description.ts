@@ -38,7 +38,8 @@ export function describeSequential(model: Sequential): ModelDescription {
   if (layers.length === 0) throw new RnnError('STATE', `Model '${model.name}' has no layers yet; there is nothing to export`);
   let current: TensorDescription = { id: 'input', shape: model.inputShape.slice() };
   const nodes: NodeDescription[] = layers.map((layer, i) => {
-    const outbound: TensorDescription = { id: `${layer.name}/output`, shape: model.layerInputShape(i + 1).slice() };
+    const shape = i + 1 < layers.length ? model.layerInputShape(i + 1) : model.outputShape;
+    const outbound: TensorDescription = { id: `${layer.name}/output`, shape: shape.slice() };
     const node = { layer, inbound: [current], outbound: [outbound], weights: layer.getWeights() };
     current = outbound;
     return node;

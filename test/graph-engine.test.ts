@@ -4,6 +4,7 @@
  */
 import { loadNative, NativeBatch, NativeGraphSpec, NativeLayerSpec, NativeNetwork, toRnnError } from '../lib/native';
 import { expectRnnError } from './helpers/checks';
+import { chainSpec } from './helpers/raw-network';
 
 const dense = (name: string, units: number, activation: string): NativeLayerSpec =>
   ({ kind: 'dense', name, units, activation, useBias: true });
@@ -173,4 +174,12 @@ test('a graph that cannot run is refused when the network is built, naming the l
     /Layer 'shared': expected its input tensor 6 to be produced by an earlier node, received an unknown tensor \(or a cycle\)/);
   const mismatch = { ...twoByTwo, nodes: twoByTwo.nodes.map((n, i) => (i === 3 ? { ...n, inputs: [1] } : n)) };
   await expectRnnError(raw(() => new Network(mismatch)), 'SHAPE', /Layer 'shared' is shared: .* \[4, 4\] at its first use, received \[2, 4\]/);
+});
+
+test('native errors map to codes by kind: a layer option out of range is ARGUMENT, a shape that does not fit is SHAPE', async () => {
+  const { Network } = loadNative();
+  await expectRnnError(raw(() => new Network(chainSpec([3], [{ kind: 'dropout', name: 'drop', rate: 1.5 }]))), 'ARGUMENT',
+    /Layer 'drop': Expected a dropout rate in \[0, 1\) but received 1\.5/);
+  await expectRnnError(raw(() => new Network(chainSpec([3], [dense('d', 2, 'linear'), { kind: 'masking', name: 'mask', maskValue: 0 }]))), 'SHAPE',
+    /Layer 'mask': Expected a masking layer input of shape \[timeSteps, features\] but received \[2\]/);
 });

@@ -21,6 +21,7 @@ function linkInnerTrainable(wrapper: Layer, inner: Layer): void {
     getLayerWeights: refuse,
     setLayerWeights: refuse,
     layerTrainableChanged: () => wrapper.host?.layerTrainableChanged(wrapper),
+    isDisposed: false,
   };
   inner.host = host;
 }

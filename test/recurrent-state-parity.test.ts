@@ -44,8 +44,16 @@ interface Twins {
 
 /** One recurrent layer: inputs [x, ...initial states], outputs [output, ...final states]. */
 function stateModels(cell: Cell, returnSequences: boolean): Twins {
-  const ourX = rk.input({ shape: [STEPS, FEATURES] });
-  const theirX = tf.input({ shape: [STEPS, FEATURES] });
+  return stateModelsWith(cell, returnSequences, false);
+}
+
+function stateModelsWith(cell: Cell, returnSequences: boolean, masked: boolean): Twins {
+  const ourInput = rk.input({ shape: [STEPS, FEATURES] });
+  // Masked: tfjs refuses a mask together with initial states that are model inputs, so its twin takes sequences of
+  // any length and runs each sample trimmed to its valid steps (maskedGradients).
+  const theirInput = tf.input({ shape: [masked ? null : STEPS, FEATURES] });
+  const ourX = masked ? rk.layers.masking({ maskValue: 0 }).apply(ourInput) as rk.SymbolicTensor : ourInput;
+  const theirX = theirInput;
   const ourStates: rk.SymbolicTensor[] = [], theirStates: tf.SymbolicTensor[] = [];
   for (let k = 0; k < stateCount(cell); k++) {
     ourStates.push(rk.input({ shape: [UNITS] }));
@@ -53,8 +61,8 @@ function stateModels(cell: Cell, returnSequences: boolean): Twins {
   }
   const ourOut = ourLayer(cell, { returnState: true, returnSequences }).apply(ourX, { initialState: ourStates }) as rk.SymbolicTensor[];
   const theirOut = theirLayer(cell, { returnState: true, returnSequences }).apply(theirX, { initialState: theirStates }) as tf.SymbolicTensor[];
-  const ours = rk.model({ inputs: [ourX, ...ourStates], outputs: ourOut });
-  const theirs = tf.model({ inputs: [theirX, ...theirStates], outputs: theirOut });
+  const ours = rk.model({ inputs: [ourInput, ...ourStates], outputs: ourOut });
+  const theirs = tf.model({ inputs: [theirInput, ...theirStates], outputs: theirOut });
   shareWeights(ours, theirs);
   const inputs = [{ data: seededUniform(BATCH * STEPS * FEATURES, 11), shape: [BATCH, STEPS, FEATURES] }];
   for (let k = 0; k < stateCount(cell); k++) inputs.push({ data: seededUniform(BATCH * UNITS, 20 + k, 0.8), shape: [BATCH, UNITS] });
@@ -78,6 +86,47 @@ function bidirectionalModels(cell: Cell, returnSequences: boolean): Twins {
   const inputs = [{ data: seededUniform(BATCH * STEPS * FEATURES, 14), shape: [BATCH, STEPS, FEATURES] }];
   for (let k = 0; k < count; k++) inputs.push({ data: seededUniform(BATCH * UNITS, 50 + k, 0.8), shape: [BATCH, UNITS] });
   return { ours, theirs, inputs };
+}
+
+/**
+ * Masking -> recurrent layer with initial states and returnState, on a post-padded batch whose lengths are 5, 3, 0
+ * and 2: the states returned are those after each sample's last valid step, the initial states for the empty one.
+ */
+const MASKED_LENGTHS = [STEPS, 3, 0, 2];
+function maskedModels(cell: Cell): Twins {
+  const twins = stateModelsWith(cell, false, true);
+  const x = twins.inputs[0].data;
+  MASKED_LENGTHS.forEach((length, b) => x.fill(0, (b * STEPS + length) * FEATURES, (b + 1) * STEPS * FEATURES));
+  return twins;
+}
+
+/** Sample b of input k, trimmed to the sample's valid steps for x. */
+function sampleOf(twins: Twins, k: number, b: number): tf.Tensor {
+  const { data, shape } = twins.inputs[k];
+  const perSample = shape.slice(1).reduce((a, c) => a * c, 1);
+  const values = data.slice(b * perSample, (b + 1) * perSample);
+  return k === 0 ? tf.tensor(values.slice(0, MASKED_LENGTHS[b] * FEATURES), [1, MASKED_LENGTHS[b], FEATURES])
+    : tf.tensor(values, [1, ...shape.slice(1)]);
+}
+
+/**
+ * The tfjs side of the masked case, one trimmed sample at a time: outputs [output, ...states] per sample (an empty
+ * sample's are its initial states, h for the output) and the summed mean squared error against `targets`.
+ */
+function maskedTfOutputs(twins: Twins, targets?: Float32Array[]): { rows: tf.Tensor[][]; loss: tf.Scalar } {
+  const rows: tf.Tensor[][] = [];
+  let loss = tf.scalar(0);
+  MASKED_LENGTHS.forEach((length, b) => {
+    const states = twins.inputs.slice(1).map((_, k) => sampleOf(twins, 1 + k, b));
+    const row = length === 0 ? [states[0], ...states]
+      : asList(twins.theirs.predictOnBatch([sampleOf(twins, 0, b), ...states]) as tf.Tensor | tf.Tensor[]);
+    rows.push(row);
+    targets?.forEach((target, k) => {
+      const t = tf.tensor(target.slice(b * UNITS, (b + 1) * UNITS), [1, UNITS]);
+      loss = tf.add(loss, tf.div(tf.sum(tf.square(tf.sub(row[k], t))), BATCH * UNITS));
+    });
+  });
+  return { rows, loss: loss as tf.Scalar };
 }
 
 /** Encoder (returnState) -> decoder (initialState, returnSequences) -> dense: Keras's lstm_seq2seq training model. */
@@ -157,6 +206,30 @@ describe.each<Cell>(['simpleRNN', 'lstm', 'gru'])('%s state parity with tfjs', (
     const twins = bidirectionalModels(cell, sequences);
     await expectSameOutputs(twins);
     await expectSameGradients(twins);
+  });
+
+  it('behind a masking layer: states after the last valid step (the initial states for an empty sample), gradients', async () => {
+    const twins = maskedModels(cell);
+    const ours = asList(await twins.ours.predict(twins.inputs.map((i) => rk.tensor(i.data, i.shape))));
+    const { rows } = maskedTfOutputs(twins);
+    ours.forEach((out, k) => {
+      const theirs = Float32Array.from(rows.flatMap((row) => Array.from(row[k].dataSync())));
+      expect(maxAbs(theirs)).toBeGreaterThan(0.05);
+      expect(maxAbsDiff(out.data, theirs)).toBeLessThan(1e-5);
+      if (k > 0) expect(maxAbsDiff(out.data.slice(2 * UNITS, 3 * UNITS), twins.inputs[k].data.slice(2 * UNITS, 3 * UNITS))).toBe(0);
+    });
+    const targets = ours.map((_, k) => seededUniform(BATCH * UNITS, 60 + k));
+    twins.ours.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+    const grads = await twins.ours.computeGradients(twins.inputs.map((i) => rk.tensor(i.data, i.shape)),
+      targets.map((t) => rk.tensor(t, [BATCH, UNITS])));
+    const variables = twins.theirs.trainableWeights.map((w) => w.read() as tf.Variable);
+    const theirs = tf.variableGrads(() => maskedTfOutputs(twins, targets).loss, variables);
+    expect(Math.abs(grads.loss - theirs.value.dataSync()[0])).toBeLessThan(1e-5);
+    variables.forEach((v, i) => {
+      const expected = theirs.grads[v.name].dataSync();
+      expect(maxAbs(expected)).toBeGreaterThan(0);
+      expect(maxAbsDiff(grads.gradients[i].data, expected) / maxAbs(expected)).toBeLessThan(1e-4);
+    });
   });
 
   it('encoder states start a decoder: outputs and weight gradients (through the states into the encoder)', async () => {

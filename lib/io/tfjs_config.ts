@@ -19,7 +19,8 @@ const RECURRENT: Field[] = [
   ...COMMON, ['units', 'plain'], ['activation', 'activation'], ['useBias', 'plain'],
   ['kernelInitializer', 'initializer'], ['recurrentInitializer', 'initializer'], ['biasInitializer', 'initializer'],
   ['kernelRegularizer', 'regularizer'], ['recurrentRegularizer', 'regularizer'], ['biasRegularizer', 'regularizer'],
-  ['dropout', 'plain'], ['recurrentDropout', 'plain'], ['returnSequences', 'plain'], ['goBackwards', 'plain'],
+  ['dropout', 'plain'], ['recurrentDropout', 'plain'], ['returnSequences', 'plain'], ['returnState', 'plain'],
+  ['goBackwards', 'plain'],
 ];
 const FIELDS: Record<string, Field[]> = {
   SimpleRNN: RECURRENT,
@@ -57,7 +58,6 @@ const NO_ACTIVITY_REGULARIZER: TfjsOnlyKey = ['activity_regularizer', null, isNu
 const noConstraint = (key: string): TfjsOnlyKey => [key, null, isNull, 'null (no constraint)'];
 const RECURRENT_ONLY: TfjsOnlyKey[] = [
   NO_ACTIVITY_REGULARIZER, noConstraint('kernel_constraint'), noConstraint('recurrent_constraint'), noConstraint('bias_constraint'),
-  ['return_state', false, isFalse, 'false (a sequential model has one output)'],
   ['stateful', false, isFalse, 'false (stateful RNNs are not supported)'],
   // Unrolling and the implementation mode change how tfjs computes, not what.
   ['unroll', false, (v) => isNull(v) || typeof v === 'boolean', 'a boolean'],

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as rk from '../lib';
-import { maxAbs, maxAbsDiff, seededUniform } from './helpers/checks';
+import { expectRnnError, maxAbs, maxAbsDiff, seededUniform } from './helpers/checks';
 
 const BATCH = 4, STEPS = 5, FEATURES = 3;
 
@@ -87,4 +87,18 @@ describe.each(CASES)('%s in a functional model', (_, spec) => {
     });
     expect(failing).toEqual({});
   });
+});
+
+it('concatenating a masked sequence along the time axis is refused with SHAPE (the joined mask would have a gap)', async () => {
+  const a = rk.input({ shape: [4, 2], name: 'masked_in' });
+  const b = rk.input({ shape: [4, 2], name: 'plain_in' });
+  const masked = rk.layers.masking().apply(a) as rk.SymbolicTensor;
+  const joined = rk.layers.concatenate({ axis: 1 }).apply([masked, b]) as rk.SymbolicTensor;
+  const model = rk.model({ inputs: [a, b], outputs: rk.layers.lstm({ units: 2 }).apply(joined) as rk.SymbolicTensor });
+  const x = rk.tensor(seededUniform(3 * 4 * 2, 3), [3, 4, 2]);
+  await expectRnnError(() => model.predict([x, x]), 'SHAPE', /concatenate layer along the time axis \(axis 1\) received a masked sequence.*features \(axis -1\)/);
+  // Along the features the masks combine (the intersection), and the model runs.
+  const features = rk.layers.concatenate({ axis: -1 }).apply([masked, b]) as rk.SymbolicTensor;
+  const ok = rk.model({ inputs: [a, b], outputs: rk.layers.lstm({ units: 2 }).apply(features) as rk.SymbolicTensor });
+  expect(((await ok.predict([x, x])) as rk.Tensor).shape).toEqual([3, 2]);
 });

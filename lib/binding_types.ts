@@ -58,6 +58,17 @@ export type NativeLayerSpec =
       outputDim: number;
       maskZero: boolean;
       embeddingsRegularizer?: NativeRegularizer;
+    }
+  | {
+      /** Keras Attention ('dot', 'concat') and AdditiveAttention ('additive'): inputs [query, value(, key)]. */
+      kind: 'attention';
+      name: string;
+      score: 'dot' | 'concat' | 'additive';
+      useScale: boolean;
+      dropout: number;
+      /** A second output, the attention weights [Tq, Tv]. */
+      returnAttentionScores: boolean;
+      useCausalMask: boolean;
     };
 
 /** An optimizer's complete settings, defaults filled in, as the native optimizer receives them. */

@@ -27,6 +27,10 @@ export { Dense, Dropout, Masking, Embedding } from './layers/core';
 export type { DenseLayerArgs, DropoutLayerArgs, MaskingLayerArgs, EmbeddingLayerArgs } from './layers/core';
 export { Bidirectional, TimeDistributed } from './layers/wrappers';
 export type { BidirectionalLayerArgs, TimeDistributedLayerArgs, MergeMode } from './layers/wrappers';
+export { Attention, AdditiveAttention, BaseAttention } from './layers/attention';
+export type {
+  AttentionLayerArgs, AdditiveAttentionLayerArgs, BaseAttentionLayerArgs, AttentionScoreMode,
+} from './layers/attention';
 export { Optimizer } from './optimizers';
 export type { OptimizerName, ClipArgs, SgdArgs, RmspropArgs, AdamArgs, AdamwArgs, AdagradArgs } from './optimizers';
 export { Tensor, tensor } from './tensor';

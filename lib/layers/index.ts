@@ -5,10 +5,12 @@
 import { Dense, DenseLayerArgs, Dropout, DropoutLayerArgs, Embedding, EmbeddingLayerArgs, Masking, MaskingLayerArgs } from './core';
 import { GRULayerArgs, LSTMLayerArgs, RecurrentLayer, RecurrentLayerArgs } from './recurrent';
 import { Bidirectional, BidirectionalLayerArgs, TimeDistributed, TimeDistributedLayerArgs } from './wrappers';
+import { AdditiveAttention, AdditiveAttentionLayerArgs, Attention, AttentionLayerArgs } from './attention';
 
 export type { DenseLayerArgs, DropoutLayerArgs, EmbeddingLayerArgs, MaskingLayerArgs } from './core';
 export type { RecurrentLayerArgs, LSTMLayerArgs, GRULayerArgs } from './recurrent';
 export type { BidirectionalLayerArgs, TimeDistributedLayerArgs, MergeMode } from './wrappers';
+export type { AttentionLayerArgs, AdditiveAttentionLayerArgs, BaseAttentionLayerArgs, AttentionScoreMode } from './attention';
 
 /** A fully connected recurrent layer: h_t = activation(x_t W + h_{t-1} U + b). See {@link RecurrentLayerArgs}. */
 export function simpleRNN(args: RecurrentLayerArgs): RecurrentLayer {
@@ -45,4 +47,15 @@ export function bidirectional(args: BidirectionalLayerArgs): Bidirectional {
 /** Applies a dense layer to every time step of a `[T, F]` input. */
 export function timeDistributed(args: TimeDistributedLayerArgs): TimeDistributed {
   return new TimeDistributed(args);
+}
+/**
+ * Dot-product (Luong) or concat attention: `apply([query, value])` or `apply([query, value, key])`, query [Tq, D],
+ * value [Tv, Dv] -> [Tq, Dv]. See {@link AttentionLayerArgs}.
+ */
+export function attention(args?: AttentionLayerArgs): Attention {
+  return new Attention(args);
+}
+/** Additive (Bahdanau) attention, applied as {@link attention}. See {@link AdditiveAttentionLayerArgs}. */
+export function additiveAttention(args?: AdditiveAttentionLayerArgs): AdditiveAttention {
+  return new AdditiveAttention(args);
 }

@@ -8,6 +8,7 @@ import { Dense, Dropout, Embedding, Masking } from './core';
 import { Layer } from './layer';
 import { RecurrentLayer } from './recurrent';
 import { Bidirectional, TimeDistributed } from './wrappers';
+import { AdditiveAttention, Attention } from './attention';
 
 export interface SerializedLayer {
   className: string;
@@ -26,6 +27,8 @@ const FACTORIES: Record<string, Factory> = {
   Embedding: (c) => new Embedding(c as never),
   Bidirectional: (c) => new Bidirectional({ ...c, layer: layerFromConfig(c.layer, 'Bidirectional.layer') } as never),
   TimeDistributed: (c) => new TimeDistributed({ ...c, layer: layerFromConfig(c.layer, 'TimeDistributed.layer') } as never),
+  Attention: (c) => new Attention(c as never),
+  AdditiveAttention: (c) => new AdditiveAttention(c as never),
 };
 
 /** The class names layerFromConfig accepts. */

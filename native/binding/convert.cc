@@ -74,7 +74,8 @@ ops::LayerSpec toLayerSpec(Napi::Env env, const Napi::Object& layer, size_t inde
                                                           {"dense", ops::LayerKind::Dense},
                                                           {"dropout", ops::LayerKind::Dropout},
                                                           {"masking", ops::LayerKind::Masking},
-                                                          {"embedding", ops::LayerKind::Embedding}};
+                                                          {"embedding", ops::LayerKind::Embedding},
+                                                          {"attention", ops::LayerKind::Attention}};
   spec.kind = lookup(env, kinds, getString(layer, "kind", "", context), context + " kind");
   switch (spec.kind) {
     case ops::LayerKind::Recurrent: {
@@ -118,6 +119,17 @@ ops::LayerSpec toLayerSpec(Napi::Env env, const Napi::Object& layer, size_t inde
       spec.embedding.maskZero = getBool(layer, "maskZero", false, context);
       spec.embedding.embeddingsRegularizer = toRegularizer(layer, "embeddingsRegularizer", context);
       break;
+    case ops::LayerKind::Attention: {
+      static const std::map<std::string, kernels::AttentionScore> scores{{"dot", kernels::AttentionScore::Dot},
+                                                                        {"concat", kernels::AttentionScore::Concat},
+                                                                        {"additive", kernels::AttentionScore::Additive}};
+      spec.attention.score = lookup(env, scores, getString(layer, "score", "", context), context + " score");
+      spec.attention.useScale = getBool(layer, "useScale", false, context);
+      spec.attention.dropout = getNumber(layer, "dropout", 0, context);
+      spec.attention.returnAttentionScores = getBool(layer, "returnAttentionScores", false, context);
+      spec.attention.useCausalMask = getBool(layer, "useCausalMask", false, context);
+      break;
+    }
   }
   return spec;
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernels/lbfgs.h"
+#include "ops/attention_layer.h"
 #include "ops/layer.h"
 #include "ops/loss_head.h"
 #include "ops/network_shard.h"
@@ -22,7 +23,7 @@
 
 namespace rnnkit::ops {
 
-enum class LayerKind : int32_t { Recurrent = 0, Dense = 1, Dropout = 2, Masking = 3, Embedding = 4 };
+enum class LayerKind : int32_t { Recurrent = 0, Dense = 1, Dropout = 2, Masking = 3, Embedding = 4, Attention = 5 };
 
 struct LayerSpec {
   LayerKind kind = LayerKind::Dense;
@@ -32,6 +33,7 @@ struct LayerSpec {
   double rate = 0;                 // kind == Dropout
   double maskValue = 0;            // kind == Masking
   EmbeddingConfig embedding;       // kind == Embedding
+  AttentionConfig attention;       // kind == Attention (Attention and AdditiveAttention)
 };
 
 // A training step whose update would have made a weight or an optimizer slot NaN or infinite: it was rolled back

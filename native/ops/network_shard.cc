@@ -15,8 +15,9 @@ std::unique_ptr<LayerOp<float>> makeLayerOp(const LayerSpec& spec) {
     case LayerKind::Dropout: return std::make_unique<DropoutLayer<float>>(spec.rate);
     case LayerKind::Masking: return std::make_unique<MaskingLayer<float>>(spec.maskValue);
     case LayerKind::Embedding: return std::make_unique<EmbeddingLayer<float>>(spec.embedding);
+    case LayerKind::Attention: return std::make_unique<AttentionLayer<float>>(spec.attention);
   }
-  throw std::invalid_argument("Expected a known layer kind (0..4) for layer " + spec.name);
+  throw std::invalid_argument("Expected a known layer kind (0..5) for layer " + spec.name);
 }
 
 NetworkShard::NetworkShard(const std::vector<LayerSpec>& specs, const std::vector<Shape>& shapes,

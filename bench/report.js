@@ -197,8 +197,8 @@ function notes(run) {
   for (const m of run.measurements) if (m.note) lines.push(`${m.backend} ${m.workload} ${m.measure}: ${m.note}`);
   if (run.attention && run.attention.length) {
     lines.push('Attention FLOPs per sample (bench/attention.js): dot 4·Tq·Tv·H, additive 6·Tq·Tv·H (a tanh counted as one ' +
-      'operation; softmax not counted), train = 3x forward. The shapes are defined in bench/attention.js: the shared ' +
-      'workloads file has no attention entry.');
+      'operation; softmax not counted), train = 3x forward; samples/s are medians of 5 timed trials (rnnkit) or of the ' +
+      'timed repetitions (tfjs). The shapes are defined in bench/attention.js: the shared workloads file has no attention entry.');
   }
   for (const a of run.attention || []) if (a.note) lines.push(`${a.backend} ${a.workload} ${a.measure}: ${a.note}`);
   for (const f of run.failures) {
@@ -242,17 +242,17 @@ function attentionTable(run) {
 
 /** The whole Markdown report for a finished (or interrupted) run. */
 function markdownReport(run) {
-  const parts = [
-    '# rnnkit benchmark', machineSection(run), gemmSection(run),
-    '## Throughput', throughputTable(run),
-  ];
+  const parts = ['# rnnkit benchmark', machineSection(run)];
+  const workloads = run.workloads.length > 0;  // --only A1,A2 runs the attention workloads alone
+  if (workloads) parts.push(gemmSection(run), '## Throughput', throughputTable(run));
   const latency = latencyTable(run);
   if (latency) parts.push('## Inference latency', latency);
   const attention = attentionTable(run);
   if (attention) {
     parts.push('## Attention (B 64, Tq 20, Tv 20, H 256; rnnkit: the native op on 1 thread; tfjs: the same math in tfjs ops)', attention);
   }
-  parts.push('## Peak RSS per backend (MB, one child process per workload)', rssTable(run), '## Notes', notes(run));
+  if (workloads) parts.push('## Peak RSS per backend (MB, one child process per workload)', rssTable(run));
+  parts.push('## Notes', notes(run));
   return `${parts.join('\n\n')}\n`;
 }
 

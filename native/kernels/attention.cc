@@ -168,6 +168,9 @@ void attentionScoresBackward(const AttentionProblem<T>& p, const T* query, const
   const T a = innerScale(p);
   Eigen::Map<Row<T>> dTerms(terms + D, D);  // de_d
   dTerms.setZero();
+  // Only the weight gradients asked for are summed (each is one more pass over the [n, D] block).
+  const bool wantTerms = dConcatWeight || dAdditiveScale;
+  const bool wantInner = p.score == AttentionScore::Concat && dScale;
   T da = 0;
   std::fill(dKey, dKey + p.batch * Tv * D, T(0));
   for (int64_t b = 0; b < p.batch; ++b) {
@@ -185,10 +188,10 @@ void attentionScoresBackward(const AttentionProblem<T>& p, const T* query, const
       Eigen::Map<RowArray<T>> z(scratch, n, D), t(scratch + n * D, n, D);
       z = K.rowwise() + q;
       t = (a * z).tanh();
-      dTerms += (t.colwise() * dS).colwise().sum();
+      if (wantTerms) dTerms += (t.colwise() * dS).colwise().sum();
       // h = dS_ij e_d (1 - t^2), reusing t's storage once de has been taken from it.
       t = ((T(1) - t.square()).colwise() * dS).rowwise() * e;
-      da += (t * z).sum();
+      if (wantInner) da += (t * z).sum();
       dq = a * t.colwise().sum();
       Eigen::Map<RowArray<T>>(dKey + (b * Tv + first) * D, n, D) += a * t;
     }

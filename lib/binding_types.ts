@@ -30,6 +30,8 @@ export type NativeLayerSpec =
       useBias: boolean;
       resetAfter: boolean;
       returnSequences: boolean;
+      /** Outputs [output, ...final states] (forward h (c), then backward h (c)); inputs may add the initial states. */
+      returnState?: boolean;
       goBackwards: boolean;
       bidirectional: boolean;
       mergeMode: 'concat' | 'sum' | 'mul' | 'ave';
@@ -59,6 +61,13 @@ export type NativeLayerSpec =
       maskZero: boolean;
       embeddingsRegularizer?: NativeRegularizer;
     }
+  /** Merges of 2+ inputs (subtract: exactly 2); concatenate's axis counts the batch dimension as 0, as Keras. */
+  | { kind: 'add' | 'subtract' | 'multiply' | 'average' | 'maximum'; name: string }
+  | { kind: 'concatenate'; name: string; axis: number }
+  | { kind: 'repeatVector'; name: string; n: number }
+  /** targetShape: per sample, one -1 may be inferred. */
+  | { kind: 'reshape'; name: string; targetShape: number[] }
+  | { kind: 'flatten'; name: string }
   | {
       /** Keras Attention ('dot', 'concat') and AdditiveAttention ('additive'): inputs [query, value(, key)]. */
       kind: 'attention';
@@ -114,10 +123,52 @@ export interface NativeParamInfo {
   shape: number[];
 }
 
+/**
+ * A network as the native engine builds it: a graph of nodes in an order where every tensor is produced before it is
+ * used. Tensor ids 0..inputs.length-1 are the model inputs; each node names the ids of its outputs (ids are unique;
+ * the JS side numbers them). A layer (weight owner) may be used by several nodes: they share its weights, and their
+ * gradients add up. A sequential model is the chain input -> node 0 -> node 1 -> ... .
+ */
+export interface NativeGraphSpec {
+  /** Model inputs: a name for messages and the per-sample shape; -1 is a time dimension of any length. */
+  inputs: { name: string; shape: number[] }[];
+  /** The layers that own weights; NativeParamInfo.layer indexes this list. */
+  layers: NativeLayerSpec[];
+  /** The nodes: which layer runs, on which tensors, producing which tensors. */
+  nodes: { layer: number; inputs: number[]; outputs: number[] }[];
+  /** Tensor ids of the model outputs, in order (each gets a loss when compiled). */
+  outputs: number[];
+}
+
+/** One batch for the native engine. Every array is copied before the call returns. */
+export interface NativeBatch {
+  /** Samples in the batch. */
+  batch: number;
+  /** One array per model input, [batch, ...shapes[k]] row-major. */
+  inputs: Float32Array[];
+  /** The per-sample shape of each input in this batch (no -1: a variable time dimension takes its length here). */
+  shapes: number[][];
+  /** One array per model output (train, evaluate, gradients): the targets its loss expects. */
+  targets?: Float32Array[];
+  /** [batch] per-sample weights applied to every output's loss, or null. */
+  sampleWeights?: Float32Array | null;
+}
+
+/** Metrics of one batch: the total loss (weighted sum of the outputs' losses plus weight penalties) and per output. */
+export interface NativeBatchMetrics {
+  loss: number;
+  outputs: NativeMetrics[];
+}
+
+/** The loss of one model output, and its weight in the total loss. */
+export interface NativeLossConfig {
+  loss: string;
+  huberDelta?: number;
+  weight: number;
+}
+
 /** The raw `Network` class of the addon. Every batch method copies its inputs before returning. */
 export interface NativeNetwork {
-  outputShape(): number[];
-  layerOutputShape(layer: number): number[];
   params(): NativeParamInfo[];
   getParam(index: number): Float32Array;
   setParam(index: number, values: Float32Array): void;
@@ -125,24 +176,24 @@ export interface NativeNetwork {
   setLearningRateScale(index: number, scale: number): void;
   /** L2-SP: adds factor * sum (w - anchor)^2 to the loss of weight `index`; null (or factor 0) removes it. */
   setAnchor(index: number, anchor: Float32Array | null, factor: number): void;
-  compile(loss: { loss: string; huberDelta?: number }, optimizer: NativeOptimizerConfig): void;
+  /** One loss per model output, in output order. */
+  compile(losses: NativeLossConfig[], optimizer: NativeOptimizerConfig): void;
   getLearningRate(): number;
   setLearningRate(rate: number): void;
   getOptimizerState(): NativeOptimizerState;
   setOptimizerState(state: NativeOptimizerState): void;
-  trainBatch(x: Float32Array, batch: number, y: Float32Array, sampleWeights: Float32Array | null, seed: number): Promise<NativeMetrics>;
-  evaluateBatch(x: Float32Array, batch: number, y: Float32Array, sampleWeights: Float32Array | null): Promise<NativeMetrics>;
-  computeGradients(x: Float32Array, batch: number, y: Float32Array, sampleWeights: Float32Array | null, seed: number):
-    Promise<{ metrics: NativeMetrics; gradients: Float32Array[] }>;
+  trainBatch(batch: NativeBatch, seed: number): Promise<NativeBatchMetrics>;
+  evaluateBatch(batch: NativeBatch): Promise<NativeBatchMetrics>;
+  computeGradients(batch: NativeBatch, seed: number): Promise<{ metrics: NativeBatchMetrics; gradients: Float32Array[] }>;
   /**
    * Full-batch L-BFGS over the trainable weights on one batch, without dropout: loss plus weight penalties minimised
    * in one native call (rk.fineTune's linear probe). The weights end at the best point found.
    */
-  minimize(x: Float32Array, batch: number, y: Float32Array, sampleWeights: Float32Array | null,
-    options: { maxIterations: number; gradientTolerance: number; valueTolerance: number }):
+  minimize(batch: NativeBatch, options: { maxIterations: number; gradientTolerance: number; valueTolerance: number }):
     Promise<{ value: number; gradientMax: number; iterations: number; evaluations: number; stopped: string }>;
-  predict(x: Float32Array, batch: number): Promise<Float32Array>;
-  predictSync(x: Float32Array, batch: number): Float32Array;
+  /** One array per model output, [batch, ...shapes[k]], with the per-sample output shapes of this batch. */
+  predict(batch: NativeBatch): Promise<{ outputs: Float32Array[]; shapes: number[][] }>;
+  predictSync(batch: NativeBatch): { outputs: Float32Array[]; shapes: number[][] };
   /** Bytes the native network holds (weights, gradients, optimizer state, activations); reported to V8 as well. */
   memoryBytes(): number;
   isBusy(): boolean;
@@ -184,7 +235,7 @@ export interface NativeBuildInfo {
 }
 
 export interface NativeAddon {
-  Network: new (spec: { inputShape: number[]; layers: NativeLayerSpec[] }) => NativeNetwork;
+  Network: new (spec: NativeGraphSpec) => NativeNetwork;
   build: NativeBuildInfo;
   setThreads(threads: number): void;
   getThreads(): number;

@@ -12,7 +12,6 @@
  * - `FORMAT`: a saved file or serialized config is malformed.
  * - `ARGUMENT`: an option or argument is invalid.
  * - `STATE`: the call is not allowed in the current state (e.g. not built, disposed).
- * - `ABORTED`: the operation was cancelled.
  * - `IO`: reading or writing a file failed.
  * - `MEMORY`: a size too large to allocate was asked for (refused before allocating), or an allocation failed.
  * - `NATIVE`: the native addon failed to load or reported an error.
@@ -26,7 +25,6 @@ export type RnnErrorCode =
   | 'FORMAT'
   | 'ARGUMENT'
   | 'STATE'
-  | 'ABORTED'
   | 'IO'
   | 'MEMORY'
   | 'NATIVE'

@@ -7,6 +7,12 @@
  *   model.add(rk.layers.dense({ units: 10, activation: 'softmax' }));
  *   model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
  *   await model.fit(x, y, { epochs: 5, batchSize: 32, validationSplit: 0.1 });
+ *
+ * Functional models (several inputs or outputs, shared layers, encoder-decoders) are built from symbolic tensors:
+ *
+ *   const tokens = rk.input({ shape: [null, 8], name: 'tokens' });
+ *   const [seq, h, c] = rk.layers.lstm({ units: 32, returnState: true }).apply(tokens);
+ *   const m = rk.model({ inputs: tokens, outputs: rk.layers.dense({ units: 3 }).apply(h) });
  */
 import * as layers from './layers';
 import * as optimizers from './optimizers';
@@ -16,7 +22,13 @@ import { loadNative, NativeBuildInfo } from './native';
 
 export { layers, optimizers, regularizers, plots };
 export { Sequential, sequential } from './models/sequential';
-export type { SequentialArgs, CompileArgs } from './models/sequential';
+export type { SequentialArgs } from './models/sequential';
+export { Model, model } from './models/model';
+export type { ModelArgs } from './models/model';
+export { SymbolicTensor, input } from './models/symbolic';
+export type { InputArgs, InputDtype, ApplyArgs } from './models/symbolic';
+export type { CompileArgs, LossArg } from './models/compile_args';
+export type { ModelData } from './training/model_data';
 export { loadModel } from './io';
 export type { SaveOptions, LoadOptions } from './io';
 export { Layer } from './layers/layer';
@@ -27,6 +39,10 @@ export { Dense, Dropout, Masking, Embedding } from './layers/core';
 export type { DenseLayerArgs, DropoutLayerArgs, MaskingLayerArgs, EmbeddingLayerArgs } from './layers/core';
 export { Bidirectional, TimeDistributed } from './layers/wrappers';
 export type { BidirectionalLayerArgs, TimeDistributedLayerArgs, MergeMode } from './layers/wrappers';
+export { Merge, Concatenate, Add, Subtract, Multiply, Average, Maximum } from './layers/merge';
+export type { ConcatenateLayerArgs, MergeLayerArgs } from './layers/merge';
+export { RepeatVector, Reshape, Flatten } from './layers/reshape';
+export type { FlattenLayerArgs, RepeatVectorLayerArgs, ReshapeLayerArgs } from './layers/reshape';
 export { Attention, AdditiveAttention, BaseAttention } from './layers/attention';
 export type {
   AttentionLayerArgs, AdditiveAttentionLayerArgs, BaseAttentionLayerArgs, AttentionScoreMode,

@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { NativeAddon } from '../lib/native';
+import { chainSpec, oneBatch } from './helpers/raw-network';
 
 const root = path.join(__dirname, '..');
 const prebuildDir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
@@ -50,13 +51,10 @@ function loadWith(env: Record<string, string | undefined>): LoadOutcome {
 
 /** y = x . [1, 2] + 0.5 through the raw addon: [3, 4] -> 11.5 in any variant (exact in float32). */
 function denseOutput(addon: NativeAddon): number {
-  const network = new addon.Network({
-    inputShape: [2],
-    layers: [{ kind: 'dense', name: 'd', units: 1, activation: 'linear', useBias: true }],
-  });
+  const network = new addon.Network(chainSpec([2], [{ kind: 'dense', name: 'd', units: 1, activation: 'linear', useBias: true }]));
   network.setParam(0, new Float32Array([1, 2]));
   network.setParam(1, new Float32Array([0.5]));
-  return network.predictSync(new Float32Array([3, 4]), 1)[0];
+  return network.predictSync(oneBatch(new Float32Array([3, 4]), 1, [2])).outputs[0][0];
 }
 
 /** What Linux says about this CPU: the x86-64-v3 flags the avx2 variant is compiled for (abm = lzcnt). */

@@ -7,6 +7,7 @@
 import * as rk from '../lib';
 import { loadNative, toRnnError } from '../lib/native';
 import { expectRnnError } from './helpers/checks';
+import { chainSpec, oneBatch } from './helpers/raw-network';
 
 /** A raw addon call with its error converted as lib/ converts it (the addon throws plain Errors with a code). */
 function raw(action: () => unknown): () => Promise<unknown> {
@@ -60,27 +61,27 @@ test('a network whose tensors each fit but together exceed the memory budget is 
   // 40 layers of [46000, 46000] weights: each tensor (2.1e9 values) is allowed, all with their gradients (6.8e11
   // bytes) are beyond half the memory of any machine this runs on; the check runs before any allocation.
   const layers = Array.from({ length: 40 }, (_, i) => ({ kind: 'dense' as const, name: `d${i}`, units: 46000, activation: 'linear', useBias: false }));
-  await expectRnnError(raw(() => new Network({ inputShape: [46000], layers })), 'MEMORY',
+  await expectRnnError(raw(() => new Network(chainSpec([46000], layers))), 'MEMORY',
     /The weights and gradients of the network \(.* parameters up to layer 'd\d+'\) asks for .* bytes, more than the .* bytes one network may use here/);
 });
 
 test('a batch whose activations exceed the budget is refused with MEMORY before it is allocated', async () => {
   const { Network } = loadNative();
-  const network = new Network({ inputShape: [1000, 1], layers: [{ kind: 'dense', name: 'd', units: 1_000_000, activation: 'linear', useBias: true }] });
+  const network = new Network(chainSpec([1000, 1], [{ kind: 'dense', name: 'd', units: 1_000_000, activation: 'linear', useBias: true }]));
   // 4096 samples x 1000 steps x 1e6 units: 1.6e13 bytes of activations; only the input (4e6 floats) exists in JS.
-  await expectRnnError(raw(() => network.predictSync(new Float32Array(4096 * 1000), 4096)), 'MEMORY', /A batch of 4096 samples .* asks for/);
+  await expectRnnError(raw(() => network.predictSync(oneBatch(new Float32Array(4096 * 1000), 4096, [1000, 1]))), 'MEMORY', /A batch of 4096 samples .* asks for/);
   network.dispose();
 });
 
 test('every native entry point refuses bad arguments with a coded error, never a crash', async () => {
   const { Network, setThreads } = loadNative();
   await expectRnnError(raw(() => setThreads(0)), 'ARGUMENT', /threads in \[1, 256\]/);
-  await expectRnnError(raw(() => new Network({ inputShape: [2], layers: [{ kind: 'dense', name: 'd', units: 1e300, activation: 'linear', useBias: true }] })),
+  await expectRnnError(raw(() => new Network(chainSpec([2], [{ kind: 'dense', name: 'd', units: 1e300, activation: 'linear', useBias: true }]))),
     'ARGUMENT', /Expected a whole number >= 1 for layer 'd'.units but received/);
-  const network = new Network({ inputShape: [2], layers: [{ kind: 'dense', name: 'd', units: 2, activation: 'linear', useBias: true }] });
+  const network = new Network(chainSpec([2], [{ kind: 'dense', name: 'd', units: 2, activation: 'linear', useBias: true }]));
   await expectRnnError(raw(() => network.getLearningRate()), 'STATE', /not compiled/);
-  await expectRnnError(raw(() => network.trainBatch(new Float32Array(2), 1, new Float32Array(2), null, 0)), 'STATE', /Compile the model/);
-  network.compile({ loss: 'meanSquaredError' }, { kind: 'adam', learningRate: 0.1 });
+  await expectRnnError(raw(() => network.trainBatch(oneBatch(new Float32Array(2), 1, [2], new Float32Array(2)), 0)), 'STATE', /Compile the model/);
+  network.compile([{ loss: 'meanSquaredError', weight: 1 }], { kind: 'adam', learningRate: 0.1 });
   await expectRnnError(raw(() => network.setOptimizerState({ step: 1, slots: [new Float32Array(4).fill(NaN), new Float32Array(2), new Float32Array(4), new Float32Array(2)] })),
     'NOT_FINITE', /Expected finite values in optimizer slot 0 but received nan at index 0/);
 });

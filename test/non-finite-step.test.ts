@@ -8,6 +8,7 @@
 import * as rk from '../lib';
 import { loadNative, toRnnError } from '../lib/native';
 import { expectRnnError } from './helpers/checks';
+import { chainSpec, oneBatch } from './helpers/raw-network';
 
 function denseModel(optimizer: rk.Optimizer): rk.Sequential {
   const model = rk.sequential();
@@ -46,11 +47,11 @@ test('SGD: an update that overflows the weight itself is rolled back', async () 
 
 test('the native core refuses NaN from an epsilon that is 0 in float32 even when JS validation is bypassed', async () => {
   const { Network } = loadNative();
-  const network = new Network({ inputShape: [1], layers: [{ kind: 'dense', name: 'd', units: 1, activation: 'linear', useBias: false }] });
+  const network = new Network(chainSpec([1], [{ kind: 'dense', name: 'd', units: 1, activation: 'linear', useBias: false }]));
   network.setParam(0, new Float32Array([0.5]));
-  network.compile({ loss: 'meanSquaredError' }, { kind: 'rmsprop', learningRate: 0.1, epsilon: 1e-50 });
+  network.compile([{ loss: 'meanSquaredError', weight: 1 }], { kind: 'rmsprop', learningRate: 0.1, epsilon: 1e-50 });
   // Zero input: zero gradient, mean square 0, and 0 / sqrt(0 + 0) = NaN.
-  const attempt = network.trainBatch(new Float32Array([0]), 1, new Float32Array([0.5]), null, 0).catch((e) => { throw toRnnError(e); });
+  const attempt = network.trainBatch(oneBatch(new Float32Array([0]), 1, [1], new Float32Array([0.5])), 0).catch((e) => { throw toRnnError(e); });
   await expectRnnError(() => attempt, 'NOT_FINITE', /weight 'kernel': .* would make its value -?nan at index 0/);
   expect(Array.from(network.getParam(0))).toEqual([0.5]);
   expect(network.getOptimizerState().step).toBe(0);

@@ -7,7 +7,9 @@
  */
 import { join } from 'path';
 import { RnnError } from '../errors';
-import type { Sequential } from '../models/sequential';
+import { Sequential } from '../models/sequential';
+import type { Model } from '../models/model';
+import { registerModelIo } from '../models/model_io';
 import { checkBoolean, checkInteger, checkKnownKeys, checkOneOf, invalid, optionsOrEmpty } from '../validate';
 import { pathKind, writeFileAtomic } from './atomic_write';
 import { ConfinedReader, DEFAULT_LOAD_BUDGET_BYTES } from './confined_read';
@@ -33,7 +35,10 @@ const SAVE_KEYS = ['format', 'includeOptimizer'] as const;
 export const SAVE_FORMATS = ['rnnkit', 'tfjs'] as const;
 
 /** Writes `model` to `path`. The model's values are copied before the first await. @internal (use model.save) */
-export async function saveModel(model: Sequential, path: string, options?: SaveOptions): Promise<void> {
+export async function saveModel(model: Model, path: string, options?: SaveOptions): Promise<void> {
+  if (!(model instanceof Sequential)) {
+    throw new RnnError('STATE', `Expected a sequential model to save but model '${model.name}' is a functional graph; saving graphs comes with the graph file formats (issue 13)`);
+  }
   if (typeof path !== 'string' || path.length === 0) throw invalid('ARGUMENT', 'a non-empty path', 'save path', path);
   const opts = optionsOrEmpty(options, 'save options');
   checkKnownKeys(opts, SAVE_KEYS, 'save options');
@@ -76,3 +81,5 @@ export async function loadModel(path: string, options?: LoadOptions): Promise<Se
   if (file.toLowerCase().endsWith('.json')) return loadTfjsModel(file, reader, bytes);
   return decodeModelFile(bytes, path); // raises the FORMAT error that explains the expected magic
 }
+
+registerModelIo({ save: saveModel });

@@ -11,7 +11,7 @@ import type { SerializedLayer } from '../layers/registry';
 import { describeValue, isPlainObject } from '../validate';
 import { tfjsInitializer, tfjsRegularizer, fromTfjsActivation, fromTfjsInitializer, fromTfjsRegularizer, toSnakeCase } from './tfjs_values';
 
-type FieldKind = 'plain' | 'activation' | 'initializer' | 'regularizer' | 'layer';
+type FieldKind = 'plain' | 'activation' | 'initializer' | 'regularizer' | 'layer' | 'targetShape';
 type Field = readonly [ourKey: string, kind: FieldKind];
 
 const COMMON: Field[] = [['name', 'plain'], ['trainable', 'plain']];
@@ -19,7 +19,8 @@ const RECURRENT: Field[] = [
   ...COMMON, ['units', 'plain'], ['activation', 'activation'], ['useBias', 'plain'],
   ['kernelInitializer', 'initializer'], ['recurrentInitializer', 'initializer'], ['biasInitializer', 'initializer'],
   ['kernelRegularizer', 'regularizer'], ['recurrentRegularizer', 'regularizer'], ['biasRegularizer', 'regularizer'],
-  ['dropout', 'plain'], ['recurrentDropout', 'plain'], ['returnSequences', 'plain'], ['goBackwards', 'plain'],
+  ['dropout', 'plain'], ['recurrentDropout', 'plain'], ['returnSequences', 'plain'], ['returnState', 'plain'],
+  ['goBackwards', 'plain'],
 ];
 const FIELDS: Record<string, Field[]> = {
   SimpleRNN: RECURRENT,
@@ -37,6 +38,15 @@ const FIELDS: Record<string, Field[]> = {
   ],
   Bidirectional: [...COMMON, ['mergeMode', 'plain'], ['layer', 'layer']],
   TimeDistributed: [...COMMON, ['layer', 'layer']],
+  Concatenate: [...COMMON, ['axis', 'plain']],
+  Add: COMMON,
+  Subtract: COMMON,
+  Multiply: COMMON,
+  Average: COMMON,
+  Maximum: COMMON,
+  RepeatVector: [...COMMON, ['n', 'plain']],
+  Reshape: [...COMMON, ['targetShape', 'targetShape']],
+  Flatten: COMMON,
 };
 
 const isNull = (v: unknown) => v === null || v === undefined;
@@ -48,7 +58,6 @@ const NO_ACTIVITY_REGULARIZER: TfjsOnlyKey = ['activity_regularizer', null, isNu
 const noConstraint = (key: string): TfjsOnlyKey => [key, null, isNull, 'null (no constraint)'];
 const RECURRENT_ONLY: TfjsOnlyKey[] = [
   NO_ACTIVITY_REGULARIZER, noConstraint('kernel_constraint'), noConstraint('recurrent_constraint'), noConstraint('bias_constraint'),
-  ['return_state', false, isFalse, 'false (a sequential model has one output)'],
   ['stateful', false, isFalse, 'false (stateful RNNs are not supported)'],
   // Unrolling and the implementation mode change how tfjs computes, not what.
   ['unroll', false, (v) => isNull(v) || typeof v === 'boolean', 'a boolean'],
@@ -71,6 +80,16 @@ const TFJS_ONLY: Record<string, TfjsOnlyKey[]> = {
   Embedding: [NO_ACTIVITY_REGULARIZER, noConstraint('embeddings_constraint')],
   Bidirectional: [],
   TimeDistributed: [],
+  Concatenate: [],
+  Add: [],
+  Subtract: [],
+  Multiply: [],
+  Average: [],
+  Maximum: [],
+  RepeatVector: [],
+  Reshape: [],
+  // Keras writes 'channels_last', tfjs nothing; channels_first would move the features first before flattening.
+  Flatten: [['data_format', null, (v) => isNull(v) || v === 'channels_last', "'channels_last' or null"]],
 };
 
 /** Keys about the input that any layer may carry in tfjs/Keras files. */
@@ -86,7 +105,7 @@ export function toTfjsLayer(layer: SerializedLayer, batchInputShape?: readonly n
   const config: Record<string, unknown> = {};
   for (const [key, kind] of fields) {
     const value = layer.config[key];
-    if (kind === 'plain') config[toSnakeCase(key)] = value === undefined ? null : value;
+    if (kind === 'plain' || kind === 'targetShape') config[toSnakeCase(key)] = value === undefined ? null : value;
     else if (kind === 'activation') config[toSnakeCase(key)] = toSnakeCase(value as string);
     else if (kind === 'initializer') config[toSnakeCase(key)] = tfjsInitializer(value as InitializerSpec);
     else if (kind === 'regularizer') config[toSnakeCase(key)] = tfjsRegularizer(value);
@@ -164,6 +183,9 @@ export function fromTfjsLayer(entry: unknown, where: string, file: string): Seri
     const value = reader.take(snake);
     if (kind === 'layer') {
       config.layer = fromTfjsLayer(value, `${where}.layer`, file);
+    } else if (kind === 'targetShape') {
+      // tfjs writes an inferred dimension as null, Keras as -1.
+      config[key] = Array.isArray(value) ? value.map((d) => (d === null ? -1 : d)) : value;
     } else if (kind === 'activation') {
       if (!isNull(value)) config[key] = fromTfjsActivation(value, `${where}.${snake}`, file);
     } else if (kind === 'initializer') {

@@ -5,11 +5,15 @@
 import { Dense, DenseLayerArgs, Dropout, DropoutLayerArgs, Embedding, EmbeddingLayerArgs, Masking, MaskingLayerArgs } from './core';
 import { GRULayerArgs, LSTMLayerArgs, RecurrentLayer, RecurrentLayerArgs } from './recurrent';
 import { Bidirectional, BidirectionalLayerArgs, TimeDistributed, TimeDistributedLayerArgs } from './wrappers';
+import { Add, Average, Concatenate, ConcatenateLayerArgs, Maximum, MergeLayerArgs, Multiply, Subtract } from './merge';
+import { Flatten, FlattenLayerArgs, RepeatVector, RepeatVectorLayerArgs, Reshape, ReshapeLayerArgs } from './reshape';
 import { AdditiveAttention, AdditiveAttentionLayerArgs, Attention, AttentionLayerArgs } from './attention';
 
 export type { DenseLayerArgs, DropoutLayerArgs, EmbeddingLayerArgs, MaskingLayerArgs } from './core';
 export type { RecurrentLayerArgs, LSTMLayerArgs, GRULayerArgs } from './recurrent';
 export type { BidirectionalLayerArgs, TimeDistributedLayerArgs, MergeMode } from './wrappers';
+export type { ConcatenateLayerArgs, MergeLayerArgs } from './merge';
+export type { FlattenLayerArgs, RepeatVectorLayerArgs, ReshapeLayerArgs } from './reshape';
 export type { AttentionLayerArgs, AdditiveAttentionLayerArgs, BaseAttentionLayerArgs, AttentionScoreMode } from './attention';
 
 /** A fully connected recurrent layer: h_t = activation(x_t W + h_{t-1} U + b). See {@link RecurrentLayerArgs}. */
@@ -47,6 +51,42 @@ export function bidirectional(args: BidirectionalLayerArgs): Bidirectional {
 /** Applies a dense layer to every time step of a `[T, F]` input. */
 export function timeDistributed(args: TimeDistributedLayerArgs): TimeDistributed {
   return new TimeDistributed(args);
+}
+/** Joins 2 or more inputs along `axis` (default -1, the features; the batch dimension is axis 0, as Keras). */
+export function concatenate(args?: ConcatenateLayerArgs): Concatenate {
+  return new Concatenate(args);
+}
+/** Element-wise sum of 2 or more inputs of one shape. */
+export function add(args?: MergeLayerArgs): Add {
+  return new Add(args);
+}
+/** Element-wise difference `x0 - x1` of exactly 2 inputs of one shape. */
+export function subtract(args?: MergeLayerArgs): Subtract {
+  return new Subtract(args);
+}
+/** Element-wise product of 2 or more inputs of one shape. */
+export function multiply(args?: MergeLayerArgs): Multiply {
+  return new Multiply(args);
+}
+/** Element-wise mean of 2 or more inputs of one shape. */
+export function average(args?: MergeLayerArgs): Average {
+  return new Average(args);
+}
+/** Element-wise maximum of 2 or more inputs of one shape. */
+export function maximum(args?: MergeLayerArgs): Maximum {
+  return new Maximum(args);
+}
+/** Repeats a `[features]` vector `n` times: `[n, features]`. */
+export function repeatVector(args: RepeatVectorLayerArgs): RepeatVector {
+  return new RepeatVector(args);
+}
+/** Reshapes each sample to `targetShape` (one dimension may be -1, inferred). */
+export function reshape(args: ReshapeLayerArgs): Reshape {
+  return new Reshape(args);
+}
+/** Flattens each sample to one dimension: `[T, F]` -> `[T * F]`. */
+export function flatten(args?: FlattenLayerArgs): Flatten {
+  return new Flatten(args);
 }
 /**
  * Dot-product (Luong) or concat attention: `apply([query, value])` or `apply([query, value, key])`, query [Tq, D],

@@ -8,6 +8,7 @@ import { checkInitializer, InitializerSpec } from '../initializers';
 import { Tensor } from '../tensor';
 import { checkBoolean, checkFloat32, checkInteger, checkNumber, describeValue, invalid, isPlainObject } from '../validate';
 import type { NativeLayerSpec, NativeRegularizer } from '../native';
+import { applyLayer, ApplyArgs, checkSampleShape, SymbolicTensor } from '../models/symbolic';
 
 /** Activations available to layers (recurrent layers: all but softmax). */
 export type ActivationName = 'linear' | 'tanh' | 'sigmoid' | 'hardSigmoid' | 'relu' | 'softmax';
@@ -25,8 +26,11 @@ export interface RegularizerSpec {
 export interface BaseLayerArgs {
   /** Unique name within the model. Default: the layer type with a counter, e.g. `lstm_1`. */
   name?: string;
-  /** Per-sample input shape, required on the first layer of a sequential model (e.g. `[timeSteps, features]`). */
-  inputShape?: number[];
+  /**
+   * Per-sample input shape, required on the first layer of a sequential model (e.g. `[timeSteps, features]`; null
+   * for a time dimension of any length, e.g. `[null, features]`).
+   */
+  inputShape?: (number | null)[];
   /** Whether fit updates this layer's weights. Default true. Takes effect at the next fit. */
   trainable?: boolean;
 }
@@ -49,6 +53,8 @@ export interface LayerHost {
   getLayerWeights(layer: Layer): Tensor[];
   setLayerWeights(layer: Layer, weights: Tensor[]): void;
   layerTrainableChanged(layer: Layer): void;
+  /** True once the host freed its weights. */
+  readonly isDisposed: boolean;
 }
 
 const nameCounters = new Map<string, number>();
@@ -75,11 +81,10 @@ export abstract class Layer {
     }
     this.name = args.name ?? uniqueName(defaultPrefix);
     if (args.inputShape !== undefined) {
-      if (!Array.isArray(args.inputShape) || args.inputShape.length === 0) {
-        throw invalid('ARGUMENT', 'a non-empty array of positive integers', `${this.name}.inputShape`, args.inputShape);
-      }
-      args.inputShape.forEach((d, i) => checkInteger(d, `${this.name}.inputShape[${i}]`, { min: 1 }));
-      this.inputShape = Object.freeze(args.inputShape.slice());
+      // -1 (null publicly) is a time dimension of any length; only the first dimension may be one.
+      const shape = checkSampleShape(args.inputShape, `${this.name}.inputShape`);
+      shape.slice(1).forEach((d, i) => checkInteger(d, `${this.name}.inputShape[${i + 1}]`, { min: 1 }));
+      this.inputShape = Object.freeze(shape);
     }
     this.trainableFlag = args.trainable === undefined ? true : checkBoolean(args.trainable, `${this.name}.trainable`);
   }
@@ -114,6 +119,16 @@ export abstract class Layer {
   set trainable(value: boolean) {
     this.trainableFlag = checkBoolean(value, `${this.name}.trainable`);
     this.host?.layerTrainableChanged(this);
+  }
+
+  /**
+   * Applies the layer to symbolic tensors (from rk.input or another layer), recording a node of a functional model:
+   * `dense.apply(x)`, `concatenate.apply([a, b])`, `lstm.apply(x, { initialState: [h, c] })`. Returns the output
+   * tensor, or an array when the layer has several outputs (e.g. `returnState`). Shapes are checked here: a SHAPE
+   * RnnError names the layer and the shapes it received. Applying one layer object twice shares its weights.
+   */
+  apply(inputs: SymbolicTensor | SymbolicTensor[], args?: ApplyArgs): SymbolicTensor | SymbolicTensor[] {
+    return applyLayer(this, inputs, args);
   }
 
   /** Copies of the layer's weights (Keras order). Throws STATE when the layer is not in a built model. */

@@ -40,7 +40,11 @@ export interface RecurrentLayerArgs extends BaseLayerArgs {
   recurrentDropout?: number;
   /** Return the output at every step ([T, units]) instead of the last ([units]). Default false. */
   returnSequences?: boolean;
-  /** Also return the final state. Not available in a sequential model (it has one output). Default false. */
+  /**
+   * Also return the final states: the layer's outputs become `[output, h]` (LSTM: `[output, h, c]`), each state
+   * `[units]` per sample, the state after the sample's last valid step (Keras `return_state`). Only in functional
+   * models (a sequential model has one output). Default false.
+   */
   returnState?: boolean;
   /** Process the sequence backwards; outputs come in processing order, as in Keras. Default false. */
   goBackwards?: boolean;
@@ -103,6 +107,8 @@ export class RecurrentLayer extends Layer {
   readonly returnSequences: boolean;
   /** Whether the sequence is processed backwards. */
   readonly goBackwards: boolean;
+  /** Whether the layer also returns its final states (outputs `[output, ...states]`). */
+  readonly returnState: boolean;
   /** Initializer of the input kernel. */
   readonly kernelInitializer: InitializerSpec;
   /** Initializer of the recurrent kernel. */
@@ -138,9 +144,7 @@ export class RecurrentLayer extends Layer {
     this.dropout = options.dropout === undefined ? 0 : checkNumber(options.dropout, `${n}.dropout`, { min: 0, max: 0.999 });
     this.recurrentDropout = options.recurrentDropout === undefined ? 0
       : checkNumber(options.recurrentDropout, `${n}.recurrentDropout`, { min: 0, maxExclusive: 1 });
-    if (options.returnState !== undefined && checkBoolean(options.returnState, `${n}.returnState`)) {
-      throw new RnnError('ARGUMENT', `Expected returnState false for ${n}: a sequential model has a single output, so the final state cannot be returned`);
-    }
+    this.returnState = options.returnState === undefined ? false : checkBoolean(options.returnState, `${n}.returnState`);
     this.returnSequences = options.returnSequences === undefined ? false : checkBoolean(options.returnSequences, `${n}.returnSequences`);
     this.goBackwards = options.goBackwards === undefined ? false : checkBoolean(options.goBackwards, `${n}.goBackwards`);
     this.kernelInitializer = resolveInitializer(options.kernelInitializer, 'glorotUniform', `${n}.kernelInitializer`);
@@ -160,9 +164,22 @@ export class RecurrentLayer extends Layer {
     return GATES[this.cell];
   }
 
+  /** Number of state tensors per direction: 2 for an LSTM (h, c), 1 otherwise (h). */
+  get stateCount(): number {
+    return this.cell === 'lstm' ? 2 : 1;
+  }
+
   computeOutputShape(inputShape: readonly number[]): number[] {
     checkShapeRank(this, inputShape, [2], 'sequences of shape [timeSteps, features]');
     return this.returnSequences ? [inputShape[0], this.units] : [this.units];
+  }
+
+  /**
+   * Inputs `[x]` or `[x, ...initialStates]` (each state `[units]`, h then c for an LSTM); outputs `[output]` or, with
+   * returnState, `[output, ...finalStates]`. Throws a SHAPE RnnError naming the layer when the inputs do not fit.
+   */
+  computeOutputShapes(inputShapes: readonly (readonly number[])[]): number[][] {
+    return recurrentOutputShapes(this, inputShapes, this.stateCount, this.units, this.returnState);
   }
 
   weightSpecs(inputShape: readonly number[]): WeightSpec[] {
@@ -189,7 +206,8 @@ export class RecurrentLayer extends Layer {
     return {
       kind: 'recurrent', name: this.name, cell: this.cell, units: this.units, activation: this.activation,
       recurrentActivation: this.recurrentActivation, useBias: this.useBias, resetAfter: this.resetAfter,
-      returnSequences: this.returnSequences, goBackwards: this.goBackwards, bidirectional: false, mergeMode: 'concat',
+      returnSequences: this.returnSequences, returnState: this.returnState, goBackwards: this.goBackwards,
+      bidirectional: false, mergeMode: 'concat',
       dropout: this.dropout, recurrentDropout: this.recurrentDropout, kernelRegularizer: this.kernelRegularizer, recurrentRegularizer: this.recurrentRegularizer,
       biasRegularizer: this.biasRegularizer,
     };
@@ -200,7 +218,7 @@ export class RecurrentLayer extends Layer {
       name: this.name, trainable: this.trainable, units: this.units, activation: this.activation, useBias: this.useBias,
       kernelInitializer: this.kernelInitializer, recurrentInitializer: this.recurrentInitializer,
       biasInitializer: this.biasInitializer, dropout: this.dropout, recurrentDropout: this.recurrentDropout,
-      returnSequences: this.returnSequences, goBackwards: this.goBackwards,
+      returnSequences: this.returnSequences, returnState: this.returnState, goBackwards: this.goBackwards,
     };
     if (this.inputShape) config.inputShape = this.inputShape.slice();
     if (this.cell !== 'simpleRNN') config.recurrentActivation = this.recurrentActivation;
@@ -211,4 +229,25 @@ export class RecurrentLayer extends Layer {
     if (this.biasRegularizer) config.biasRegularizer = this.biasRegularizer;
     return config;
   }
+}
+
+/**
+ * The shapes of a recurrent layer (or its bidirectional wrapper) applied to `[x, ...initialStates]`: `stateTensors`
+ * states of `[units]` may follow x; the outputs are `output` and, with `returnState`, the `stateTensors` final
+ * states. A SHAPE RnnError names the layer, the expected and the received shapes. @internal
+ */
+export function recurrentOutputShapes(layer: Layer, inputShapes: readonly (readonly number[])[], stateTensors: number,
+  units: number, returnState: boolean): number[][] {
+  const expected = `x and ${stateTensors} initial state${stateTensors > 1 ? 's' : ''}`;
+  if (inputShapes.length !== 1 && inputShapes.length !== 1 + stateTensors) {
+    throw new RnnError('SHAPE', `Expected 1 input tensor (x) or ${1 + stateTensors} (${expected}) for layer '${layer.name}' but received ${inputShapes.length}`);
+  }
+  inputShapes.slice(1).forEach((shape, k) => {
+    if (shape.length !== 1 || shape[0] !== units) {
+      throw new RnnError('SHAPE', `Expected initial state ${k} of layer '${layer.name}' to have per-sample shape [${units}] but received [${shape.join(', ')}]`);
+    }
+  });
+  const outputs = [layer.computeOutputShape(inputShapes[0])];
+  if (returnState) for (let k = 0; k < stateTensors; k++) outputs.push([units]);
+  return outputs;
 }

@@ -8,6 +8,8 @@ import { Dense, Dropout, Embedding, Masking } from './core';
 import { Layer } from './layer';
 import { RecurrentLayer } from './recurrent';
 import { Bidirectional, TimeDistributed } from './wrappers';
+import { Add, Average, Concatenate, Maximum, Multiply, Subtract } from './merge';
+import { Flatten, RepeatVector, Reshape } from './reshape';
 import { AdditiveAttention, Attention } from './attention';
 
 export interface SerializedLayer {
@@ -27,6 +29,15 @@ const FACTORIES: Record<string, Factory> = {
   Embedding: (c) => new Embedding(c as never),
   Bidirectional: (c) => new Bidirectional({ ...c, layer: layerFromConfig(c.layer, 'Bidirectional.layer') } as never),
   TimeDistributed: (c) => new TimeDistributed({ ...c, layer: layerFromConfig(c.layer, 'TimeDistributed.layer') } as never),
+  Concatenate: (c) => new Concatenate(c as never),
+  Add: (c) => new Add(c as never),
+  Subtract: (c) => new Subtract(c as never),
+  Multiply: (c) => new Multiply(c as never),
+  Average: (c) => new Average(c as never),
+  Maximum: (c) => new Maximum(c as never),
+  RepeatVector: (c) => new RepeatVector(c as never),
+  Reshape: (c) => new Reshape(c as never),
+  Flatten: (c) => new Flatten(c as never),
   Attention: (c) => new Attention(c as never),
   AdditiveAttention: (c) => new AdditiveAttention(c as never),
 };

@@ -3,8 +3,28 @@ import { RnnError } from '../errors';
 import { checkKnownKeys, checkOneOf, optionsOrEmpty } from '../validate';
 import type { NativeLayerSpec } from '../native';
 import { Dense } from './core';
-import { BASE_LAYER_KEYS, BaseLayerArgs, Layer, WeightSpec } from './layer';
-import { RecurrentLayer } from './recurrent';
+import { BASE_LAYER_KEYS, BaseLayerArgs, Layer, LayerHost, WeightSpec } from './layer';
+import { RecurrentLayer, recurrentOutputShapes } from './recurrent';
+
+/**
+ * Makes a wrapped layer's `trainable` count: the wrapper is trainable only while it and its inner layer both are
+ * (Keras), setting the wrapper's flag sets the inner layer's too (Keras sets it on every sublayer), and a change of
+ * the inner layer's flag reaches the model that holds the wrapper. The inner layer has no weights of its own, so it
+ * still refuses getWeights / setWeights (read them through the wrapper).
+ */
+function linkInnerTrainable(wrapper: Layer, inner: Layer): void {
+  if (inner.host) throw new RnnError('STATE', `Layer '${inner.name}' already belongs to a model or a wrapper; create a new layer to wrap`);
+  const refuse = (): never => {
+    throw new RnnError('STATE', `Layer '${inner.name}' is wrapped by '${wrapper.name}', which holds the weights; read or set them through '${wrapper.name}'`);
+  };
+  const host: LayerHost = {
+    getLayerWeights: refuse,
+    setLayerWeights: refuse,
+    layerTrainableChanged: () => wrapper.host?.layerTrainableChanged(wrapper),
+    isDisposed: false,
+  };
+  inner.host = host;
+}
 
 /** How Bidirectional combines the forward and backward outputs: concatenated, summed, multiplied or averaged. */
 export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave';
@@ -34,10 +54,32 @@ export class Bidirectional extends Layer {
     super({ ...options, inputShape: options.inputShape ?? options.layer.inputShape?.slice() }, `bidirectional_${options.layer.name}`);
     this.layer = options.layer;
     this.mergeMode = checkOneOf(options.mergeMode ?? 'concat', `${this.name}.mergeMode`, ['concat', 'sum', 'mul', 'ave'] as const);
+    if (options.trainable !== undefined) this.layer.trainable = super.trainable;
+    linkInnerTrainable(this, this.layer);
   }
 
   get className(): string {
     return 'Bidirectional';
+  }
+  /** Whether fit updates the weights: only while both this wrapper and its inner layer are trainable. */
+  get trainable(): boolean {
+    return super.trainable && this.layer.trainable;
+  }
+  /** Sets the flag on the wrapper and its inner layer (Keras). */
+  set trainable(value: boolean) {
+    super.trainable = value;
+    this.layer.trainable = value;
+  }
+  /** Whether the layer also returns the final states (the inner layer's returnState, as in Keras). */
+  get returnState(): boolean {
+    return this.layer.returnState;
+  }
+  /**
+   * Inputs `[x]` or `[x, ...forward states, ...backward states]` (Keras splits initial states in halves); outputs the
+   * merged output and, with the inner layer's returnState, the forward then the backward final states.
+   */
+  computeOutputShapes(inputShapes: readonly (readonly number[])[]): number[][] {
+    return recurrentOutputShapes(this, inputShapes, 2 * this.layer.stateCount, this.layer.units, this.returnState);
   }
   computeOutputShape(inputShape: readonly number[]): number[] {
     const inner = this.layer.computeOutputShape(inputShape);
@@ -82,10 +124,21 @@ export class TimeDistributed extends Layer {
     if (!(options.layer instanceof Dense)) throw new RnnError('ARGUMENT', 'Expected a dense layer for timeDistributed.layer');
     super({ ...options, inputShape: options.inputShape ?? options.layer.inputShape?.slice() }, `time_distributed`);
     this.layer = options.layer;
+    if (options.trainable !== undefined) this.layer.trainable = super.trainable;
+    linkInnerTrainable(this, this.layer);
   }
 
   get className(): string {
     return 'TimeDistributed';
+  }
+  /** Whether fit updates the weights: only while both this wrapper and its inner layer are trainable. */
+  get trainable(): boolean {
+    return super.trainable && this.layer.trainable;
+  }
+  /** Sets the flag on the wrapper and its inner layer (Keras). */
+  set trainable(value: boolean) {
+    super.trainable = value;
+    this.layer.trainable = value;
   }
   computeOutputShape(inputShape: readonly number[]): number[] {
     if (inputShape.length !== 2) {

@@ -6,7 +6,8 @@ import { describeValue } from '../validate';
 /**
  * The per-sample shapes of `existing` followed by `added` (shapes[i] = input of layer i, last = output), after
  * checking each added layer: an rk.layers object not in another model, a unique name, an inputShape on the very first
- * layer and, where one is given elsewhere, one that matches the previous output. `existingShapes` belongs to
+ * layer and, where one is given elsewhere, one that matches the previous output, and one output tensor (a recurrent
+ * layer with returnState has several, which a chain cannot pass on). `existingShapes` belongs to
  * `existing` (empty when it is).
  */
 export function stackShapes(existing: readonly Layer[], existingShapes: readonly (readonly number[])[],
@@ -29,7 +30,11 @@ export function stackShapes(existing: readonly Layer[], existingShapes: readonly
         throw new RnnError('SHAPE', `Expected layer '${layer.name}' to take the previous output shape [${input.join(', ')}] but its inputShape is [${layer.inputShape.join(', ')}]`);
       }
     }
-    shapes.push(layer.computeOutputShape(input));
+    const outputs = layer.computeOutputShapes([input]);
+    if (outputs.length !== 1) {
+      throw new RnnError('ARGUMENT', `Expected layers with one output in sequential model '${modelName}' but layer '${layer.name}' returns ${outputs.length} tensors (returnState: true); return states in a functional model instead`);
+    }
+    shapes.push(outputs[0]);
   }
   return shapes;
 }

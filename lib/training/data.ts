@@ -6,6 +6,7 @@ import { RnnError } from '../errors';
 import { checkFloat32, invalid, isPlainObject } from '../validate';
 import { checkInChunks, gatherRows, Tensor, TensorLike, toTensor, toTensorAsync } from '../tensor';
 import type { LossName } from './losses';
+import type { NativeBatch } from '../native';
 
 export interface ModelShapes {
   inputShape: readonly number[];
@@ -27,13 +28,14 @@ export async function prepareInputs(x: TensorLike, shapes: ModelShapes, name = '
   const t = await toTensorAsync(x, name);
   const expected = shapes.inputShape;
   const sampleShape = t.shape.slice(1);
-  if (t.rank !== expected.length + 1 || sampleShape.some((d, i) => d !== expected[i])) {
-    throw new RnnError('SHAPE', `Expected ${name} of shape [batch, ${expected.join(', ')}] but received ${shapeText(t.shape)}`);
+  // -1: a time dimension of any length (one length per array: a batch of one input has one length).
+  if (t.rank !== expected.length + 1 || sampleShape.some((d, i) => d !== expected[i] && !(expected[i] === -1 && d > 0))) {
+    throw new RnnError('SHAPE', `Expected ${name} of shape [batch, ${expected.map((d) => (d === -1 ? 'null' : d)).join(', ')}] but received ${shapeText(t.shape)}`);
   }
   if (t.shape[0] === 0) throw new RnnError('SHAPE', `Expected at least one sample in ${name} but received an empty batch`);
   if (shapes.tokenLimit !== undefined) {
     const limit = shapes.tokenLimit;
-    const steps = expected[0];
+    const steps = sampleShape[0];
     await checkInChunks(t.data.length, (from, to) => {
       for (let i = from; i < to; i++) {
         const id = t.data[i];
@@ -60,8 +62,8 @@ export async function prepareTargets(y: TensorLike, shapes: ModelShapes, samples
     const expected = out.slice(0, -1);
     let sampleShape = t.shape.slice(1);
     if (sampleShape.length === expected.length + 1 && sampleShape[sampleShape.length - 1] === 1) sampleShape = sampleShape.slice(0, -1);
-    if (sampleShape.length !== expected.length || sampleShape.some((d, i) => d !== expected[i])) {
-      throw new RnnError('SHAPE', `Expected ${name} of class indices with shape [batch${expected.map((d) => `, ${d}`).join('')}] but received ${shapeText(t.shape)}`);
+    if (sampleShape.length !== expected.length || sampleShape.some((d, i) => d !== expected[i] && expected[i] !== -1)) {
+      throw new RnnError('SHAPE', `Expected ${name} of class indices with shape [batch${expected.map((d) => `, ${d === -1 ? 'null' : d}`).join('')}] but received ${shapeText(t.shape)}`);
     }
     const classes = out[out.length - 1];
     for (let i = 0; i < t.data.length; i++) {
@@ -70,13 +72,13 @@ export async function prepareTargets(y: TensorLike, shapes: ModelShapes, samples
         throw new RnnError('ARGUMENT', `Expected class indices that are integers in [0, ${classes}) in ${name} but received ${label} at position ${i}`);
       }
     }
-    return new Tensor(t.data, [samples, ...expected]);
+    return new Tensor(t.data, [samples, ...sampleShape]);
   }
   const sampleShape = t.shape.slice(1);
-  if (sampleShape.length !== out.length || sampleShape.some((d, i) => d !== out[i])) {
+  if (sampleShape.length !== out.length || sampleShape.some((d, i) => d !== out[i] && out[i] !== -1)) {
     const hint = out[out.length - 1] > 1 && sampleShape.length === out.length - 1
       ? ' (class indices need loss sparseCategoricalCrossentropy, or one-hot encode them)' : '';
-    throw new RnnError('SHAPE', `Expected ${name} of shape [batch, ${out.join(', ')}] but received ${shapeText(t.shape)}${hint}`);
+    throw new RnnError('SHAPE', `Expected ${name} of shape [batch, ${out.map((d) => (d === -1 ? 'null' : d)).join(', ')}] but received ${shapeText(t.shape)}${hint}`);
   }
   return t;
 }
@@ -144,45 +146,52 @@ function classWeightTable(classWeight: Record<string, unknown>, classes: number)
   return table;
 }
 
-/** A buffer of at least `size` values: the given one when it is big enough (batches reuse one allocation). */
-function grow(buffer: Float32Array | undefined, size: number): Float32Array {
-  return buffer !== undefined && buffer.length >= size ? buffer : new Float32Array(size);
+/** Rows `indices[start..end)` of t, contiguous: a view when already contiguous, else gathered into a reused buffer. */
+class RowSource {
+  private buffer?: Float32Array;
+  readonly rowSize: number;
+  constructor(readonly tensor: Tensor) {
+    this.rowSize = tensor.size / tensor.shape[0];
+  }
+  rows(indices: Int32Array | null, start: number, end: number): Float32Array {
+    if (indices === null) return this.tensor.data.subarray(start * this.rowSize, end * this.rowSize);
+    const size = (end - start) * this.rowSize;
+    if (this.buffer === undefined || this.buffer.length < size) this.buffer = new Float32Array(size);
+    return gatherRows(this.tensor, indices.subarray(start, end), this.buffer);
+  }
 }
 
-/** Reusable gather buffers for one stream of batches. */
+/** Samples per step or forward pass when no batchSize is given (Keras). */
+export const DEFAULT_BATCH_SIZE = 32;
+
+/** Reusable gather buffers for one stream of batches of a model's inputs (and targets and sample weights). */
 export class Batcher {
-  private xBuffer?: Float32Array;
-  private yBuffer?: Float32Array;
+  private readonly xs: RowSource[];
+  private readonly ys?: RowSource[];
   private wBuffer?: Float32Array;
 
-  constructor(private readonly x: Tensor, private readonly y?: Tensor, private readonly weights?: Float32Array) {}
+  constructor(xs: readonly Tensor[], ys?: readonly Tensor[], private readonly weights?: Float32Array) {
+    this.xs = xs.map((t) => new RowSource(t));
+    this.ys = ys?.map((t) => new RowSource(t));
+  }
 
-  /** The rows `indices[start..end)` of x, y and the weights, as contiguous buffers (views when already contiguous). */
-  batch(indices: Int32Array | null, start: number, end: number): { x: Float32Array; y?: Float32Array; w?: Float32Array; size: number } {
+  /** The rows `indices[start..end)` (or start..end in order when indices is null) as one native batch. */
+  batch(indices: Int32Array | null, start: number, end: number): NativeBatch & { size: number } {
     const size = end - start;
-    if (indices === null) {
-      const rowX = this.x.size / this.x.shape[0];
-      const rowY = this.y ? this.y.size / this.y.shape[0] : 0;
-      return {
-        x: this.x.data.subarray(start * rowX, end * rowX),
-        y: this.y?.data.subarray(start * rowY, end * rowY),
-        w: this.weights?.subarray(start, end),
-        size,
-      };
-    }
-    const rows = indices.subarray(start, end);
-    this.xBuffer = grow(this.xBuffer, size * (this.x.size / this.x.shape[0]));
-    const result: { x: Float32Array; y?: Float32Array; w?: Float32Array; size: number } = {
-      x: gatherRows(this.x, rows, this.xBuffer), size,
+    const result: NativeBatch & { size: number } = {
+      batch: size, size,
+      inputs: this.xs.map((x) => x.rows(indices, start, end)),
+      shapes: this.xs.map((x) => x.tensor.shape.slice(1)),
+      sampleWeights: null,
     };
-    if (this.y) {
-      this.yBuffer = grow(this.yBuffer, size * (this.y.size / this.y.shape[0]));
-      result.y = gatherRows(this.y, rows, this.yBuffer);
-    }
+    if (this.ys) result.targets = this.ys.map((y) => y.rows(indices, start, end));
     if (this.weights) {
-      this.wBuffer = grow(this.wBuffer, size);
-      for (let i = 0; i < size; i++) this.wBuffer[i] = this.weights[rows[i]];
-      result.w = this.wBuffer.subarray(0, size);
+      if (indices === null) result.sampleWeights = this.weights.subarray(start, end);
+      else {
+        if (this.wBuffer === undefined || this.wBuffer.length < size) this.wBuffer = new Float32Array(size);
+        for (let i = 0; i < size; i++) this.wBuffer[i] = this.weights[indices[start + i]];
+        result.sampleWeights = this.wBuffer.subarray(0, size);
+      }
     }
     return result;
   }

@@ -5,16 +5,17 @@
 import { RnnError } from '../errors';
 import { toRnnError } from '../native';
 import { globalRandom, Random } from '../random';
-import { Tensor, TensorLike, sliceRows } from '../tensor';
+import { Tensor, TensorLike } from '../tensor';
 import { checkBoolean, checkInteger, checkKnownKeys, checkNumber, checkOneOf, invalid, optionsOrEmpty } from '../validate';
 import type { SaveOptions } from '../io';
-import type { Sequential } from '../models/sequential';
+import type { Model } from '../models/model';
 import type { Callback, CallbackModel } from './callback_base';
 import { CallbackList } from './callbacks';
-import { Batcher, prepareInputs, prepareSampleWeights, prepareTargets } from './data';
+import { Batcher, DEFAULT_BATCH_SIZE } from './data';
 import { evaluateTensors } from './evaluate';
 import { History, Logs } from './history';
-import { batchLogs, MetricAccumulator } from './losses';
+import { batchLogs, metricKeys, ModelMetricAccumulator } from './losses';
+import { ModelData, prepareModelData, PreparedData, sliceData } from './model_data';
 import { progressLogger } from './progress';
 
 /** Options of `model.fit` (Keras defaults). */
@@ -28,7 +29,7 @@ export interface FitOptions {
   /** Fraction of the samples, taken from the end before shuffling (Keras), held out for validation. Default 0. */
   validationSplit?: number;
   /** Validation data `[x, y]` or `[x, y, sampleWeight]`; takes precedence over validationSplit. */
-  validationData?: [TensorLike, TensorLike] | [TensorLike, TensorLike, TensorLike];
+  validationData?: [ModelData, ModelData] | [ModelData, ModelData, TensorLike];
   /** Loss weight per class index, e.g. `{ 0: 1, 1: 5 }` for a rare class 1. */
   classWeight?: Record<number, number>;
   /** Loss weight per training sample [N]. */
@@ -75,7 +76,7 @@ function fisherYates(order: Int32Array, rng: Random): void {
 }
 
 /** The view of the model that callbacks get: weight access between batches is allowed during fit. */
-function callbackView(model: Sequential): CallbackModel {
+function callbackView(model: Model): CallbackModel {
   return {
     get stopTraining() { return model.stopTraining; },
     set stopTraining(value: boolean) { model.stopTraining = value; },
@@ -87,11 +88,11 @@ function callbackView(model: Sequential): CallbackModel {
   };
 }
 
-export async function fitLoop(model: Sequential, x: TensorLike, y: TensorLike, options: FitOptions): Promise<History> {
+export async function fitLoop(model: Model, x: ModelData, y: ModelData, options: FitOptions): Promise<History> {
   const opts = optionsOrEmpty(options, 'fit options');
   checkKnownKeys(opts, FIT_KEYS, 'fit options');
   const epochs = opts.epochs === undefined ? 1 : checkInteger(opts.epochs, 'epochs', { min: 0 });
-  const batchSize = opts.batchSize === undefined ? 32 : checkInteger(opts.batchSize, 'batchSize', { min: 1 });
+  const batchSize = opts.batchSize === undefined ? DEFAULT_BATCH_SIZE : checkInteger(opts.batchSize, 'batchSize', { min: 1 });
   const shuffle = opts.shuffle === undefined ? true : checkBoolean(opts.shuffle, 'shuffle');
   const validationSplit = opts.validationSplit === undefined ? 0 : checkNumber(opts.validationSplit, 'validationSplit', { min: 0, max: 0.999 });
   const initialEpoch = opts.initialEpoch === undefined ? 0 : checkInteger(opts.initialEpoch, 'initialEpoch', { min: 0 });
@@ -102,37 +103,32 @@ export async function fitLoop(model: Sequential, x: TensorLike, y: TensorLike, o
     throw invalid('ARGUMENT', 'an AbortSignal', 'signal', opts.signal);
   }
   const compiled = model.requireCompiled();
-  const shapes = model.dataShapes(compiled.loss);
+  const spec = model.dataSpec(compiled);
 
   // Everything is validated before the first step, so bad data never reaches the weights.
-  let inputs = await prepareInputs(x, shapes);
-  let targets = await prepareTargets(y, shapes, inputs.shape[0]);
-  let weights = prepareSampleWeights(inputs.shape[0], targets, shapes, opts.sampleWeight, opts.classWeight);
-  let validation: { x: Tensor; y: Tensor; w?: Float32Array } | undefined;
+  let train = await prepareModelData(spec, x, y, opts.sampleWeight, opts.classWeight);
+  let validation: PreparedData | undefined;
   if (opts.validationData !== undefined) {
     if (!Array.isArray(opts.validationData) || opts.validationData.length < 2 || opts.validationData.length > 3) {
       throw invalid('ARGUMENT', 'an array [x, y] or [x, y, sampleWeight]', 'validationData', opts.validationData);
     }
-    const vx = await prepareInputs(opts.validationData[0], shapes, 'validationData x');
-    const vy = await prepareTargets(opts.validationData[1], shapes, vx.shape[0], 'validationData y');
-    validation = { x: vx, y: vy, w: prepareSampleWeights(vx.shape[0], vy, shapes, opts.validationData[2]) };
+    const [vx, vy, vw] = opts.validationData;
+    validation = await prepareModelData(spec, vx, vy, vw as TensorLike | undefined, undefined, 'validationData ');
   } else if (validationSplit > 0) {
-    const total = inputs.shape[0];
+    const total = train.samples;
     const trainCount = Math.floor(total * (1 - validationSplit));
     if (trainCount < 1 || trainCount >= total) {
       throw new RnnError('ARGUMENT', `Expected validationSplit to leave at least one sample on each side of ${total} samples but received ${validationSplit}`);
     }
-    validation = { x: sliceRows(inputs, trainCount, total), y: sliceRows(targets, trainCount, total), w: weights?.subarray(trainCount) };
-    inputs = sliceRows(inputs, 0, trainCount);
-    targets = sliceRows(targets, 0, trainCount);
-    weights = weights?.subarray(0, trainCount);
+    validation = sliceData(train, trainCount, total);
+    train = sliceData(train, 0, trainCount);
   }
 
   const callbackList = new CallbackList(opts.callbacks ?? []);
   if (verbose === 1) callbackList.append(progressLogger());
-  const samples = inputs.shape[0];
+  const samples = train.samples;
   const stepsPerEpoch = Math.ceil(samples / batchSize);
-  const metricNames = ['loss', ...compiled.metrics.map((m) => m)];
+  const metricNames = metricKeys(compiled.outputs);
   callbackList.setModel(callbackView(model));
   callbackList.setParams({
     epochs, initialEpoch, samples, batchSize, stepsPerEpoch, verbose,
@@ -143,7 +139,7 @@ export async function fitLoop(model: Sequential, x: TensorLike, y: TensorLike, o
   model.applyTrainable();
   model.stopTraining = false;
   const history = new History();
-  const batcher = new Batcher(inputs, targets, weights);
+  const batcher = new Batcher(train.xs, train.ys, train.weights);
   const order = new Int32Array(samples).map((_, i) => i);
   const aborted = () => opts.signal?.aborted === true;
 
@@ -159,7 +155,7 @@ export async function fitLoop(model: Sequential, x: TensorLike, y: TensorLike, o
   /** One training step; undefined when it was rolled back for a non-finite update and the policy lets fit go on. */
   async function trainStep(batch: ReturnType<Batcher['batch']>, epoch: number, step: number, rng: Random) {
     try {
-      return await network.trainBatch(batch.x, batch.size, batch.y!, batch.w ?? null, rng.integer(0x7fffffff));
+      return await network.trainBatch(batch, rng.integer(0x7fffffff));
     } catch (raw) {
       const error = toRnnError(raw);
       if (!(error instanceof RnnError && error.code === 'NOT_FINITE') || onNonFinite === 'throw') throw error;
@@ -179,7 +175,7 @@ export async function fitLoop(model: Sequential, x: TensorLike, y: TensorLike, o
         for (let i = 0; i < samples; i++) order[i] = i;
         fisherYates(order, rng);
       }
-      const accumulator = new MetricAccumulator(compiled.metrics);
+      const accumulator = new ModelMetricAccumulator(compiled.outputs);
       let interrupted = false;
       for (let step = 0; step < stepsPerEpoch; step++) {
         const start = step * batchSize;
@@ -195,7 +191,7 @@ export async function fitLoop(model: Sequential, x: TensorLike, y: TensorLike, o
           continue;
         }
         accumulator.add(metrics, batch.size);
-        await callbackList.onBatchEnd(step, { batch: step, size: batch.size, ...batchLogs(metrics, compiled.metrics, batch.size) });
+        await callbackList.onBatchEnd(step, { batch: step, size: batch.size, ...batchLogs(metrics, compiled.outputs, batch.size) });
         if (aborted() && step < stepsPerEpoch - 1) {
           interrupted = true;
           break;
@@ -205,7 +201,7 @@ export async function fitLoop(model: Sequential, x: TensorLike, y: TensorLike, o
       // reported to onEpochEnd, so a checkpoint never records it as done and a resume repeats it from the start.
       if (interrupted) return;
       const logs: Logs = accumulator.logs();
-      if (validation) Object.assign(logs, await evaluateTensors(model, validation.x, validation.y, validation.w, batchSize, 'val_'));
+      if (validation) Object.assign(logs, await evaluateTensors(model, validation, batchSize, 'val_'));
       history.record(epoch, logs);
       await callbackList.onEpochEnd(epoch, logs);
     }

@@ -1,6 +1,6 @@
 /** Loss and metric names accepted by `compile`, and how metrics are read from the native batch sums. */
 import { RnnError } from '../errors';
-import type { NativeMetrics } from '../native';
+import type { NativeBatchMetrics, NativeMetrics } from '../native';
 import { describeValue } from '../validate';
 
 /** The losses `compile` accepts (Keras names, camelCase; Keras reduction: mean over the batch). */
@@ -90,9 +90,50 @@ export class MetricAccumulator {
   }
 }
 
+/** What the logs of one model output need: its name (the key prefix with several outputs) and its metrics. */
+export interface OutputMetrics {
+  name: string;
+  metrics: readonly MetricName[];
+}
+
+/**
+ * Running sums for a whole model. Keras's keys: with one output `loss`, `accuracy`, ...; with several the total
+ * `loss`, then `<output>_loss` and `<output>_<metric>` per output (e.g. `dense_1_loss`, `dense_1_accuracy`).
+ */
+export class ModelMetricAccumulator {
+  private lossSum = 0;
+  private samples = 0;
+  private readonly perOutput: MetricAccumulator[];
+
+  constructor(private readonly outputs: readonly OutputMetrics[]) {
+    this.perOutput = outputs.map((o) => new MetricAccumulator(o.metrics));
+  }
+
+  add(batch: NativeBatchMetrics, batchSize: number): void {
+    this.lossSum += batch.loss * batchSize;
+    this.samples += batchSize;
+    this.perOutput.forEach((acc, k) => acc.add(batch.outputs[k], batchSize));
+  }
+
+  /** The logs with a key prefix (e.g. 'val_'). */
+  logs(prefix = ''): Record<string, number> {
+    const total = this.lossSum / this.samples;
+    if (this.outputs.length === 1) return { ...this.perOutput[0].logs(prefix), [`${prefix}loss`]: total };
+    const logs: Record<string, number> = { [`${prefix}loss`]: total };
+    this.perOutput.forEach((acc, k) => Object.assign(logs, acc.logs(`${prefix}${this.outputs[k].name}_`)));
+    return logs;
+  }
+}
+
+/** The log keys a model reports (without 'val_'), in the order of its logs. */
+export function metricKeys(outputs: readonly OutputMetrics[]): string[] {
+  if (outputs.length === 1) return ['loss', ...outputs[0].metrics];
+  return ['loss', ...outputs.flatMap((o) => [`${o.name}_loss`, ...o.metrics.map((m) => `${o.name}_${m}`)])];
+}
+
 /** Metrics of one batch on their own (for batch-level callbacks and trainOnBatch). */
-export function batchLogs(batch: NativeMetrics, metrics: readonly MetricName[], batchSize: number): Record<string, number> {
-  const accumulator = new MetricAccumulator(metrics);
+export function batchLogs(batch: NativeBatchMetrics, outputs: readonly OutputMetrics[], batchSize: number): Record<string, number> {
+  const accumulator = new ModelMetricAccumulator(outputs);
   accumulator.add(batch, batchSize);
   return accumulator.logs();
 }

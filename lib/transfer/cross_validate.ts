@@ -5,7 +5,8 @@
  */
 import { RnnError } from '../errors';
 import { CompileArgs, Sequential } from '../models/sequential';
-import { Optimizer } from '../optimizers';
+import { resolveOptimizer } from '../optimizers';
+import { DEFAULT_BATCH_SIZE } from '../training/data';
 import { globalRandom, Random } from '../random';
 import { TensorLike, toTensor } from '../tensor';
 import type { FitOptions } from '../training/fit';
@@ -75,13 +76,11 @@ function summarise(folds: Record<string, number>[]): CrossValidationResult {
 function compileFor(model: Sequential, compile: CompileArgs | undefined, label: string): void {
   if (!(model instanceof Sequential)) throw invalid('ARGUMENT', 'a Sequential model returned by the builder', label, model);
   if (compile) {
-    const optimizer = compile.optimizer instanceof Optimizer ? compile.optimizer.clone() : compile.optimizer;
-    model.compile({ ...compile, optimizer });
+    // A fresh optimizer per fold: one optimizer object cannot serve two models.
+    model.compile({ ...compile, optimizer: resolveOptimizer(compile.optimizer)?.clone() ?? compile.optimizer });
     return;
   }
-  try {
-    model.requireCompiled();
-  } catch {
+  if (!model.isCompiled) {
     throw new RnnError('ARGUMENT', `Expected ${label} to return a compiled model, or compile settings in crossValidate options, but model '${model.name}' is not compiled`);
   }
 }
@@ -130,7 +129,7 @@ export async function crossValidate(
       const model = build();
       compileFor(model, opts.compile, label);
       await model.fit(takeRows(xs, trainRows), takeRows(ys, trainRows), fitOptions);
-      const metrics = await model.evaluate(takeRows(xs, heldOut[f]), takeRows(ys, heldOut[f]), { batchSize: fitOptions.batchSize ?? 32 });
+      const metrics = await model.evaluate(takeRows(xs, heldOut[f]), takeRows(ys, heldOut[f]), { batchSize: fitOptions.batchSize ?? DEFAULT_BATCH_SIZE });
       perFold.push(metrics);
       if (!single && !(monitor in metrics)) throw invalid('ARGUMENT', `a metric the models report (${Object.keys(metrics).join(', ')})`, 'monitor', monitor);
       if (verbose) {

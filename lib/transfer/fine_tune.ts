@@ -10,6 +10,7 @@ import { globalRandom, Random } from '../random';
 import { Tensor, TensorLike, toTensor } from '../tensor';
 import { Callback } from '../training/callbacks';
 import { checkLoss, isClassificationLoss, LossName } from '../training/losses';
+import { DEFAULT_BATCH_SIZE } from '../training/data';
 import { checkInteger, checkKnownKeys, checkNumber, checkOneOf, invalid, optionsOrEmpty } from '../validate';
 import { FineTuneReport } from './fine_tune_report';
 import { classIds, takeRows } from './folds';
@@ -173,7 +174,7 @@ export async function fineTune(model: Sequential, x: TensorLike, y: TensorLike, 
   const validationSplit = opts.validationSplit === undefined ? 0 : checkNumber(opts.validationSplit, 'validationSplit', { min: 0, max: 0.9 });
   const verbose = (opts.verbose === undefined ? 1 : checkInteger(opts.verbose, 'verbose', { min: 0, max: 1 })) as 0 | 1;
   const seed = opts.seed === undefined ? globalRandom().integer(0x7fffffff) : checkInteger(opts.seed, 'seed', { min: 0 });
-  const batchSize = opts.batchSize === undefined ? 32 : checkInteger(opts.batchSize, 'batchSize', { min: 1 });
+  const batchSize = opts.batchSize === undefined ? DEFAULT_BATCH_SIZE : checkInteger(opts.batchSize, 'batchSize', { min: 1 });
   const folds = opts.folds === undefined ? RECIPE_DEFAULTS.folds : checkInteger(opts.folds, 'folds', { min: 2 });
   if (opts.callbacks !== undefined && !Array.isArray(opts.callbacks)) throw invalid('ARGUMENT', 'an array of callbacks', 'callbacks', opts.callbacks);
   const probe = opts.probe === undefined ? {} : checkProbeOptions(opts.probe);

@@ -20,6 +20,7 @@ import { globalRandom, Random, withGlobalRandom } from '../random';
 import { Tensor, TensorLike, toTensor } from '../tensor';
 import { Callback } from '../training/callbacks';
 import { History } from '../training/history';
+import { DEFAULT_BATCH_SIZE } from '../training/data';
 import { checkInteger, checkKnownKeys, checkNumber, invalid, optionsOrEmpty } from '../validate';
 import { weightedLayers } from './stages';
 
@@ -106,7 +107,7 @@ export async function pretrain(model: Sequential, x: TensorLike, options: Pretra
   const opts = optionsOrEmpty(options, 'pretrain options');
   checkKnownKeys(opts, PRETRAIN_KEYS, 'pretrain options');
   const epochs = opts.epochs === undefined ? 10 : checkInteger(opts.epochs, 'epochs', { min: 1 });
-  const batchSize = opts.batchSize === undefined ? 32 : checkInteger(opts.batchSize, 'batchSize', { min: 1 });
+  const batchSize = opts.batchSize === undefined ? DEFAULT_BATCH_SIZE : checkInteger(opts.batchSize, 'batchSize', { min: 1 });
   const validationSplit = opts.validationSplit === undefined ? 0 : checkNumber(opts.validationSplit, 'validationSplit', { min: 0, max: 0.9 });
   const verbose = (opts.verbose === undefined ? 1 : checkInteger(opts.verbose, 'verbose', { min: 0, max: 1 })) as 0 | 1;
   const seed = opts.seed === undefined ? globalRandom().integer(0x7fffffff) : checkInteger(opts.seed, 'seed', { min: 0 });

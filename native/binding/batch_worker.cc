@@ -17,30 +17,68 @@ BatchWorker::BatchWorker(Napi::Env env, Napi::Object owner, NetworkWrap& wrap, B
   wrap_.setBusy(true);
 }
 
+ops::NetworkBatch BatchInput::view() const {
+  ops::NetworkBatch view;
+  view.batch = batch;
+  view.shapes = shapes;
+  for (const auto& input : inputs) view.inputs.push_back(input.data());
+  for (const auto& target : targets) view.targets.push_back(target.data());
+  view.sampleWeights = sampleWeights.empty() ? nullptr : sampleWeights.data();
+  return view;
+}
+
+void runPrediction(ops::Network& network, const BatchInput& input, std::vector<std::vector<float>>& outputs,
+                   std::vector<ops::Shape>& shapes) {
+  const std::vector<ops::Shape>& all = network.concreteShapes(input.shapes);
+  shapes.clear();
+  for (size_t slot : network.outputSlots()) shapes.push_back(all[slot]);
+  outputs.resize(shapes.size());
+  std::vector<float*> pointers;
+  for (size_t k = 0; k < shapes.size(); ++k) {
+    outputs[k].resize(input.batch * ops::shapeSize(shapes[k]));
+    pointers.push_back(outputs[k].data());
+  }
+  network.predict(input.view(), pointers);
+}
+
+Napi::Object predictionToObject(Napi::Env env, const std::vector<std::vector<float>>& outputs,
+                                const std::vector<ops::Shape>& shapes) {
+  Napi::Object result = Napi::Object::New(env);
+  Napi::Array values = Napi::Array::New(env, outputs.size());
+  Napi::Array dims = Napi::Array::New(env, shapes.size());
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    values.Set(k, toFloat32Array(env, outputs[k].data(), outputs[k].size()));
+    Napi::Array shape = Napi::Array::New(env, shapes[k].size());
+    for (size_t d = 0; d < shapes[k].size(); ++d) shape.Set(d, static_cast<double>(shapes[k][d]));
+    dims.Set(k, shape);
+  }
+  result.Set("outputs", values);
+  result.Set("shapes", dims);
+  return result;
+}
+
 void BatchWorker::Execute() {
   try {
     ops::Network& network = wrap_.network();
-    const float* weights = input_.sampleWeights.empty() ? nullptr : input_.sampleWeights.data();
     switch (task_) {
       case BatchTask::Train:
-        metrics_ = network.trainBatch(input_.x.data(), input_.batch, input_.targets.data(), weights, input_.seed);
+        metrics_ = network.trainBatch(input_.view(), input_.seed);
         break;
       case BatchTask::Evaluate:
-        metrics_ = network.evaluateBatch(input_.x.data(), input_.batch, input_.targets.data(), weights);
+        metrics_ = network.evaluateBatch(input_.view());
         break;
       case BatchTask::Gradients:
-        metrics_ = network.computeGradients(input_.x.data(), input_.batch, input_.targets.data(), weights, input_.seed);
+        metrics_ = network.computeGradients(input_.view(), input_.seed);
         for (size_t i = 0; i < network.params().size(); ++i) {
           const float* grad = network.gradData(i);
           gradients_.emplace_back(grad, grad + network.params()[i].size);
         }
         break;
       case BatchTask::Minimize:
-        solved_ = network.minimize(input_.x.data(), input_.batch, input_.targets.data(), weights, input_.minimize);
+        solved_ = network.minimize(input_.view(), input_.minimize);
         break;
       case BatchTask::Predict:
-        output_.resize(input_.batch * ops::shapeSize(network.outputShape()));
-        network.predict(input_.x.data(), input_.batch, output_.data());
+        runPrediction(network, input_, outputs_, outputShapes_);
         break;
     }
   } catch (...) {
@@ -111,7 +149,7 @@ void BatchWorker::OnOK() {
       break;
     }
     case BatchTask::Predict:
-      deferred_.Resolve(toFloat32Array(env, output_.data(), output_.size()));
+      deferred_.Resolve(predictionToObject(env, outputs_, outputShapes_));
       break;
     case BatchTask::Minimize: {
       static const char* const kStops[] = {"gradient", "value", "iterations", "line search"};

@@ -12,12 +12,25 @@ namespace rnnkit::binding {
 
 enum class BatchTask { Train, Evaluate, Gradients, Predict, Minimize };
 
+// A NativeBatch copied off the JS heap (binding/network_wrap.cc readBatch checks it first).
 struct BatchInput {
-  std::vector<float> x, targets, sampleWeights;  // sampleWeights empty = all 1
+  std::vector<std::vector<float>> inputs, targets;  // per model input / output
+  std::vector<ops::Shape> shapes;                   // concrete per-sample shape of each input
+  std::vector<float> sampleWeights;                 // empty = all 1
   int64_t batch = 0;
   uint32_t seed = 0;
   kernels::LbfgsOptions minimize;  // BatchTask::Minimize
+
+  // The network's view of it (pointers into this object).
+  ops::NetworkBatch view() const;
 };
+
+// Runs a prediction of `input` into one array per model output, with the per-sample output shapes of the batch.
+void runPrediction(ops::Network& network, const BatchInput& input, std::vector<std::vector<float>>& outputs,
+                   std::vector<ops::Shape>& shapes);
+// { outputs: Float32Array[], shapes: number[][] }.
+Napi::Object predictionToObject(Napi::Env env, const std::vector<std::vector<float>>& outputs,
+                                const std::vector<ops::Shape>& shapes);
 
 class BatchWorker : public Napi::AsyncWorker {
  public:
@@ -36,8 +49,9 @@ class BatchWorker : public Napi::AsyncWorker {
   NetworkWrap& wrap_;
   BatchTask task_;
   BatchInput input_;
-  ops::BatchMetrics metrics_;
-  std::vector<float> output_;
+  ops::NetworkMetrics metrics_;
+  std::vector<std::vector<float>> outputs_;
+  std::vector<ops::Shape> outputShapes_;
   std::vector<std::vector<float>> gradients_;
   kernels::LbfgsResult solved_;
   std::string errorCode_ = "NATIVE";

@@ -66,6 +66,36 @@ ops::Regularizer toRegularizer(const Napi::Object& layer, const char* key, const
   return regularizer;
 }
 
+// Concatenate's axis: a whole number, negative from the end; the op checks it against the inputs' rank.
+int64_t getAxis(const Napi::Object& layer, const std::string& context) {
+  const double value = getNumber(layer, "axis", -1, context);
+  if (std::floor(value) != value || std::fabs(value) > 64) {
+    fail(layer.Env(), "ARGUMENT", "Expected a whole number for " + context + ".axis but received " + describe(layer.Get("axis")));
+  }
+  return static_cast<int64_t>(value);
+}
+
+// Reshape's targetShape: positive whole numbers with at most one -1 (checked again by the op).
+ops::Shape toTargetShape(const Napi::Object& layer, const std::string& context) {
+  const Napi::Value value = layer.Get("targetShape");
+  const std::string name = context + ".targetShape";
+  if (!value.IsArray() || value.As<Napi::Array>().Length() == 0 || value.As<Napi::Array>().Length() > 64) {
+    fail(layer.Env(), "ARGUMENT", "Expected a non-empty array of dimensions for " + name + " but received " + describe(value));
+  }
+  const Napi::Array array = value.As<Napi::Array>();
+  ops::Shape shape;
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    const Napi::Value d = array.Get(i);
+    const double number = d.IsNumber() ? d.As<Napi::Number>().DoubleValue() : 0;
+    if (!(number == -1 || (number >= 1 && number <= 2147483647.0 && std::floor(number) == number))) {
+      fail(layer.Env(), "ARGUMENT", "Expected a positive whole number or -1 for " + name + "[" + std::to_string(i) +
+                                        "] but received " + describe(d));
+    }
+    shape.push_back(static_cast<int64_t>(number));
+  }
+  return shape;
+}
+
 ops::LayerSpec toLayerSpec(Napi::Env env, const Napi::Object& layer, size_t index) {
   ops::LayerSpec spec;
   spec.name = getString(layer, "name", "layer" + std::to_string(index), "layer");
@@ -75,6 +105,15 @@ ops::LayerSpec toLayerSpec(Napi::Env env, const Napi::Object& layer, size_t inde
                                                           {"dropout", ops::LayerKind::Dropout},
                                                           {"masking", ops::LayerKind::Masking},
                                                           {"embedding", ops::LayerKind::Embedding},
+                                                          {"concatenate", ops::LayerKind::Concatenate},
+                                                          {"add", ops::LayerKind::Add},
+                                                          {"subtract", ops::LayerKind::Subtract},
+                                                          {"multiply", ops::LayerKind::Multiply},
+                                                          {"average", ops::LayerKind::Average},
+                                                          {"maximum", ops::LayerKind::Maximum},
+                                                          {"repeatVector", ops::LayerKind::RepeatVector},
+                                                          {"reshape", ops::LayerKind::Reshape},
+                                                          {"flatten", ops::LayerKind::Flatten},
                                                           {"attention", ops::LayerKind::Attention}};
   spec.kind = lookup(env, kinds, getString(layer, "kind", "", context), context + " kind");
   switch (spec.kind) {
@@ -95,6 +134,7 @@ ops::LayerSpec toLayerSpec(Napi::Env env, const Napi::Object& layer, size_t inde
       r.units = getCount(layer, "units", context);
       r.returnSequences = getBool(layer, "returnSequences", false, context);
       r.goBackwards = getBool(layer, "goBackwards", false, context);
+      r.returnState = getBool(layer, "returnState", false, context);
       r.bidirectional = getBool(layer, "bidirectional", false, context);
       r.mergeMode = lookup(env, merges, getString(layer, "mergeMode", "concat", context), context + " mergeMode");
       r.dropout = getNumber(layer, "dropout", 0, context);
@@ -130,6 +170,10 @@ ops::LayerSpec toLayerSpec(Napi::Env env, const Napi::Object& layer, size_t inde
       spec.attention.useCausalMask = getBool(layer, "useCausalMask", false, context);
       break;
     }
+    case ops::LayerKind::Concatenate: spec.axis = getAxis(layer, context); break;
+    case ops::LayerKind::RepeatVector: spec.repeats = getCount(layer, "n", context); break;
+    case ops::LayerKind::Reshape: spec.targetShape = toTargetShape(layer, context); break;
+    default: break;  // the other merges and flatten have no options
   }
   return spec;
 }
@@ -163,15 +207,19 @@ std::string getString(const Napi::Object& object, const char* key, const std::st
   return value.As<Napi::String>().Utf8Value();
 }
 
-ops::Shape toShape(Napi::Env env, const Napi::Value& value, const std::string& name) {
+ops::Shape toShape(Napi::Env env, const Napi::Value& value, const std::string& name, bool anyLength) {
   if (!value.IsArray()) fail(env, "ARGUMENT", "Expected an array of positive integers for " + name + " but received " + describe(value));
   Napi::Array array = value.As<Napi::Array>();
   ops::Shape shape;
   for (uint32_t i = 0; i < array.Length(); ++i) {
     Napi::Value dim = array.Get(i);
     const double d = dim.IsNumber() ? dim.As<Napi::Number>().DoubleValue() : -1;
+    if (anyLength && d == ops::kAnyLength) {
+      shape.push_back(ops::kAnyLength);
+      continue;
+    }
     if (!(d >= 1 && std::floor(d) == d && d < 1e9)) {
-      fail(env, "ARGUMENT", "Expected positive integers in " + name + " but received " + describe(dim) + " at index " + std::to_string(i));
+      fail(env, "ARGUMENT", "Expected positive integers" + std::string(anyLength ? " (or -1 for any length)" : "") + " in " + name + " but received " + describe(dim) + " at index " + std::to_string(i));
     }
     shape.push_back(static_cast<int64_t>(d));
   }
@@ -197,14 +245,80 @@ Napi::Float32Array toFloat32Array(Napi::Env env, const float* data, size_t count
   return array;
 }
 
-std::vector<ops::LayerSpec> toLayerSpecs(Napi::Env env, const Napi::Array& layers) {
-  std::vector<ops::LayerSpec> specs;
+namespace {
+
+std::vector<int64_t> toIds(Napi::Env env, const Napi::Value& value, const std::string& name) {
+  if (!value.IsArray()) fail(env, "ARGUMENT", "Expected an array of tensor ids for " + name + " but received " + describe(value));
+  Napi::Array array = value.As<Napi::Array>();
+  std::vector<int64_t> ids;
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    Napi::Value id = array.Get(i);
+    const double d = id.IsNumber() ? id.As<Napi::Number>().DoubleValue() : -1;
+    if (!(d >= 0 && std::floor(d) == d && d < 1e9)) {
+      fail(env, "ARGUMENT", "Expected tensor ids (integers >= 0) in " + name + " but received " + describe(id));
+    }
+    ids.push_back(static_cast<int64_t>(d));
+  }
+  return ids;
+}
+
+Napi::Array arrayOf(Napi::Env env, const Napi::Object& object, const char* key, const std::string& context) {
+  Napi::Value value = object.Get(key);
+  if (!value.IsArray()) fail(env, "ARGUMENT", "Expected an array for " + context + "." + key + " but received " + describe(value));
+  return value.As<Napi::Array>();
+}
+
+}  // namespace
+
+ops::GraphSpec toGraphSpec(Napi::Env env, const Napi::Value& value) {
+  if (!value.IsObject()) fail(env, "ARGUMENT", "Expected a network graph spec object but received " + describe(value));
+  Napi::Object object = value.As<Napi::Object>();
+  ops::GraphSpec spec;
+  Napi::Array inputs = arrayOf(env, object, "inputs", "graph");
+  for (uint32_t i = 0; i < inputs.Length(); ++i) {
+    const std::string where = "graph.inputs[" + std::to_string(i) + "]";
+    if (!inputs.Get(i).IsObject()) fail(env, "ARGUMENT", "Expected an object for " + where);
+    Napi::Object input = inputs.Get(i).As<Napi::Object>();
+    ops::GraphInput in;
+    in.name = getString(input, "name", "input" + std::to_string(i), where);
+    in.shape = toShape(env, input.Get("shape"), where + ".shape", true);
+    spec.inputs.push_back(std::move(in));
+  }
+  Napi::Array layers = arrayOf(env, object, "layers", "graph");
   for (uint32_t i = 0; i < layers.Length(); ++i) {
     Napi::Value layer = layers.Get(i);
     if (!layer.IsObject()) fail(env, "ARGUMENT", "Expected an object for layers[" + std::to_string(i) + "] but received " + describe(layer));
-    specs.push_back(toLayerSpec(env, layer.As<Napi::Object>(), i));
+    spec.layers.push_back(toLayerSpec(env, layer.As<Napi::Object>(), i));
   }
-  return specs;
+  Napi::Array nodes = arrayOf(env, object, "nodes", "graph");
+  for (uint32_t i = 0; i < nodes.Length(); ++i) {
+    const std::string where = "graph.nodes[" + std::to_string(i) + "]";
+    if (!nodes.Get(i).IsObject()) fail(env, "ARGUMENT", "Expected an object for " + where);
+    Napi::Object node = nodes.Get(i).As<Napi::Object>();
+    ops::GraphNode n;
+    const double layer = getNumber(node, "layer", -1, where);
+    if (!(layer >= 0 && layer < spec.layers.size() && std::floor(layer) == layer)) {
+      fail(env, "ARGUMENT", "Expected " + where + ".layer to be a layer index in [0, " +
+                                std::to_string(spec.layers.size()) + ") but received " + describe(node.Get("layer")));
+    }
+    n.layer = static_cast<size_t>(layer);
+    n.inputs = toIds(env, node.Get("inputs"), where + ".inputs");
+    n.outputs = toIds(env, node.Get("outputs"), where + ".outputs");
+    spec.nodes.push_back(std::move(n));
+  }
+  spec.outputs = toIds(env, object.Get("outputs"), "graph.outputs");
+  return spec;
+}
+
+std::vector<ops::LossConfig> toLossConfigs(Napi::Env env, const Napi::Value& value) {
+  if (!value.IsArray()) fail(env, "ARGUMENT", "Expected an array of losses (one per model output) but received " + describe(value));
+  Napi::Array array = value.As<Napi::Array>();
+  std::vector<ops::LossConfig> losses;
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    if (!array.Get(i).IsObject()) fail(env, "ARGUMENT", "Expected a loss config object for losses[" + std::to_string(i) + "]");
+    losses.push_back(toLossConfig(env, array.Get(i).As<Napi::Object>()));
+  }
+  return losses;
 }
 
 ops::LossConfig toLossConfig(Napi::Env env, const Napi::Object& object) {
@@ -218,6 +332,8 @@ ops::LossConfig toLossConfig(Napi::Env env, const Napi::Object& object) {
   ops::LossConfig config;
   config.loss = lookup(env, losses, getString(object, "loss", "", "compile"), "loss");
   config.huberDelta = getNumber(object, "huberDelta", 1.0, "compile");
+  config.weight = getNumber(object, "weight", 1.0, "compile");
+  if (config.weight < 0) fail(env, "ARGUMENT", "Expected a loss weight >= 0 but received " + std::to_string(config.weight));
   return config;
 }
 
@@ -262,7 +378,16 @@ ops::OptimizerConfig toOptimizerConfig(Napi::Env env, const Napi::Object& object
   return c;
 }
 
-Napi::Object metricsToObject(Napi::Env env, const ops::BatchMetrics& metrics) {
+Napi::Object metricsToObject(Napi::Env env, const ops::NetworkMetrics& metrics) {
+  Napi::Object object = Napi::Object::New(env);
+  object.Set("loss", metrics.loss);
+  Napi::Array outputs = Napi::Array::New(env, metrics.outputs.size());
+  for (size_t k = 0; k < metrics.outputs.size(); ++k) outputs.Set(k, outputMetricsToObject(env, metrics.outputs[k]));
+  object.Set("outputs", outputs);
+  return object;
+}
+
+Napi::Object outputMetricsToObject(Napi::Env env, const ops::BatchMetrics& metrics) {
   Napi::Object object = Napi::Object::New(env);
   object.Set("loss", metrics.loss);
   object.Set("correct", metrics.correct);

@@ -19,18 +19,25 @@ double getNumber(const Napi::Object& object, const char* key, double fallback, c
 bool getBool(const Napi::Object& object, const char* key, bool fallback, const std::string& context);
 std::string getString(const Napi::Object& object, const char* key, const std::string& fallback,
                       const std::string& context);
-ops::Shape toShape(Napi::Env env, const Napi::Value& value, const std::string& name);
+// An array of positive integers (and, with anyLength, -1 for a time dimension of any length).
+ops::Shape toShape(Napi::Env env, const Napi::Value& value, const std::string& name, bool anyLength = false);
 
 // A Float32Array argument copied into `out`, whose length must be `expected` (or any, when expected < 0).
 void copyFloat32(Napi::Env env, const Napi::Value& value, const std::string& name, int64_t expected,
                  std::vector<float>& out);
 Napi::Float32Array toFloat32Array(Napi::Env env, const float* data, size_t count);
 
-std::vector<ops::LayerSpec> toLayerSpecs(Napi::Env env, const Napi::Array& layers);
+// A NativeGraphSpec { inputs, layers, nodes, outputs } (lib/binding_types.ts); the graph itself is checked when the
+// network is built (ops::planGraph).
+ops::GraphSpec toGraphSpec(Napi::Env env, const Napi::Value& value);
 ops::LossConfig toLossConfig(Napi::Env env, const Napi::Object& object);
+// One { loss, huberDelta?, weight } per model output.
+std::vector<ops::LossConfig> toLossConfigs(Napi::Env env, const Napi::Value& value);
 ops::OptimizerConfig toOptimizerConfig(Napi::Env env, const Napi::Object& object);
 // { maxIterations, gradientTolerance, valueTolerance } of NetworkWrap::Minimize, checked.
 kernels::LbfgsOptions toLbfgsOptions(Napi::Env env, const Napi::Object& object);
-Napi::Object metricsToObject(Napi::Env env, const ops::BatchMetrics& metrics);
+// { loss, outputs: [{ loss, correct, accuracyTotal, absoluteError, squaredError, elements }] }.
+Napi::Object metricsToObject(Napi::Env env, const ops::NetworkMetrics& metrics);
+Napi::Object outputMetricsToObject(Napi::Env env, const ops::BatchMetrics& metrics);
 
 }  // namespace rnnkit::binding

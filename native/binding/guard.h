@@ -3,9 +3,10 @@
 // its body through guarded(), which maps each exception to an error with a stable RnnError code:
 //   std::bad_alloc, std::length_error -> MEMORY (an allocation failed, or was too large to try; ops/memory_budget.h)
 //   ops::NonFiniteStep                -> NOT_FINITE (the step was rolled back)
+//   ops::ArgumentError                -> ARGUMENT (an option out of range; ops/errors.h)
 //   std::invalid_argument             -> the caller's code (SHAPE for layer and batch shapes, ARGUMENT for options)
 //   std::out_of_range                 -> ARGUMENT
-//   other std::logic_error            -> STATE (e.g. training an uncompiled network)
+//   ops::StateError, other logic_error -> STATE (e.g. training an uncompiled network, backward before forward)
 //   anything else                     -> NATIVE
 #pragma once
 
@@ -17,6 +18,7 @@
 #include <string>
 
 #include "binding/convert.h"
+#include "ops/errors.h"
 #include "ops/network.h"
 
 namespace rnnkit::binding {
@@ -35,6 +37,8 @@ inline ErrorData describeException(std::exception_ptr error, const char* invalid
     return {"MEMORY", e.what()};
   } catch (const ops::NonFiniteStep& e) {
     return {"NOT_FINITE", e.what()};
+  } catch (const ops::ArgumentError& e) {
+    return {"ARGUMENT", e.what()};
   } catch (const std::invalid_argument& e) {
     return {invalidArgumentCode, e.what()};
   } catch (const std::out_of_range& e) {

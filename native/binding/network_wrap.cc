@@ -21,9 +21,7 @@ Napi::Value NetworkWrap::Guarded(const Napi::CallbackInfo& info) {
 
 Napi::Function NetworkWrap::Define(Napi::Env env) {
   return DefineClass(env, "Network",
-                     {InstanceMethod("outputShape", &NetworkWrap::Guarded<&NetworkWrap::OutputShape>),
-                      InstanceMethod("layerOutputShape", &NetworkWrap::Guarded<&NetworkWrap::LayerOutputShape>),
-                      InstanceMethod("params", &NetworkWrap::Guarded<&NetworkWrap::Params>),
+                     {InstanceMethod("params", &NetworkWrap::Guarded<&NetworkWrap::Params>),
                       InstanceMethod("getParam", &NetworkWrap::Guarded<&NetworkWrap::GetParam>),
                       InstanceMethod("setParam", &NetworkWrap::Guarded<&NetworkWrap::SetParam>),
                       InstanceMethod("setTrainable", &NetworkWrap::Guarded<&NetworkWrap::SetTrainable>),
@@ -46,17 +44,12 @@ Napi::Function NetworkWrap::Define(Napi::Env env) {
                       InstanceMethod("dispose", &NetworkWrap::Guarded<&NetworkWrap::Dispose, false>)});
 }
 
-// new Network({ inputShape: number[], layers: LayerSpec[] })
+// new Network({ inputs, layers, nodes, outputs }) (NativeGraphSpec)
 NetworkWrap::NetworkWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetworkWrap>(info), env_(info.Env()) {
   Napi::Env env = info.Env();
   // Layer shapes that do not fit are SHAPE errors; sizes too large to allocate MEMORY ones (binding/guard.h).
   guarded(env, "SHAPE", [&] {
-    if (info.Length() < 1 || !info[0].IsObject()) fail(env, "ARGUMENT", "Expected a network spec object");
-    Napi::Object spec = info[0].As<Napi::Object>();
-    ops::Shape inputShape = toShape(env, spec.Get("inputShape"), "inputShape");
-    Napi::Value layers = spec.Get("layers");
-    if (!layers.IsArray()) fail(env, "ARGUMENT", "Expected an array for layers");
-    network_ = std::make_unique<ops::Network>(inputShape, toLayerSpecs(env, layers.As<Napi::Array>()));
+    network_ = std::make_unique<ops::Network>(toGraphSpec(env, info[0]));
   });
   reportMemory(env);
 }
@@ -105,31 +98,10 @@ size_t NetworkWrap::paramIndex(const Napi::CallbackInfo& info, size_t argument) 
   return static_cast<size_t>(index);
 }
 
-int64_t NetworkWrap::batchOf(const Napi::CallbackInfo& info, size_t argument) const {
-  const double batch = info[argument].IsNumber() ? info[argument].As<Napi::Number>().DoubleValue() : -1;
-  if (!(batch >= 1 && std::floor(batch) == batch && batch < 1e9)) {
-    fail(info.Env(), "SHAPE", "Expected a batch size of at least 1 but received " +
-                                  (info[argument].IsNumber() ? std::to_string(batch) : std::string("a non-number")));
-  }
-  return static_cast<int64_t>(batch);
-}
-
 static Napi::Array shapeToArray(Napi::Env env, const ops::Shape& shape) {
   Napi::Array array = Napi::Array::New(env, shape.size());
   for (size_t i = 0; i < shape.size(); ++i) array.Set(i, static_cast<double>(shape[i]));
   return array;
-}
-
-Napi::Value NetworkWrap::OutputShape(const Napi::CallbackInfo& info) {
-  return shapeToArray(info.Env(), network_->outputShape());
-}
-
-Napi::Value NetworkWrap::LayerOutputShape(const Napi::CallbackInfo& info) {
-  const double layer = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
-  if (!(layer >= 0 && layer < network_->layerCount() && std::floor(layer) == layer)) {
-    fail(info.Env(), "ARGUMENT", "Expected a layer index in [0, " + std::to_string(network_->layerCount()) + ")");
-  }
-  return shapeToArray(info.Env(), network_->layerOutputShape(static_cast<size_t>(layer)));
 }
 
 Napi::Value NetworkWrap::Params(const Napi::CallbackInfo& info) {
@@ -194,14 +166,18 @@ Napi::Value NetworkWrap::SetAnchor(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// compile({ loss, huberDelta? }, { kind, learningRate, ... })
+// compile([{ loss, huberDelta?, weight }] (one per model output), { kind, learningRate, ... })
 Napi::Value NetworkWrap::Compile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ensureIdle(env, "compile");
-  if (!info[0].IsObject() || !info[1].IsObject()) fail(env, "ARGUMENT", "Expected compile(lossConfig, optimizerConfig)");
-  ops::LossConfig loss = toLossConfig(env, info[0].As<Napi::Object>());
+  if (!info[0].IsArray() || !info[1].IsObject()) fail(env, "ARGUMENT", "Expected compile(lossConfigs[], optimizerConfig)");
+  std::vector<ops::LossConfig> losses = toLossConfigs(env, info[0]);
+  if (losses.size() != network_->outputCount()) {
+    fail(env, "ARGUMENT", "Expected one loss per model output (" + std::to_string(network_->outputCount()) +
+                              ") but received " + std::to_string(losses.size()));
+  }
   ops::OptimizerConfig optimizer = toOptimizerConfig(env, info[1].As<Napi::Object>());
-  network_->compile(loss, optimizer);  // invalid_argument: ARGUMENT (Guarded)
+  network_->compile(losses, optimizer);  // invalid_argument: ARGUMENT (Guarded)
   reportMemory(env);
   return env.Undefined();
 }
@@ -266,23 +242,74 @@ Napi::Value NetworkWrap::SetOptimizerState(const Napi::CallbackInfo& info) {
 
 namespace {
 
-BatchInput readBatch(const Napi::CallbackInfo& info, ops::Network& network, int64_t batch, bool withTargets) {
+// A NativeBatch checked against the network (counts, shapes, lengths) and copied: nothing reaches the worker thread
+// that the network could refuse for its shape.
+BatchInput readBatch(const Napi::CallbackInfo& info, ops::Network& network, bool withTargets) {
   Napi::Env env = info.Env();
-  network.checkBatchMemory(batch, withTargets);
-  BatchInput input;
-  input.batch = batch;
-  const int64_t sampleSize = ops::shapeSize(network.inputShape());
-  copyFloat32(env, info[0], "x (" + std::to_string(batch) + " samples of shape " + ops::shapeToString(network.inputShape()) + ")",
-              batch * sampleSize, input.x);
-  if (withTargets) {
-    const int64_t perSample = network.lossHead().targetsPerSample(network.outputShape());
-    copyFloat32(env, info[2], "y (" + std::to_string(batch) + " samples of " + std::to_string(perSample) + " values)",
-                batch * perSample, input.targets);
-    if (info.Length() > 3 && !info[3].IsNull() && !info[3].IsUndefined()) {
-      copyFloat32(env, info[3], "sampleWeights", batch, input.sampleWeights);
-    }
-    if (info.Length() > 4 && info[4].IsNumber()) input.seed = info[4].As<Napi::Number>().Uint32Value();
+  if (!info[0].IsObject() || info[0].IsArray() || info[0].IsTypedArray()) {
+    fail(env, "ARGUMENT", "Expected a batch object { batch, inputs, shapes, targets?, sampleWeights? }");
   }
+  Napi::Object object = info[0].As<Napi::Object>();
+  BatchInput input;
+  Napi::Value batchValue = object.Get("batch");
+  const double batch = batchValue.IsNumber() ? batchValue.As<Napi::Number>().DoubleValue() : -1;
+  if (!(batch >= 1 && std::floor(batch) == batch && batch < 1e9)) {
+    fail(env, "SHAPE", "Expected a batch size of at least 1 but received " +
+                           (batchValue.IsNumber() ? std::to_string(batch) : std::string("a non-number")));
+  }
+  input.batch = static_cast<int64_t>(batch);
+  const size_t inputCount = network.inputCount();
+  Napi::Value inputs = object.Get("inputs"), shapes = object.Get("shapes");
+  if (!inputs.IsArray() || !shapes.IsArray()) fail(env, "ARGUMENT", "Expected arrays for batch.inputs and batch.shapes");
+  const size_t givenInputs = inputs.As<Napi::Array>().Length(), givenShapes = shapes.As<Napi::Array>().Length();
+  if (givenInputs != inputCount || givenShapes != inputCount) {
+    fail(env, "SHAPE", "Expected " + std::to_string(inputCount) + " model input" + (inputCount == 1 ? "" : "s") +
+                           " (arrays and shapes) but received " + std::to_string(givenInputs) + " arrays and " +
+                           std::to_string(givenShapes) + " shapes");
+  }
+  for (size_t k = 0; k < inputCount; ++k) {
+    const ops::GraphInput& declared = network.input(k);
+    const std::string name = "input '" + declared.name + "'";
+    ops::Shape shape = toShape(env, shapes.As<Napi::Array>().Get(k), "the shape of " + name);
+    bool fits = shape.size() == declared.shape.size();
+    for (size_t d = 0; fits && d < shape.size(); ++d) fits = declared.shape[d] == ops::kAnyLength || declared.shape[d] == shape[d];
+    if (!fits) {
+      fail(env, "SHAPE", "Expected samples of shape " + ops::shapeToString(declared.shape) + " for " + name +
+                             " (-1: any length) but received samples of shape " + ops::shapeToString(shape));
+    }
+    input.shapes.push_back(std::move(shape));
+  }
+  std::vector<ops::Shape> outputShapes;
+  guarded(env, "SHAPE", [&] {
+    const std::vector<ops::Shape>& all = network.concreteShapes(input.shapes);
+    for (size_t slot : network.outputSlots()) outputShapes.push_back(all[slot]);
+    network.checkBatchMemory(input.batch, all, withTargets);
+  });
+  input.inputs.resize(inputCount);
+  for (size_t k = 0; k < inputCount; ++k) {
+    copyFloat32(env, inputs.As<Napi::Array>().Get(k),
+                "input '" + network.input(k).name + "' (" + std::to_string(input.batch) + " samples of shape " +
+                    ops::shapeToString(input.shapes[k]) + ")",
+                input.batch * ops::shapeSize(input.shapes[k]), input.inputs[k]);
+  }
+  if (!withTargets) return input;
+  Napi::Value targets = object.Get("targets");
+  const size_t outputCount = network.outputCount();
+  if (!targets.IsArray() || targets.As<Napi::Array>().Length() != outputCount) {
+    fail(env, "SHAPE", "Expected targets for " + std::to_string(outputCount) + " model output" +
+                           (outputCount == 1 ? "" : "s") + " but received " +
+                           (targets.IsArray() ? std::to_string(targets.As<Napi::Array>().Length()) : std::string("none")));
+  }
+  input.targets.resize(outputCount);
+  for (size_t k = 0; k < outputCount; ++k) {
+    const int64_t perSample = network.lossHead(k).targetsPerSample(outputShapes[k]);
+    copyFloat32(env, targets.As<Napi::Array>().Get(k),
+                "the targets of output " + std::to_string(k) + " (" + std::to_string(input.batch) + " samples of " +
+                    std::to_string(perSample) + " values)",
+                input.batch * perSample, input.targets[k]);
+  }
+  Napi::Value weights = object.Get("sampleWeights");
+  if (!weights.IsNull() && !weights.IsUndefined()) copyFloat32(env, weights, "sampleWeights", input.batch, input.sampleWeights);
   return input;
 }
 
@@ -298,40 +325,42 @@ Napi::Value NetworkWrap::queueBatch(BatchTask task, BatchInput input) {
 Napi::Value NetworkWrap::TrainBatch(const Napi::CallbackInfo& info) {
   ensureIdle(info.Env(), "start another batch");
   if (!network_->compiled()) fail(info.Env(), "STATE", "Compile the model before training it");
-  BatchInput input = readBatch(info, *network_, batchOf(info, 1), true);
+  BatchInput input = readBatch(info, *network_, true);
+  if (info[1].IsNumber()) input.seed = info[1].As<Napi::Number>().Uint32Value();
   return queueBatch(BatchTask::Train, std::move(input));
 }
 
 Napi::Value NetworkWrap::EvaluateBatch(const Napi::CallbackInfo& info) {
   ensureIdle(info.Env(), "start another batch");
   if (!network_->compiled()) fail(info.Env(), "STATE", "Compile the model before evaluating it");
-  BatchInput input = readBatch(info, *network_, batchOf(info, 1), true);
+  BatchInput input = readBatch(info, *network_, true);
   return queueBatch(BatchTask::Evaluate, std::move(input));
 }
 
 Napi::Value NetworkWrap::ComputeGradients(const Napi::CallbackInfo& info) {
   ensureIdle(info.Env(), "start another batch");
   if (!network_->compiled()) fail(info.Env(), "STATE", "Compile the model before computing gradients");
-  BatchInput input = readBatch(info, *network_, batchOf(info, 1), true);
+  BatchInput input = readBatch(info, *network_, true);
+  if (info[1].IsNumber()) input.seed = info[1].As<Napi::Number>().Uint32Value();
   return queueBatch(BatchTask::Gradients, std::move(input));
 }
 
-// minimize(x, batch, y, sampleWeights | null, { maxIterations, gradientTolerance, valueTolerance }): full-batch L-BFGS
+// minimize(batch, { maxIterations, gradientTolerance, valueTolerance }): full-batch L-BFGS
 // over the trainable weights (ops::Network::minimize); resolves { value, gradientMax, iterations, evaluations, stopped }.
 Napi::Value NetworkWrap::Minimize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ensureIdle(env, "start another batch");
   if (!network_->compiled()) fail(env, "STATE", "Compile the model before minimising its loss");
-  if (!info[4].IsObject()) fail(env, "ARGUMENT", "Expected minimize options { maxIterations, gradientTolerance, valueTolerance }");
-  const kernels::LbfgsOptions options = toLbfgsOptions(env, info[4].As<Napi::Object>());
-  BatchInput input = readBatch(info, *network_, batchOf(info, 1), true);
+  if (!info[1].IsObject()) fail(env, "ARGUMENT", "Expected minimize options { maxIterations, gradientTolerance, valueTolerance }");
+  const kernels::LbfgsOptions options = toLbfgsOptions(env, info[1].As<Napi::Object>());
+  BatchInput input = readBatch(info, *network_, true);
   input.minimize = options;
   return queueBatch(BatchTask::Minimize, std::move(input));
 }
 
 Napi::Value NetworkWrap::Predict(const Napi::CallbackInfo& info) {
   ensureIdle(info.Env(), "predict");
-  BatchInput input = readBatch(info, *network_, batchOf(info, 1), false);
+  BatchInput input = readBatch(info, *network_, false);
   return queueBatch(BatchTask::Predict, std::move(input));
 }
 
@@ -339,13 +368,13 @@ Napi::Value NetworkWrap::Predict(const Napi::CallbackInfo& info) {
 Napi::Value NetworkWrap::PredictSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ensureIdle(env, "predict");
-  BatchInput input = readBatch(info, *network_, batchOf(info, 1), false);
+  BatchInput input = readBatch(info, *network_, false);
   return guarded(env, "SHAPE", [&] {
-    network_->checkBatchMemory(input.batch, false);
-    std::vector<float> output(input.batch * ops::shapeSize(network_->outputShape()));
-    network_->predict(input.x.data(), input.batch, output.data());
+    std::vector<std::vector<float>> outputs;
+    std::vector<ops::Shape> shapes;
+    runPrediction(*network_, input, outputs, shapes);
     reportMemory(env);
-    return toFloat32Array(env, output.data(), output.size());
+    return predictionToObject(env, outputs, shapes);
   });
 }
 

@@ -35,10 +35,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   void ensureIdle(Napi::Env env, const char* what) const;
   Napi::Value queueBatch(BatchTask task, BatchInput input);
   size_t paramIndex(const Napi::CallbackInfo& info, size_t argument) const;
-  int64_t batchOf(const Napi::CallbackInfo& info, size_t argument) const;
 
-  Napi::Value OutputShape(const Napi::CallbackInfo& info);
-  Napi::Value LayerOutputShape(const Napi::CallbackInfo& info);
   Napi::Value Params(const Napi::CallbackInfo& info);
   Napi::Value GetParam(const Napi::CallbackInfo& info);
   Napi::Value SetParam(const Napi::CallbackInfo& info);

@@ -173,12 +173,12 @@ void backwardStepResetBefore(const GruOptions& options, const BackwardStepView<T
 //   db_i = colsum(dGates), b_r: zr part as b_i's, h part colsum(d hz_h); dX = dGates W^T.
 template <typename T>
 void weightGradients(const RecurrentShape& shape, const GruOptions& options, const T* x, const GruParams<T>& params,
-                     const GruTrace<const T>& trace, const GruGradients<T>& grads, const GruScratch<T>& scratch,
+                     const GruTape<const T>& tape, const GruGradients<T>& grads, const GruScratch<T>& scratch,
                      const RecurrentMask<T>& dropout) {
   const int64_t H = shape.hiddenSize, G = 3 * H, F = shape.inputSize, rows = shape.steps * shape.batch;
-  ConstMatrix<T> X(x, rows, F), hPrev(recurrentInputs(dropout, trace.states), rows, H);
+  ConstMatrix<T> X(x, rows, F), hPrev(recurrentInputs(dropout, tape.states), rows, H);
   ConstMatrix<T> dGates(scratch.dGates, rows, G);
-  ConstMatrix<T> dCandidate(scratch.dCandidate, rows, H), candidate(trace.candidate, rows, H);
+  ConstMatrix<T> dCandidate(scratch.dCandidate, rows, H), candidate(tape.candidate, rows, H);
   Matrix<T>(grads.kernel, F, G).noalias() = X.transpose() * dGates;
   Matrix<T> dU(grads.recurrentKernel, H, G);
   dU.leftCols(2 * H).noalias() = hPrev.transpose() * dGates.leftCols(2 * H);
@@ -201,12 +201,12 @@ void weightGradients(const RecurrentShape& shape, const GruOptions& options, con
 
 template <typename T>
 void gruForward(const RecurrentShape& shape, const GruOptions& options, const T* x, const int32_t* activeRows,
-                const GruParams<T>& params, const GruTrace<T>& trace, const RecurrentMask<T>& dropout,
+                const GruParams<T>& params, const GruTape<T>& tape, const RecurrentMask<T>& dropout,
                 RecurrentProducts<T>* products) {
   const int64_t B = shape.batch, H = shape.hiddenSize, G = 3 * H, F = shape.inputSize;
   // xz = x W + b_i for every step in one GEMM: [T*B, F] x [F, 3H].
-  Matrix<T> allGates(trace.gates, shape.steps * B, G);
-  projectInputs(x, shape.steps * B, F, params.kernel, G, params.bias, trace.gates);
+  Matrix<T> allGates(tape.gates, shape.steps * B, G);
+  projectInputs(x, shape.steps * B, F, params.kernel, G, params.bias, tape.gates);
   const T* candidateBias = nullptr;
   if (params.bias) {
     if (options.resetAfter) {
@@ -221,11 +221,11 @@ void gruForward(const RecurrentShape& shape, const GruOptions& options, const T*
   recurrent[1].bind(params.recurrentKernel + gateColumn(GruGate::Candidate, H), G, false, H, H, B);  // U_h
   for (int64_t step = 0; step < shape.steps; ++step) {
     const int64_t active = activeAt(activeRows, step, B);
-    const T* hPrev = trace.states + step * B * H;
-    T* hNext = trace.states + (step + 1) * B * H;
-    T* candidate = trace.candidate + step * B * H;
+    const T* hPrev = tape.states + step * B * H;
+    T* hNext = tape.states + (step + 1) * B * H;
+    T* candidate = tape.candidate + step * B * H;
     const T* hRecurrent = recurrentInput(dropout, hPrev, step, B * H);
-    const StepView<T> view{active, H, hPrev, hRecurrent, trace.gates + step * B * G, candidate};
+    const StepView<T> view{active, H, hPrev, hRecurrent, tape.gates + step * B * G, candidate};
     if (active > 0) {
       if (options.resetAfter) {
         forwardStepResetAfter(options, view, recurrent, candidateBias, hNext);
@@ -241,7 +241,7 @@ void gruForward(const RecurrentShape& shape, const GruOptions& options, const T*
 
 template <typename T>
 void gruBackward(const RecurrentShape& shape, const GruOptions& options, const T* x, const int32_t* activeRows,
-                 const GruParams<T>& params, const GruTrace<const T>& trace, const T* dhSeq, const T* dFinal,
+                 const GruParams<T>& params, const GruTape<const T>& tape, const T* dhSeq, const T* dFinal,
                  const GruGradients<T>& grads, const GruScratch<T>& scratch, const RecurrentMask<T>& dropout,
                  RecurrentProducts<T>* products) {
   const int64_t B = shape.batch, H = shape.hiddenSize, G = 3 * H;
@@ -262,10 +262,10 @@ void gruBackward(const RecurrentShape& shape, const GruOptions& options, const T
     }
     T* dGates = scratch.dGates + step * B * G;
     T* dCandidate = scratch.dCandidate + step * B * H;
-    const T* hPrev = trace.states + step * B * H;
+    const T* hPrev = tape.states + step * B * H;
     const T* hRecurrent = dropout.mask ? dropout.maskedPrev + step * B * H : hPrev;
-    const BackwardStepView<T> view{active,     H,          hPrev,         hRecurrent,    trace.gates + step * B * G,
-                                   trace.candidate + step * B * H, dGates, dCandidate, scratch.dState,
+    const BackwardStepView<T> view{active,     H,          hPrev,         hRecurrent,    tape.gates + step * B * G,
+                                   tape.candidate + step * B * H, dGates, dCandidate, scratch.dState,
                                    dropout.mask,  dropout.dMasked};
     if (active > 0) {
       if (options.resetAfter) {
@@ -278,15 +278,15 @@ void gruBackward(const RecurrentShape& shape, const GruOptions& options, const T
     std::fill(dCandidate + active * H, dCandidate + B * H, T(0));
   }
   if (grads.initialState) std::copy(scratch.dState, scratch.dState + B * H, grads.initialState);
-  weightGradients(shape, options, x, params, trace, grads, scratch, dropout);
+  weightGradients(shape, options, x, params, tape, grads, scratch, dropout);
 }
 
 #define RNNKIT_INSTANTIATE_GRU(T)                                                                              \
   template void gruForward<T>(const RecurrentShape&, const GruOptions&, const T*, const int32_t*,              \
-                              const GruParams<T>&, const GruTrace<T>&, const RecurrentMask<T>&,                \
+                              const GruParams<T>&, const GruTape<T>&, const RecurrentMask<T>&,                \
                               RecurrentProducts<T>*);                                                          \
   template void gruBackward<T>(const RecurrentShape&, const GruOptions&, const T*, const int32_t*,             \
-                               const GruParams<T>&, const GruTrace<const T>&, const T*, const T*,              \
+                               const GruParams<T>&, const GruTape<const T>&, const T*, const T*,              \
                                const GruGradients<T>&, const GruScratch<T>&, const RecurrentMask<T>&,          \
                                RecurrentProducts<T>*);
 RNNKIT_INSTANTIATE_GRU(float)

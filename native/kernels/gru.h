@@ -47,7 +47,7 @@ struct GruParams {
 // What the forward pass keeps for backward. Rows past a step's active prefix hold no meaningful gates;
 // their `candidate` rows are zeroed so the large backward GEMMs may run over every row.
 template <typename T>
-struct GruTrace {
+struct GruTape {
   T* states;     // [T+1, B, H]; the caller fills entry 0 (initial state) before gruForward
   T* gates;      // [T, B, 3H]: activated z, r, hh
   T* candidate;  // [T, B, H]: resetAfter: hz_h = (h_{t-1} * m) U_h + b_r_h; else r * (h_{t-1} * m)
@@ -81,13 +81,13 @@ struct GruInferenceScratch {
 };
 
 // `products`: the cell's packed-U storage (kernels/packed_product.h), or nullptr for a temporary one.
-// Runs the whole sequence; fills trace.states[1..T], trace.gates and trace.candidate.
+// Runs the whole sequence; fills tape.states[1..T], tape.gates and tape.candidate.
 template <typename T>
 void gruForward(const RecurrentShape& shape, const GruOptions& options, const T* x, const int32_t* activeRows,
-                const GruParams<T>& params, const GruTrace<T>& trace, const RecurrentMask<T>& dropout = {},
+                const GruParams<T>& params, const GruTape<T>& tape, const RecurrentMask<T>& dropout = {},
                 RecurrentProducts<T>* products = nullptr);
 
-// Forward for inference (predict, evaluate): the same model as gruForward without a trace, with stacked per-step
+// Forward for inference (predict, evaluate): the same model as gruForward without a tape, with stacked per-step
 // products over [h_{t-1} | x_t] (kernels/stacked_steps.h) instead of an all-step input projection:
 //   resetAfter:  [z r | hz_h] = b + [h_{t-1} | x_t] [U_zr U_h; W_zr 0], and x_t W_h + b_i_h
 //                (the zero block costs F*H of (H+F)*3H multiply-adds per row and step);
@@ -101,13 +101,13 @@ void gruInfer(const RecurrentShape& shape, const GruOptions& options, const T* x
               const GruParams<T>& params, const T* h0, const GruInferenceScratch<T>& scratch, T* hSeq, T* hFinal,
               PackedProduct<T>* products = nullptr);
 
-// Backpropagation through time through the last gruForward (same shape, options, x, activeRows, params, trace,
+// Backpropagation through time through the last gruForward (same shape, options, x, activeRows, params, tape,
 // dropout).
 // dhSeq [T, B, H] (gradient reaching h_{s+1} from the output at step s) and dFinal [B, H] (gradient of h_T)
 // may each be nullptr. Overwrites every non-null output in `grads`.
 template <typename T>
 void gruBackward(const RecurrentShape& shape, const GruOptions& options, const T* x, const int32_t* activeRows,
-                 const GruParams<T>& params, const GruTrace<const T>& trace, const T* dhSeq, const T* dFinal,
+                 const GruParams<T>& params, const GruTape<const T>& tape, const T* dhSeq, const T* dFinal,
                  const GruGradients<T>& grads, const GruScratch<T>& scratch, const RecurrentMask<T>& dropout = {},
                  RecurrentProducts<T>* products = nullptr);
 

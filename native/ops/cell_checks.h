@@ -34,14 +34,23 @@ inline void requirePointer(const char* cell, const char* name, const void* point
   if (!pointer) throw std::invalid_argument(std::string(cell) + ": expected " + name + " but received nullptr");
 }
 
-// Every activeRows[s] must lie in [0, B] (the kernels trust it).
+// Rows are sorted longest first (recurrent_cell.h), so every activeRows[s] lies in [0, B] and never exceeds the count
+// before it (the kernels trust both).
 inline void checkActiveRows(const char* cell, const kernels::RecurrentShape& shape, const int32_t* activeRows) {
   if (!activeRows) return;
+  int64_t previous = shape.batch;
   for (int64_t s = 0; s < shape.steps; ++s) {
-    if (activeRows[s] < 0 || activeRows[s] > shape.batch) {
+    const int64_t active = activeRows[s];
+    if (active < 0 || active > shape.batch) {
       throw std::invalid_argument(std::string(cell) + ": expected activeRows[" + std::to_string(s) + "] in [0, " +
-                                  std::to_string(shape.batch) + "] but received " + std::to_string(activeRows[s]));
+                                  std::to_string(shape.batch) + "] but received " + std::to_string(active));
     }
+    if (active > previous) {
+      throw std::invalid_argument(std::string(cell) + ": expected activeRows[" + std::to_string(s) + "] in [0, " +
+                                  std::to_string(previous) + "] (rows sorted longest first, so the running rows " +
+                                  "never grow) but received " + std::to_string(active));
+    }
+    previous = active;
   }
 }
 

@@ -1,5 +1,5 @@
-// The GRU RecurrentCell: checks shapes and pointers, owns the forward trace and the backward scratch, and
-// hands raw pointers to kernels/gru.h. Workspaces grow and never shrink, so a repeated shape allocates nothing.
+// The GRU RecurrentCell: checks its arguments (the shared checks of cell_checks.h), owns the forward tape and the
+// backward scratch, and hands raw pointers to kernels/gru.h. Workspaces grow and never shrink, so a repeated shape allocates nothing.
 #include <algorithm>
 #include <memory>
 #include <stdexcept>
@@ -14,27 +14,13 @@
 namespace rnnkit::ops {
 namespace {
 
-using cellchecks::grow;
-using cellchecks::KeptRecurrentMask;
+using namespace cellchecks;
+
+constexpr const char* kCell = "GRU";
 
 [[noreturn]] void fail(const std::string& what, const std::string& expected, const std::string& received) {
-  throw std::invalid_argument("GRU cell: expected " + expected + " for " + what + " but received " + received);
-}
-
-void requirePositive(const char* what, int64_t value) {
-  if (value < 1) fail(what, "a positive size", std::to_string(value));
-}
-
-void requirePointer(const std::string& what, const void* pointer) {
-  if (!pointer) fail(what, "a buffer", "nullptr");
-}
-
-void requireElementWise(const char* what, Activation activation) {
-  const int32_t code = static_cast<int32_t>(activation);
-  if (code < 0 || code > static_cast<int32_t>(Activation::Relu)) {
-    fail(what, "an element-wise activation (linear, tanh, sigmoid, hardSigmoid or relu)",
-         "activation code " + std::to_string(code));
-  }
+  throw std::invalid_argument(std::string(kCell) + ": expected " + expected + " for " + what + " but received " +
+                              received);
 }
 
 template <typename T>
@@ -44,8 +30,8 @@ class GruCell final : public RecurrentCell<T> {
     if (config.kind != CellKind::Gru) {
       fail("config.kind", "CellKind::Gru (2)", std::to_string(static_cast<int32_t>(config.kind)));
     }
-    requireElementWise("activation", config.activation);
-    requireElementWise("recurrentActivation", config.recurrentActivation);
+    checkElementwise(kCell, "activation", config.activation);
+    checkElementwise(kCell, "recurrentActivation", config.recurrentActivation);
     options_.activation = config.activation;
     options_.recurrentActivation = config.recurrentActivation;
     options_.resetAfter = config.resetAfter;
@@ -65,7 +51,7 @@ class GruCell final : public RecurrentCell<T> {
   void forward(const RecurrentShape& shape, const T* x, const int32_t* activeRows, const T* const* params,
                const T* const* initialStates, const T* recurrentMask) override {
     checkCall(shape, x, params, activeRows);
-    hasForward_ = false;  // the trace is overwritten from here on
+    hasForward_ = false;  // the tape is overwritten from here on
     const int64_t stepRows = shape.steps * shape.batch, H = shape.hiddenSize;
     grow(states_, (shape.steps + 1) * shape.batch * H);
     grow(gates_, stepRows * 3 * H);
@@ -89,7 +75,7 @@ class GruCell final : public RecurrentCell<T> {
   void infer(const RecurrentShape& shape, const T* x, const int32_t* activeRows, const T* const* params,
              const T* const* initialStates, T* hSeq, T* hFinal) override {
     checkCall(shape, x, params, activeRows);
-    hasForward_ = false;  // the trace no longer matches: states() and backward() need a forward() first
+    hasForward_ = false;  // the tape no longer matches: states() and backward() need a forward() first
     const int64_t B = shape.batch, H = shape.hiddenSize, stride = kernels::inferenceRowStride(shape);
     grow(stackedKernel_, (H + shape.inputSize) * 3 * H);
     grow(inferenceRows_, 3 * B * stride);  // two steps' [h | x] rows, then the candidate rows
@@ -116,11 +102,11 @@ class GruCell final : public RecurrentCell<T> {
     grow(dGates_, stepRows * 3 * H);
     grow(dCandidate_, stepRows * H);
     grow(dState_, shape_.batch * H);
-    const kernels::GruTrace<const T> trace{states_.data(), gates_.data(), candidate_.data()};
+    const kernels::GruTape<const T> tape{states_.data(), gates_.data(), candidate_.data()};
     const kernels::GruGradients<T> grads{dParams[0], dParams[1], useBias_ ? dParams[2] : nullptr, dx,
                                          dInitial ? dInitial[0] : nullptr};
     kernels::gruBackward<T>(shape_, options_, x_, hasActiveRows_ ? activeRows_.data() : nullptr, paramsOf(params),
-                            trace, dhSeq, dFinal ? dFinal[0] : nullptr, grads,
+                            tape, dhSeq, dFinal ? dFinal[0] : nullptr, grads,
                             {dGates_.data(), dCandidate_.data(), dState_.data()}, dropoutMask_.kept(), &products_);
   }
 
@@ -131,38 +117,17 @@ class GruCell final : public RecurrentCell<T> {
 
   // What forward() and infer() check before a kernel runs.
   void checkCall(const RecurrentShape& shape, const T* x, const T* const* params, const int32_t* activeRows) const {
-    checkShape(shape);
-    requirePointer("x", x);
+    checkInputs(kCell, shape, x, activeRows);
     checkParams(params, "params");
-    checkActiveRows(shape, activeRows);
-  }
-
-  static void checkShape(const RecurrentShape& shape) {
-    requirePositive("shape.steps", shape.steps);
-    requirePositive("shape.batch", shape.batch);
-    requirePositive("shape.inputSize", shape.inputSize);
-    requirePositive("shape.hiddenSize", shape.hiddenSize);
   }
 
   // Pointer: const T* (params) or T* (dParams).
   template <typename Pointer>
   void checkParams(Pointer const* params, const char* what) const {
-    requirePointer(what, params);
+    requirePointer(kCell, what, params);
     const char* names[] = {"kernel", "recurrentKernel", "bias"};
-    for (int i = 0; i < (useBias_ ? 3 : 2); ++i) requirePointer(std::string(what) + "." + names[i], params[i]);
-  }
-
-  // Rows are sorted longest first, so the active counts must lie in [0, B] and never increase.
-  static void checkActiveRows(const RecurrentShape& shape, const int32_t* activeRows) {
-    if (!activeRows) return;
-    int64_t previous = shape.batch;
-    for (int64_t step = 0; step < shape.steps; ++step) {
-      const int64_t active = activeRows[step];
-      if (active < 0 || active > previous) {
-        fail("activeRows[" + std::to_string(step) + "]",
-             "a count in [0, " + std::to_string(previous) + "] (rows sorted longest first)", std::to_string(active));
-      }
-      previous = active;
+    for (int i = 0; i < (useBias_ ? 3 : 2); ++i) {
+      requirePointer(kCell, (std::string(what) + "." + names[i]).c_str(), params[i]);
     }
   }
 
@@ -173,7 +138,7 @@ class GruCell final : public RecurrentCell<T> {
   const T* x_ = nullptr;  // the caller keeps x alive until backward (recurrent_cell.h)
   bool hasActiveRows_ = false;
   std::vector<int32_t> activeRows_;
-  Workspace<T> states_, gates_, candidate_;    // forward trace, see kernels::GruTrace
+  Workspace<T> states_, gates_, candidate_;    // forward tape, see kernels::GruTape
   Workspace<T> dGates_, dCandidate_, dState_;  // backward scratch, see kernels::GruScratch
   kernels::RecurrentProducts<T> products_;     // packed U blocks, reused across calls
   Workspace<T> stackedKernel_, inferenceRows_, z_;  // infer() scratch, see kernels::GruInferenceScratch

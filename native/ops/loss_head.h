@@ -23,6 +23,7 @@ using kernels::Loss;
 struct LossConfig {
   Loss loss = Loss::CategoricalCrossentropy;
   double huberDelta = 1.0;
+  double weight = 1.0;  // of this output's loss in the total loss (Keras lossWeights)
 };
 
 struct BatchMetrics {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/optimizers.h"
+#include "ops/errors.h"
 #include "ops/memory_budget.h"
 #include "ops/task_pool.h"
 
@@ -35,58 +36,75 @@ void runShards(size_t count, Fn&& fn) {
 }  // namespace
 
 void Network::setThreads(int threads) {
-  if (threads < 1) throw std::invalid_argument("Expected at least 1 thread but received " + std::to_string(threads));
+  if (threads < 1) throw ArgumentError("Expected at least 1 thread but received " + std::to_string(threads));
   gThreads = threads;
 }
 
 int Network::threads() { return gThreads; }
 
-Network::Network(const Shape& inputShape, const std::vector<LayerSpec>& layers) : specs_(layers) {
-  if (layers.empty()) throw std::invalid_argument("Expected at least one layer but received none");
-  shapes_.push_back(inputShape);
+Network::Network(const GraphSpec& graph) : graph_(graph), plan_(planGraph(graph_)) {
   int64_t total = 0;
-  for (size_t i = 0; i < layers.size(); ++i) {
-    auto layer = makeLayerOp(layers[i]);
-    try {
-      shapes_.push_back(layer->outputShapes({shapes_[i]}).at(0));
-    } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument("Layer '" + layers[i].name + "': " + e.what());
-    }
-    for (const ParamInfo& info : layer->paramInfos({shapes_[i]})) {
-      int64_t size;
-      try {
-        size = shapeSize(info.shape);
-      } catch (const std::length_error& e) {
-        throw std::length_error("Layer '" + layers[i].name + "' weight '" + info.name + "': " + e.what());
-      }
-      params_.push_back({i, info, total, size});
+  for (size_t layer = 0; layer < graph_.layers.size(); ++layer) {
+    for (const ParamInfo& info : plan_.layerParams[layer]) {
+      const int64_t size = shapeSize(info.shape);  // checked by planGraph
+      params_.push_back({layer, info, total, size});
       total += size;
       // Each term is below 2^31, so the sum of up to 10^7 of them cannot overflow before this check stops it.
       checkAllocation(2.0 * sizeof(float) * static_cast<double>(total),
                       "The weights and gradients of the network (" + countToString(static_cast<double>(total)) +
-                          " parameters up to layer '" + layers[i].name + "')");
-    }
-    try {
-      shapeSize(shapes_.back());
-    } catch (const std::length_error& e) {
-      throw std::length_error("Layer '" + layers[i].name + "' output: " + e.what());
+                          " parameters up to layer '" + graph_.layers[layer].name + "')");
     }
   }
-  for (const LayerSpec& spec : layers) {
+  for (const LayerSpec& spec : graph_.layers) {
     if (spec.kind == LayerKind::Masking || (spec.kind == LayerKind::Embedding && spec.embedding.maskZero)) {
       masksPossible_ = true;
     }
   }
+  for (size_t layer : plan_.nodeLayers) shapeOps_.push_back(makeLayerOp<float>(graph_.layers[layer]));
   values_.assign(total, 0.f);
   shardGrads_.emplace_back(total, 0.f);
-  shards_.push_back(std::make_unique<NetworkShard>(specs_, shapes_, params_, values_.data(), shardGrads_[0].data()));
+  shards_.push_back(std::make_unique<NetworkShard>(graph_, plan_, params_, values_.data(), shardGrads_[0].data()));
 }
 
-void Network::noteBatch(const std::vector<Slice>& slices) {
-  for (const Slice& slice : slices) largestBatch_ = std::max(largestBatch_, slice.count);
+const std::vector<Shape>& Network::concreteShapes(const std::vector<Shape>& inputShapes) {
+  if (inputShapes != shapesFor_ || shapes_.empty()) {
+    shapes_ = ops::concreteShapes(plan_, shapeOps_, inputShapes);
+    shapesFor_ = inputShapes;
+  }
+  return shapes_;
 }
 
-void Network::compile(const LossConfig& loss, const OptimizerConfig& optimizer) {
+void Network::noteBatch(const std::vector<Slice>& slices, const std::vector<Shape>& shapes) {
+  int64_t rows = 0;
+  for (const Slice& slice : slices) rows = std::max(rows, slice.count);
+  // Activations and their gradients, about three values per tensor per sample, and a recurrent layer's tape for
+  // backward: per step its gate blocks twice (values and gradients) and three state vectors. A coarse estimate from
+  // the specs (the exact sizes live in each layer's workspaces), but of the right order: the tape is what dominates
+  // a recurrent network's memory once it has trained.
+  int64_t perSample = 0;
+  for (size_t n = 0; n < plan_.nodeLayers.size(); ++n) {
+    for (size_t slot : plan_.nodeOutputs[n]) perSample += 3 * shapeSize(shapes[slot]);
+    const LayerSpec& spec = graph_.layers[plan_.nodeLayers[n]];
+    if (spec.kind == LayerKind::Recurrent && !plan_.nodeInputs[n].empty()) {
+      const RecurrentLayerConfig& r = spec.recurrent;
+      const int64_t gates = r.cell.kind == CellKind::Lstm ? 4 : r.cell.kind == CellKind::Gru ? 3 : 1;
+      const Shape& in = shapes[plan_.nodeInputs[n][0]];
+      perSample += (in.empty() ? 1 : in[0]) * r.units * (2 * gates + 3) * (r.bidirectional ? 2 : 1);
+    }
+  }
+  activationFloats_ = std::max(activationFloats_, perSample * rows * static_cast<int64_t>(shards_.size()));
+}
+
+void Network::compile(const std::vector<LossConfig>& losses, const OptimizerConfig& optimizer) {
+  if (losses.size() != outputCount()) {
+    throw ArgumentError("Expected one loss per model output (" + std::to_string(outputCount()) +
+                                ") but received " + std::to_string(losses.size()));
+  }
+  for (const LossConfig& loss : losses) {
+    if (!(loss.weight >= 0 && std::isfinite(loss.weight))) {
+      throw ArgumentError("Expected loss weights >= 0 but received " + std::to_string(loss.weight));
+    }
+  }
   std::vector<int64_t> sizes;
   for (const NetworkParam& p : params_) sizes.push_back(p.size);
   // Values, one gradient store, up to three optimizer slots and the rollback copies of a value and its slots.
@@ -94,20 +112,19 @@ void Network::compile(const LossConfig& loss, const OptimizerConfig& optimizer) 
                   "The weights, gradients and optimizer state of the network (" +
                       countToString(static_cast<double>(values_.size())) + " parameters)");
   auto newOptimizer = std::make_unique<Optimizer>(optimizer, sizes);
-  lossConfig_ = loss;
-  losses_.clear();
-  for (size_t k = 0; k < shards_.size(); ++k) losses_.push_back(std::make_unique<LossHead>(loss));
+  lossConfigs_ = losses;
+  losses_.assign(shards_.size(), std::vector<LossHead>(losses.begin(), losses.end()));
   optimizer_ = std::move(newOptimizer);
 }
 
 Optimizer& Network::optimizer() {
-  if (!optimizer_) throw std::logic_error("The network has no optimizer: compile it first");
+  if (!optimizer_) throw StateError("The network has no optimizer: compile it first");
   return *optimizer_;
 }
 
-const LossHead& Network::lossHead() const {
-  if (losses_.empty()) throw std::logic_error("The network has no loss: compile it first");
-  return *losses_[0];
+const LossHead& Network::lossHead(size_t k) const {
+  if (losses_.empty()) throw StateError("The network has no loss: compile it first");
+  return losses_[0].at(k);
 }
 
 std::vector<Network::Slice> Network::planShards(int64_t batch) {
@@ -124,40 +141,29 @@ std::vector<Network::Slice> Network::planShards(int64_t batch) {
   const int64_t count = std::max<int64_t>(1, std::min<int64_t>(std::max(wanted, cacheSized), batch / kMinShardRows));
   while (static_cast<int64_t>(shards_.size()) < count) {
     shardGrads_.emplace_back(values_.size(), 0.f);
-    shards_.push_back(std::make_unique<NetworkShard>(specs_, shapes_, params_, values_.data(), shardGrads_.back().data()));
-    if (optimizer_) losses_.push_back(std::make_unique<LossHead>(lossConfig_));
+    shards_.push_back(std::make_unique<NetworkShard>(graph_, plan_, params_, values_.data(), shardGrads_.back().data()));
+    if (optimizer_) losses_.emplace_back(lossConfigs_.begin(), lossConfigs_.end());
   }
   std::vector<Slice> slices;
   for (int64_t k = 0; k < count; ++k) {
     const int64_t start = batch * k / count, end = batch * (k + 1) / count;
     slices.push_back({start, end - start});
   }
+  if (shardInputs_.size() < slices.size()) shardInputs_.resize(slices.size());
+  if (parts_.size() < slices.size()) parts_.resize(slices.size());
   return slices;
 }
 
 int64_t Network::memoryBytes() const {
   int64_t floats = static_cast<int64_t>(values_.size());
   for (const auto& grads : shardGrads_) floats += static_cast<int64_t>(grads.size());
-  // Activations and their gradients, about three values per layer output per sample, and a recurrent layer's tape
-  // for backward: per step its gate blocks twice (values and gradients) and three state vectors. A coarse estimate
-  // from the specs (the exact sizes live in each layer's workspaces), but of the right order: the tape is what
-  // dominates a recurrent network's memory once it has trained.
-  int64_t perSample = 0;
-  for (size_t i = 0; i < specs_.size(); ++i) {
-    perSample += 3 * shapeSize(shapes_[i + 1]);
-    if (specs_[i].kind == LayerKind::Recurrent) {
-      const RecurrentLayerConfig& r = specs_[i].recurrent;
-      const int64_t gates = r.cell.kind == CellKind::Lstm ? 4 : r.cell.kind == CellKind::Gru ? 3 : 1;
-      perSample += shapes_[i][0] * r.units * (2 * gates + 3) * (r.bidirectional ? 2 : 1);
-    }
-  }
-  floats += perSample * largestBatch_ * static_cast<int64_t>(shards_.size());
+  floats += activationFloats_;
   return floats * static_cast<int64_t>(sizeof(float)) + (optimizer_ ? optimizer_->memoryBytes() : 0);
 }
 
-void Network::checkBatchMemory(int64_t batch, bool training) const {
+void Network::checkBatchMemory(int64_t batch, const std::vector<Shape>& shapes, bool training) const {
   double perSample = 0;
-  for (const Shape& shape : shapes_) perSample += static_cast<double>(shapeSize(shape));
+  for (const Shape& shape : shapes) perSample += static_cast<double>(shapeSize(shape));
   // A recurrent layer keeps up to 4 gate blocks per output value for backward; 6 values per activation covers the
   // activations, their gradients and those gates.
   const double bytes = perSample * static_cast<double>(batch) * sizeof(float) * (training ? 6 : 2);
@@ -165,50 +171,79 @@ void Network::checkBatchMemory(int64_t batch, bool training) const {
                              (training ? " and gradients)" : ")"));
 }
 
-BatchMetrics Network::runBatch(const float* x, int64_t batch, const float* targets, const float* sampleWeights,
-                               uint32_t seed, bool training, bool backpropagate) {
-  if (losses_.empty()) throw std::logic_error("The network has no loss: compile it first");
-  checkBatchMemory(batch, backpropagate);
-  const std::vector<Slice> slices = planShards(batch);
-  noteBatch(slices);
-  const int64_t sampleSize = shapeSize(inputShape());
-  const int64_t targetsPerSample = losses_[0]->targetsPerSample(outputShape());
-  std::vector<BatchMetrics> parts(slices.size());
-  auto lossAndBackward = [&](size_t k, double denominator) {
-    parts[k] = shards_[k]->lossAndBackward(*losses_[k], targets + slices[k].start * targetsPerSample,
-                                           sampleWeights ? sampleWeights + slices[k].start : nullptr, denominator,
-                                           backpropagate);
-  };
-  auto forward = [&](size_t k) {
-    shards_[k]->forward(x + slices[k].start * sampleSize, slices[k].count, ForwardMode{training, backpropagate},
-                        seed + 0x9E3779B9u * k);
+void Network::forwardShard(size_t k, const NetworkBatch& batch, const Slice& slice, ForwardMode mode, uint32_t seed) {
+  std::vector<Activations<float>>& inputs = shardInputs_[k];
+  inputs.resize(batch.inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    inputs[i].data = batch.inputs[i] + slice.start * shapeSize(batch.shapes[i]);
+    inputs[i].batch = slice.count;
+    inputs[i].shape = batch.shapes[i];
+    inputs[i].windows = nullptr;
+  }
+  shards_[k]->forward(inputs, mode, seed);
+}
+
+NetworkMetrics Network::runBatch(const NetworkBatch& batch, uint32_t seed, bool training, bool backpropagate) {
+  if (losses_.empty()) throw StateError("The network has no loss: compile it first");
+  if (batch.targets.size() != outputCount()) {
+    throw std::invalid_argument("Expected targets for " + std::to_string(outputCount()) + " outputs but received " +
+                                std::to_string(batch.targets.size()));
+  }
+  const std::vector<Shape> shapes = concreteShapes(batch.shapes);
+  checkBatchMemory(batch.batch, shapes, backpropagate);
+  const std::vector<Slice> slices = planShards(batch.batch);
+  noteBatch(slices, shapes);
+  const size_t outputs = outputCount();
+  std::vector<int64_t> targetsPerSample(outputs);
+  for (size_t o = 0; o < outputs; ++o) targetsPerSample[o] = losses_[0][o].targetsPerSample(shapes[plan_.outputs[o]]);
+  std::vector<std::vector<const float*>> targets(slices.size(), std::vector<const float*>(outputs));
+  for (size_t k = 0; k < slices.size(); ++k) {
+    parts_[k].resize(outputs);
+    for (size_t o = 0; o < outputs; ++o) targets[k][o] = batch.targets[o] + slices[k].start * targetsPerSample[o];
+  }
+  const ForwardMode mode{training, backpropagate};
+  auto forward = [&](size_t k) { forwardShard(k, batch, slices[k], mode, seed + 0x9E3779B9u * k); };
+  std::vector<double> denominators(outputs, 0.0);
+  auto lossAndBackward = [&](size_t k) {
+    shards_[k]->lossAndBackward(losses_[k], lossConfigs_, targets[k],
+                                batch.sampleWeights ? batch.sampleWeights + slices[k].start : nullptr, denominators,
+                                backpropagate, parts_[k]);
   };
   if (!masksPossible_) {
-    // Every output row counts, so the loss denominator (rows of the whole batch) is known up front and each shard
+    // Every output row counts, so the loss denominators (rows of the whole batch) are known up front and each shard
     // runs forward, loss and backward in one go: one join per batch.
-    const Shape& out = outputShape();
-    const double denominator = static_cast<double>(batch) * (out.size() == 2 ? out[0] : 1);
+    for (size_t o = 0; o < outputs; ++o) {
+      const Shape& out = shapes[plan_.outputs[o]];
+      denominators[o] = static_cast<double>(batch.batch) * (out.size() == 2 ? out[0] : 1);
+    }
     runShards(slices.size(), [&](size_t k) {
       forward(k);
-      lossAndBackward(k, denominator);
+      lossAndBackward(k);
     });
   } else {
-    // A mask decides which output rows count: the denominator (valid rows of the whole batch) is known only after
+    // A mask decides which output rows count: the denominators (valid rows of the whole batch) are known only after
     // every shard's forward.
     runShards(slices.size(), forward);
-    double denominator = 0;
-    for (size_t k = 0; k < slices.size(); ++k) denominator += LossHead::validRows(shards_[k]->output());
-    runShards(slices.size(), [&](size_t k) { lossAndBackward(k, denominator); });
+    for (size_t k = 0; k < slices.size(); ++k) {
+      for (size_t o = 0; o < outputs; ++o) denominators[o] += LossHead::validRows(shards_[k]->output(o));
+    }
+    runShards(slices.size(), lossAndBackward);
   }
-  BatchMetrics total;
-  for (const BatchMetrics& part : parts) {
-    total.loss += part.loss;
-    total.correct += part.correct;
-    total.accuracyTotal += part.accuracyTotal;
-    total.absoluteError += part.absoluteError;
-    total.squaredError += part.squaredError;
-    total.elements += part.elements;
+  NetworkMetrics total;
+  total.outputs.resize(outputs);
+  for (size_t k = 0; k < slices.size(); ++k) {
+    for (size_t o = 0; o < outputs; ++o) {
+      const BatchMetrics& part = parts_[k][o];
+      BatchMetrics& sum = total.outputs[o];
+      sum.loss += part.loss;
+      sum.correct += part.correct;
+      sum.accuracyTotal += part.accuracyTotal;
+      sum.absoluteError += part.absoluteError;
+      sum.squaredError += part.squaredError;
+      sum.elements += part.elements;
+    }
   }
+  for (size_t o = 0; o < outputs; ++o) total.loss += lossConfigs_[o].weight * total.outputs[o].loss;
   if (backpropagate) {
     Workspace<float>& grads = shardGrads_[0];
     for (size_t k = 1; k < slices.size(); ++k) {
@@ -242,7 +277,7 @@ double Network::regularization(bool addGradients) {
 void Network::setAnchor(size_t index, const float* anchor, double factor) {
   NetworkParam& p = params_.at(index);
   if (!(factor >= 0 && std::isfinite(factor))) {
-    throw std::invalid_argument("Expected an L2-SP factor >= 0 for weight '" + p.info.name + "' but received " +
+    throw ArgumentError("Expected an L2-SP factor >= 0 for weight '" + p.info.name + "' but received " +
                                 std::to_string(factor));
   }
   if (anchor == nullptr || factor == 0) {
@@ -255,13 +290,11 @@ void Network::setAnchor(size_t index, const float* anchor, double factor) {
   p.anchorFactor = factor;
 }
 
-BatchMetrics Network::computeGradients(const float* x, int64_t batch, const float* targets,
-                                       const float* sampleWeights, uint32_t seed) {
-  return runBatch(x, batch, targets, sampleWeights, seed, true, true);
+NetworkMetrics Network::computeGradients(const NetworkBatch& batch, uint32_t seed) {
+  return runBatch(batch, seed, true, true);
 }
 
-kernels::LbfgsResult Network::minimize(const float* x, int64_t batch, const float* targets,
-                                      const float* sampleWeights, const kernels::LbfgsOptions& options) {
+kernels::LbfgsResult Network::minimize(const NetworkBatch& batch, const kernels::LbfgsOptions& options) {
   std::vector<size_t> trainable;
   int64_t total = 0;
   for (size_t i = 0; i < params_.size(); ++i) {
@@ -269,7 +302,7 @@ kernels::LbfgsResult Network::minimize(const float* x, int64_t batch, const floa
     trainable.push_back(i);
     total += params_[i].size;
   }
-  if (total == 0) throw std::invalid_argument("Expected a network with trainable weights to minimise over but it has none");
+  if (total == 0) throw StateError("Expected a network with trainable weights to minimise over but it has none");
   const std::vector<float> original(values_.data(), values_.data() + values_.size());
   std::vector<double> point(total);
   auto gather = [&](const float* from, double* to) {
@@ -286,7 +319,7 @@ kernels::LbfgsResult Network::minimize(const float* x, int64_t batch, const floa
     // The gradient pass: backward without dropout (runBatch with training off, backpropagation on).
     auto objective = [&](const double* w, double* gradient) {
       scatter(w);
-      const double value = runBatch(x, batch, targets, sampleWeights, 0, false, true).loss;
+      const double value = runBatch(batch, 0, false, true).loss;
       gather(shardGrads_[0].data(), gradient);
       return value;
     };
@@ -299,10 +332,9 @@ kernels::LbfgsResult Network::minimize(const float* x, int64_t batch, const floa
   }
 }
 
-BatchMetrics Network::trainBatch(const float* x, int64_t batch, const float* targets, const float* sampleWeights,
-                                 uint32_t seed) {
+NetworkMetrics Network::trainBatch(const NetworkBatch& batch, uint32_t seed) {
   Optimizer& opt = optimizer();
-  BatchMetrics metrics = computeGradients(x, batch, targets, sampleWeights, seed);
+  NetworkMetrics metrics = computeGradients(batch, seed);
   std::vector<ParamSlice> slices;
   slices.reserve(params_.size());
   for (const NetworkParam& p : params_) {
@@ -312,7 +344,7 @@ BatchMetrics Network::trainBatch(const float* x, int64_t batch, const float* tar
   const NonFiniteUpdate bad = opt.apply(slices);
   if (bad.param >= 0) {
     const NetworkParam& p = params_[static_cast<size_t>(bad.param)];
-    throw NonFiniteStep("Layer '" + specs_[p.layer].name + "' weight '" + p.info.name + "': this training step (loss " +
+    throw NonFiniteStep("Layer '" + graph_.layers[p.layer].name + "' weight '" + p.info.name + "': this training step (loss " +
                         countToString(metrics.loss) + ") would make its " + bad.buffer + " " +
                         countToString(bad.value) + " at index " + std::to_string(bad.index) +
                         "; the step was rolled back, so every weight and the optimizer state are as before it");
@@ -320,18 +352,21 @@ BatchMetrics Network::trainBatch(const float* x, int64_t batch, const float* tar
   return metrics;
 }
 
-BatchMetrics Network::evaluateBatch(const float* x, int64_t batch, const float* targets, const float* sampleWeights) {
-  return runBatch(x, batch, targets, sampleWeights, 0, false, false);
-}
+NetworkMetrics Network::evaluateBatch(const NetworkBatch& batch) { return runBatch(batch, 0, false, false); }
 
-void Network::predict(const float* x, int64_t batch, float* out) {
-  checkBatchMemory(batch, false);
-  const std::vector<Slice> slices = planShards(batch);
-  noteBatch(slices);
-  const int64_t sampleSize = shapeSize(inputShape()), outSize = shapeSize(outputShape());
+void Network::predict(const NetworkBatch& batch, const std::vector<float*>& outputs) {
+  const std::vector<Shape> shapes = concreteShapes(batch.shapes);
+  checkBatchMemory(batch.batch, shapes, false);
+  const std::vector<Slice> slices = planShards(batch.batch);
+  noteBatch(slices, shapes);
+  std::vector<int64_t> sizes;
+  for (size_t slot : plan_.outputs) sizes.push_back(shapeSize(shapes[slot]));
   runShards(slices.size(), [&](size_t k) {
-    const Activations<float>& output = shards_[k]->forward(x + slices[k].start * sampleSize, slices[k].count, kInferencePass, 0);
-    std::memcpy(out + slices[k].start * outSize, output.data, sizeof(float) * slices[k].count * outSize);
+    forwardShard(k, batch, slices[k], kInferencePass, 0);
+    for (size_t o = 0; o < sizes.size(); ++o) {
+      std::memcpy(outputs[o] + slices[k].start * sizes[o], shards_[k]->output(o).data,
+                  sizeof(float) * slices[k].count * sizes[o]);
+    }
   });
 }
 

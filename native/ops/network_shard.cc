@@ -1,6 +1,5 @@
 #include "ops/network_shard.h"
 
-#include <random>
 #include <stdexcept>
 #include <string>
 
@@ -8,69 +7,73 @@
 
 namespace rnnkit::ops {
 
-std::unique_ptr<LayerOp<float>> makeLayerOp(const LayerSpec& spec) {
+template <typename T>
+std::unique_ptr<LayerOp<T>> makeLayerOp(const LayerSpec& spec) {
   switch (spec.kind) {
-    case LayerKind::Recurrent: return std::make_unique<RecurrentLayer<float>>(spec.recurrent);
-    case LayerKind::Dense: return std::make_unique<DenseLayer<float>>(spec.dense);
-    case LayerKind::Dropout: return std::make_unique<DropoutLayer<float>>(spec.rate);
-    case LayerKind::Masking: return std::make_unique<MaskingLayer<float>>(spec.maskValue);
-    case LayerKind::Embedding: return std::make_unique<EmbeddingLayer<float>>(spec.embedding);
-    case LayerKind::Attention: return std::make_unique<AttentionLayer<float>>(spec.attention);
+    case LayerKind::Recurrent: return std::make_unique<RecurrentLayer<T>>(spec.recurrent);
+    case LayerKind::Dense: return std::make_unique<DenseLayer<T>>(spec.dense);
+    case LayerKind::Dropout: return std::make_unique<DropoutLayer<T>>(spec.rate);
+    case LayerKind::Masking: return std::make_unique<MaskingLayer<T>>(spec.maskValue);
+    case LayerKind::Embedding: return std::make_unique<EmbeddingLayer<T>>(spec.embedding);
+    case LayerKind::Concatenate: return std::make_unique<ConcatenateLayer<T>>(spec.axis);
+    case LayerKind::Add: return std::make_unique<ElementwiseMergeLayer<T>>(MergeOperation::Add);
+    case LayerKind::Subtract: return std::make_unique<ElementwiseMergeLayer<T>>(MergeOperation::Subtract);
+    case LayerKind::Multiply: return std::make_unique<ElementwiseMergeLayer<T>>(MergeOperation::Multiply);
+    case LayerKind::Average: return std::make_unique<ElementwiseMergeLayer<T>>(MergeOperation::Average);
+    case LayerKind::Maximum: return std::make_unique<ElementwiseMergeLayer<T>>(MergeOperation::Maximum);
+    case LayerKind::RepeatVector: return std::make_unique<RepeatVectorLayer<T>>(spec.repeats);
+    case LayerKind::Reshape: return std::make_unique<ReshapeLayer<T>>(spec.targetShape);
+    case LayerKind::Flatten: return std::make_unique<FlattenLayer<T>>();
+    case LayerKind::Attention: return std::make_unique<AttentionLayer<T>>(spec.attention);
   }
-  throw std::invalid_argument("Expected a known layer kind (0..5) for layer " + spec.name);
+  throw std::invalid_argument("Expected a known layer kind (0..14) for layer " + spec.name);
 }
 
-NetworkShard::NetworkShard(const std::vector<LayerSpec>& specs, const std::vector<Shape>& shapes,
-                           const std::vector<NetworkParam>& params, float* values, float* grads)
-    : shapes_(shapes) {
-  for (size_t i = 0; i < specs.size(); ++i) {
-    layers_.push_back(makeLayerOp(specs[i]));
-    std::vector<float*> layerValues, layerGrads;
-    for (const NetworkParam& p : params) {
-      if (p.layer != i) continue;
-      layerValues.push_back(values + p.offset);
-      layerGrads.push_back(grads + p.offset);
-    }
-    layers_[i]->bind(layerValues, layerGrads);
-  }
-  activations_.resize(layers_.size() + 1);
-  dActivations_.resize(layers_.size() + 1);
+template std::unique_ptr<LayerOp<float>> makeLayerOp(const LayerSpec& spec);
+template std::unique_ptr<LayerOp<double>> makeLayerOp(const LayerSpec& spec);
+
+namespace {
+
+// Each layer's parameter values and gradients, in its paramInfos order.
+std::vector<std::vector<float*>> perLayer(size_t layers, const std::vector<NetworkParam>& params, float* store) {
+  std::vector<std::vector<float*>> pointers(layers);
+  for (const NetworkParam& p : params) pointers[p.layer].push_back(store + p.offset);
+  return pointers;
 }
 
-const Activations<float>& NetworkShard::forward(const float* x, int64_t batch, ForwardMode mode, uint32_t seed) {
-  std::mt19937 rng(seed);
-  activations_[0].data = x;
-  activations_[0].batch = batch;
-  activations_[0].shape = shapes_[0];
-  activations_[0].windows = nullptr;
-  for (size_t i = 0; i < layers_.size(); ++i) activations_[i + 1] = layers_[i]->forwardAll({activations_[i]}, mode, rng).at(0);
-  return activations_.back();
-}
+}  // namespace
 
-BatchMetrics NetworkShard::lossAndBackward(LossHead& loss, const float* targets, const float* sampleWeights,
-                                           double denominator, bool backpropagate) {
-  const Activations<float>& out = activations_.back();
-  auto* lastDense = dynamic_cast<DenseLayer<float>*>(layers_.back().get());
-  const Activation lastActivation = lastDense ? lastDense->activation() : Activation::Linear;
-  Workspace<float>& dOutput = dActivations_.back();
-  if (backpropagate) dOutput.resize(out.batch * shapeSize(out.shape));
-  bool fused = false;
-  BatchMetrics metrics = loss.compute(out, targets, sampleWeights, lastActivation, denominator,
-                                      backpropagate ? dOutput.data() : nullptr, &fused);
-  if (!backpropagate) return metrics;
-  for (size_t i = layers_.size(); i-- > 0;) {
-    float* dInput = nullptr;
-    if (i > 0) {
-      dActivations_[i].resize(out.batch * shapeSize(shapes_[i]));
-      dInput = dActivations_[i].data();
+NetworkShard::NetworkShard(const GraphSpec& graph, const GraphPlan& plan, const std::vector<NetworkParam>& params,
+                           float* values, float* grads)
+    : runner_(graph, plan, perLayer(graph.layers.size(), params, values), perLayer(graph.layers.size(), params, grads)),
+      dOutputs_(plan.outputs.size()),
+      seeds_(plan.outputs.size(), nullptr),
+      logits_(plan.outputs.size(), 0) {}
+
+void NetworkShard::lossAndBackward(std::vector<LossHead>& losses, const std::vector<LossConfig>& configs,
+                                   const std::vector<const float*>& targets, const float* sampleWeights,
+                                   const std::vector<double>& denominators, bool backpropagate,
+                                   std::vector<BatchMetrics>& metrics) {
+  for (size_t k = 0; k < losses.size(); ++k) {
+    const Activations<float>& out = runner_.output(k);
+    DenseLayer<float>* dense = runner_.fusable(k);
+    const Activation activation = dense ? dense->activation() : Activation::Linear;
+    float* gradient = nullptr;
+    const int64_t size = out.batch * shapeSize(out.shape);
+    if (backpropagate) {
+      dOutputs_[k].resize(size);
+      gradient = dOutputs_[k].data();
     }
-    if (fused && i == layers_.size() - 1) {
-      lastDense->backwardFromLogits(dActivations_[i + 1].data(), dInput);
-    } else {
-      layers_[i]->backwardAll({dActivations_[i + 1].data()}, {dInput});
+    bool fused = false;
+    metrics[k] = losses[k].compute(out, targets[k], sampleWeights, activation, denominators[k], gradient, &fused);
+    const float weight = static_cast<float>(configs[k].weight);
+    if (gradient && weight != 1.f) {
+      for (int64_t i = 0; i < size; ++i) gradient[i] *= weight;
     }
+    seeds_[k] = gradient;
+    logits_[k] = fused;
   }
-  return metrics;
+  if (backpropagate) runner_.backward(seeds_, logits_);
 }
 
 }  // namespace rnnkit::ops

@@ -39,7 +39,15 @@ RecurrentLayer<T>::RecurrentLayer(const RecurrentLayerConfig& config) : config_(
     directions_[d].alignWithTime = config.bidirectional;
   }
   paramsPerDirection_ = directions_[0].cell->paramShapes(1, config.units).size();
-  for (int d = 0; d < count; ++d) directions_[d].firstParam = d * paramsPerDirection_;
+  stateCount_ = directions_[0].cell->stateCount();
+  for (int d = 0; d < count; ++d) {
+    Direction& direction = directions_[d];
+    direction.firstParam = d * paramsPerDirection_;
+    direction.initial.resize(stateCount_);
+    direction.final.resize(stateCount_);
+    direction.dFinal.resize(stateCount_);
+    direction.dInitial.resize(stateCount_);
+  }
 }
 
 template <typename T>
@@ -48,19 +56,38 @@ int64_t RecurrentLayer<T>::outputUnits() const {
 }
 
 template <typename T>
-Shape RecurrentLayer<T>::outputShape(const Shape& input) const {
-  if (input.size() != 2) {
-    throw std::invalid_argument("Expected a recurrent layer input of shape [timeSteps, features] per sample but received " +
-                                shapeToString(input));
+void RecurrentLayer<T>::checkInputShapes(const std::vector<Shape>& inputs) const {
+  const size_t states = static_cast<size_t>(stateTensors());
+  if (inputs.size() != 1 && inputs.size() != 1 + states) {
+    throw std::invalid_argument("Expected 1 input tensor (x) or " + std::to_string(1 + states) +
+                                " (x and the initial states) for a recurrent layer but received " +
+                                std::to_string(inputs.size()));
   }
-  if (config_.returnSequences) return {input[0], outputUnits()};
-  return {outputUnits()};
+  if (inputs[0].size() != 2) {
+    throw std::invalid_argument("Expected a recurrent layer input of shape [timeSteps, features] per sample but received " +
+                                shapeToString(inputs[0]));
+  }
+  for (size_t k = 1; k < inputs.size(); ++k) {
+    if (inputs[k] != Shape{config_.units}) {
+      throw std::invalid_argument("Expected initial state " + std::to_string(k - 1) + " of shape [" +
+                                  std::to_string(config_.units) + "] per sample but received " +
+                                  shapeToString(inputs[k]));
+    }
+  }
 }
 
 template <typename T>
-std::vector<ParamInfo> RecurrentLayer<T>::params(const Shape& input) const {
-  outputShape(input);  // validates the rank
-  const int64_t features = input.at(1);
+std::vector<Shape> RecurrentLayer<T>::outputShapes(const std::vector<Shape>& inputs) const {
+  checkInputShapes(inputs);
+  std::vector<Shape> shapes{config_.returnSequences ? Shape{inputs[0][0], outputUnits()} : Shape{outputUnits()}};
+  if (config_.returnState) shapes.resize(1 + stateTensors(), Shape{config_.units});
+  return shapes;
+}
+
+template <typename T>
+std::vector<ParamInfo> RecurrentLayer<T>::paramInfos(const std::vector<Shape>& inputs) const {
+  checkInputShapes(inputs);
+  const int64_t features = inputs[0].at(1);
   std::vector<ParamInfo> list;
   static const char* names[] = {"kernel", "recurrent_kernel", "bias"};
   const Regularizer* regs[] = {&config_.kernelRegularizer, &config_.recurrentRegularizer, &config_.biasRegularizer};
@@ -75,7 +102,18 @@ std::vector<ParamInfo> RecurrentLayer<T>::params(const Shape& input) const {
 }
 
 template <typename T>
-Activations<T> RecurrentLayer<T>::forward(const Activations<T>& input, ForwardMode mode, std::mt19937& rng) {
+std::vector<Activations<T>> RecurrentLayer<T>::forwardAll(const std::vector<Activations<T>>& inputs,
+                                                          ForwardMode mode, std::mt19937& rng) {
+  std::vector<Shape> shapes;
+  for (const Activations<T>& input : inputs) {
+    shapes.push_back(input.shape);
+    if (input.batch != inputs.at(0).batch) {
+      throw std::invalid_argument("Expected initial states of " + std::to_string(inputs[0].batch) +
+                                  " samples (the batch of x) but received " + std::to_string(input.batch));
+    }
+  }
+  checkInputShapes(shapes);
+  const Activations<T>& input = inputs[0];
   const bool training = mode.training;
   keptForBackward_ = mode.keepForBackward;
   batch_ = input.batch;
@@ -83,6 +121,15 @@ Activations<T> RecurrentLayer<T>::forward(const Activations<T>& input, ForwardMo
   features_ = input.shape.at(1);
   windowed_ = input.windows && !input.windows->empty();
   plan_.build(batch_, steps_, windowed_ ? input.windows : nullptr);
+
+  hasInitial_ = inputs.size() > 1;
+  const int64_t stateSize = batch_ * config_.units;
+  for (size_t d = 0; d < directions_.size(); ++d) {
+    for (int64_t k = 0; hasInitial_ && k < stateCount_; ++k) {
+      directions_[d].initial[k].resize(stateSize);
+      samplesToCellRows(plan_, config_.units, inputs[1 + d * stateCount_ + k].data, directions_[d].initial[k].data());
+    }
+  }
 
   dropoutScale_.clear();
   if (training && config_.dropout > 0) {
@@ -99,7 +146,8 @@ Activations<T> RecurrentLayer<T>::forward(const Activations<T>& input, ForwardMo
   }
   mergeOutputs();
 
-  Activations<T> out;
+  std::vector<Activations<T>> outputs(1);
+  Activations<T>& out = outputs[0];
   out.data = output_.data();
   out.batch = batch_;
   out.shape = config_.returnSequences ? Shape{steps_, outputUnits()} : Shape{outputUnits()};
@@ -114,7 +162,12 @@ Activations<T> RecurrentLayer<T>::forward(const Activations<T>& input, ForwardMo
     }
     out.windows = &outWindows_;
   }
-  return out;
+  for (Direction& direction : directions_) {
+    for (int64_t k = 0; config_.returnState && k < stateCount_; ++k) {
+      outputs.push_back({direction.final[k].data(), batch_, Shape{config_.units}, nullptr});
+    }
+  }
+  return outputs;
 }
 
 // Inverted dropout on h_{t-1}: drawn per sample in sample order (so the draw does not depend on how lengths sort
@@ -141,25 +194,31 @@ void RecurrentLayer<T>::runDirection(Direction& direction, const T* x) {
   for (size_t p = 0; p < paramsPerDirection_; ++p) params[p] = this->values_[direction.firstParam + p];
   const RecurrentShape shape{steps_, batch_, features_, hidden};
 
+  const T* initial[2] = {nullptr, nullptr};
+  for (int64_t k = 0; hasInitial_ && k < stateCount_; ++k) initial[k] = direction.initial[k].data();
+
   // The h of every row ([B, H] blocks in cell row order) after each step (hSteps + s * B * H; returnSequences only)
   // and after the last step (hLast); rows past their length already hold their final state. Inference asks the cell
-  // for just the h the layer returns (recurrent dropout, a training-only option, always takes the forward path).
+  // for just the h the layer returns; recurrent dropout (training only) and a returned LSTM c (infer() gives h
+  // alone) take the forward path, whose tape holds every state.
   const int64_t stateSize = batch_ * hidden;
   const T* hSteps = nullptr;
   const T* hLast = nullptr;
-  if (keptForBackward_ || !direction.recurrentMask.empty()) {
-    direction.cell->forward(shape, direction.xCell.data(), plan_.activeRows(), params, nullptr,
+  const bool needsTape = !direction.recurrentMask.empty() || (config_.returnState && stateCount_ > 1);
+  if (keptForBackward_ || needsTape) {
+    direction.cell->forward(shape, direction.xCell.data(), plan_.activeRows(), params, initial,
                             direction.recurrentMask.empty() ? nullptr : direction.recurrentMask.data());
     hSteps = direction.cell->states(0) + stateSize;
     hLast = direction.cell->states(0) + steps_ * stateSize;
   } else {
     direction.hCell.resize((config_.returnSequences ? steps_ : 1) * stateSize);
     T* out = direction.hCell.data();
-    direction.cell->infer(shape, direction.xCell.data(), plan_.activeRows(), params, nullptr,
+    direction.cell->infer(shape, direction.xCell.data(), plan_.activeRows(), params, initial,
                           config_.returnSequences ? out : nullptr, config_.returnSequences ? nullptr : out);
     hSteps = out;
     hLast = config_.returnSequences ? out + (steps_ - 1) * stateSize : out;
   }
+  if (config_.returnState) keepFinalStates(direction, hLast);
   if (config_.returnSequences) {
     direction.output.assign(batch_ * steps_ * hidden, T(0));
     for (int64_t b = 0; b < batch_; ++b) {
@@ -175,6 +234,17 @@ void RecurrentLayer<T>::runDirection(Direction& direction, const T* x) {
       std::memcpy(direction.output.data() + b * hidden, hLast + plan_.row(b) * hidden,
                   sizeof(T) * hidden);
     }
+  }
+}
+
+// The returned states in sample order: h from hLast (cell rows), c (LSTM) from the forward tape's last entry.
+template <typename T>
+void RecurrentLayer<T>::keepFinalStates(Direction& direction, const T* hLast) {
+  const int64_t stateSize = batch_ * config_.units;
+  for (int64_t k = 0; k < stateCount_; ++k) {
+    const T* cellRows = k == 0 ? hLast : direction.cell->states(static_cast<int>(k)) + steps_ * stateSize;
+    direction.final[k].resize(stateSize);
+    cellRowsToSamples(plan_, config_.units, cellRows, direction.final[k].data());
   }
 }
 
@@ -233,53 +303,83 @@ void RecurrentLayer<T>::splitOutputGradient(size_t index, const T* dOutput) {
 }
 
 template <typename T>
-void RecurrentLayer<T>::backward(const T* dOutput, T* dInput) {
+void RecurrentLayer<T>::backwardAll(const std::vector<const T*>& dOutputs, const std::vector<T*>& dInputs) {
   if (!keptForBackward_) {
     throw std::logic_error("RecurrentLayer: backward() needs a forward with keepForBackward, but the last forward was "
                            "an inference pass");
   }
-  const int64_t hidden = config_.units;
-  if (dInput) std::memset(dInput, 0, sizeof(T) * batch_ * steps_ * features_);
-  for (size_t d = 0; d < directions_.size(); ++d) {
-    Direction& direction = directions_[d];
-    splitOutputGradient(d, dOutput);
-    const T* dhSeq = nullptr;
-    const T* dFinal[2] = {nullptr, nullptr};
-    if (config_.returnSequences) {
-      direction.dCell.assign(steps_ * batch_ * hidden, T(0));
-      for (int64_t b = 0; b < batch_; ++b) {
-        for (int64_t s = 0; s < plan_.length(b); ++s) {
-          const int64_t position = plan_.outputPosition(b, s, direction.backwards, direction.alignWithTime);
-          std::memcpy(direction.dCell.data() + (s * batch_ + plan_.row(b)) * hidden,
-                      direction.dOutput.data() + (b * steps_ + position) * hidden, sizeof(T) * hidden);
-        }
+  const size_t outputs = config_.returnState ? 1 + stateTensors() : 1;
+  const size_t inputs = hasInitial_ ? 1 + stateTensors() : 1;
+  if (dOutputs.size() != outputs || dInputs.size() != inputs) {
+    throw std::logic_error("RecurrentLayer: backward expected " + std::to_string(outputs) + " output and " +
+                           std::to_string(inputs) + " input gradients (as the last forward) but received " +
+                           std::to_string(dOutputs.size()) + " and " + std::to_string(dInputs.size()));
+  }
+  if (dInputs[0]) std::memset(dInputs[0], 0, sizeof(T) * batch_ * steps_ * features_);
+  for (size_t d = 0; d < directions_.size(); ++d) backwardDirection(d, dOutputs[0], dOutputs, dInputs);
+}
+
+// One direction's BPTT. Its gradients: the output's (dOutput, nullptr when nothing reaches it) through the merge,
+// at every step (returnSequences) or at the final h; plus the gradients of its returned states at the final states.
+template <typename T>
+void RecurrentLayer<T>::backwardDirection(size_t index, const T* dOutput, const std::vector<const T*>& dOutputs,
+                                          const std::vector<T*>& dInputs) {
+  Direction& direction = directions_[index];
+  const int64_t hidden = config_.units, stateSize = batch_ * hidden;
+  const size_t firstState = 1 + index * stateCount_;  // this direction's first state tensor (input and output)
+  if (dOutput) splitOutputGradient(index, dOutput);
+  const T* dhSeq = nullptr;
+  const T* dFinal[2] = {nullptr, nullptr};
+  if (config_.returnSequences && dOutput) {
+    direction.dCell.assign(steps_ * stateSize, T(0));
+    for (int64_t b = 0; b < batch_; ++b) {
+      for (int64_t s = 0; s < plan_.length(b); ++s) {
+        const int64_t position = plan_.outputPosition(b, s, direction.backwards, direction.alignWithTime);
+        std::memcpy(direction.dCell.data() + (s * batch_ + plan_.row(b)) * hidden,
+                    direction.dOutput.data() + (b * steps_ + position) * hidden, sizeof(T) * hidden);
       }
-      dhSeq = direction.dCell.data();
-    } else {
-      direction.dCell.resize(batch_ * hidden);
+    }
+    dhSeq = direction.dCell.data();
+  }
+  for (int64_t k = 0; k < stateCount_; ++k) {
+    const bool fromOutput = k == 0 && !config_.returnSequences && dOutput;
+    const T* fromState = config_.returnState ? dOutputs[firstState + k] : nullptr;
+    if (!fromOutput && !fromState) continue;
+    Workspace<T>& dState = direction.dFinal[k];
+    dState.assign(stateSize, T(0));
+    if (fromOutput) samplesToCellRows(plan_, hidden, direction.dOutput.data(), dState.data());
+    if (fromState) {
       for (int64_t b = 0; b < batch_; ++b) {
-        std::memcpy(direction.dCell.data() + plan_.row(b) * hidden, direction.dOutput.data() + b * hidden,
-                    sizeof(T) * hidden);
+        T* row = dState.data() + plan_.row(b) * hidden;
+        for (int64_t u = 0; u < hidden; ++u) row[u] += fromState[b * hidden + u];
       }
-      dFinal[0] = direction.dCell.data();
     }
-    const T* params[3];
-    T* dParams[3];
-    for (size_t p = 0; p < paramsPerDirection_; ++p) {
-      params[p] = this->values_[direction.firstParam + p];
-      dParams[p] = this->grads_[direction.firstParam + p];
-    }
-    T* dxCell = nullptr;
-    if (dInput) {
-      direction.dxCell.resize(steps_ * batch_ * features_);
-      dxCell = direction.dxCell.data();
-    }
-    T* dInitial[2] = {nullptr, nullptr};
-    direction.cell->backward(params, dhSeq, dFinal, dParams, dxCell, dInitial);
-    if (dInput) {
-      scatterFromCellLayout(plan_, direction.backwards, features_, dxCell,
-                            dropoutScale_.empty() ? nullptr : dropoutScale_.data(), dInput);
-    }
+    dFinal[k] = dState.data();
+  }
+  const T* params[3];
+  T* dParams[3];
+  for (size_t p = 0; p < paramsPerDirection_; ++p) {
+    params[p] = this->values_[direction.firstParam + p];
+    dParams[p] = this->grads_[direction.firstParam + p];
+  }
+  T* dxCell = nullptr;
+  if (dInputs[0]) {
+    direction.dxCell.resize(steps_ * batch_ * features_);
+    dxCell = direction.dxCell.data();
+  }
+  T* dInitial[2] = {nullptr, nullptr};
+  for (int64_t k = 0; hasInitial_ && k < stateCount_; ++k) {
+    if (!dInputs[firstState + k]) continue;
+    direction.dInitial[k].resize(stateSize);
+    dInitial[k] = direction.dInitial[k].data();
+  }
+  direction.cell->backward(params, dhSeq, dFinal, dParams, dxCell, dInitial);
+  if (dxCell) {
+    scatterFromCellLayout(plan_, direction.backwards, features_, dxCell,
+                          dropoutScale_.empty() ? nullptr : dropoutScale_.data(), dInputs[0]);
+  }
+  for (int64_t k = 0; k < stateCount_; ++k) {
+    if (dInitial[k]) cellRowsToSamples(plan_, hidden, dInitial[k], dInputs[firstState + k]);
   }
 }
 

@@ -2,6 +2,12 @@
 // It owns the layout changes (sequence_layout.h), input dropout and the merge of the two directions; the cells
 // do the numerics. Output: [B, T, H'] with returnSequences (steps outside a sample's window are 0), else [B, H'],
 // the state after the sample's last valid step; H' = 2H for a concatenating bidirectional layer, else H.
+//
+// Explicit state (Keras): inputs are [x] or [x, s_1, ..., s_S], the initial states, each [B, H]; with returnState the
+// outputs are [output, s_1, ..., s_S], the final states, each [B, H]. S = stateCount (1: h; LSTM 2: h, c) x
+// directions, in Keras order: forward h (c), then backward h (c). A sample's final state is its state after its last
+// valid step in processing order (a zero-length sample's final state is its initial state); without initial states
+// every state starts at zero. Gradients flow into the initial states and from the returned states.
 #pragma once
 
 #include <memory>
@@ -31,16 +37,20 @@ struct RecurrentLayerConfig {
   // h_{t-1} where it enters the recurrent products (Keras; see recurrent_cell.h). Training only.
   double recurrentDropout = 0;
   Regularizer kernelRegularizer, recurrentRegularizer, biasRegularizer;
+  bool returnState = false;  // outputs [output, final states...] (see above)
 };
 
 template <typename T>
-class RecurrentLayer : public UnaryLayerOp<T> {
+class RecurrentLayer : public LayerOp<T> {
  public:
   explicit RecurrentLayer(const RecurrentLayerConfig& config);
-  Shape outputShape(const Shape& input) const override;
-  std::vector<ParamInfo> params(const Shape& input) const override;
-  Activations<T> forward(const Activations<T>& input, ForwardMode mode, std::mt19937& rng) override;
-  void backward(const T* dOutput, T* dInput) override;
+  // S: the number of state tensors (initial-state inputs, and returned states with returnState).
+  int64_t stateTensors() const { return static_cast<int64_t>(directions_.size()) * stateCount_; }
+  std::vector<Shape> outputShapes(const std::vector<Shape>& inputs) const override;
+  std::vector<ParamInfo> paramInfos(const std::vector<Shape>& inputs) const override;
+  std::vector<Activations<T>> forwardAll(const std::vector<Activations<T>>& inputs, ForwardMode mode,
+                                         std::mt19937& rng) override;
+  void backwardAll(const std::vector<const T*>& dOutputs, const std::vector<T*>& dInputs) override;
 
  private:
   struct Direction {
@@ -54,17 +64,27 @@ class RecurrentLayer : public UnaryLayerOp<T> {
     Workspace<T> dOutput;  // gradient of `output`
     Workspace<T> dCell;    // the same gradient in cell layout: dhSeq [T, B, H] or dFinal [B, H]
     Workspace<T> recurrentMask;  // [B, H] in cell row order; empty when no recurrent dropout is active
+    std::vector<Workspace<T>> initial;   // per state [B, H], cell row order (used when initial states are given)
+    std::vector<Workspace<T>> final;     // per state [B, H], sample order (returnState)
+    std::vector<Workspace<T>> dFinal;    // per state [B, H], cell row order
+    std::vector<Workspace<T>> dInitial;  // per state [B, H], cell row order
   };
 
   int64_t outputUnits() const;
+  void checkInputShapes(const std::vector<Shape>& inputs) const;
   void drawRecurrentMask(Direction& direction, std::mt19937& rng);
   void runDirection(Direction& direction, const T* x);
+  void keepFinalStates(Direction& direction, const T* hLast);
   void mergeOutputs();
   void splitOutputGradient(size_t index, const T* dOutput);
+  void backwardDirection(size_t index, const T* dOutput, const std::vector<const T*>& dOutputs,
+                         const std::vector<T*>& dInputs);
 
   RecurrentLayerConfig config_;
   std::vector<Direction> directions_;
   size_t paramsPerDirection_ = 0;
+  int64_t stateCount_ = 1;     // states per direction (cell)
+  bool hasInitial_ = false;    // the last forward was given initial states
   SequencePlan plan_;
   int64_t batch_ = 0, steps_ = 0, features_ = 0;
   bool windowed_ = false;

@@ -80,6 +80,20 @@ void scatterFromCellLayout(const SequencePlan& plan, bool backwards, int64_t fea
   }
 }
 
+template <typename T>
+void samplesToCellRows(const SequencePlan& plan, int64_t width, const T* user, T* cell) {
+  for (int64_t b = 0; b < plan.batch(); ++b) std::memcpy(cell + plan.row(b) * width, user + b * width, sizeof(T) * width);
+}
+
+template <typename T>
+void cellRowsToSamples(const SequencePlan& plan, int64_t width, const T* cell, T* user) {
+  for (int64_t b = 0; b < plan.batch(); ++b) std::memcpy(user + b * width, cell + plan.row(b) * width, sizeof(T) * width);
+}
+
+template void samplesToCellRows<float>(const SequencePlan&, int64_t, const float*, float*);
+template void samplesToCellRows<double>(const SequencePlan&, int64_t, const double*, double*);
+template void cellRowsToSamples<float>(const SequencePlan&, int64_t, const float*, float*);
+template void cellRowsToSamples<double>(const SequencePlan&, int64_t, const double*, double*);
 template void gatherToCellLayout<float>(const SequencePlan&, bool, int64_t, const float*, const float*, float*);
 template void gatherToCellLayout<double>(const SequencePlan&, bool, int64_t, const double*, const double*, double*);
 template void scatterFromCellLayout<float>(const SequencePlan&, bool, int64_t, const float*, const float*, float*);

@@ -54,4 +54,11 @@ template <typename T>
 void scatterFromCellLayout(const SequencePlan& plan, bool backwards, int64_t features, const T* dxCell,
                            const T* featureScale, T* dx);
 
+// Per-sample vectors (a recurrent state, [B, width]) between sample order and cell row order:
+// cell[row(b), :] = user[b, :] and user[b, :] = cell[row(b), :].
+template <typename T>
+void samplesToCellRows(const SequencePlan& plan, int64_t width, const T* user, T* cell);
+template <typename T>
+void cellRowsToSamples(const SequencePlan& plan, int64_t width, const T* cell, T* user);
+
 }  // namespace rnnkit::ops

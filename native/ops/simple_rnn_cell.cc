@@ -7,6 +7,7 @@
 
 #include "kernels/simple_rnn.h"
 #include "ops/cell_checks.h"
+#include "ops/errors.h"
 #include "ops/recurrent_cell.h"
 
 namespace rnnkit::ops {
@@ -66,13 +67,13 @@ class SimpleRnnCell final : public RecurrentCell<T> {
       throw std::invalid_argument(std::string(kCell) + ": expected state index 0 (h) but received " +
                                   std::to_string(k));
     }
-    if (!hasForward_) throw std::invalid_argument(std::string(kCell) + ": states() called before forward()");
+    if (!hasForward_) throw StateError(std::string(kCell) + ": states() called before forward()");
     return states_.data();
   }
 
   void backward(const T* const* params, const T* dhSeq, const T* const* dFinal, T* const* dParams, T* dx,
                 T* const* dInitial) override {
-    if (!hasForward_) throw std::invalid_argument(std::string(kCell) + ": backward() called before forward()");
+    if (!hasForward_) throw StateError(std::string(kCell) + ": backward() called before forward()");
     const kernels::SimpleRnnParams<T> unpacked = unpack(params);
     requirePointer(kCell, "dParams", dParams);
     requirePointer(kCell, "dParams[0] (kernel gradient)", dParams[0]);

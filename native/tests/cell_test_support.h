@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "ops/errors.h"
 #include "harness.h"
 #include "ops/recurrent_cell.h"
 
@@ -367,6 +368,18 @@ inline void expectInvalidArgument(const std::function<void()>& body, const std::
     return;
   }
   throw Failure("expected std::invalid_argument mentioning '" + fragment + "'");
+}
+
+// Runs `body` and expects ops::StateError (a call out of order, e.g. backward before forward) mentioning `fragment`.
+inline void expectStateError(const std::function<void()>& body, const std::string& fragment) {
+  try {
+    body();
+  } catch (const ops::StateError& e) {
+    RNNKIT_CHECK(std::string(e.what()).find(fragment) != std::string::npos,
+                 "message '" << e.what() << "' does not mention '" << fragment << "'");
+    return;
+  }
+  throw Failure("expected ops::StateError mentioning '" + fragment + "'");
 }
 
 }  // namespace rnnkit::tests::cells

@@ -314,7 +314,7 @@ RNNKIT_TEST("gru param shapes and misuse errors") {
   lstm.kind = CellKind::Lstm;
   expectInvalid("wrong kind", [&] { makeGruCell<double>(lstm); }, {"config.kind", "received 1"});
   expectInvalid("softmax", [&] { makeGruCell<double>(gruConfig(true, Activation::Softmax)); },
-                {"activation", "received activation code 5"});
+                {"activation", "received code 5"});
 
   Problem p = randomProblem(gruConfig(true), RecurrentShape{5, 4, 3, 3}, 5, true, false, true, false);
   auto cell = makeGruCell<double>(p.config);
@@ -329,7 +329,7 @@ RNNKIT_TEST("gru param shapes and misuse errors") {
   expectInvalid("growing activeRows", [&] { runForward(*cell, p); }, {"activeRows[2]", "[0, 3]", "received 4"});
   p.activeRows.clear();
   p.shape.hiddenSize = 0;
-  expectInvalid("zero hidden size", [&] { runForward(*cell, p); }, {"shape.hiddenSize", "received 0"});
+  expectInvalid("zero hidden size", [&] { runForward(*cell, p); }, {"hiddenSize >= 1", "received 0"});
   p.shape.hiddenSize = 3;
   p.bias.clear();
   expectInvalid("missing bias", [&] { runForward(*cell, p); }, {"params.bias", "nullptr"});

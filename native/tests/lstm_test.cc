@@ -199,12 +199,12 @@ RNNKIT_TEST("lstm states() and backward() after infer() are refused") {
   cell->forward(in.shape, in.x.data(), in.activeRowsOrNull(), params.data(), initial.data());
   Vector hFinal(in.shape.batch * in.shape.hiddenSize);
   cell->infer(in.shape, in.x.data(), in.activeRowsOrNull(), params.data(), initial.data(), nullptr, hFinal.data());
-  expectInvalidArgument([&] { cell->states(0); }, "states() called before forward()");
+  expectStateError([&] { cell->states(0); }, "states() called before forward()");
   std::vector<Vector> dParams;
   for (const Vector& p : in.params) dParams.emplace_back(p.size());
   auto dParamPtr = mutablePointers(dParams);
-  expectInvalidArgument([&] { cell->backward(params.data(), nullptr, nullptr, dParamPtr.data(), nullptr, nullptr); },
-                        "backward() called before forward()");
+  expectStateError([&] { cell->backward(params.data(), nullptr, nullptr, dParamPtr.data(), nullptr, nullptr); },
+                   "backward() called before forward()");
 }
 
 RNNKIT_TEST("lstm reused workspaces give the results of a fresh cell") {
@@ -226,9 +226,9 @@ RNNKIT_TEST("lstm argument errors name what was expected and received") {
   const auto cell = ops::makeLstmCell<double>(config);
   const auto params = pointers(in.params);
   double* dParams[3] = {nullptr, nullptr, nullptr};
-  expectInvalidArgument([&] { cell->backward(params.data(), nullptr, nullptr, dParams, nullptr, nullptr); },
-                        "before forward");
-  expectInvalidArgument([&] { cell->states(0); }, "before forward");
+  expectStateError([&] { cell->backward(params.data(), nullptr, nullptr, dParams, nullptr, nullptr); },
+                   "before forward");
+  expectStateError([&] { cell->states(0); }, "before forward");
   expectInvalidArgument([&] { cell->forward({5, 0, 3, 3}, in.x.data(), nullptr, params.data(), nullptr); },
                         "batch >= 1 but received 0");
   const int32_t badRows[] = {3, 5, 2, 2, 1};

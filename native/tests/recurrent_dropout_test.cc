@@ -268,7 +268,7 @@ struct DropoutLayerCase {
     config.bidirectional = bidirectional;
     config.recurrentDropout = rate;
     op = std::make_unique<rnnkit::ops::RecurrentLayer<double>>(config);
-    infos = op->params({kSteps, kFeatures});
+    infos = op->paramInfos({{kSteps, kFeatures}});
     uint32_t seed = 40;
     std::vector<double*> valuePtr, gradPtr;
     for (const auto& info : infos) {
@@ -287,8 +287,8 @@ struct DropoutLayerCase {
   // Output of one forward; the rng seed fixes which units drop.
   Vector forward(bool training, uint32_t rngSeed) {
     std::mt19937 rng(rngSeed);
-    const auto out = op->forward({x.data(), kBatch, {kSteps, kFeatures}, &windows},
-                                 training ? rnnkit::ops::kTrainingPass : rnnkit::ops::kInferencePass, rng);
+    const auto out = op->forwardAll({{x.data(), kBatch, {kSteps, kFeatures}, &windows}},
+                                    training ? rnnkit::ops::kTrainingPass : rnnkit::ops::kInferencePass, rng).at(0);
     const size_t size = kBatch * rnnkit::ops::shapeSize(out.shape);
     if (outputWeights.size() != size) outputWeights = randomVector(size, 4343);
     return Vector(out.data, out.data + size);
@@ -339,7 +339,7 @@ RNNKIT_TEST("recurrent dropout layer: gradients under a fixed draw match central
       constexpr uint32_t kSeed = 3;
       c.forward(true, kSeed);
       Vector dx(c.x.size(), 0.0);
-      c.op->backward(c.outputWeights.data(), dx.data());
+      c.op->backwardAll({c.outputWeights.data()}, {dx.data()});
       auto loss = [&c] { return c.loss(kSeed); };
       for (size_t p = 0; p < c.values.size(); ++p) {
         const Vector analytic = c.grads[p];

@@ -77,7 +77,8 @@ void checkAgainstTrimmedRuns(const CellConfig& cell, const LayerVariant& variant
     if (length > 0) {
       const Vector trimmedX(chain.x.begin() + (b * kSteps + windows.start[b]) * kFeatures,
                             chain.x.begin() + (b * kSteps + windows.end[b]) * kFeatures);
-      const Activations<double> single = alone.forward({trimmedX.data(), 1, {length, kFeatures}, nullptr}, mode, rng);
+      const Activations<double> single =
+          alone.forwardAll({{trimmedX.data(), 1, {length, kFeatures}, nullptr}}, mode, rng).at(0);
       const int64_t first = variant.returnSequences ? outputWindowStart(variant, windows, b) : 0;
       std::copy(single.data, single.data + shapeSize(single.shape), expected.begin() + first * width);
     }

@@ -178,8 +178,8 @@ RNNKIT_TEST("simple rnn argument errors name what was expected and received") {
   const auto cell = ops::makeSimpleRnnCell<double>(config);
   const auto params = pointers(in.params);
   double* dParams[3] = {nullptr, nullptr, nullptr};
-  expectInvalidArgument([&] { cell->backward(params.data(), nullptr, nullptr, dParams, nullptr, nullptr); },
-                        "before forward");
+  expectStateError([&] { cell->backward(params.data(), nullptr, nullptr, dParams, nullptr, nullptr); },
+                   "before forward");
   expectInvalidArgument([&] { cell->forward({0, 4, 3, 3}, in.x.data(), nullptr, params.data(), nullptr); },
                         "steps >= 1 but received 0");
   const int32_t badRows[] = {3, 3, -1, 2, 1};

@@ -1,0 +1,424 @@
+/**
+ * The one model class (tfjs's LayersModel): a graph of layers from one or more inputs to one or more outputs, run as
+ * one native network. `rk.model({ inputs, outputs })` builds one from symbolic tensors; `Sequential` is the chain
+ * case. Weights live natively in the model that last used a layer (the layer's host): a layer shared by two models
+ * (an inference encoder built from a trained model's layers) moves its weights into the model that runs it, so every
+ * model sees the latest values. Weight plumbing: lib/models/model_weights.ts.
+ */
+import { RnnError } from '../errors';
+import type { Layer } from '../layers/layer';
+import { toRnnError } from '../native';
+import type { NativeBatch, NativeNetwork, NativeParamInfo } from '../native';
+import type { Optimizer } from '../optimizers';
+import { globalRandom } from '../random';
+import { Tensor } from '../tensor';
+import { fitLoop, FitOptions } from '../training/fit';
+import { evaluateLoop, EvaluateOptions, predictLoop, PredictOptions } from '../training/evaluate';
+import { History } from '../training/history';
+import { batchLogs } from '../training/losses';
+import { DataSpec, ModelData, prepareModelData, prepareModelInputs } from '../training/model_data';
+import { Batcher } from '../training/data';
+import { checkFunction, checkKnownKeys, describeValue, optionsOrEmpty } from '../validate';
+import { buildNetwork } from './build_network';
+import { CompileArgs, CompiledState, parseCompileArgs } from './compile_args';
+import { modelIo, SaveOptions } from './model_io';
+import { ModelWeights } from './model_weights';
+import { printGraphSummary } from './summary';
+import { ApplyArgs, SymbolicTensor, symbolicList } from './symbolic';
+import { buildTopology, dataSpecOf, outputNames, replayTopology, Topology } from './topology';
+
+/** Arguments of `rk.model`. */
+export interface ModelArgs {
+  /** The model's inputs (from rk.input), in the order data is given. */
+  inputs: SymbolicTensor | SymbolicTensor[];
+  /** The model's outputs (from layer.apply), in the order losses and predictions are given. */
+  outputs: SymbolicTensor | SymbolicTensor[];
+  /** Model name. Default 'model'. */
+  name?: string;
+}
+
+/** @internal Passed by Sequential: a model whose graph its add() builds. */
+export const EMPTY_GRAPH = Symbol('empty graph');
+
+/** A graph of layers trained as one native network; build one with `rk.model()` (or `rk.sequential()`). */
+export class Model {
+  /** The model's name. */
+  readonly name: string;
+  /** Set by callbacks (e.g. earlyStopping) to end fit after the current epoch. */
+  stopTraining = false;
+  private topologyValue?: Topology;
+  private readonly weights = new ModelWeights(this);
+  private compiledState?: CompiledState;
+  private activeTask?: string;
+  private disposed = false;
+
+  /** Builds the graph from `inputs` to `outputs` and its native network; every graph error is raised here. */
+  constructor(args: ModelArgs | { [EMPTY_GRAPH]: string }) {
+    if (args !== null && typeof args === 'object' && EMPTY_GRAPH in args) {
+      this.name = args[EMPTY_GRAPH];
+      return;
+    }
+    const options = optionsOrEmpty(args as ModelArgs, 'model options');
+    checkKnownKeys(options, ['inputs', 'outputs', 'name'], 'model options');
+    if (options.name !== undefined && (typeof options.name !== 'string' || options.name.length === 0)) {
+      throw new RnnError('ARGUMENT', `Expected a non-empty string for name but received ${describeValue(options.name)}`);
+    }
+    this.name = options.name ?? 'model';
+    this.setTopology(buildTopology(options.inputs, options.outputs, this.name));
+  }
+
+  /** @internal The graph (undefined for a sequential model without layers). */
+  get topology(): Topology | undefined {
+    return this.topologyValue;
+  }
+
+  /** @internal Replaces the graph and rebuilds the network, keeping the weights of known layers; all or nothing. */
+  protected setTopology(topology: Topology | undefined): void {
+    this.ensureIdle('change the layers');
+    if (topology === undefined) {
+      this.weights.replace(undefined);
+    } else {
+      const previous = this.weights.collect(topology);
+      const built = buildNetwork(topology, previous);
+      if (this.compiledState) {
+        try {
+          built.network.compile(this.nativeLosses(this.compiledState), this.compiledState.optimizer.getConfig());
+        } catch (error) {
+          built.network.dispose();
+          throw toRnnError(error);
+        }
+      }
+      this.weights.replace(built, topology);
+    }
+    this.topologyValue = topology;
+    if (this.weights.network && this.compiledState) this.applyTrainable();
+  }
+
+  /** @internal True for Sequential (its summary is a plain layer table). */
+  protected get isSequential(): boolean {
+    return false;
+  }
+
+  /** The layers, in order of first use (getWeights order). */
+  get layers(): readonly Layer[] {
+    return this.topologyValue?.layers.slice() ?? [];
+  }
+  /** The model's inputs. */
+  get inputs(): readonly SymbolicTensor[] {
+    return this.requireGraph().inputs.slice();
+  }
+  /** The model's outputs. */
+  get outputs(): readonly SymbolicTensor[] {
+    return this.requireGraph().outputs.slice();
+  }
+  /** Input names (keys of x objects). */
+  get inputNames(): string[] {
+    return this.requireGraph().inputs.map((t) => t.name);
+  }
+  /** Output names (keys of y, loss and metrics objects; history keys such as `dense_1_loss`): the producing layer's. */
+  get outputNames(): string[] {
+    return outputNames(this.requireGraph());
+  }
+  /** Per-sample shape of the first input (-1: any length). */
+  get inputShape(): readonly number[] {
+    return this.requireGraph().inputs[0].sampleShape;
+  }
+  /** Per-sample shape of the first output (-1: any length). */
+  get outputShape(): readonly number[] {
+    return this.requireGraph().outputs[0].sampleShape;
+  }
+  /** The optimizer given to compile. */
+  get optimizer(): Optimizer {
+    return this.requireCompiled().optimizer;
+  }
+  /** True after compile. */
+  get isCompiled(): boolean {
+    return this.compiledState !== undefined;
+  }
+  /** True while fit / evaluate / predict runs on this model. */
+  get isBusy(): boolean {
+    return this.activeTask !== undefined;
+  }
+  /** True after dispose(). */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** A layer by name or index (getWeights order). */
+  getLayer(nameOrIndex: string | number): Layer {
+    const layers = this.layers;
+    const layer = typeof nameOrIndex === 'number' ? layers[nameOrIndex] : layers.find((l) => l.name === nameOrIndex);
+    if (!layer) {
+      throw new RnnError('ARGUMENT', `Expected a layer name (${layers.map((l) => `'${l.name}'`).join(', ')}) or an index below ${layers.length} but received ${describeValue(nameOrIndex)}`);
+    }
+    return layer;
+  }
+
+  /** Per-sample input shape of the first use of layer i (its weights' shapes follow from it). @internal */
+  layerInputShape(index: number): readonly number[] {
+    const topology = this.requireGraph();
+    return topology.firstUse.get(topology.layers[index])!.inputs[0].sampleShape;
+  }
+
+  /** Number of weight values in every layer. */
+  countParams(): number {
+    return this.layers.reduce((sum, layer, i) => sum + layer.countParams(this.layerInputShape(i)), 0);
+  }
+
+  /** Prints a table of layers, output shapes, parameter counts and (for graphs) the tensors each layer reads. */
+  summary(printFn: (line: string) => void = console.log): void {
+    if (this.disposed) throw this.disposedError('print a summary');
+    printGraphSummary(this.name, this.requireGraph(), this.isSequential, checkFunction(printFn, 'summary printFn'));
+  }
+
+  /**
+   * Applies the whole model to symbolic tensors, as a layer of another model: its nodes are added to the outer
+   * graph with the same Layer objects, so the weights are shared. Returns one tensor per output.
+   */
+  apply(inputs: SymbolicTensor | SymbolicTensor[], args?: ApplyArgs): SymbolicTensor | SymbolicTensor[] {
+    if (args !== undefined) throw new RnnError('ARGUMENT', `Expected no apply options for model '${this.name}' (initialState belongs to recurrent layers) but received ${describeValue(args)}`);
+    const outputs = replayTopology(this.requireGraph(), symbolicList(inputs, `the input of model '${this.name}'`), this.name);
+    return outputs.length === 1 ? outputs[0] : outputs;
+  }
+
+  /**
+   * Sets the losses, the optimizer and the metrics; needed before fit, evaluate and trainOnBatch. loss, metrics and
+   * lossWeights may be given per output (array in output order, or object keyed by output name). Compiling again
+   * keeps the weights and, with the same optimizer object, its state.
+   */
+  compile(args: CompileArgs): void {
+    this.ensureIdle('compile');
+    const network = this.requireNetwork();
+    const state = parseCompileArgs(args, this.compiledState?.optimizer, this.outputNames);
+    try {
+      network.compile(this.nativeLosses(state), state.optimizer.getConfig());
+    } catch (error) {
+      throw toRnnError(error);
+    }
+    if (this.compiledState && this.compiledState.optimizer !== state.optimizer) this.compiledState.optimizer.sink = undefined;
+    state.optimizer.sink = { setLearningRate: (rate) => this.requireNetwork().setLearningRate(rate) };
+    this.compiledState = state;
+    this.applyTrainable();
+  }
+
+  private nativeLosses(state: CompiledState) {
+    return state.outputs.map((o) => ({ loss: o.loss, huberDelta: state.huberDelta, weight: o.weight }));
+  }
+
+  /**
+   * Frees the model's native memory at once, instead of when the garbage collector gets to it. Layers it shares
+   * with other models keep their weights. Every later call that needs the model is a STATE error. Idempotent.
+   */
+  dispose(): void {
+    this.ensureIdle('dispose the model');
+    this.weights.detachAll();
+    this.disposed = true;
+  }
+
+  /** Trains the model; see FitOptions. x and y: a tensor, an array in input/output order, or an object by name. */
+  async fit(x: ModelData, y: ModelData, options: FitOptions = {}): Promise<History> {
+    return this.runTask('fit', () => fitLoop(this, x, y, options));
+  }
+
+  /** Loss and metrics on the given data, e.g. `{ loss, accuracy }` (per output too with several outputs). */
+  async evaluate(x: ModelData, y: ModelData, options: EvaluateOptions = {}): Promise<Record<string, number>> {
+    return this.runTask('evaluate', () => evaluateLoop(this, x, y, options));
+  }
+
+  /** Outputs for x, in batches: a Tensor [N, ...outputShape] for one output, an array for several. */
+  async predict(x: ModelData, options: PredictOptions = {}): Promise<Tensor | Tensor[]> {
+    return this.runTask('predict', async () => this.oneOrMany(await predictLoop(this, x, options)));
+  }
+
+  /** Outputs for one batch (no splitting). */
+  async predictOnBatch(x: ModelData): Promise<Tensor | Tensor[]> {
+    return this.runTask('predict', async () => {
+      const { samples, xs } = await prepareModelInputs(this.dataSpec(), x);
+      const out = await this.requireNetwork().predict(new Batcher(xs).batch(null, 0, samples)).catch((e) => { throw toRnnError(e); });
+      return this.oneOrMany(out.outputs.map((values, k) => new Tensor(values, [samples, ...out.shapes[k]])));
+    });
+  }
+
+  private oneOrMany(tensors: Tensor[]): Tensor | Tensor[] {
+    return tensors.length === 1 ? tensors[0] : tensors;
+  }
+
+  /** One optimizer step on one batch; returns `{ loss, ...metrics }` of that batch (before the update). */
+  async trainOnBatch(x: ModelData, y: ModelData): Promise<Record<string, number>> {
+    return this.runTask('train', async () => {
+      const { compiled, batch } = await this.checkedBatch(x, y);
+      const seed = globalRandom().integer(0x7fffffff);
+      const metrics = await this.requireNetwork().trainBatch(batch, seed).catch((e) => { throw toRnnError(e); });
+      return batchLogs(metrics, compiled.outputs, batch.batch);
+    });
+  }
+
+  /**
+   * The loss on one batch and its gradient with respect to every weight (getWeights order), without updating
+   * anything; dropout is active, as in a training step. For checking models and for custom training schemes.
+   */
+  async computeGradients(x: ModelData, y: ModelData, options: { seed?: number } = {}): Promise<{
+    /** The batch loss (regularization included). */
+    loss: number;
+    /** One gradient per weight, in getWeights order. */
+    gradients: Tensor[];
+  }> {
+    return this.runTask('computeGradients', async () => {
+      const { batch } = await this.checkedBatch(x, y);
+      const seed = options.seed ?? globalRandom().integer(0x7fffffff);
+      const result = await this.requireNetwork().computeGradients(batch, seed).catch((e) => { throw toRnnError(e); });
+      const infos = this.weights.infos;
+      return { loss: result.metrics.loss, gradients: this.weights.order().map((i) => new Tensor(result.gradients[i], infos[i].shape)) };
+    });
+  }
+
+  /**
+   * @internal Full-batch L-BFGS over the trainable weights on one batch (no dropout): loss plus weight penalties
+   * minimised in one native call; the weights end at the best point found (rk.fineTune's linear probe).
+   */
+  async minimizeOnBatch(x: ModelData, y: ModelData, options: { maxIterations: number; gradientTolerance: number; valueTolerance: number }) {
+    return this.runTask('minimize', async () => {
+      const { batch } = await this.checkedBatch(x, y);
+      return this.requireNetwork().minimize(batch, options).catch((e) => { throw toRnnError(e); });
+    });
+  }
+
+  private async checkedBatch(x: ModelData, y: ModelData): Promise<{ compiled: CompiledState; batch: NativeBatch }> {
+    const compiled = this.requireCompiled();
+    const data = await prepareModelData(this.dataSpec(compiled), x, y);
+    return { compiled, batch: new Batcher(data.xs, data.ys).batch(null, 0, data.samples) };
+  }
+
+  /**
+   * Saves the model: by default to one file (topology, weights, compile settings; the optimizer state too with
+   * `includeOptimizer: true`), or with `format: 'tfjs'` to a directory tfjs can load. Load it with rk.loadModel.
+   */
+  async save(path: string, options?: SaveOptions): Promise<void> {
+    this.ensureIdle('save');
+    return this.saveBetweenBatches(path, options);
+  }
+
+  /** @internal save without the busy check (modelCheckpoint between batches of fit). */
+  saveBetweenBatches(path: string, options?: SaveOptions): Promise<void> {
+    this.weights.claim();
+    return modelIo().save(this, path, options);
+  }
+
+  /** @internal The compile settings, or undefined when the model is not compiled. */
+  get compiledSettings(): CompiledState | undefined {
+    return this.compiledState;
+  }
+
+  /** Copies of every weight, layer by layer (order of first use), in Keras order within a layer. */
+  getWeights(): Tensor[] {
+    this.ensureIdle('read weights');
+    return this.readAllWeights();
+  }
+
+  /** Replaces every weight; shapes are checked first, and on any mismatch nothing changes. */
+  setWeights(weights: Tensor[]): void {
+    this.ensureIdle('set weights');
+    this.writeAllWeights(weights);
+  }
+
+  /** @internal getWeights without the busy check (callbacks between batches). */
+  readAllWeights(): Tensor[] {
+    this.requireNetwork();
+    return this.weights.readAll();
+  }
+
+  /** @internal setWeights without the busy check (callbacks between batches). */
+  writeAllWeights(weights: Tensor[]): void {
+    this.requireNetwork();
+    this.weights.writeAll(weights);
+  }
+
+  /** @internal LayerHost */
+  getLayerWeights(layer: Layer): Tensor[] {
+    this.ensureIdle('read weights');
+    return this.weights.readLayer(layer);
+  }
+
+  /** @internal LayerHost */
+  setLayerWeights(layer: Layer, weights: Tensor[]): void {
+    this.ensureIdle('set weights');
+    this.weights.writeLayer(layer, weights);
+  }
+
+  /** @internal LayerHost */
+  layerTrainableChanged(): void {
+    if (this.weights.network && !this.activeTask) this.applyTrainable();
+  }
+
+  /** @internal What data for this model must look like (checked before any batch runs). */
+  dataSpec(compiled?: CompiledState): DataSpec {
+    return dataSpecOf(this.requireGraph(), compiled?.outputs.map((o) => o.loss));
+  }
+
+  /** @internal The native network (built), with every layer's latest weights in it. */
+  requireNetwork(): NativeNetwork {
+    if (this.disposed) throw this.disposedError('use it');
+    const network = this.weights.network;
+    if (!network) throw new RnnError('STATE', `Model '${this.name}' has no layers yet; add layers first`);
+    this.weights.claim();
+    return network;
+  }
+
+  /** @internal */
+  requireCompiled(): CompiledState {
+    if (!this.compiledState) throw new RnnError('STATE', `Model '${this.name}' is not compiled; call model.compile({ optimizer, loss }) first`);
+    return this.compiledState;
+  }
+
+  /** @internal Native parameter indices of a layer. */
+  paramIndicesOf(layer: Layer): readonly number[] {
+    return this.weights.indicesOf(layer);
+  }
+
+  /** @internal The native parameters (name, shape, layer) of the network. */
+  get paramInfos(): readonly NativeParamInfo[] {
+    return this.weights.infos;
+  }
+
+  /** @internal Pushes each layer's trainable flag to the native parameters (done before every fit). */
+  applyTrainable(): void {
+    const network = this.requireNetwork();
+    for (const layer of this.layers) {
+      for (const index of this.weights.indicesOf(layer)) network.setTrainable(index, layer.trainable);
+    }
+  }
+
+  /** @internal Runs one task at a time: a second fit, or a weight change during fit, is a BUSY error. */
+  async runTask<T>(task: string, body: () => Promise<T>): Promise<T> {
+    this.ensureIdle(task);
+    this.activeTask = task;
+    try {
+      return await body();
+    } finally {
+      this.activeTask = undefined;
+    }
+  }
+
+  /** @internal Throws BUSY while a task runs, STATE after dispose. */
+  ensureIdle(what: string): void {
+    if (this.disposed && what !== 'dispose the model') throw this.disposedError(what);
+    if (this.activeTask) {
+      throw new RnnError('BUSY', `Cannot ${what} while ${this.activeTask} is running on model '${this.name}'; await it first`);
+    }
+  }
+
+  private disposedError(what: string): RnnError {
+    return new RnnError('STATE', `Cannot ${what}: model '${this.name}' was disposed (its native memory is freed)`);
+  }
+
+  private requireGraph(): Topology {
+    if (!this.topologyValue) throw new RnnError('STATE', `Model '${this.name}' has no layers yet`);
+    return this.topologyValue;
+  }
+}
+
+/** Creates a functional model from symbolic inputs to outputs (tfjs: tf.model, Keras: keras.Model). */
+export function model(args: ModelArgs): Model {
+  return new Model(args);
+}
+

@@ -7,7 +7,6 @@
  */
 import { join } from 'path';
 import { RnnError } from '../errors';
-import { Sequential } from '../models/sequential';
 import type { Model } from '../models/model';
 import { registerModelIo } from '../models/model_io';
 import { checkBoolean, checkInteger, checkKnownKeys, checkOneOf, invalid, optionsOrEmpty } from '../validate';
@@ -36,9 +35,6 @@ export const SAVE_FORMATS = ['rnnkit', 'tfjs'] as const;
 
 /** Writes `model` to `path`. The model's values are copied before the first await. @internal (use model.save) */
 export async function saveModel(model: Model, path: string, options?: SaveOptions): Promise<void> {
-  if (!(model instanceof Sequential)) {
-    throw new RnnError('STATE', `Expected a sequential model to save but model '${model.name}' is a functional graph; saving graphs comes with the graph file formats (issue 13)`);
-  }
   if (typeof path !== 'string' || path.length === 0) throw invalid('ARGUMENT', 'a non-empty path', 'save path', path);
   const opts = optionsOrEmpty(options, 'save options');
   checkKnownKeys(opts, SAVE_KEYS, 'save options');
@@ -69,7 +65,7 @@ export interface LoadOptions {
  * included); tfjs models come back uncompiled. Malformed files raise FORMAT, file-system failures IO. Files the model
  * lists must be regular files inside its real folder (symlinks resolved), each listed once (confined_read.ts).
  */
-export async function loadModel(path: string, options?: LoadOptions): Promise<Sequential> {
+export async function loadModel(path: string, options?: LoadOptions): Promise<Model> {
   if (typeof path !== 'string' || path.length === 0) throw invalid('ARGUMENT', 'a non-empty path', 'loadModel path', path);
   const opts = optionsOrEmpty(options, 'loadModel options');
   checkKnownKeys(opts, ['maxBytes'], 'loadModel options');

@@ -14,6 +14,7 @@
 import { RnnError } from '../errors';
 import { Dense } from '../layers/core';
 import { layerFromConfig, serializeLayer } from '../layers/registry';
+import type { Model } from '../models/model';
 import { Sequential } from '../models/sequential';
 import { Random } from '../random';
 import { Tensor } from '../tensor';
@@ -46,7 +47,8 @@ export interface ProbeSite {
 }
 
 /** The probe's site in `model`, or the reason it cannot run there. */
-export function probeSite(model: Sequential): ProbeSite | { reason: string } {
+export function probeSite(model: Model): ProbeSite | { reason: string } {
+  if (!(model instanceof Sequential)) return { reason: `model '${model.name}' is a functional graph (the probe solves the last layer of a sequential stack)` };
   const headIndex = model.layers.length - 1;
   const head = model.layers[headIndex];
   if (!(head instanceof Dense)) return { reason: `the last layer '${head.name}' is a ${head.className}, not a Dense head` };
@@ -57,8 +59,8 @@ export function probeSite(model: Sequential): ProbeSite | { reason: string } {
 }
 
 /** The body's output (the head's input) for every sample of x: [N, D]. */
-export async function bodyFeatures(model: Sequential, site: ProbeSite, x: Tensor): Promise<Tensor> {
-  const body = cloneLayers(model, site.headIndex);
+export async function bodyFeatures(model: Model, site: ProbeSite, x: Tensor): Promise<Tensor> {
+  const body = cloneLayers(model as Sequential, site.headIndex); // probeSite only gives a site in a Sequential
   return body.predict(x, { batchSize: PROBE_DEFAULTS.featureBatchSize });
 }
 
@@ -90,7 +92,7 @@ export interface ProbeResult {
 }
 
 /** A one-layer model holding a copy of the head's config on [D] inputs, with weight decay `l2` on its kernel. */
-function headModel(model: Sequential, site: ProbeSite, loss: LossName, l2: number): Sequential {
+function headModel(model: Model, site: ProbeSite, loss: LossName, l2: number): Sequential {
   const head = model.layers[site.headIndex];
   const layer = layerFromConfig(serializeLayer(head), 'head', {
     name: head.name, inputShape: [site.featureSize], trainable: true, kernelRegularizer: l2 > 0 ? { l1: 0, l2 } : undefined,
@@ -105,7 +107,7 @@ function headModel(model: Sequential, site: ProbeSite, loss: LossName, l2: numbe
  * One native call: L-BFGS runs in C++ over the network's own loss and gradient (kernels/lbfgs.h), so a solve costs
  * its arithmetic, not one JS round trip per evaluation.
  */
-async function solve(model: Sequential, features: Tensor, y: Tensor, start: Tensor[], maxIterations: number) {
+async function solve(model: Model, features: Tensor, y: Tensor, start: Tensor[], maxIterations: number) {
   model.setWeights(start);
   const result = await model.minimizeOnBatch(features, y, { maxIterations, ...SOLVER_TOLERANCES });
   return { weights: model.getWeights(), result };
@@ -128,7 +130,7 @@ export interface DecayChoice {
  * cross-validation on the features: the lowest mean held-out loss.
  */
 export async function chooseDecay(
-  model: Sequential, site: ProbeSite, features: Tensor, y: Tensor, loss: LossName, rng: Random,
+  model: Model, site: ProbeSite, features: Tensor, y: Tensor, loss: LossName, rng: Random,
   options: ProbeOptions & { ids?: Int32Array } = {},
 ): Promise<DecayChoice> {
   const grid = options.l2 === undefined ? [...PROBE_DEFAULTS.l2] : Array.isArray(options.l2) ? [...options.l2] : [options.l2];
@@ -169,7 +171,7 @@ export async function chooseDecay(
   return { l2: candidates.reduce((a, b) => (b.loss < a.loss ? b : a)).l2, candidates };
 }
 
-function zeroWeights(model: Sequential, site: ProbeSite): Tensor[] {
+function zeroWeights(model: Model, site: ProbeSite): Tensor[] {
   return model.layers[site.headIndex].getWeights().map((w) => new Tensor(new Float32Array(w.data.length), w.shape.slice()));
 }
 
@@ -179,7 +181,7 @@ function zeroWeights(model: Sequential, site: ProbeSite): Tensor[] {
  * when given (e.g. chosen once for every fold of rk.fineTune's cross-validation), else chosen here by chooseDecay.
  */
 export async function fitProbe(
-  model: Sequential, site: ProbeSite, features: Tensor, y: Tensor, loss: LossName, rng: Random,
+  model: Model, site: ProbeSite, features: Tensor, y: Tensor, loss: LossName, rng: Random,
   options: ProbeOptions & { ids?: Int32Array; decided?: DecayChoice } = {},
 ): Promise<ProbeResult> {
   const samples = features.shape[0];

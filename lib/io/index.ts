@@ -19,7 +19,8 @@ import { loadTfjsModel, saveTfjsModel, TFJS_MODEL_FILE } from './tfjs_format';
 export interface SaveOptions {
   /**
    * 'rnnkit': one file (any name, e.g. `model.rnnkit`). 'tfjs': `path` is a directory (created if missing) that
-   * receives `model.json` and `weights.bin` for `tf.loadLayersModel`; GRU layers need `resetAfter: false` there.
+   * receives `model.json` and `weights.bin` for `tf.loadLayersModel` (a functional model as tfjs' `class_name:
+   * 'Model'`); GRU layers need `resetAfter: false` there.
    * Default 'rnnkit'.
    */
   format?: 'rnnkit' | 'tfjs';
@@ -61,7 +62,8 @@ export interface LoadOptions {
 
 /**
  * Loads a model saved by `model.save`: an rnnkit file, or a tfjs layers model given as its directory or its
- * `model.json`. rnnkit files come back compiled when they were saved compiled (with the optimizer state when it was
+ * `model.json`. Resolves to a `Sequential` for a sequential model and to a functional `Model` for a graph
+ * (`class_name: 'Model'` in tfjs files); narrow with `instanceof rk.Sequential` where it matters. rnnkit files come back compiled when they were saved compiled (with the optimizer state when it was
  * included); tfjs models come back uncompiled. Malformed files raise FORMAT, file-system failures IO. Files the model
  * lists must be regular files inside its real folder (symlinks resolved), each listed once (confined_read.ts).
  */

@@ -153,6 +153,24 @@ describe('tfjs layers format', () => {
     loaded.dispose();
   });
 
+  test('token ids through an embedding with maskZero and a bidirectional layer: int32 input, masks, both ways', async () => {
+    rk.setSeed(15);
+    const ids = rk.input({ shape: [T], name: 'ids', dtype: 'int32' });
+    const embedded = rk.layers.embedding({ inputDim: 7, outputDim: 3, maskZero: true, name: 'emb' }).apply(ids) as rk.SymbolicTensor;
+    const bi = rk.layers.bidirectional({ layer: rk.layers.gru({ units: 3, resetAfter: false, name: 'g' }), name: 'bi' }).apply(embedded) as rk.SymbolicTensor;
+    const model = rk.model({ inputs: ids, outputs: rk.layers.dense({ units: 2, activation: 'softmax', name: 'out' }).apply(bi) as rk.SymbolicTensor });
+    const x = new rk.Tensor(Float32Array.from({ length: N * T }, (_, i) => (i % T >= 3 ? 0 : 1 + ((i * 5) % 6))), [N, T]);
+    const target = join(dir, 'tokens-tfjs');
+    await model.save(target, { format: 'tfjs' });
+    const expected = (await model.predict(x)) as rk.Tensor;
+    const tfModel = await tf.loadLayersModel(readFromDirectory(target));
+    expect(maxAbsDiff((await tfOutputs(tfModel, [x]))[0], expected.data)).toBeLessThan(1e-5);
+    const back = await rk.loadModel(target);
+    expect(back.inputs[0].dtype).toBe('int32');
+    expect(Array.from(((await back.predict(x)) as rk.Tensor).data)).toEqual(Array.from(expected.data));
+    tfModel.dispose();
+  });
+
   test('a layer class rnnkit does not share with tfjs is refused by name when reading', async () => {
     const target = join(dir, 'unknown-class');
     rk.setSeed(14);

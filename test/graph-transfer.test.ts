@@ -89,14 +89,24 @@ describe('fineTune and crossValidate on graphs', () => {
     expect(same(fresh.getWeights(), model.getWeights())).toBe(false);
   });
 
-  test('fineTune runs a recipe on a one-output graph and refuses the probe on it by reason; several outputs are refused', async () => {
+  test('fineTune runs recipes on a one-output graph, the probe on its Dense output layer; other heads and several outputs are refused', async () => {
     rk.setSeed(44);
     const model = encoderModel('ft', 2, 'head');
     const { x, y } = data(2, 4);
     const result = await rk.fineTune(model, x, y, { strategy: 'finetune', loss: 'categoricalCrossentropy', epochs: 1, verbose: 0 });
     expect(result.strategy).toBe('finetune');
-    await expect(rk.fineTune(model, x, y, { strategy: 'lpft', loss: 'categoricalCrossentropy', epochs: 1, verbose: 0 }))
-      .rejects.toThrow(/functional graph/);
+    const before = model.getLayer('enc').getWeights();
+    const probed = await rk.fineTune(model, x, y, { strategy: 'probe', loss: 'categoricalCrossentropy', verbose: 0 });
+    expect(probed.strategy).toBe('probe');
+    expect(same(model.getLayer('enc').getWeights(), before)).toBe(true); // the probe trains the head only
+    const lpft = await rk.fineTune(model, x, y, { strategy: 'lpft', loss: 'categoricalCrossentropy', epochs: 1, verbose: 0 });
+    expect(lpft.strategy).toBe('lpft');
+    expect(Number.isFinite((await model.evaluate(x, y)).loss)).toBe(true);
+
+    const seq = rk.input({ shape: [T, 3] });
+    const recurrentHead = rk.model({ inputs: seq, outputs: rk.layers.lstm({ units: 2, name: 'rec_head' }).apply(seq) as rk.SymbolicTensor });
+    await expect(rk.fineTune(recurrentHead, x, y, { strategy: 'lpft', loss: 'categoricalCrossentropy', epochs: 1, verbose: 0 }))
+      .rejects.toThrow(/last layer 'rec_head' is a LSTM, not a Dense head/);
     const inp = rk.input({ shape: [T, 3] });
     const h = rk.layers.gru({ units: 2 }).apply(inp) as rk.SymbolicTensor;
     const two = rk.model({ inputs: inp, outputs: [rk.layers.dense({ units: 2 }).apply(h) as rk.SymbolicTensor, h] });

@@ -14,7 +14,7 @@
 import { RnnError } from '../errors';
 import { Dense } from '../layers/core';
 import { layerFromConfig, serializeLayer } from '../layers/registry';
-import type { Model } from '../models/model';
+import { Model } from '../models/model';
 import { Sequential } from '../models/sequential';
 import { Random } from '../random';
 import { Tensor } from '../tensor';
@@ -40,28 +40,41 @@ export const PROBE_DEFAULTS = Object.freeze({
  */
 const SOLVER_TOLERANCES = Object.freeze({ gradientTolerance: 1e-4, valueTolerance: 1e-8 });
 
-/** Where the probe can run: the head is the last layer, a Dense on vector features [D]. */
+/** Where the probe can run: the head is the model's output layer, a Dense on vector features [D], used once. */
 export interface ProbeSite {
   headIndex: number;
   featureSize: number;
 }
 
-/** The probe's site in `model`, or the reason it cannot run there. */
+/** The probe's site in `model` (a Sequential's last layer, a one-output graph's output layer), or why it cannot run. */
 export function probeSite(model: Model): ProbeSite | { reason: string } {
-  if (!(model instanceof Sequential)) return { reason: `model '${model.name}' is a functional graph (the probe solves the last layer of a sequential stack)` };
-  const headIndex = model.layers.length - 1;
-  const head = model.layers[headIndex];
+  const topology = model.topology!;
+  if (topology.outputs.length !== 1) return { reason: `model '${model.name}' has ${topology.outputs.length} outputs, not one head` };
+  const node = topology.outputs[0].node!;
+  const head = node.layer;
   if (!(head instanceof Dense)) return { reason: `the last layer '${head.name}' is a ${head.className}, not a Dense head` };
-  if (headIndex === 0) return { reason: 'the model has no body under its head' };
-  const input = model.layerInputShape(headIndex);
+  if (topology.nodes.some((n) => n.layer === head && n !== node)) return { reason: `the head '${head.name}' is applied more than once` };
+  if (node.inputs[0].isInput) return { reason: 'the model has no body under its head' };
+  const input = node.inputs[0].sampleShape;
   if (input.length !== 1) return { reason: `the head '${head.name}' acts on [${input.join(', ')}] per sample, not on a feature vector` };
-  return { headIndex, featureSize: input[0] };
+  return { headIndex: model.layers.indexOf(head), featureSize: input[0] };
 }
 
 /** The body's output (the head's input) for every sample of x: [N, D]. */
 export async function bodyFeatures(model: Model, site: ProbeSite, x: Tensor): Promise<Tensor> {
-  const body = cloneLayers(model as Sequential, site.headIndex); // probeSite only gives a site in a Sequential
-  return body.predict(x, { batchSize: PROBE_DEFAULTS.featureBatchSize });
+  if (model instanceof Sequential) {
+    const body = cloneLayers(model, site.headIndex);
+    return body.predict(x, { batchSize: PROBE_DEFAULTS.featureBatchSize });
+  }
+  // A graph's body is the graph up to the head's input: a model over the same layers (their weights are shared, not
+  // copied), disposed once the features are out.
+  const topology = model.topology!;
+  const body = new Model({ inputs: [...topology.inputs], outputs: topology.outputs[0].node!.inputs[0], name: `${model.name}_body` });
+  try {
+    return (await body.predict(x, { batchSize: PROBE_DEFAULTS.featureBatchSize })) as Tensor;
+  } finally {
+    body.dispose();
+  }
 }
 
 /** Options of the linear probe (rk.fineTune's `probe`). */

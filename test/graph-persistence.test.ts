@@ -171,6 +171,22 @@ describe('tfjs layers format', () => {
     tfModel.dispose();
   });
 
+  test('bidirectional returned states into a bidirectional initialState (forward then backward) load in tfjs', async () => {
+    rk.setSeed(16);
+    const x = rk.input({ shape: [T, 3], name: 'x' });
+    const [, fw, bw] = rk.layers.bidirectional({ layer: rk.layers.gru({ units: 3, resetAfter: false, returnState: true, name: 'eg' }), name: 'enc' })
+      .apply(x) as rk.SymbolicTensor[];
+    const decoded = rk.layers.bidirectional({ layer: rk.layers.gru({ units: 3, resetAfter: false, name: 'dg' }), name: 'dec' })
+      .apply(x, { initialState: [fw, bw] }) as rk.SymbolicTensor;
+    const model = rk.model({ inputs: x, outputs: rk.layers.dense({ units: 2, name: 'out' }).apply(decoded) as rk.SymbolicTensor });
+    const input = new rk.Tensor(seededUniform(N * T * 3, 31), [N, T, 3]);
+    const target = join(dir, 'bidirectional-states');
+    await model.save(target, { format: 'tfjs' });
+    const tfModel = await tf.loadLayersModel(readFromDirectory(target));
+    expect(maxAbsDiff((await tfOutputs(tfModel, [input]))[0], ((await model.predict(input)) as rk.Tensor).data)).toBeLessThan(1e-5);
+    tfModel.dispose();
+  });
+
   test('a layer class rnnkit does not share with tfjs is refused by name when reading', async () => {
     const target = join(dir, 'unknown-class');
     rk.setSeed(14);

@@ -74,6 +74,19 @@ describe('rk.transfer between graphs', () => {
     expect(thrown(() => rk.transfer(source, { head: encoderModel('t', 2, 'h2'), map: [0] as never })).message).toMatch(/a layer name \(a graph maps layers by name/);
     expect(thrown(() => rk.transfer(source, { head: { units: 2 }, inputShape: [5, 3] })).message).toMatch(/Expected no inputShape/);
   });
+  test('a Sequential source feeds a graph target by name, and a graph source a Sequential target', () => {
+    rk.setSeed(46);
+    const seq = rk.sequential({ layers: [rk.layers.lstm({ units: 5, inputShape: [T, 3], name: 'enc' }), rk.layers.dense({ units: 2, name: 'old_head' })] });
+    const toGraph = rk.transfer(seq, { head: encoderModel('g', 3, 'new_head') });
+    expect(toGraph.model).not.toBeInstanceOf(rk.Sequential);
+    expect(same(toGraph.model.getLayer('enc').getWeights(), seq.getLayer('enc').getWeights())).toBe(true);
+    expect(toGraph.report.weights.filter((w) => w.action === 'copied').map((w) => w.layer)).toEqual(['enc', 'enc', 'enc']);
+
+    const graph = encoderModel('src_graph', 2, 'head');
+    const target = rk.sequential({ layers: [rk.layers.lstm({ units: 5, inputShape: [T, 3], name: 'enc' }), rk.layers.dense({ units: 4, name: 'proj' })] });
+    const toSeq = rk.transfer(graph, { head: target });
+    expect(same(toSeq.model.getLayer('proj').getWeights(), graph.getLayer('proj').getWeights())).toBe(true);
+  });
 });
 
 describe('fineTune and crossValidate on graphs', () => {

@@ -19,7 +19,7 @@ import { layerFromConfig, SerializedLayer, serializeLayer } from '../layers/regi
 import { describeValue, isPlainObject } from '../validate';
 import { Model } from './model';
 import { Sequential } from './sequential';
-import { checkSampleShape, input, publicShape, SymbolicTensor } from './symbolic';
+import { checkSampleShape, publicShape, SymbolicTensor } from './symbolic';
 import { buildTopology, Topology } from './topology';
 
 /** A reference to a tensor of a graph: `[-1, i]` model input i, `[n, k]` output k of node n. */
@@ -120,10 +120,11 @@ function sequentialBlueprint(name: string, layers: Layer[]): ModelBlueprint {
 function graphBlueprint(raw: Record<string, unknown>, name: string, layers: Layer[], where: string, anyLayerOrder: boolean): ModelBlueprint {
   if (!Array.isArray(raw.inputs) || raw.inputs.length === 0) throw fail(`${where}.inputs`, 'a non-empty array', raw.inputs);
   const inputs = raw.inputs.map((entry, i) => {
-    if (!isPlainObject(entry) || typeof entry.name !== 'string') throw fail(`${where}.inputs[${i}]`, 'an object { name, shape, dtype }', entry);
+    if (!isPlainObject(entry) || typeof entry.name !== 'string' || entry.name.length === 0) throw fail(`${where}.inputs[${i}]`, 'an object { name, shape, dtype }', entry);
     const dtype = entry.dtype === undefined ? 'float32' : entry.dtype;
     if (dtype !== 'float32' && dtype !== 'int32') throw fail(`${where}.inputs[${i}].dtype`, "'float32' or 'int32'", dtype);
-    return input({ name: entry.name, shape: checkSampleShape(entry.shape, `${where}.inputs[${i}].shape`), dtype });
+    // Not rk.input: a rebuilt model must not advance the counter that names the user's next unnamed input.
+    return new SymbolicTensor(checkSampleShape(entry.shape, `${where}.inputs[${i}].shape`), entry.name, dtype);
   });
   if (!Array.isArray(raw.nodes) || raw.nodes.length === 0) throw fail(`${where}.nodes`, 'a non-empty array', raw.nodes);
   const produced: SymbolicTensor[][] = [];

@@ -93,7 +93,7 @@ export async function loadTfjsModel(jsonPath: string, reader: ConfinedReader, pr
   const bytes = preread ?? await reader.read(jsonPath, 'model.json');
   const root = requireObject(parseUntrustedJson(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), file, 'model.json'), file, 'model.json');
   if (root.format !== undefined && root.format !== 'layers-model') {
-    throw formatError(file, "format 'layers-model' (graph models cannot be loaded)", 'format', root.format);
+    throw formatError(file, "format 'layers-model' (tfjs 'graph-model' files, converted TensorFlow graphs, cannot be loaded)", 'format', root.format);
   }
   let topology = root.modelTopology;
   if (isPlainObject(topology) && isPlainObject(topology.model_config)) topology = topology.model_config;

@@ -73,6 +73,24 @@ describe('rnnkit file', () => {
     model.dispose();
   });
 
+  test('a file written before graphs existed (Sequential, container version 1) loads, predicts and resumes as then', async () => {
+    // Written by main's code before the graph engine: an LSTM + softmax head, Adam, three steps, includeOptimizer;
+    // the JSON holds its predictions and the logs and predictions of the step after the save, as computed then.
+    const fixtures = join(__dirname, 'fixtures');
+    const expected = JSON.parse(readFileSync(join(fixtures, 'sequential-v1.expected.json'), 'utf8'));
+    const bytes = readFileSync(join(fixtures, 'sequential-v1.rnnkit'));
+    expect(bytes.readUInt32LE(8)).toBe(1);
+    const model = await rk.loadModel(join(fixtures, 'sequential-v1.rnnkit'));
+    expect(model).toBeInstanceOf(rk.Sequential);
+    const x = new rk.Tensor(Float32Array.from({ length: 4 * 5 * 3 }, (_, i) => Math.sin(i * 0.7)), [4, 5, 3]);
+    const y = new rk.Tensor(Float32Array.from({ length: 8 }, (_, i) => (i % 2 === (i >> 1) % 2 ? 1 : 0)), [4, 2]);
+    expect(maxAbsDiff(((await model.predict(x)) as rk.Tensor).data, expected.predictions)).toBeLessThan(1e-6);
+    const next = await model.trainOnBatch(x, y);
+    expect(next.accuracy).toBe(expected.nextStep.accuracy);
+    expect(Math.abs(next.loss - expected.nextStep.loss)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(((await model.predict(x)) as rk.Tensor).data, expected.predictionsAfterNextStep)).toBeLessThan(1e-6);
+  });
+
   test('a forged graph header is a FORMAT error naming the entry, before any network is built', async () => {
     rk.setSeed(12);
     const model = buildGraph();

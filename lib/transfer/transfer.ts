@@ -145,11 +145,10 @@ function resolveMap(map: unknown, source: Sequential, targetNames: string[], hea
   return pairs;
 }
 
-/** The layers of the new model, before freezing. */
-function planLayers(source: Sequential, options: TransferOptions): PlannedLayer[] {
+/** The layers of the new model, before freezing (a sequential source and head; graphs go to transferGraph). */
+function planLayers(source: Sequential, options: TransferOptions & { head: TransferHead | Sequential }): PlannedLayer[] {
   const head = options.head;
-  if (head instanceof Model) {
-    if (!(head instanceof Sequential)) throw new RnnError('STATE', 'a functional head is transferred by transferGraph');
+  if (head instanceof Sequential) {
     if (head.layers.length === 0) throw new RnnError('ARGUMENT', `Expected a target model with layers for head but '${head.name}' has none`);
     const plan: PlannedLayer[] = head.layers.map((layer) => ({
       serialized: serializeLayer(layer), name: layer.name, trainable: layer.trainable, freshReason: 'not mapped: fresh initial weights',
@@ -267,7 +266,7 @@ export function transfer(source: Model, options: TransferOptions): TransferResul
     return transferGraph(source, { head: opts.head, map: opts.map, freeze: opts.freeze, adapter, name: opts.name });
   }
   if (!(source instanceof Sequential)) throw invalid('ARGUMENT', 'a Sequential model', 'source', source);
-  const plan = planLayers(source, opts);
+  const plan = planLayers(source, opts as TransferOptions & { head: TransferHead | Sequential });
   const frozen = resolveFreeze(opts.freeze, plan, source);
   const model = new Sequential({ name: opts.name ?? `${source.name}_transfer` });
   plan.forEach((p, i) => {

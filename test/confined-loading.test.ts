@@ -58,7 +58,7 @@ test('a symlink that stays inside the folder loads', async () => {
   writeFileSync(join(folder, 'data', 'w.bin'), readFileSync(join(folder, 'weights.bin')));
   rmSync(join(folder, 'weights.bin'));
   symlinkSync(join('data', 'w.bin'), join(folder, 'weights.bin'));
-  const model = await rk.loadModel(folder);
+  const model = (await rk.loadModel(folder)) as rk.Sequential;
   expect(model.getWeights().map((w) => w.shape)).toEqual([[2, 3], [3]]);
 });
 
@@ -108,10 +108,10 @@ test('a 2,000-layer model loads with one native build, in both formats', async (
     }
   } as typeof original;
   try {
-    const loaded = await rk.loadModel(file);
+    const loaded = (await rk.loadModel(file)) as rk.Sequential;
     expect(builds).toBe(1);
     expect(loaded.layers.length).toBe(2000);
-    const fromTfjs = await rk.loadModel(join(root, 'deep-tfjs'));
+    const fromTfjs = (await rk.loadModel(join(root, 'deep-tfjs'))) as rk.Sequential;
     expect(builds).toBe(2);
     const x = rk.tensor([[0.3, -0.7]]);
     expect(Array.from((await fromTfjs.predict(x)).data)).toEqual(Array.from((await model.predict(x)).data));

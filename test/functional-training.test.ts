@@ -170,7 +170,7 @@ describe('masks and lengths', () => {
     await model.save(join(dir, 'm.rnnkit'));
     await model.save(join(dir, 'tfjs'), { format: 'tfjs' });
     for (const path of [join(dir, 'm.rnnkit'), join(dir, 'tfjs')]) {
-      const loaded = await rk.loadModel(path);
+      const loaded = (await rk.loadModel(path)) as rk.Sequential;
       expect(Array.from((await loaded.predict(x3)).data)).toEqual(Array.from(expected.data));
     }
   });

@@ -70,7 +70,7 @@ async function attempt(label: string, target: string, input: rk.Tensor): Promise
   const hang = new Promise<string>((resolve) => { timer = setTimeout(() => resolve('hang'), 5000); });
   const run = (async () => {
     try {
-      const model = await rk.loadModel(target);
+      const model = (await rk.loadModel(target)) as rk.Sequential;
       const out = await model.predict(input);
       model.dispose();
       return out.data.every(Number.isFinite) ? 'loaded' : 'loaded-non-finite';

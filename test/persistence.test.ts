@@ -60,7 +60,7 @@ describe('round trip', () => {
     model.getLayer('enc').trainable = false;
     const file = join(dir, 'roundtrip.rnnkit');
     await model.save(file);
-    const loaded = await rk.loadModel(file);
+    const loaded = (await rk.loadModel(file)) as rk.Sequential;
 
     expect(loaded.name).toBe('clf');
     expect(loaded.layers.map((l) => [l.className, l.getConfig()])).toEqual(model.layers.map((l) => [l.className, l.getConfig()]));
@@ -77,7 +77,7 @@ describe('round trip', () => {
     model.add(rk.layers.gru({ units: 2, resetAfter: false, name: 'g' }));
     const file = join(dir, 'embedding.rnnkit');
     await model.save(file);
-    const loaded = await rk.loadModel(file);
+    const loaded = (await rk.loadModel(file)) as rk.Sequential;
     expect(flat(loaded.getWeights())).toEqual(flat(model.getWeights()));
     expect(() => loaded.optimizer).toThrow(/not compiled/);
   });
@@ -116,8 +116,8 @@ describe('resuming training', () => {
 
     await resumed.save(join(dir, 'resume-state.rnnkit'), { includeOptimizer: true });
     await resumed.save(join(dir, 'resume-nostate.rnnkit'));
-    const continued = await rk.loadModel(join(dir, 'resume-state.rnnkit'));
-    const restarted = await rk.loadModel(join(dir, 'resume-nostate.rnnkit'));
+    const continued = (await rk.loadModel(join(dir, 'resume-state.rnnkit'))) as rk.Sequential;
+    const restarted = (await rk.loadModel(join(dir, 'resume-nostate.rnnkit'))) as rk.Sequential;
     // What was saved comes back bit for bit: weights, every optimizer slot, the step count, the learning rate.
     const saved = resumed.requireNetwork().getOptimizerState();
     const restored = continued.requireNetwork().getOptimizerState();
@@ -143,7 +143,7 @@ describe('resuming training', () => {
     const fitting = model.fit(x, y, { epochs: 2, batchSize: 4, verbose: 0, callbacks: [rk.callbacks.modelCheckpoint(pattern)] });
     await expectError(() => model.save(join(dir, 'busy.rnnkit')), 'BUSY', /Cannot save while fit is running/);
     await fitting;
-    const last = await rk.loadModel(join(dir, 'ckpt-2.rnnkit'));
+    const last = (await rk.loadModel(join(dir, 'ckpt-2.rnnkit'))) as rk.Sequential;
     expect(flat(last.getWeights())).toEqual(flat(model.getWeights()));
     expect(existsSync(join(dir, 'ckpt-1.rnnkit'))).toBe(true);
   });
@@ -232,7 +232,7 @@ describe('crash safety', () => {
       // Saves take ~15 ms each; kill after 10..100 ms, i.e. somewhere in the first few saves after the first.
       const lastReported = await runAndKill(target, cache, 10 + ((i * 37) % 90));
       if (readdirSync(workDir).filter((f) => f.endsWith('.tmp')).length > leftoversBefore) interrupted++;
-      const loaded = await rk.loadModel(target);
+      const loaded = (await rk.loadModel(target)) as rk.Sequential;
       const all = flat(loaded.getWeights());
       const version = all[0];
       // One complete version: every weight equal, and it is the last reported save or the one after it.

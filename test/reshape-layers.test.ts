@@ -145,7 +145,7 @@ describe.each(CASES)('tfjs parity: %s', (_, inputShape, build) => {
     const name = `m${CASES.findIndex((c) => c[2] === build)}`;
 
     await ours.save(join(dir, `${name}.rnnkit`));
-    const loaded = await rk.loadModel(join(dir, `${name}.rnnkit`));
+    const loaded = (await rk.loadModel(join(dir, `${name}.rnnkit`))) as rk.Sequential;
     expect(loaded.layers.map((l) => [l.className, l.getConfig()])).toEqual(ours.layers.map((l) => [l.className, l.getConfig()]));
     expect(Array.from((await loaded.predict(input)).data)).toEqual(Array.from(expected));
 
@@ -157,7 +157,7 @@ describe.each(CASES)('tfjs parity: %s', (_, inputShape, build) => {
 
     // tfjs -> ours.
     await theirs.save(writeToDirectory(join(dir, `${name}-from-tfjs`)));
-    const fromTfjs = await rk.loadModel(join(dir, `${name}-from-tfjs`));
+    const fromTfjs = (await rk.loadModel(join(dir, `${name}-from-tfjs`))) as rk.Sequential;
     expect(fromTfjs.layers.map((l) => l.className)).toEqual(ours.layers.map((l) => l.className));
     expect(maxAbsDiff((await fromTfjs.predict(input)).data, expected)).toBeLessThan(1e-5);
   });

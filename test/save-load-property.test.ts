@@ -113,7 +113,7 @@ test(`${CASES} random models: save and load in both formats predict and resume b
       const expected = bits(await model.predict(x));
       const file = join(root, `case${i}.rnnkit`);
       await model.save(file, { includeOptimizer: true });
-      const loaded = await rk.loadModel(file);
+      const loaded = (await rk.loadModel(file)) as rk.Sequential;
       if (bits(await loaded.predict(x)).join() !== expected.join()) failures.push(`${i} ${description}: rnnkit predictions differ`);
       rk.setSeed(i);
       await model.trainOnBatch(x, y);
@@ -126,7 +126,7 @@ test(`${CASES} random models: save and load in both formats predict and resume b
         await expect(tfjsSave).rejects.toMatchObject({ code: 'FORMAT', message: expect.stringMatching(/Expected resetAfter false for GRU layer/) });
       } else {
         await tfjsSave;
-        const fromTfjs = await rk.loadModel(tfjsDir);
+        const fromTfjs = (await rk.loadModel(tfjsDir)) as rk.Sequential;
         const now = bits(await model.predict(x));
         if (bits(await fromTfjs.predict(x)).join() !== now.join()) failures.push(`${i} ${description}: tfjs predictions differ`);
       }

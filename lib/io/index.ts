@@ -8,8 +8,8 @@
  */
 import { join } from 'path';
 import { RnnError } from '../errors';
-import { Sequential } from '../models/sequential';
 import type { Model } from '../models/model';
+import { Sequential } from '../models/sequential';
 import { registerModelIo } from '../models/model_io';
 import type { OnnxExportOptions } from './onnx/export';
 import { checkBoolean, checkInteger, checkKnownKeys, checkOneOf, invalid, optionsOrEmpty } from '../validate';
@@ -25,7 +25,8 @@ import { loadWeightsInto } from './load_weights';
 export interface SaveOptions {
   /**
    * 'rnnkit': one file (any name, e.g. `model.rnnkit`). 'tfjs': `path` is a directory (created if missing) that
-   * receives `model.json` and `weights.bin` for `tf.loadLayersModel`; GRU layers need `resetAfter: false` there.
+   * receives `model.json` and `weights.bin` for `tf.loadLayersModel` (a functional model as tfjs' `class_name:
+   * 'Model'`); GRU layers need `resetAfter: false` there.
    * 'keras': a Keras 3 `.keras` archive (config.json, metadata.json, model.weights.h5) for `keras.saving.load_model`
    * (docs/interchange.md). 'onnx': one ONNX model for inference (onnxruntime, Triton), with the options `stateInputs`
    * and `opset`; it cannot be loaded back. Default 'rnnkit'.
@@ -47,9 +48,6 @@ export const SAVE_FORMATS = ['rnnkit', 'tfjs', 'keras', 'onnx'] as const;
 
 /** Writes `model` to `path`. The model's values are copied before the first await. @internal (use model.save) */
 export async function saveModel(model: Model, path: string, options?: SaveOptions): Promise<void> {
-  if (!(model instanceof Sequential)) {
-    throw new RnnError('STATE', `Expected a sequential model to save but model '${model.name}' is a functional graph; saving graphs comes with the graph file formats (issue 13)`);
-  }
   if (typeof path !== 'string' || path.length === 0) throw invalid('ARGUMENT', 'a non-empty path', 'save path', path);
   const opts = optionsOrEmpty(options, 'save options');
   checkKnownKeys(opts, SAVE_KEYS, 'save options');
@@ -57,7 +55,7 @@ export async function saveModel(model: Model, path: string, options?: SaveOption
   const includeOptimizer = opts.includeOptimizer === undefined ? false : checkBoolean(opts.includeOptimizer, 'includeOptimizer');
   if (format === 'onnx') {
     if (includeOptimizer) throw new RnnError('ARGUMENT', "Expected includeOptimizer false for format 'onnx' (an inference graph has no optimizer) but received true");
-    await saveOnnxModel(model, path, { stateInputs: opts.stateInputs, opset: opts.opset });
+    await saveOnnxModel(sequentialFor(model, format), path, { stateInputs: opts.stateInputs, opset: opts.opset });
     return;
   }
   for (const key of ['stateInputs', 'opset'] as const) {
@@ -67,8 +65,14 @@ export async function saveModel(model: Model, path: string, options?: SaveOption
     throw new RnnError('ARGUMENT', `Expected includeOptimizer false for format '${format}' (rnnkit's optimizer state has no ${format} form) but received true`);
   }
   if (format === 'tfjs') return saveTfjsModel(model, path);
-  if (format === 'keras') return saveKerasModel(model, path);
+  if (format === 'keras') return saveKerasModel(sequentialFor(model, format), path);
   await writeFileAtomic(path, encodeModelFile(model, includeOptimizer));
+}
+
+/** The model as a Sequential, for the formats that write chains only (Keras and ONNX export of graphs is not built yet). */
+function sequentialFor(model: Model, format: string): Sequential {
+  if (model instanceof Sequential) return model;
+  throw new RnnError('FORMAT', `Expected a sequential model for format '${format}' (functional graphs save to the rnnkit file and the tfjs format so far) but model '${model.name}' is a functional graph`);
 }
 
 /** Options of {@link loadModel}. */
@@ -82,11 +86,13 @@ export interface LoadOptions {
 
 /**
  * Loads a model saved by `model.save`: an rnnkit file, a tfjs layers model given as its directory or its
- * `model.json`, or a Keras model: a Keras 3 `.keras` archive or a Keras 2 legacy `.h5` (recognised by content). rnnkit files come back compiled when they were saved compiled (with the optimizer state when it was
+ * `model.json`, or a Keras model: a Keras 3 `.keras` archive or a Keras 2 legacy `.h5` (recognised by content).
+ * Resolves to a `Sequential` for a sequential model and to a functional `Model` for a graph (`class_name: 'Model'` in
+ * tfjs files); narrow with `instanceof rk.Sequential` where it matters. rnnkit files come back compiled when they were saved compiled (with the optimizer state when it was
  * included); tfjs models come back uncompiled. Malformed files raise FORMAT, file-system failures IO. Files the model
  * lists must be regular files inside its real folder (symlinks resolved), each listed once (confined_read.ts).
  */
-export async function loadModel(path: string, options?: LoadOptions): Promise<Sequential> {
+export async function loadModel(path: string, options?: LoadOptions): Promise<Model> {
   if (typeof path !== 'string' || path.length === 0) throw invalid('ARGUMENT', 'a non-empty path', 'loadModel path', path);
   const opts = optionsOrEmpty(options, 'loadModel options');
   checkKnownKeys(opts, ['maxBytes'], 'loadModel options');

@@ -3,18 +3,23 @@
  * and how one becomes a model again. Header:
  *
  *   { format: 'rnnkit-model', generatedBy, dataBytes,
- *     model: { className: 'Sequential', name, layers: [{ className, config }] },
+ *     model: { className: 'Sequential', name, layers: [{ className, config }] }
+ *         or { className: 'Model', name, inputs, layers, nodes, outputs }              // lib/models/model_config.ts
  *     weights: [{ layer, name, shape, dtype: 'float32', offset, length }],      // getWeights order
  *     training?: { loss, metrics, huberDelta, optimizer: { kind, learningRate, ... } },   // when compiled
  *     optimizerState?: { step, slots: [{ shape, dtype, offset, length }] } }            // includeOptimizer
+ *
+ * A graph ('Model') stores one loss, metrics list and loss weight per output in training: `loss: [...]`,
+ * `metrics: [[...]]`, `lossWeights: [...]` in output order. Graphs came without a version bump: the container
+ * (version 1) is unchanged and the model section says what it holds, so every file written before still loads.
  *
  * Offsets are relative to the tensor data section. Reading validates the whole header against the layers the
  * configs rebuild (weight count, names and shapes) before the native network is created, so a forged header can
  * neither crash the addon nor make it allocate more than the file holds.
  */
 import { RnnError } from '../errors';
-import { layerFromConfig, serializeLayer } from '../layers/registry';
-import { Sequential } from '../models/sequential';
+import type { Model } from '../models/model';
+import { blueprintFromConfig, LayerPlan, modelConfig, planOf } from '../models/model_config';
 import { Optimizer, OPTIMIZER_NAMES, OptimizerName } from '../optimizers';
 import { Tensor } from '../tensor';
 import { checkLoss, checkMetrics } from '../training/losses';
@@ -23,15 +28,14 @@ import {
   checkKeys, checkNoOverlap, copyFloat32, float32Bytes, formatError, readTensorEntry, requireArray, requireInteger, requireObject,
   requireString, TensorEntry,
 } from './validation';
-import { asFormatError, packageVersion, planLayers } from './model_plan';
+import { asFormatError, packageVersion } from './model_plan';
 
 const FORMAT_NAME = 'rnnkit-model';
-const MAX_LAYERS = 10000;
 
 /** A model as the chunks of one file. All values are copied first, so the model may change while they are written. */
-export function encodeModelFile(model: Sequential, includeOptimizer: boolean): Uint8Array[] {
-  const layers = model.layers;
-  if (layers.length === 0) throw new RnnError('STATE', `Model '${model.name}' has no layers yet; there is nothing to save`);
+export function encodeModelFile(model: Model, includeOptimizer: boolean): Uint8Array[] {
+  const topology = model.topology;
+  if (!topology) throw new RnnError('STATE', `Model '${model.name}' has no layers yet; there is nothing to save`);
   const compiled = model.compiledSettings;
   if (includeOptimizer && !compiled) {
     throw new RnnError('STATE', `Expected a compiled model for includeOptimizer but model '${model.name}' is not compiled`);
@@ -48,8 +52,8 @@ export function encodeModelFile(model: Sequential, includeOptimizer: boolean): U
   const weights = model.readAllWeights();
   const weightRecords: Array<Record<string, unknown>> = [];
   let next = 0;
-  layers.forEach((layer, index) => {
-    for (const spec of layer.weightSpecs(model.layerInputShape(index))) {
+  planOf(topology).forEach(({ layer, specs }, index) => {
+    for (const spec of specs) {
       const tensor = weights[next++];
       checkFinite(tensor.data, `weight '${spec.name}' of layer '${layer.name}'`);
       weightRecords.push({ layer: index, name: spec.name, ...addTensor(tensor.data, tensor.shape) });
@@ -59,13 +63,18 @@ export function encodeModelFile(model: Sequential, includeOptimizer: boolean): U
   const header: Record<string, unknown> = {
     format: FORMAT_NAME,
     generatedBy: `rnnkit ${packageVersion()}`,
-    model: { className: 'Sequential', name: model.name, layers: layers.map((l) => serializeLayer(l)) },
+    model: modelConfig(model),
     weights: weightRecords,
   };
-  if (compiled) {
+  if (compiled && (header.model as { className: string }).className === 'Sequential') {
     header.training = {
       loss: compiled.loss, metrics: compiled.metrics.slice(), huberDelta: compiled.huberDelta,
       optimizer: compiled.optimizer.getConfig(),
+    };
+  } else if (compiled) {
+    header.training = {
+      loss: compiled.outputs.map((o) => o.loss), metrics: compiled.outputs.map((o) => o.metrics.slice()),
+      lossWeights: compiled.outputs.map((o) => o.weight), huberDelta: compiled.huberDelta, optimizer: compiled.optimizer.getConfig(),
     };
   }
   if (includeOptimizer) {
@@ -85,7 +94,7 @@ function checkFinite(values: Float32Array, name: string): void {
 }
 
 /** The model stored in `bytes` (an rnnkit model file named `file` in messages), compiled if it was when saved. */
-export function decodeModelFile(bytes: Uint8Array, file: string): Sequential {
+export function decodeModelFile(bytes: Uint8Array, file: string): Model {
   const { header: rawHeader, data } = decodeContainer(bytes, file);
   const header = requireObject(rawHeader, file, 'the header');
   checkKeys(header, ['format', 'generatedBy', 'dataBytes', 'model', 'weights', 'training', 'optimizerState'], file, 'the header');
@@ -94,15 +103,15 @@ export function decodeModelFile(bytes: Uint8Array, file: string): Sequential {
     throw new RnnError('FORMAT', `${file}: expected ${describeCount(header.dataBytes)} bytes of tensor data but the file holds ${data.length}; it is truncated or has trailing bytes`);
   }
   const modelSection = requireObject(header.model, file, 'header.model');
-  checkKeys(modelSection, ['className', 'name', 'layers'], file, 'header.model');
-  if (modelSection.className !== 'Sequential') throw formatError(file, "className 'Sequential'", 'header.model.className', modelSection.className);
-  const name = requireString(modelSection.name, file, 'header.model.name');
-  const serialized = requireArray(modelSection.layers, file, 'header.model.layers', MAX_LAYERS);
-  const layers = serialized.map((entry, i) => asFormatError(file, `header.model.layers[${i}]`, () => layerFromConfig(entry, `header.model.layers[${i}]`)));
-  const plan = planLayers(layers, file);
+  const graph = modelSection.className === 'Model';
+  checkKeys(modelSection, graph ? ['className', 'name', 'inputs', 'layers', 'nodes', 'outputs'] : ['className', 'name', 'layers'], file, 'header.model');
+  if (!graph && modelSection.className !== 'Sequential') throw formatError(file, "className 'Sequential' or 'Model'", 'header.model.className', modelSection.className);
+  requireString(modelSection.name, file, 'header.model.name');
+  const blueprint = asFormatError(file, 'header.model', () => blueprintFromConfig(modelSection, 'header.model'));
+  const plan = blueprint.plan;
 
   const weightEntries = readWeightTable(header.weights, plan, file, data.length);
-  const training = header.training === undefined ? undefined : readTraining(header.training, file);
+  const training = header.training === undefined ? undefined : readTraining(header.training, file, graph);
   const state = header.optimizerState === undefined ? undefined : readOptimizerState(header.optimizerState, file, data.length);
   if (state && !training) throw new RnnError('FORMAT', `${file}: expected header.training alongside header.optimizerState but it is missing`);
   checkNoOverlap([...weightEntries, ...(state?.slots ?? [])], file);
@@ -114,7 +123,7 @@ export function decodeModelFile(bytes: Uint8Array, file: string): Sequential {
     }
     return new Tensor(values, entry.shape);
   });
-  const model = asFormatError(file, 'the model', () => new Sequential({ name, layers }));
+  const model = asFormatError(file, 'the model', () => blueprint.build());
   model.writeAllWeights(weights);
   if (training) {
     model.compile(training);
@@ -128,7 +137,7 @@ function describeCount(value: unknown): string {
 }
 
 /** The weight table, checked entry by entry against what the rebuilt layers declare, in getWeights order. */
-function readWeightTable(raw: unknown, plan: ReturnType<typeof planLayers>, file: string, dataBytes: number): TensorEntry[] {
+function readWeightTable(raw: unknown, plan: readonly LayerPlan[], file: string, dataBytes: number): TensorEntry[] {
   const table = requireArray(raw, file, 'header.weights');
   const expected = plan.flatMap(({ layer, specs }, index) => specs.map((spec) => ({ layer, index, spec })));
   if (table.length !== expected.length) {
@@ -151,25 +160,44 @@ function readWeightTable(raw: unknown, plan: ReturnType<typeof planLayers>, file
 }
 
 interface TrainingSettings {
-  loss: ReturnType<typeof checkLoss>;
-  metrics: ReturnType<typeof checkMetrics>;
+  loss: ReturnType<typeof checkLoss> | Array<ReturnType<typeof checkLoss>>;
+  metrics: ReturnType<typeof checkMetrics> | Array<ReturnType<typeof checkMetrics>>;
+  lossWeights?: number[];
   huberDelta: number;
   optimizer: Optimizer;
 }
 
-function readTraining(raw: unknown, file: string): TrainingSettings {
+/** The compile settings; a graph's loss, metrics and lossWeights are arrays in output order (checked by compile too). */
+function readTraining(raw: unknown, file: string, graph: boolean): TrainingSettings {
   const training = requireObject(raw, file, 'header.training');
-  checkKeys(training, ['loss', 'metrics', 'huberDelta', 'optimizer'], file, 'header.training');
+  checkKeys(training, graph ? ['loss', 'metrics', 'lossWeights', 'huberDelta', 'optimizer'] : ['loss', 'metrics', 'huberDelta', 'optimizer'], file, 'header.training');
   return asFormatError(file, 'header.training', () => {
-    const loss = checkLoss(training.loss);
-    const metrics = checkMetrics(training.metrics, loss);
+    let loss: TrainingSettings['loss'];
+    let metrics: TrainingSettings['metrics'];
+    let lossWeights: number[] | undefined;
+    if (graph) {
+      const losses = requireArray(training.loss, file, 'header.training.loss');
+      const metricLists = requireArray(training.metrics, file, 'header.training.metrics');
+      lossWeights = requireArray(training.lossWeights, file, 'header.training.lossWeights').map((w, i) => {
+        if (typeof w !== 'number' || !(w >= 0)) throw formatError(file, 'a number >= 0', `header.training.lossWeights[${i}]`, w);
+        return w;
+      });
+      if (metricLists.length !== losses.length || lossWeights.length !== losses.length) {
+        throw formatError(file, `${losses.length} metric lists and loss weights (one per loss)`, 'header.training', `${metricLists.length} and ${lossWeights.length}`);
+      }
+      loss = losses.map((l) => checkLoss(l));
+      metrics = metricLists.map((m, i) => checkMetrics(m, (loss as Array<ReturnType<typeof checkLoss>>)[i]));
+    } else {
+      loss = checkLoss(training.loss);
+      metrics = checkMetrics(training.metrics, loss);
+    }
     const huberDelta = training.huberDelta;
     if (typeof huberDelta !== 'number' || !(huberDelta > 0)) throw formatError(file, 'a number > 0', 'huberDelta', huberDelta);
     const { kind, ...settings } = requireObject(training.optimizer, file, 'header.training.optimizer');
     if (typeof kind !== 'string' || !(OPTIMIZER_NAMES as readonly string[]).includes(kind)) {
       throw formatError(file, `an optimizer kind among ${OPTIMIZER_NAMES.join(', ')}`, 'header.training.optimizer.kind', kind);
     }
-    return { loss, metrics, huberDelta, optimizer: new Optimizer(kind as OptimizerName, settings) };
+    return { loss, metrics, ...(lossWeights ? { lossWeights } : {}), huberDelta, optimizer: new Optimizer(kind as OptimizerName, settings) };
   });
 }
 
@@ -187,7 +215,7 @@ function readOptimizerState(raw: unknown, file: string, dataBytes: number): { st
 }
 
 /** Checks the slot sizes against what the freshly compiled optimizer holds, then installs the saved state. */
-function restoreOptimizerState(model: Sequential, state: { step: number; slots: TensorEntry[] }, data: Uint8Array, file: string): void {
+function restoreOptimizerState(model: Model, state: { step: number; slots: TensorEntry[] }, data: Uint8Array, file: string): void {
   const network = model.requireNetwork();
   const fresh = network.getOptimizerState();
   if (fresh.slots.length !== state.slots.length) {

@@ -1,12 +1,11 @@
 /**
  * Steps shared by the two model readers (rnnkit files and tfjs model.json): turning any error raised while
- * rebuilding layers from untrusted configs into a FORMAT error, and working out, in plain JS and before the native
- * network exists, which weights the rebuilt layers need, so they can be checked against the file first.
+ * rebuilding a model from untrusted configs into a FORMAT error (the weights the rebuilt layers need are worked out
+ * in plain JS by lib/models/model_config.ts, before the native network exists), and the version for `generatedBy`.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { RnnError } from '../errors';
-import { Layer, WeightSpec } from '../layers/layer';
 
 /** Runs `build`; any error it raises becomes a FORMAT RnnError naming the file and the part being rebuilt. */
 export function asFormatError<T>(file: string, part: string, build: () => T): T {
@@ -19,25 +18,7 @@ export function asFormatError<T>(file: string, part: string, build: () => T): T 
   }
 }
 
-/** One layer of a model being loaded: its per-sample input shape and the weights it declares for it. */
-export interface LayerPlan {
-  layer: Layer;
-  inputShape: number[];
-  specs: WeightSpec[];
-}
-
-/** Input shapes and weight specs of a layer stack whose first layer carries the inputShape. */
-export function planLayers(layers: readonly Layer[], file: string): LayerPlan[] {
-  if (layers.length === 0) throw new RnnError('FORMAT', `${file}: expected at least one layer but the model has none`);
-  const first = layers[0];
-  if (!first.inputShape) throw new RnnError('FORMAT', `${file}: expected an inputShape on the first layer ('${first.name}') but it has none`);
-  let shape = first.inputShape.slice();
-  return layers.map((layer) => asFormatError(file, `layer '${layer.name}'`, () => {
-    const plan = { layer, inputShape: shape, specs: layer.weightSpecs(shape) };
-    shape = layer.computeOutputShape(shape);
-    return plan;
-  }));
-}
+export type { LayerPlan } from '../models/model_config';
 
 let cachedVersion: string | undefined;
 

@@ -216,16 +216,32 @@ export function fromTfjsLayer(entry: unknown, where: string, file: string): Seri
   return { className, config };
 }
 
+/** An InputLayer entry of a tfjs/Keras graph: the input's name, per-sample shape (-1: any length) and dtype. */
+export function fromTfjsInputLayer(config: Record<string, unknown>, where: string, file: string): { name: string; shape: number[]; dtype: 'float32' | 'int32' } {
+  const reader = new ConfigReader(config, where, file);
+  const name = reader.take('name');
+  if (typeof name !== 'string' || name.length === 0) reader.fail('name', 'a non-empty string', name);
+  const batchShape = reader.take('batch_input_shape') ?? reader.take('batch_shape');
+  reader.take('batch_shape');
+  const shape = readInputShape(new ConfigReader({ batch_input_shape: batchShape }, where, file));
+  if (!shape) reader.fail('batch_input_shape', 'the input shape', batchShape);
+  const dtype = reader.take('dtype');
+  if (!isNull(dtype) && dtype !== 'float32' && dtype !== 'int32') reader.fail('dtype', "'float32', 'int32' or null", dtype);
+  for (const key of ['sparse', 'ragged']) {
+    const flag = reader.take(key);
+    if (!isFalse(flag)) reader.fail(key, 'false (dense inputs only)', flag);
+  }
+  reader.finish('InputLayer');
+  return { name: name as string, shape: shape!, dtype: dtype === 'int32' ? 'int32' : 'float32' };
+}
+
 /**
- * The model name and layers of a tfjs/Keras `modelTopology` (a Sequential; a leading InputLayer gives the input
- * shape to the first real layer).
+ * The model name and layers of a tfjs/Keras Sequential `modelTopology` (a leading InputLayer gives the input shape
+ * to the first real layer); graphs (`class_name: 'Model'`) are read by tfjs_graph.ts.
  */
-export function fromTfjsTopology(raw: unknown, file: string): { name: string; layers: SerializedLayer[] } {
-  let topology = raw;
-  if (isPlainObject(topology) && isPlainObject(topology.model_config)) topology = topology.model_config;
-  if (!isPlainObject(topology)) throw new RnnError('FORMAT', `${file}: expected an object for modelTopology but received ${describeValue(topology)}`);
+export function fromTfjsTopology(topology: Record<string, unknown>, file: string): { name: string; layers: SerializedLayer[] } {
   if (topology.class_name !== 'Sequential') {
-    throw new RnnError('FORMAT', `${file}: expected a Sequential model (rnnkit has no functional models) but received class_name ${describeValue(topology.class_name)}`);
+    throw new RnnError('FORMAT', `${file}: expected class_name 'Sequential' or 'Model' in modelTopology but received ${describeValue(topology.class_name)}`);
   }
   const config = topology.config;
   const entries = Array.isArray(config) ? config : isPlainObject(config) ? config.layers : undefined;

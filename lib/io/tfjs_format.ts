@@ -2,6 +2,7 @@
  * The tfjs layers-model layout (what tfjs' `file://` handler writes): a directory with
  *
  *   model.json   { modelTopology: { class_name: 'Sequential', config: { name, layers } }, format: 'layers-model',
+ *                  (a graph: class_name 'Model', config { name, layers, input_layers, output_layers }: tfjs_graph.ts)
  *                  generatedBy, convertedBy, weightsManifest: [{ paths: ['./weights.bin'], weights: [spec...] }] }
  *   weights.bin  the weights, float32 little-endian, back to back in manifest order
  *
@@ -14,13 +15,17 @@
  */
 import * as path from 'path';
 import { RnnError } from '../errors';
-import { layerFromConfig, serializeLayer } from '../layers/registry';
+import { serializeLayer } from '../layers/registry';
+import type { Model } from '../models/model';
+import { blueprintFromConfig, planOf } from '../models/model_config';
 import { Sequential } from '../models/sequential';
 import { Tensor } from '../tensor';
+import { isPlainObject } from '../validate';
 import { ensureDirectory, writeFileAtomic } from './atomic_write';
 import type { ConfinedReader } from './confined_read';
-import { asFormatError, LayerPlan, packageVersion, planLayers } from './model_plan';
+import { asFormatError, LayerPlan, packageVersion } from './model_plan';
 import { fromTfjsTopology, toTfjsLayer } from './tfjs_config';
+import { fromTfjsGraph, toTfjsGraph } from './tfjs_graph';
 import {
   copyFloat32, float32Bytes, formatError, parseUntrustedJson, requireArray, requireObject, requireShape, requireString,
   shapeSize, TensorEntry,
@@ -45,16 +50,18 @@ export function tfjsWeightNames(plan: readonly LayerPlan[]): string[] {
 }
 
 /** Writes `model` as `<directory>/model.json` + `<directory>/weights.bin`. Values are copied before the first await. */
-export async function saveTfjsModel(model: Sequential, directory: string): Promise<void> {
-  const layers = model.layers;
-  if (layers.length === 0) throw new RnnError('STATE', `Model '${model.name}' has no layers yet; there is nothing to save`);
-  const topologyLayers = layers.map((layer, i) => toTfjsLayer(serializeLayer(layer), i === 0 ? model.inputShape : undefined));
-  const plan = layers.map((layer, i) => ({ layer, inputShape: model.layerInputShape(i).slice(), specs: layer.weightSpecs(model.layerInputShape(i)) }));
-  const names = tfjsWeightNames(plan);
+export async function saveTfjsModel(model: Model, directory: string): Promise<void> {
+  const topology = model.topology;
+  if (!topology) throw new RnnError('STATE', `Model '${model.name}' has no layers yet; there is nothing to save`);
+  const sequential = model instanceof Sequential;
+  const config = sequential
+    ? { name: model.name, layers: topology.layers.map((layer, i) => toTfjsLayer(serializeLayer(layer), i === 0 ? model.inputShape : undefined)) }
+    : toTfjsGraph(model);
+  const names = tfjsWeightNames(planOf(topology));
   const weights = model.readAllWeights();
   const modelJson = {
     modelTopology: {
-      class_name: 'Sequential', config: { name: model.name, layers: topologyLayers },
+      class_name: sequential ? 'Sequential' : 'Model', config,
       keras_version: `rnnkit ${packageVersion()}`, backend: 'tensor_flow.js',
     },
     format: 'layers-model',
@@ -81,16 +88,21 @@ interface ManifestEntry extends TensorEntry {
 }
 
 /** Loads a tfjs layers model from its model.json, read by `reader` (or given as `preread` when already read by it). */
-export async function loadTfjsModel(jsonPath: string, reader: ConfinedReader, preread?: Uint8Array): Promise<Sequential> {
+export async function loadTfjsModel(jsonPath: string, reader: ConfinedReader, preread?: Uint8Array): Promise<Model> {
   const file = jsonPath;
   const bytes = preread ?? await reader.read(jsonPath, 'model.json');
   const root = requireObject(parseUntrustedJson(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), file, 'model.json'), file, 'model.json');
   if (root.format !== undefined && root.format !== 'layers-model') {
-    throw formatError(file, "format 'layers-model' (graph models cannot be loaded)", 'format', root.format);
+    throw formatError(file, "format 'layers-model' (tfjs 'graph-model' files, converted TensorFlow graphs, cannot be loaded)", 'format', root.format);
   }
-  const topology = fromTfjsTopology(root.modelTopology, file);
-  const layers = topology.layers.map((entry, i) => asFormatError(file, `layer ${i} ('${String(entry.config.name)}')`, () => layerFromConfig(entry, `layer ${i}`)));
-  const plan = planLayers(layers, file);
+  let topology = root.modelTopology;
+  if (isPlainObject(topology) && isPlainObject(topology.model_config)) topology = topology.model_config;
+  if (!isPlainObject(topology)) throw formatError(file, 'an object', 'modelTopology', topology);
+  const config = topology.class_name === 'Model' || topology.class_name === 'Functional'
+    ? fromTfjsGraph(topology.config, file)
+    : { className: 'Sequential', ...fromTfjsTopology(topology, file) };
+  const blueprint = asFormatError(file, 'model', () => blueprintFromConfig(config, 'modelTopology', undefined, true));
+  const plan = blueprint.plan;
 
   // Paths are resolved from the model's real folder; reader.read refuses what resolves outside it, repeats and
   // anything but regular files, within the load's byte budget (confined_read.ts).
@@ -121,7 +133,7 @@ export async function loadTfjsModel(jsonPath: string, reader: ConfinedReader, pr
     }
     return new Tensor(values, entry.shape);
   });
-  const model = asFormatError(file, 'model', () => new Sequential({ name: topology.name, layers }));
+  const model = asFormatError(file, 'model', () => blueprint.build());
   model.writeAllWeights(weights);
   return model;
 }

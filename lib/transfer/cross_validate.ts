@@ -4,7 +4,9 @@
  * the held-out fold.
  */
 import { RnnError } from '../errors';
-import { CompileArgs, Sequential } from '../models/sequential';
+import { Model } from '../models/model';
+import type { CompileArgs } from '../models/sequential';
+import { checkOneInputOneOutput } from './clone';
 import { resolveOptimizer } from '../optimizers';
 import { DEFAULT_BATCH_SIZE } from '../training/data';
 import { globalRandom, Random } from '../random';
@@ -73,8 +75,9 @@ function summarise(folds: Record<string, number>[]): CrossValidationResult {
   return { folds, mean, std };
 }
 
-function compileFor(model: Sequential, compile: CompileArgs | undefined, label: string): void {
-  if (!(model instanceof Sequential)) throw invalid('ARGUMENT', 'a Sequential model returned by the builder', label, model);
+function compileFor(model: Model, compile: CompileArgs | undefined, label: string): void {
+  if (!(model instanceof Model)) throw invalid('ARGUMENT', 'a model (rk.sequential or rk.model) returned by the builder', label, model);
+  checkOneInputOneOutput(model, 'crossValidate');
   if (compile) {
     // A fresh optimizer per fold: one optimizer object cannot serve two models.
     model.compile({ ...compile, optimizer: resolveOptimizer(compile.optimizer)?.clone() ?? compile.optimizer });
@@ -85,7 +88,7 @@ function compileFor(model: Sequential, compile: CompileArgs | undefined, label: 
   }
 }
 
-type Builder = () => Sequential;
+type Builder = () => Model;
 
 /** Cross-validates one builder: per-fold held-out metrics with their mean and spread. */
 export async function crossValidate(buildModel: Builder, x: TensorLike, y: TensorLike, options?: CrossValidateOptions): Promise<CrossValidationResult>;
@@ -98,7 +101,7 @@ export async function crossValidate(
   checkKnownKeys(opts, CV_KEYS, 'crossValidate options');
   const single = typeof builders === 'function';
   if (!single && (!isPlainObject(builders) || Object.keys(builders).length === 0)) {
-    throw invalid('ARGUMENT', 'a model builder () => Sequential or an object { name: builder }', 'crossValidate candidates', builders);
+    throw invalid('ARGUMENT', 'a model builder () => Model or an object { name: builder }', 'crossValidate candidates', builders);
   }
   const named: Record<string, Builder> = single ? { model: builders as Builder } : {};
   if (!single) for (const [name, b] of Object.entries(builders)) named[name] = checkFunction(b, `candidates['${name}']`) as unknown as Builder;

@@ -4,7 +4,8 @@
  * cross-validation on the data given (./select.ts; why: ./schedule.ts). Returns what ran and a report.
  */
 import { RnnError } from '../errors';
-import { Sequential } from '../models/sequential';
+import { Model } from '../models/model';
+import { checkOneInputOneOutput } from './clone';
 import { Optimizer, OptimizerName, resolveOptimizer } from '../optimizers';
 import { globalRandom, Random } from '../random';
 import { Tensor, TensorLike, toTensor } from '../tensor';
@@ -155,9 +156,10 @@ function checkCandidates(value: unknown): FineTuneRecipe[] {
  * cross-validates the candidate recipes on (x, y) and retrains the best on all of it (see FineTuneOptions). The model
  * ends compiled; its trainable flags and per-layer learning rates are put back as they were, also when it throws.
  */
-export async function fineTune(model: Sequential, x: TensorLike, y: TensorLike, options: FineTuneOptions = {}): Promise<FineTuneResult> {
+export async function fineTune(model: Model, x: TensorLike, y: TensorLike, options: FineTuneOptions = {}): Promise<FineTuneResult> {
   const started = Date.now();
-  if (!(model instanceof Sequential)) throw invalid('ARGUMENT', 'a Sequential model', 'model', model);
+  if (!(model instanceof Model)) throw invalid('ARGUMENT', 'a model (rk.sequential or rk.model)', 'model', model);
+  checkOneInputOneOutput(model, 'fineTune');
   const opts = optionsOrEmpty(options, 'fineTune options');
   checkKnownKeys(opts, FINE_TUNE_KEYS, 'fineTune options');
   if (opts.stages !== undefined && opts.strategy !== undefined) {

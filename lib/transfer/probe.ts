@@ -14,6 +14,7 @@
 import { RnnError } from '../errors';
 import { Dense } from '../layers/core';
 import { layerFromConfig, serializeLayer } from '../layers/registry';
+import { Model } from '../models/model';
 import { Sequential } from '../models/sequential';
 import { Random } from '../random';
 import { Tensor } from '../tensor';
@@ -39,27 +40,41 @@ export const PROBE_DEFAULTS = Object.freeze({
  */
 const SOLVER_TOLERANCES = Object.freeze({ gradientTolerance: 1e-4, valueTolerance: 1e-8 });
 
-/** Where the probe can run: the head is the last layer, a Dense on vector features [D]. */
+/** Where the probe can run: the head is the model's output layer, a Dense on vector features [D], used once. */
 export interface ProbeSite {
   headIndex: number;
   featureSize: number;
 }
 
-/** The probe's site in `model`, or the reason it cannot run there. */
-export function probeSite(model: Sequential): ProbeSite | { reason: string } {
-  const headIndex = model.layers.length - 1;
-  const head = model.layers[headIndex];
+/** The probe's site in `model` (a Sequential's last layer, a one-output graph's output layer), or why it cannot run. */
+export function probeSite(model: Model): ProbeSite | { reason: string } {
+  const topology = model.topology!;
+  if (topology.outputs.length !== 1) return { reason: `model '${model.name}' has ${topology.outputs.length} outputs, not one head` };
+  const node = topology.outputs[0].node!;
+  const head = node.layer;
   if (!(head instanceof Dense)) return { reason: `the last layer '${head.name}' is a ${head.className}, not a Dense head` };
-  if (headIndex === 0) return { reason: 'the model has no body under its head' };
-  const input = model.layerInputShape(headIndex);
+  if (topology.nodes.some((n) => n.layer === head && n !== node)) return { reason: `the head '${head.name}' is applied more than once` };
+  if (node.inputs[0].isInput) return { reason: 'the model has no body under its head' };
+  const input = node.inputs[0].sampleShape;
   if (input.length !== 1) return { reason: `the head '${head.name}' acts on [${input.join(', ')}] per sample, not on a feature vector` };
-  return { headIndex, featureSize: input[0] };
+  return { headIndex: model.layers.indexOf(head), featureSize: input[0] };
 }
 
 /** The body's output (the head's input) for every sample of x: [N, D]. */
-export async function bodyFeatures(model: Sequential, site: ProbeSite, x: Tensor): Promise<Tensor> {
-  const body = cloneLayers(model, site.headIndex);
-  return body.predict(x, { batchSize: PROBE_DEFAULTS.featureBatchSize });
+export async function bodyFeatures(model: Model, site: ProbeSite, x: Tensor): Promise<Tensor> {
+  if (model instanceof Sequential) {
+    const body = cloneLayers(model, site.headIndex);
+    return body.predict(x, { batchSize: PROBE_DEFAULTS.featureBatchSize });
+  }
+  // A graph's body is the graph up to the head's input: a model over the same layers (their weights are shared, not
+  // copied), disposed once the features are out.
+  const topology = model.topology!;
+  const body = new Model({ inputs: [...topology.inputs], outputs: topology.outputs[0].node!.inputs[0], name: `${model.name}_body` });
+  try {
+    return (await body.predict(x, { batchSize: PROBE_DEFAULTS.featureBatchSize })) as Tensor;
+  } finally {
+    body.dispose();
+  }
 }
 
 /** Options of the linear probe (rk.fineTune's `probe`). */
@@ -90,7 +105,7 @@ export interface ProbeResult {
 }
 
 /** A one-layer model holding a copy of the head's config on [D] inputs, with weight decay `l2` on its kernel. */
-function headModel(model: Sequential, site: ProbeSite, loss: LossName, l2: number): Sequential {
+function headModel(model: Model, site: ProbeSite, loss: LossName, l2: number): Sequential {
   const head = model.layers[site.headIndex];
   const layer = layerFromConfig(serializeLayer(head), 'head', {
     name: head.name, inputShape: [site.featureSize], trainable: true, kernelRegularizer: l2 > 0 ? { l1: 0, l2 } : undefined,
@@ -105,7 +120,7 @@ function headModel(model: Sequential, site: ProbeSite, loss: LossName, l2: numbe
  * One native call: L-BFGS runs in C++ over the network's own loss and gradient (kernels/lbfgs.h), so a solve costs
  * its arithmetic, not one JS round trip per evaluation.
  */
-async function solve(model: Sequential, features: Tensor, y: Tensor, start: Tensor[], maxIterations: number) {
+async function solve(model: Model, features: Tensor, y: Tensor, start: Tensor[], maxIterations: number) {
   model.setWeights(start);
   const result = await model.minimizeOnBatch(features, y, { maxIterations, ...SOLVER_TOLERANCES });
   return { weights: model.getWeights(), result };
@@ -128,7 +143,7 @@ export interface DecayChoice {
  * cross-validation on the features: the lowest mean held-out loss.
  */
 export async function chooseDecay(
-  model: Sequential, site: ProbeSite, features: Tensor, y: Tensor, loss: LossName, rng: Random,
+  model: Model, site: ProbeSite, features: Tensor, y: Tensor, loss: LossName, rng: Random,
   options: ProbeOptions & { ids?: Int32Array } = {},
 ): Promise<DecayChoice> {
   const grid = options.l2 === undefined ? [...PROBE_DEFAULTS.l2] : Array.isArray(options.l2) ? [...options.l2] : [options.l2];
@@ -169,7 +184,7 @@ export async function chooseDecay(
   return { l2: candidates.reduce((a, b) => (b.loss < a.loss ? b : a)).l2, candidates };
 }
 
-function zeroWeights(model: Sequential, site: ProbeSite): Tensor[] {
+function zeroWeights(model: Model, site: ProbeSite): Tensor[] {
   return model.layers[site.headIndex].getWeights().map((w) => new Tensor(new Float32Array(w.data.length), w.shape.slice()));
 }
 
@@ -179,7 +194,7 @@ function zeroWeights(model: Sequential, site: ProbeSite): Tensor[] {
  * when given (e.g. chosen once for every fold of rk.fineTune's cross-validation), else chosen here by chooseDecay.
  */
 export async function fitProbe(
-  model: Sequential, site: ProbeSite, features: Tensor, y: Tensor, loss: LossName, rng: Random,
+  model: Model, site: ProbeSite, features: Tensor, y: Tensor, loss: LossName, rng: Random,
   options: ProbeOptions & { ids?: Int32Array; decided?: DecayChoice } = {},
 ): Promise<ProbeResult> {
   const samples = features.shape[0];

@@ -17,7 +17,7 @@
  * - scratch   The same architecture from fresh initial weights (the guard: transfer must beat this to be chosen).
  */
 import { RnnError } from '../errors';
-import { Sequential } from '../models/sequential';
+import type { Model } from '../models/model';
 import { Random } from '../random';
 import { Tensor } from '../tensor';
 import { cloneModel } from './clone';
@@ -84,7 +84,7 @@ export const RECIPE_LABELS: Record<FineTuneRecipe, string> = {
  * The probe on `data`'s rows. The body features are cut from the cache; the solution is cached by rows, so the probe
  * and LP-FT candidates of one fold (which start from the same weights) solve it once.
  */
-async function probeStep(model: Sequential, data: RecipeData, ctx: RecipeContext, recipe: FineTuneRecipe): Promise<ProbeResult> {
+async function probeStep(model: Model, data: RecipeData, ctx: RecipeContext, recipe: FineTuneRecipe): Promise<ProbeResult> {
   if (!ctx.features) throw new RnnError('ARGUMENT', `Expected a model whose last layer is a Dense head on feature vectors for strategy '${recipe}'`);
   const { all, site, solved } = ctx.features;
   const head = model.layers[site.headIndex];
@@ -101,7 +101,7 @@ async function probeStep(model: Sequential, data: RecipeData, ctx: RecipeContext
 }
 
 /** ULMFiT's stages: k + 1 stages for k body layers with weights, each unfreezing one more layer from the top. */
-function ulmfitStages(model: Sequential, epochs: number, baseRate: number): FineTuneStage[] {
+function ulmfitStages(model: Model, epochs: number, baseRate: number): FineTuneStage[] {
   const layers = weightedLayers(model);
   const perStage = Math.max(1, Math.round(epochs / layers.length));
   return layers.map((_, stageIndex) => {
@@ -113,7 +113,7 @@ function ulmfitStages(model: Sequential, epochs: number, baseRate: number): Fine
 }
 
 /** Sets (or, with factor 0, clears) L2-SP anchors: source values on the body, zeros on the head's kernel. */
-function setAnchors(model: Sequential, alpha: number, beta: number, clear: boolean): void {
+function setAnchors(model: Model, alpha: number, beta: number, clear: boolean): void {
   const network = model.requireNetwork();
   const layers = weightedLayers(model);
   const infos = network.params();
@@ -128,7 +128,7 @@ function setAnchors(model: Sequential, alpha: number, beta: number, clear: boole
 }
 
 /** Runs one recipe on `model` (in place) with the training rows `data`. */
-export async function runRecipe(recipe: FineTuneRecipe, model: Sequential, data: RecipeData, ctx: RecipeContext): Promise<RecipeRun> {
+export async function runRecipe(recipe: FineTuneRecipe, model: Model, data: RecipeData, ctx: RecipeContext): Promise<RecipeRun> {
   const train: [Tensor, Tensor] = [data.x, data.y];
   const rows = data.rows.length;
   const base = ctx.baseOptimizer.learningRate;

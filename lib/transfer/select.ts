@@ -14,7 +14,7 @@
  * Among the candidates that pass, the best mean held-out accuracy wins (the lower mean loss breaks ties). Without
  * class labels (regression, sequence outputs) the lowest mean held-out loss wins.
  */
-import { Sequential } from '../models/sequential';
+import type { Model } from '../models/model';
 import { Tensor } from '../tensor';
 import { isClassificationLoss } from '../training/losses';
 import { cloneModel } from './clone';
@@ -111,7 +111,7 @@ export interface Selection {
  * candidates that cannot run on this model, with the reason. The model itself is not touched.
  */
 export async function selectRecipe(
-  model: Sequential, x: Tensor, y: Tensor, candidates: readonly FineTuneRecipe[], folds: number, switchMargin: number,
+  model: Model, x: Tensor, y: Tensor, candidates: readonly FineTuneRecipe[], folds: number, switchMargin: number,
   ctx: RecipeContext, skip: Map<FineTuneRecipe, string>,
 ): Promise<Selection> {
   const samples = x.shape[0];
@@ -140,7 +140,7 @@ export async function selectRecipe(
       const [heldX, heldY] = [takeRows(x, held), takeRows(y, held)];
       const metrics = await working.evaluate(heldX, heldY, { batchSize: 256 });
       if (score.correct) {
-        const out = (await working.predict(heldX, { batchSize: 256 })).data;
+        const out = ((await working.predict(heldX, { batchSize: 256 })) as Tensor).data;
         const width = model.outputShape[0];
         held.forEach((row, i) => { score.correct![row] = predictedClass(out, i, width) === ctx.ids![row] ? 1 : 0; });
       }

@@ -4,7 +4,7 @@
  * recompile after unfreezing). Trainable flags and multipliers are put back as they were when the stages end or throw.
  */
 import { RnnError } from '../errors';
-import { Sequential } from '../models/sequential';
+import type { Model } from '../models/model';
 import { Optimizer } from '../optimizers';
 import { Random } from '../random';
 import { Tensor } from '../tensor';
@@ -59,7 +59,7 @@ export interface StageContext {
 
 const STAGE_KEYS = ['epochs', 'freeze', 'learningRate', 'layerLearningRates', 'patience'] as const;
 
-function checkLayerName(model: Sequential, name: unknown, what: string): string {
+function checkLayerName(model: Model, name: unknown, what: string): string {
   if (typeof name !== 'string' || !model.layers.some((l) => l.name === name)) {
     throw invalid('ARGUMENT', `a layer name of model '${model.name}' (${model.layers.map((l) => `'${l.name}'`).join(', ')})`, what, name);
   }
@@ -67,7 +67,7 @@ function checkLayerName(model: Sequential, name: unknown, what: string): string 
 }
 
 /** A stage given by the caller, checked against the model (layer names) and the data (patience needs validation). */
-export function checkStage(model: Sequential, value: unknown, index: number, hasValidation: boolean): FineTuneStage {
+export function checkStage(model: Model, value: unknown, index: number, hasValidation: boolean): FineTuneStage {
   const at = `stages[${index}]`;
   if (!isPlainObject(value)) throw invalid('ARGUMENT', 'a stage object { epochs, freeze, learningRate }', at, value);
   checkKnownKeys(value, STAGE_KEYS, `${at} options`);
@@ -95,12 +95,12 @@ export function checkStage(model: Sequential, value: unknown, index: number, has
 }
 
 /** The layers with weights, in order; the last one is the head. */
-export function weightedLayers(model: Sequential): string[] {
+export function weightedLayers(model: Model): string[] {
   return model.layers.filter((l) => model.paramIndicesOf(l).length > 0).map((l) => l.name);
 }
 
 /** The layers a stage freezes; `true` means every layer but the head (the last layer with weights). */
-function frozenNames(model: Sequential, freeze: boolean | string[] | undefined): Set<string> | undefined {
+function frozenNames(model: Model, freeze: boolean | string[] | undefined): Set<string> | undefined {
   if (freeze === undefined) return undefined;
   if (Array.isArray(freeze)) return new Set(freeze);
   if (!freeze) return new Set();
@@ -111,7 +111,7 @@ function frozenNames(model: Sequential, freeze: boolean | string[] | undefined):
  * Trains `model` on `train` stage by stage and returns each stage's result. The model ends compiled with the last
  * stage's optimizer; its trainable flags and per-layer learning rates are put back as they were, also on a throw.
  */
-export async function runStages(model: Sequential, train: [Tensor, Tensor], stages: FineTuneStage[], ctx: StageContext): Promise<FineTuneStageResult[]> {
+export async function runStages(model: Model, train: [Tensor, Tensor], stages: FineTuneStage[], ctx: StageContext): Promise<FineTuneStageResult[]> {
   const originalTrainable = model.layers.map((l) => l.trainable);
   const network = model.requireNetwork();
   const results: FineTuneStageResult[] = [];

@@ -10,9 +10,11 @@
 import { RnnError } from '../errors';
 import { ActivationName, checkActivation, Layer } from '../layers/layer';
 import { layerFromConfig, serializeLayer } from '../layers/registry';
+import { Model } from '../models/model';
 import { Sequential } from '../models/sequential';
 import { Tensor } from '../tensor';
 import { checkInteger, checkKnownKeys, checkOneOf, invalid, isPlainObject, optionsOrEmpty } from '../validate';
+import { needsGraphTransfer, transferGraph } from './graph_transfer';
 import { TransferReport, WeightTransfer } from './report';
 
 /** A new output layer replacing the source's last layer. */
@@ -32,8 +34,10 @@ export interface TransferOptions {
    * `{ units, activation }`: keep every source layer but the last and append a new Dense head.
    * A Sequential: the architecture of the new model (its layer configs; its weights are not used), whose layers
    *   matching the source's receive the source's weights.
+   * A functional model (rk.model): the same, with layers matched by name; with a functional source, a head spec
+   *   replaces the source's one output layer (a source with several outputs needs a target model).
    */
-  head: TransferHead | Sequential;
+  head: TransferHead | Model;
   /**
    * Which source layers carry their weights, and where to.
    * - `{ sourceLayer: newLayer }` by name: with a head spec the layer is renamed, with a target model it names the
@@ -41,12 +45,17 @@ export interface TransferOptions {
    * - `[0, 'lstm', ...]`: source layers by position or name, each into the layer at the same position;
    * - default: with a head spec every layer but the last; with a target model every position both models share
    *   except their last layers, where the layer classes agree.
+   * With graphs (a functional source or target) layers are matched by name only: `{ source: target }`, `[names]`,
+   * or by default every target layer named like a source layer of the same class.
    * Layers of the new model that receive nothing keep fresh initial weights.
    */
   map?: Record<string, string> | Array<string | number>;
   /** Set trainable = false on every transferred layer (true) or on the named layers of the new model. Default false. */
   freeze?: boolean | string[];
-  /** Per-sample input shape of the new model, e.g. another time length or feature count. Default: unchanged. */
+  /**
+   * Per-sample input shape of the new model, e.g. another time length or feature count. Default: unchanged.
+   * Sequential transfers only (a graph's inputs are those of the target model).
+   */
   inputShape?: number[];
   /**
    * What to do with an input kernel whose number of input features differs (only its rows depend on them):
@@ -59,8 +68,10 @@ export interface TransferOptions {
   name?: string;
 }
 
-export interface TransferResult {
-  model: Sequential;
+export interface TransferResult<M extends Model = Sequential> {
+  /** The new model (not compiled). */
+  model: M;
+  /** What happened to every weight. */
   report: TransferReport;
 }
 
@@ -134,8 +145,8 @@ function resolveMap(map: unknown, source: Sequential, targetNames: string[], hea
   return pairs;
 }
 
-/** The layers of the new model, before freezing. */
-function planLayers(source: Sequential, options: TransferOptions): PlannedLayer[] {
+/** The layers of the new model, before freezing (a sequential source and head; graphs go to transferGraph). */
+function planLayers(source: Sequential, options: TransferOptions & { head: TransferHead | Sequential }): PlannedLayer[] {
   const head = options.head;
   if (head instanceof Sequential) {
     if (head.layers.length === 0) throw new RnnError('ARGUMENT', `Expected a target model with layers for head but '${head.name}' has none`);
@@ -207,8 +218,8 @@ function resolveFreeze(freeze: unknown, plan: PlannedLayer[], source: Sequential
 
 const INPUT_KERNEL = /(^|\/)kernel$/;
 
-/** Source values for one weight, adapted to the new shape when allowed; `undefined` values mean keep fresh ones. */
-function carryWeight(
+/** @internal Source values for one weight, adapted to the new shape when allowed; `undefined` values mean keep fresh ones. */
+export function carryWeight(
   layerName: string, weightName: string, from: Tensor, fresh: Tensor, adapter: InputAdapter | undefined,
 ): { values?: Float32Array; action: WeightTransfer['action']; reason: string } {
   const [a, b] = [from.shape, fresh.shape];
@@ -232,8 +243,11 @@ function carryWeight(
  * A new model for the target domain from a trained source model, and a report of what happened to every weight.
  * The source is not modified and shares nothing with the result. The result is not compiled.
  */
-export function transfer(source: Sequential, options: TransferOptions): TransferResult {
-  if (!(source instanceof Sequential)) throw invalid('ARGUMENT', 'a Sequential model', 'source', source);
+export function transfer(source: Sequential, options: TransferOptions & { head: TransferHead | Sequential }): TransferResult;
+/** The same for graphs: layers mapped by name; the result is a functional model. */
+export function transfer(source: Model, options: TransferOptions): TransferResult<Model>;
+export function transfer(source: Model, options: TransferOptions): TransferResult<Model> {
+  if (!(source instanceof Model)) throw invalid('ARGUMENT', 'a model (rk.sequential or rk.model)', 'source', source);
   if (source.layers.length === 0) throw new RnnError('ARGUMENT', `Expected a source model with layers but '${source.name}' has none`);
   const opts = optionsOrEmpty(options, 'transfer options');
   checkKnownKeys(opts, TRANSFER_KEYS, 'transfer options');
@@ -245,7 +259,14 @@ export function transfer(source: Sequential, options: TransferOptions): Transfer
   }
   if (opts.name !== undefined && (typeof opts.name !== 'string' || opts.name.length === 0)) throw invalid('ARGUMENT', 'a non-empty string', 'name', opts.name);
 
-  const plan = planLayers(source, opts);
+  if (needsGraphTransfer(source, opts.head)) {
+    if (opts.inputShape !== undefined) {
+      throw new RnnError('ARGUMENT', `Expected no inputShape when transferring to or from a functional model (the new model's inputs are the target's or the source's) but received [${opts.inputShape.join(', ')}]`);
+    }
+    return transferGraph(source, { head: opts.head, map: opts.map, freeze: opts.freeze, adapter, name: opts.name });
+  }
+  if (!(source instanceof Sequential)) throw invalid('ARGUMENT', 'a Sequential model', 'source', source);
+  const plan = planLayers(source, opts as TransferOptions & { head: TransferHead | Sequential });
   const frozen = resolveFreeze(opts.freeze, plan, source);
   const model = new Sequential({ name: opts.name ?? `${source.name}_transfer` });
   plan.forEach((p, i) => {

@@ -195,6 +195,12 @@ function notes(run) {
       'processes run some seconds apart, so drift of the machine between them enters it.');
   }
   for (const m of run.measurements) if (m.note) lines.push(`${m.backend} ${m.workload} ${m.measure}: ${m.note}`);
+  if (run.attention && run.attention.length) {
+    lines.push('Attention FLOPs per sample (bench/attention.js): dot 4·Tq·Tv·H, additive 6·Tq·Tv·H (a tanh counted as one ' +
+      'operation; softmax not counted), train = 3x forward; samples/s are medians of 5 timed trials (rnnkit) or of the ' +
+      'timed repetitions (tfjs). The shapes are defined in bench/attention.js: the shared workloads file has no attention entry.');
+  }
+  for (const a of run.attention || []) if (a.note) lines.push(`${a.backend} ${a.workload} ${a.measure}: ${a.note}`);
   for (const f of run.failures) {
     lines.push(`FAILED ${f.backend} ${f.workload || ''} ${f.measure}${f.comparison ? ' (paired thread comparison)' : ''}: ${f.error}`);
   }
@@ -202,15 +208,51 @@ function notes(run) {
   return lines.map((l) => `- ${l}`).join('\n');
 }
 
+/**
+ * Attention workloads (bench/attention.js): rnnkit's native op against the same math in tfjs ops, forward and train
+ * (forward + backward), one row each; GFLOP/s from attention.js's FLOP model.
+ */
+function attentionTable(run) {
+  if (!run.attention || run.attention.length === 0) return '';
+  const backends = run.backends.filter((b) => b === 'rnnkit' || !b.startsWith('rnnkit'));
+  const header = ['Workload', 'Measure', ...backends.flatMap((b) => [`${b} samples/s`, `${b} GFLOP/s`])];
+  const others = backends.filter((b) => b !== 'rnnkit');
+  if (backends.includes('rnnkit')) header.push(...others.map((b) => `rnnkit / ${b}`));
+  const keys = [...new Set(run.attention.map((r) => `${r.workload} ${r.measure}`))];
+  const rows = keys.map((key) => {
+    const [workload, measure] = key.split(' ');
+    const get = (b) => run.attention.find((r) => r.backend === b && r.workload === workload && r.measure === measure);
+    const row = [workload, measure];
+    for (const b of backends) {
+      const r = get(b);
+      const failed = run.failures.some((f) => f.backend === b && f.workload === workload && f.measure === 'attention');
+      row.push(r ? num(r.samplesPerSec) : failed ? 'failed' : '–', r ? num(r.gflops) : '–');
+    }
+    if (backends.includes('rnnkit')) {
+      for (const b of others) {
+        const own = get('rnnkit');
+        const other = get(b);
+        row.push(own && other ? `${num(own.samplesPerSec / other.samplesPerSec)}x` : '–');
+      }
+    }
+    return row;
+  });
+  return table(header, rows);
+}
+
 /** The whole Markdown report for a finished (or interrupted) run. */
 function markdownReport(run) {
-  const parts = [
-    '# rnnkit benchmark', machineSection(run), gemmSection(run),
-    '## Throughput', throughputTable(run),
-  ];
+  const parts = ['# rnnkit benchmark', machineSection(run)];
+  const workloads = run.workloads.length > 0;  // --only A1,A2 runs the attention workloads alone
+  if (workloads) parts.push(gemmSection(run), '## Throughput', throughputTable(run));
   const latency = latencyTable(run);
   if (latency) parts.push('## Inference latency', latency);
-  parts.push('## Peak RSS per backend (MB, one child process per workload)', rssTable(run), '## Notes', notes(run));
+  const attention = attentionTable(run);
+  if (attention) {
+    parts.push('## Attention (B 64, Tq 20, Tv 20, H 256; rnnkit: the native op on 1 thread; tfjs: the same math in tfjs ops)', attention);
+  }
+  if (workloads) parts.push('## Peak RSS per backend (MB, one child process per workload)', rssTable(run));
+  parts.push('## Notes', notes(run));
   return `${parts.join('\n\n')}\n`;
 }
 

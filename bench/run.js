@@ -15,6 +15,7 @@ const { machineInfo, loadSnapshot } = require('./machine');
 const { measureGemmRates, measurePeakRate } = require('./gemm');
 const { gemmShapesFor, withThroughputFigures, speedRatios, modelAgreement } = require('./derive');
 const { markdownReport } = require('./report');
+const { ATTENTION_WORKLOADS, runAttention } = require('./attention');
 
 const SEED = 1234;
 
@@ -139,13 +140,18 @@ async function runWorkload(workload, options, run, emit) {
 async function main() {
   let options;
   let workloads;
+  let attentionWorkloads;
   try {
     options = parseOptions(process.argv.slice(2));
     if (options.help) {
       process.stdout.write(`${USAGE}\n`);
       return;
     }
-    workloads = selectWorkloads(loadWorkloads(options.workloadsFile), options.only);
+    // Attention workloads (A1, A2) are defined in bench/attention.js, not in the shared workloads file.
+    const attentionIds = ATTENTION_WORKLOADS.map((w) => w.id);
+    const only = options.only.filter((id) => !attentionIds.includes(id));
+    attentionWorkloads = options.only.length === 0 ? ATTENTION_WORKLOADS : ATTENTION_WORKLOADS.filter((w) => options.only.includes(w.id));
+    workloads = options.only.length > 0 && only.length === 0 ? [] : selectWorkloads(loadWorkloads(options.workloadsFile), only);
   } catch (error) {
     process.stderr.write(`${error.message}\n${USAGE}\n`);
     process.exit(2);
@@ -158,6 +164,7 @@ async function main() {
     mode: options.mode, workloadsFile: options.workloadsFile, workloads, backends: jobsFor(options).map((j) => j.label),
     threads: options.threads, load: options.load, backendInfo: {},
     measurements: [], failures: [], skipped: [], rss: [], ratios: [], parity: [], threadPairs: [], gemm: new Map(),
+    attention: [],
   };
   progress('machine info and busy probe');
   run.machineStart = await machineInfo();
@@ -170,6 +177,7 @@ async function main() {
   }
 
   for (const workload of workloads) await runWorkload(workload, options, run, emit);
+  await runAttention(attentionWorkloads, options, run, emit, progress);
 
   run.machineEnd = await loadSnapshot();
   stopLoad();

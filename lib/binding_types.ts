@@ -67,7 +67,18 @@ export type NativeLayerSpec =
   | { kind: 'repeatVector'; name: string; n: number }
   /** targetShape: per sample, one -1 may be inferred. */
   | { kind: 'reshape'; name: string; targetShape: number[] }
-  | { kind: 'flatten'; name: string };
+  | { kind: 'flatten'; name: string }
+  | {
+      /** Keras Attention ('dot', 'concat') and AdditiveAttention ('additive'): inputs [query, value(, key)]. */
+      kind: 'attention';
+      name: string;
+      score: 'dot' | 'concat' | 'additive';
+      useScale: boolean;
+      dropout: number;
+      /** A second output, the attention weights [Tq, Tv]. */
+      returnAttentionScores: boolean;
+      useCausalMask: boolean;
+    };
 
 /** An optimizer's complete settings, defaults filled in, as the native optimizer receives them. */
 export interface NativeOptimizerConfig {

@@ -43,6 +43,10 @@ export { Merge, Concatenate, Add, Subtract, Multiply, Average, Maximum } from '.
 export type { ConcatenateLayerArgs, MergeLayerArgs } from './layers/merge';
 export { RepeatVector, Reshape, Flatten } from './layers/reshape';
 export type { FlattenLayerArgs, RepeatVectorLayerArgs, ReshapeLayerArgs } from './layers/reshape';
+export { Attention, AdditiveAttention, BaseAttention } from './layers/attention';
+export type {
+  AttentionLayerArgs, AdditiveAttentionLayerArgs, BaseAttentionLayerArgs, AttentionScoreMode,
+} from './layers/attention';
 export { Optimizer } from './optimizers';
 export type { OptimizerName, ClipArgs, SgdArgs, RmspropArgs, AdamArgs, AdamwArgs, AdagradArgs } from './optimizers';
 export { Tensor, tensor } from './tensor';

@@ -98,7 +98,7 @@ const INPUT_KEYS = ['batch_input_shape', 'input_shape', 'batch_size', 'dtype', '
 /** tfjs `{ class_name, config }` of a layer; `batchInputShape` is given for the first layer of the model. */
 export function toTfjsLayer(layer: SerializedLayer, batchInputShape?: readonly number[]): Record<string, unknown> {
   const fields = FIELDS[layer.className];
-  if (!fields) throw new RnnError('FORMAT', `Expected a layer tfjs can represent for the tfjs format but '${String(layer.config.name)}' is a ${layer.className}`);
+  if (!fields) throw new RnnError('FORMAT', `Expected a layer tfjs can represent for the tfjs format but layer '${String(layer.config.name)}' is of class ${layer.className}, which tfjs does not have`);
   if (layer.className === 'GRU' && layer.config.resetAfter === true) {
     throw new RnnError('FORMAT', `Expected resetAfter false for GRU layer '${String(layer.config.name)}' in the tfjs format (tfjs has no reset-after GRU) but received true; build it with rk.layers.gru({ resetAfter: false, ... })`);
   }

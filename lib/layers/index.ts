@@ -7,12 +7,14 @@ import { GRULayerArgs, LSTMLayerArgs, RecurrentLayer, RecurrentLayerArgs } from 
 import { Bidirectional, BidirectionalLayerArgs, TimeDistributed, TimeDistributedLayerArgs } from './wrappers';
 import { Add, Average, Concatenate, ConcatenateLayerArgs, Maximum, MergeLayerArgs, Multiply, Subtract } from './merge';
 import { Flatten, FlattenLayerArgs, RepeatVector, RepeatVectorLayerArgs, Reshape, ReshapeLayerArgs } from './reshape';
+import { AdditiveAttention, AdditiveAttentionLayerArgs, Attention, AttentionLayerArgs } from './attention';
 
 export type { DenseLayerArgs, DropoutLayerArgs, EmbeddingLayerArgs, MaskingLayerArgs } from './core';
 export type { RecurrentLayerArgs, LSTMLayerArgs, GRULayerArgs } from './recurrent';
 export type { BidirectionalLayerArgs, TimeDistributedLayerArgs, MergeMode } from './wrappers';
 export type { ConcatenateLayerArgs, MergeLayerArgs } from './merge';
 export type { FlattenLayerArgs, RepeatVectorLayerArgs, ReshapeLayerArgs } from './reshape';
+export type { AttentionLayerArgs, AdditiveAttentionLayerArgs, BaseAttentionLayerArgs, AttentionScoreMode } from './attention';
 
 /** A fully connected recurrent layer: h_t = activation(x_t W + h_{t-1} U + b). See {@link RecurrentLayerArgs}. */
 export function simpleRNN(args: RecurrentLayerArgs): RecurrentLayer {
@@ -85,4 +87,15 @@ export function reshape(args: ReshapeLayerArgs): Reshape {
 /** Flattens each sample to one dimension: `[T, F]` -> `[T * F]`. */
 export function flatten(args?: FlattenLayerArgs): Flatten {
   return new Flatten(args);
+}
+/**
+ * Dot-product (Luong) or concat attention: `apply([query, value])` or `apply([query, value, key])`, query [Tq, D],
+ * value [Tv, Dv] -> [Tq, Dv]. See {@link AttentionLayerArgs}.
+ */
+export function attention(args?: AttentionLayerArgs): Attention {
+  return new Attention(args);
+}
+/** Additive (Bahdanau) attention, applied as {@link attention}. See {@link AdditiveAttentionLayerArgs}. */
+export function additiveAttention(args?: AdditiveAttentionLayerArgs): AdditiveAttention {
+  return new AdditiveAttention(args);
 }

@@ -10,6 +10,7 @@ import { RecurrentLayer } from './recurrent';
 import { Bidirectional, TimeDistributed } from './wrappers';
 import { Add, Average, Concatenate, Maximum, Multiply, Subtract } from './merge';
 import { Flatten, RepeatVector, Reshape } from './reshape';
+import { AdditiveAttention, Attention } from './attention';
 
 export interface SerializedLayer {
   className: string;
@@ -37,6 +38,8 @@ const FACTORIES: Record<string, Factory> = {
   RepeatVector: (c) => new RepeatVector(c as never),
   Reshape: (c) => new Reshape(c as never),
   Flatten: (c) => new Flatten(c as never),
+  Attention: (c) => new Attention(c as never),
+  AdditiveAttention: (c) => new AdditiveAttention(c as never),
 };
 
 /** The class names layerFromConfig accepts. */

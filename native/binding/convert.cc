@@ -113,7 +113,8 @@ ops::LayerSpec toLayerSpec(Napi::Env env, const Napi::Object& layer, size_t inde
                                                           {"maximum", ops::LayerKind::Maximum},
                                                           {"repeatVector", ops::LayerKind::RepeatVector},
                                                           {"reshape", ops::LayerKind::Reshape},
-                                                          {"flatten", ops::LayerKind::Flatten}};
+                                                          {"flatten", ops::LayerKind::Flatten},
+                                                          {"attention", ops::LayerKind::Attention}};
   spec.kind = lookup(env, kinds, getString(layer, "kind", "", context), context + " kind");
   switch (spec.kind) {
     case ops::LayerKind::Recurrent: {
@@ -158,6 +159,17 @@ ops::LayerSpec toLayerSpec(Napi::Env env, const Napi::Object& layer, size_t inde
       spec.embedding.maskZero = getBool(layer, "maskZero", false, context);
       spec.embedding.embeddingsRegularizer = toRegularizer(layer, "embeddingsRegularizer", context);
       break;
+    case ops::LayerKind::Attention: {
+      static const std::map<std::string, kernels::AttentionScore> scores{{"dot", kernels::AttentionScore::Dot},
+                                                                        {"concat", kernels::AttentionScore::Concat},
+                                                                        {"additive", kernels::AttentionScore::Additive}};
+      spec.attention.score = lookup(env, scores, getString(layer, "score", "", context), context + " score");
+      spec.attention.useScale = getBool(layer, "useScale", false, context);
+      spec.attention.dropout = getNumber(layer, "dropout", 0, context);
+      spec.attention.returnAttentionScores = getBool(layer, "returnAttentionScores", false, context);
+      spec.attention.useCausalMask = getBool(layer, "useCausalMask", false, context);
+      break;
+    }
     case ops::LayerKind::Concatenate: spec.axis = getAxis(layer, context); break;
     case ops::LayerKind::RepeatVector: spec.repeats = getCount(layer, "n", context); break;
     case ops::LayerKind::Reshape: spec.targetShape = toTargetShape(layer, context); break;

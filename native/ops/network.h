@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kernels/lbfgs.h"
+#include "ops/attention_layer.h"
 #include "ops/graph.h"
 #include "ops/layer.h"
 #include "ops/loss_head.h"
@@ -28,7 +29,8 @@ namespace rnnkit::ops {
 
 enum class LayerKind : int32_t { Recurrent = 0, Dense = 1, Dropout = 2, Masking = 3, Embedding = 4,
   Concatenate = 5, Add = 6, Subtract = 7, Multiply = 8, Average = 9, Maximum = 10,  // ops/merge_layers.h
-  RepeatVector = 11, Reshape = 12, Flatten = 13 };                                  // ops/reshape_layers.h
+  RepeatVector = 11, Reshape = 12, Flatten = 13,                                   // ops/reshape_layers.h
+  Attention = 14 };                                                                 // ops/attention_layer.h
 
 struct LayerSpec {
   LayerKind kind = LayerKind::Dense;
@@ -41,6 +43,7 @@ struct LayerSpec {
   int64_t axis = -1;               // kind == Concatenate (Keras's axis: the batch dimension is 0)
   int64_t repeats = 1;             // kind == RepeatVector (Keras's n)
   Shape targetShape;               // kind == Reshape (per sample; one -1 may be inferred)
+  AttentionConfig attention;       // kind == Attention (Attention and AdditiveAttention)
 };
 
 // A training step whose update would have made a weight or an optimizer slot NaN or infinite: it was rolled back

@@ -24,8 +24,9 @@ std::unique_ptr<LayerOp<T>> makeLayerOp(const LayerSpec& spec) {
     case LayerKind::RepeatVector: return std::make_unique<RepeatVectorLayer<T>>(spec.repeats);
     case LayerKind::Reshape: return std::make_unique<ReshapeLayer<T>>(spec.targetShape);
     case LayerKind::Flatten: return std::make_unique<FlattenLayer<T>>();
+    case LayerKind::Attention: return std::make_unique<AttentionLayer<T>>(spec.attention);
   }
-  throw std::invalid_argument("Expected a known layer kind (0..13) for layer " + spec.name);
+  throw std::invalid_argument("Expected a known layer kind (0..14) for layer " + spec.name);
 }
 
 template std::unique_ptr<LayerOp<float>> makeLayerOp(const LayerSpec& spec);

@@ -38,7 +38,13 @@ export interface DecodeOptions {
    * `beamWidth` best hypotheses per sample (finished ones stay in the beam while they rank among the best); with
    * beamWidth 1 it is greedy decoding.
    */
-  strategy?: 'greedy' | { beamWidth: number };
+  strategy?: 'greedy' | BeamSearch;
+}
+
+/** Beam search settings of {@link DecodeOptions.strategy}. */
+export interface BeamSearch {
+  /** Hypotheses kept per sample (an integer >= 1). */
+  beamWidth: number;
 }
 
 /** One decoded sequence. */

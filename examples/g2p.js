@@ -14,10 +14,11 @@
  * Split: by word (each word keeps its first pronunciation; see data/cmudict.js), seeded. Scores on held-out words:
  * WER = share of words with any phoneme wrong; PER = edit distances summed / reference phonemes summed.
  *
- * Usage:  node examples/g2p.js [--quick | --medium | --full] [--seed N]
+ * Usage:  node examples/g2p.js [--quick | --medium | --full] [--seed N] [--attention-only]
  *   --quick   (default) a small subset and model: about a minute on 2 cores; deterministic for a seed.
  *   --medium  a larger subset and model (several minutes).
- *   --full    every word, 5% held out; the largest model (long: see the README for measured times).
+ *   --full    every word, 5% held out (long: see the README for measured times).
+ *   --attention-only  trains and scores only the attention model (half the time).
  * Run `npm run build:ts` first: the example loads the package the way a user would.
  */
 const rk = require('..');
@@ -26,7 +27,7 @@ const cmu = require('./data/cmudict');
 const SIZES = {
   quick: { train: 8000, test: 800, embed: 24, units: 48, epochs: 10, batchSize: 32, learningRate: 0.01, beamWidth: 4 },
   medium: { train: 30000, test: 3000, embed: 48, units: 96, epochs: 12, batchSize: 64, learningRate: 0.005, beamWidth: 4 },
-  full: { train: Infinity, test: Infinity, testFraction: 0.05, embed: 64, units: 128, epochs: 10, batchSize: 64, learningRate: 0.003, beamWidth: 4 },
+  full: { train: Infinity, test: Infinity, testFraction: 0.05, embed: 48, units: 96, epochs: 8, batchSize: 64, learningRate: 0.005, beamWidth: 4 },
 };
 const MAX_PHONES = cmu.MAX_LETTERS + 4;  // decoding stops here if no end token comes
 
@@ -35,7 +36,7 @@ function parseArgs(argv) {
   const at = argv.indexOf('--seed');
   const seed = at >= 0 ? Number(argv[at + 1]) : 1;
   if (!Number.isInteger(seed)) throw new Error(`Expected an integer after --seed but received ${argv[at + 1]}`);
-  return { size, seed, ...SIZES[size] };
+  return { size, seed, attentionOnly: argv.includes('--attention-only'), ...SIZES[size] };
 }
 
 /** The training model and the inference encoder / one-step decoder built from the same layers. */
@@ -117,7 +118,7 @@ async function main() {
 
   const rows = [];
   const examples = {};
-  for (const attention of [false, true]) {
+  for (const attention of options.attentionOnly ? [true] : [false, true]) {
     const label = attention ? 'BiLSTM + LSTM + attention' : 'BiLSTM + LSTM';
     rk.setSeed(options.seed);
     const models = buildG2P(vocab, { embed: options.embed, units: options.units, attention });

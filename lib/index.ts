@@ -46,6 +46,8 @@ export type { ConcatenateLayerArgs, MergeLayerArgs } from './layers/merge';
 export { RepeatVector, Reshape, Flatten } from './layers/reshape';
 export type { FlattenLayerArgs, RepeatVectorLayerArgs, ReshapeLayerArgs } from './layers/reshape';
 export { Attention, AdditiveAttention, BaseAttention } from './layers/attention';
+export { decode } from './decode';
+export type { BeamSearch, DecodeOptions, DecodeResult, Hypothesis } from './decode';
 export type {
   AttentionLayerArgs, AdditiveAttentionLayerArgs, BaseAttentionLayerArgs, AttentionScoreMode,
 } from './layers/attention';

@@ -5,7 +5,7 @@
  */
 import { RnnError } from '../../errors';
 import type { Layer } from '../../layers/layer';
-import type { Sequential } from '../../models/sequential';
+import { Sequential } from '../../models/sequential';
 import type { Tensor } from '../../tensor';
 
 /** A tensor of the model, by id; `shape` is per sample (no batch), -1 for a time dimension of any length. */
@@ -34,6 +34,9 @@ export interface ModelDescription {
 
 /** The description of a sequential model: input -> layer 0 -> ... -> last layer -> output. */
 export function describeSequential(model: Sequential): ModelDescription {
+  if (!(model instanceof Sequential)) {
+    throw new RnnError('FORMAT', `Expected a sequential model for the ONNX export (functional graphs are not exported yet) but received ${model && typeof model === 'object' && 'name' in model ? `model '${String((model as { name: unknown }).name)}'` : typeof model}`);
+  }
   const layers = model.layers;
   if (layers.length === 0) throw new RnnError('STATE', `Model '${model.name}' has no layers yet; there is nothing to export`);
   let current: TensorDescription = { id: 'input', shape: model.inputShape.slice() };

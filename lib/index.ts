@@ -42,7 +42,7 @@ export type { DenseLayerArgs, DropoutLayerArgs, MaskingLayerArgs, EmbeddingLayer
 export { Bidirectional, TimeDistributed } from './layers/wrappers';
 export type { BidirectionalLayerArgs, TimeDistributedLayerArgs, MergeMode } from './layers/wrappers';
 export { Merge, Concatenate, Add, Subtract, Multiply, Average, Maximum } from './layers/merge';
-export type { ConcatenateLayerArgs, MergeLayerArgs } from './layers/merge';
+export type { ConcatenateLayerArgs, MergeKind, MergeLayerArgs } from './layers/merge';
 export { RepeatVector, Reshape, Flatten } from './layers/reshape';
 export type { FlattenLayerArgs, RepeatVectorLayerArgs, ReshapeLayerArgs } from './layers/reshape';
 export { Attention, AdditiveAttention, BaseAttention } from './layers/attention';

@@ -289,7 +289,7 @@ test('20 random graphs: both formats predict the same (bit for bit here, 1e-5 in
       const tfjsDir = join(dir, `random${i}-tfjs`);
       if (description.includes('subtract')) {
         // tfjs has no Subtract layer: the writer refuses it by name instead of writing a file tfjs cannot load.
-        await expect(model.save(tfjsDir, { format: 'tfjs' })).rejects.toMatchObject({ code: 'FORMAT', message: expect.stringMatching(/'merge' is a Subtract/) });
+        await expect(model.save(tfjsDir, { format: 'tfjs' })).rejects.toMatchObject({ code: 'FORMAT', message: expect.stringMatching(/layer 'merge' is of class Subtract/) });
         continue;
       }
       await model.save(tfjsDir, { format: 'tfjs' });

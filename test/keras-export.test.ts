@@ -66,7 +66,7 @@ describe('round trip rnnkit -> .keras -> rnnkit', () => {
     const model = rk.sequential({ name: 'round_trip', layers: layers() });
     const file = path.join(tmp, `${name.replace(/[^a-z0-9]+/gi, '_')}.keras`);
     await model.save(file, { format: 'keras' });
-    const loaded = await rk.loadModel(file);
+    const loaded = (await rk.loadModel(file)) as rk.Sequential;
     expect(loaded.name).toBe('round_trip');
     expect(loaded.layers.map((l) => ({ className: l.className, config: l.getConfig() })))
       .toEqual(model.layers.map((l) => ({ className: l.className, config: l.getConfig() })));
@@ -149,7 +149,7 @@ describe("the files match Keras's layout", () => {
 
   test('the fixtures written from Keras saving code list the same paths as rnnkit writes for the same model', async () => {
     const fixture = unzipSync(fs.readFileSync(path.join(__dirname, 'fixtures', 'keras', 'bidirectional_concat.keras')))['model.weights.h5'];
-    const loaded = await rk.loadModel(path.join(__dirname, 'fixtures', 'keras', 'bidirectional_concat.keras'));
+    const loaded = (await rk.loadModel(path.join(__dirname, 'fixtures', 'keras', 'bidirectional_concat.keras'))) as rk.Sequential;
     const file = path.join(tmp, 'again.keras');
     await loaded.save(file, { format: 'keras' });
     const ours = unzipSync(fs.readFileSync(file))['model.weights.h5'];

@@ -30,7 +30,7 @@ const MODEL_CASES = Object.entries(EXPECTED).filter(([name]) => name !== 'weight
 describe('Keras fixtures load and predict the reference outputs', () => {
   test.each(MODEL_CASES)('%s from %s', async (name, file) => {
     const c = EXPECTED[name];
-    const model = await rk.loadModel(path.join(DIR, file));
+    const model = (await rk.loadModel(path.join(DIR, file))) as rk.Sequential;
     const y = await model.predict(rk.tensor(c.input as never));
     expectClose(y.data, c.output);
     // The weights are the file's, in Keras order.
@@ -41,16 +41,16 @@ describe('Keras fixtures load and predict the reference outputs', () => {
   });
 
   test('config options come through: regularizer, dropout, go_backwards, activation, merge mode, mask_zero', async () => {
-    const simple = await rk.loadModel(path.join(DIR, 'simple_rnn.keras'));
+    const simple = (await rk.loadModel(path.join(DIR, 'simple_rnn.keras'))) as rk.Sequential;
     expect(simple.layers[0].getConfig()).toMatchObject({ name: 'simple_rnn', units: 5, returnSequences: true, kernelRegularizer: { l1: 0, l2: 0.01 } });
-    const lstm = await rk.loadModel(path.join(DIR, 'lstm.keras'));
+    const lstm = (await rk.loadModel(path.join(DIR, 'lstm.keras'))) as rk.Sequential;
     expect(lstm.layers[0].getConfig()).toMatchObject({ dropout: 0.1, recurrentDropout: 0.2, unitForgetBias: true, recurrentInitializer: 'orthogonal' });
-    const gru = await rk.loadModel(path.join(DIR, 'gru_v1_td.keras'));
+    const gru = (await rk.loadModel(path.join(DIR, 'gru_v1_td.keras'))) as rk.Sequential;
     expect(gru.layers[0].getConfig()).toMatchObject({ resetAfter: false, goBackwards: true, activation: 'relu' });
     expect(gru.layers[1].className).toBe('TimeDistributed');
-    const bi = await rk.loadModel(path.join(DIR, 'bidirectional_mul.keras'));
+    const bi = (await rk.loadModel(path.join(DIR, 'bidirectional_mul.keras'))) as rk.Sequential;
     expect(bi.layers[0].getConfig()).toMatchObject({ mergeMode: 'mul' });
-    const emb = await rk.loadModel(path.join(DIR, 'embedding.keras'));
+    const emb = (await rk.loadModel(path.join(DIR, 'embedding.keras'))) as rk.Sequential;
     expect(emb.layers[0].getConfig()).toMatchObject({ maskZero: true, inputDim: 10, outputDim: 4 });
     for (const m of [simple, lstm, gru, bi, emb]) m.dispose();
   });
@@ -63,7 +63,7 @@ describe('tfjs, built from the same weights, agrees (independent reference)', ()
     const tfModel = build();
     tfModel.setWeights(c.weights.map((w, i) => tf.tensor(w as never, tfModel.getWeights()[i].shape)));
     const expected = Array.from((tfModel.predict(tf.tensor(c.input as never)) as tf.Tensor).dataSync());
-    const model = await rk.loadModel(path.join(DIR, c.files[0]));
+    const model = (await rk.loadModel(path.join(DIR, c.files[0]))) as rk.Sequential;
     const y = await model.predict(rk.tensor(c.input as never));
     expectClose(y.data, expected);
     model.dispose();
@@ -221,7 +221,7 @@ describe('refusals', () => {
       code: 'FORMAT', message: expect.stringMatching(/config\.layers\[2\] \(GRU\) returns sequences under the mask of config\.layers\[1\] \(Masking\)/),
     });
     // With zeros at masked steps, Keras computes what rnnkit computes: it loads, and masked steps give Dense's bias.
-    const model = await rk.loadModel(write(true));
+    const model = (await rk.loadModel(write(true))) as rk.Sequential;
     const c = EXPECTED.masking;
     const y = await model.predict(rk.tensor(c.input as never));
     const bias = model.getWeights()[4].data;

@@ -21,7 +21,8 @@ function formatShapes(shapes: readonly (readonly number[])[]): string {
   return shapes.map(formatShape).join(', ');
 }
 
-type MergeKind = 'add' | 'subtract' | 'multiply' | 'average' | 'maximum' | 'concatenate';
+/** Which element-wise merge (or concatenation) a merge layer computes; also its name prefix. */
+export type MergeKind = 'add' | 'subtract' | 'multiply' | 'average' | 'maximum' | 'concatenate';
 
 /** The base of the merge layers: 2 or more inputs (Subtract: exactly 2), no weights. */
 export abstract class Merge extends Layer {
@@ -49,6 +50,7 @@ export abstract class Merge extends Layer {
   weightSpecs(): WeightSpec[] {
     return [];
   }
+  /** @internal */
   toNative(): NativeLayerSpec {
     return { kind: this.kind, name: this.name } as NativeLayerSpec;
   }
@@ -170,6 +172,7 @@ export class Concatenate extends Merge {
     return [output];
   }
 
+  /** @internal */
   toNative(): NativeLayerSpec {
     return { kind: 'concatenate', name: this.name, axis: this.axis };
   }

@@ -59,6 +59,8 @@ const CASES: Array<[string, () => rk.Layer[], rk.Tensor]> = [
     new rk.Tensor(Float32Array.from(sequences(2).data).fill(0, 9, 15), [2, T, F])],
   ['Masking + GRU', () => [rk.layers.masking({ maskValue: 0, inputShape: [T, F] }), rk.layers.gru({ units: 3 }), rk.layers.dense({ units: 2 })],
     new rk.Tensor(Float32Array.from(sequences(2).data).fill(0, 9, 15), [2, T, F])],
+  ['LSTM + RepeatVector + GRU + Flatten + Reshape', () => [lstm({ inputShape: [T, F] }), rk.layers.repeatVector({ n: 3 }), rk.layers.gru({ units: 4, returnSequences: true }),
+    rk.layers.flatten(), rk.layers.reshape({ targetShape: [2, -1] }), rk.layers.dense({ units: 2 })], sequences(2)],
 ];
 
 describe('round trip rnnkit -> .keras -> rnnkit', () => {

@@ -18,7 +18,10 @@ import { fromTfjsLayer, toTfjsLayer } from '../tfjs_config';
 export type KerasFlavor = 'keras3' | 'keras2';
 
 /** Layer classes rnnkit imports from and exports to Keras. */
-export const KERAS_LAYER_CLASSES = ['SimpleRNN', 'LSTM', 'GRU', 'Dense', 'Dropout', 'Masking', 'Embedding', 'Bidirectional', 'TimeDistributed'] as const;
+export const KERAS_LAYER_CLASSES = [
+  'SimpleRNN', 'LSTM', 'GRU', 'Dense', 'Dropout', 'Masking', 'Embedding', 'Bidirectional', 'TimeDistributed',
+  'RepeatVector', 'Reshape', 'Flatten', 'Concatenate', 'Add', 'Subtract', 'Multiply', 'Average', 'Maximum',
+] as const;
 const RECURRENT = new Set(['SimpleRNN', 'LSTM', 'GRU']);
 
 /** Keras 3 class names of initializers whose tfjs names differ. */
@@ -116,7 +119,10 @@ function checkBackwardLayer(forward: Record<string, unknown>, backward: Record<s
 
 /** An rnnkit serialized layer from a Keras layer entry at `where`. */
 export function fromKerasLayer(entry: unknown, where: string, file: string, flavor: KerasFlavor): SerializedLayer {
-  return fromTfjsLayer(normalize(entry, where, file, flavor), where, file);
+  const tfjs = normalize(entry, where, file, flavor);
+  // tfjs has no Subtract, so its reader does not know the class; Keras's Subtract config is the base Layer's, as Add's.
+  if (tfjs.class_name === 'Subtract') return { className: 'Subtract', config: fromTfjsLayer({ ...tfjs, class_name: 'Add' }, where, file).config };
+  return fromTfjsLayer(tfjs, where, file);
 }
 
 const FLOAT32_POLICY = { module: 'keras', class_name: 'DTypePolicy', config: { name: 'float32' }, registered_name: null };
@@ -140,7 +146,9 @@ function withoutResetAfter(layer: SerializedLayer): SerializedLayer {
  * (the layer's `get_config`), registered_name and, when built, build_config with the batch input shape.
  */
 export function toKeras3Layer(layer: SerializedLayer, batchInputShape?: Array<number | null>, inBidirectional = false): Record<string, unknown> {
-  const tfjs = toTfjsLayer(withoutResetAfter(layer)) as { class_name: string; config: Record<string, unknown> };
+  const subtract = layer.className === 'Subtract'; // tfjs has no Subtract; Keras writes it as Add's (base Layer) config
+  const tfjs = toTfjsLayer(withoutResetAfter(subtract ? { className: 'Add', config: layer.config } : layer)) as { class_name: string; config: Record<string, unknown> };
+  if (subtract) tfjs.class_name = 'Subtract';
   const config = tfjs.config;
   if (layer.className === 'GRU') config.reset_after = layer.config.resetAfter;
   for (const key of ['activation', 'recurrent_activation']) {
@@ -162,6 +170,8 @@ export function toKeras3Layer(layer: SerializedLayer, batchInputShape?: Array<nu
   }
   // Keras 3's Dense.get_config lists no activity_regularizer (Layer.get_config adds it only when one is set).
   if (tfjs.class_name === 'Dense' && out.activity_regularizer === null) delete out.activity_regularizer;
+  // Keras's Flatten.get_config writes the data format it resolved (channels_last), tfjs nothing.
+  if (tfjs.class_name === 'Flatten') out.data_format = 'channels_last';
   if (tfjs.class_name === 'Bidirectional') {
     const inner = layer.config.layer as SerializedLayer;
     const forwardName = `forward_${String(inner.config.name).replace(/^forward_/, '')}`;

@@ -65,14 +65,14 @@ export async function saveModel(model: Model, path: string, options?: SaveOption
     throw new RnnError('ARGUMENT', `Expected includeOptimizer false for format '${format}' (rnnkit's optimizer state has no ${format} form) but received true`);
   }
   if (format === 'tfjs') return saveTfjsModel(model, path);
-  if (format === 'keras') return saveKerasModel(sequentialFor(model, format), path);
+  if (format === 'keras') return saveKerasModel(model, path);
   await writeFileAtomic(path, encodeModelFile(model, includeOptimizer));
 }
 
-/** The model as a Sequential, for the formats that write chains only (Keras and ONNX export of graphs is not built yet). */
+/** The model as a Sequential, for the formats that write chains only (ONNX export of graphs is not built yet). */
 function sequentialFor(model: Model, format: string): Sequential {
   if (model instanceof Sequential) return model;
-  throw new RnnError('FORMAT', `Expected a sequential model for format '${format}' (functional graphs save to the rnnkit file and the tfjs format so far) but model '${model.name}' is a functional graph`);
+  throw new RnnError('FORMAT', `Expected a sequential model for format '${format}' (functional graphs save to the rnnkit file, the tfjs and the Keras format so far) but model '${model.name}' is a functional graph`);
 }
 
 /** Options of {@link loadModel}. */

@@ -49,9 +49,14 @@ export function toTfjsGraph(model: Model): Record<string, unknown> {
   };
 }
 
-/** rnnkit's graph config from the `config` of a tfjs/Keras `class_name: 'Model'` topology. */
-export function fromTfjsGraph(raw: unknown, file: string): GraphConfig {
-  const where = 'modelTopology.config';
+/** Reads one layer entry (without name and inbound_nodes) of a graph config into an rnnkit serialized layer. */
+export type GraphLayerReader = (entry: Record<string, unknown>, where: string, file: string) => ReturnType<typeof fromTfjsLayer>;
+
+/**
+ * rnnkit's graph config from the `config` of a tfjs/Keras `class_name: 'Model'` topology. `readLayer` reads each
+ * layer entry (the Keras reader passes its own, which knows Keras-only keys); `where` names the config in errors.
+ */
+export function fromTfjsGraph(raw: unknown, file: string, readLayer: GraphLayerReader = fromTfjsLayer, where = 'modelTopology.config'): GraphConfig {
   if (!isPlainObject(raw)) throw bad(file, where, 'an object { name, layers, input_layers, output_layers }', raw);
   const entries = raw.layers;
   if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_ENTRIES) throw bad(file, `${where}.layers`, 'a non-empty array of layers', entries);
@@ -70,7 +75,7 @@ export function fromTfjsGraph(raw: unknown, file: string): GraphConfig {
       throw bad(file, `${at}.inbound_nodes`, 'a non-empty array of nodes, each a list of [layer, nodeIndex, tensorIndex, kwargs]', inbound);
     }
     const { inbound_nodes: _nodes, name: _name, ...layerEntry } = entry;
-    const serialized = fromTfjsLayer(layerEntry, at, file);
+    const serialized = readLayer(layerEntry, at, file);
     layers.push({ name: String(serialized.config.name ?? entry.name), serialized, inbound: inbound as unknown[][][] });
   });
 

@@ -7,20 +7,45 @@
  */
 import { RnnError } from '../../errors';
 import type { LoadWeightsReport, WeightsTarget } from '../load_weights';
+import type { Layer } from '../../layers/layer';
+import type { Model } from '../../models/model';
+import { blueprintFromConfig, planOf } from '../../models/model_config';
 import { Sequential } from '../../models/sequential';
 import { Tensor } from '../../tensor';
 import { writeFileAtomic } from '../atomic_write';
 import { DEFAULT_LOAD_BUDGET_BYTES } from '../confined_read';
-import { packageVersion } from '../model_plan';
+import { asFormatError, packageVersion } from '../model_plan';
 import { parseUntrustedJson } from '../validation';
 import { childGroup, H5Group, readFloatDataset, readHdf5, readStringAttribute, writeHdf5 } from './hdf5';
+import { fromKerasFunctional, toKeras3Functional } from './keras_graph';
+import { kerasObject } from './keras_layers';
 import { buildSequential, describeSequential, readKerasModelConfig, toKeras3ModelConfig } from './keras_model';
 import { keras3Layout } from './keras_weights';
 import { KERAS_CONFIG, KERAS_WEIGHTS, readKerasArchive, writeKerasArchive } from './zip';
 
-/** The weight shapes of each layer of `model`, in order. */
-function layerShapes(model: Sequential): number[][][] {
-  return model.layers.map((layer, i) => layer.weightSpecs(model.layerInputShape(i)).map((spec) => spec.shape));
+/** The weight shapes of each layer of `model`, in getWeights order. */
+function layerShapes(model: Model): number[][][] {
+  return planOf(model.topology!).map((p) => p.specs.map((spec) => spec.shape));
+}
+
+/** Whether a Keras model config is a functional graph ('Functional'; Keras 2 also wrote 'Model'). */
+function isFunctional(raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && ['Functional', 'Model'].includes((raw as { class_name?: unknown }).class_name as string);
+}
+
+/**
+ * A model from a Keras model config, and the order in which Keras lists its layers (the order of a Keras 3 weights
+ * file): a Sequential from a chain, a functional Model through the model factory from a graph.
+ */
+function buildKerasModel(raw: unknown, file: string, flavor: 'keras3' | 'keras2'): { model: Model; order: Layer[] } {
+  if (!isFunctional(raw)) {
+    const model = buildSequential(readKerasModelConfig(raw, file, flavor), file);
+    return { model, order: model.layers.slice() };
+  }
+  const graph = fromKerasFunctional(kerasObject(raw, 'the model config', file).config, file, flavor);
+  const model = asFormatError(file, 'model', () => blueprintFromConfig(graph, 'config', undefined, true).build());
+  const order = graph.layers.map((l) => model.layers.find((layer) => layer.name === l.config.name)!);
+  return { model, order };
 }
 
 function decodeJson(bytes: Uint8Array, file: string, what: string): unknown {
@@ -39,11 +64,16 @@ function readWeight(root: H5Group, group: string, name: string, shape: number[],
   return new Tensor(values, shape);
 }
 
-/** Weights of `model` from a Keras 3 weights file (by Keras's class-named paths). */
-function readKeras3Weights(root: H5Group, model: Sequential, label: string): Tensor[] {
+/** Weights of `model` from a Keras 3 weights file (by Keras's class-named paths, its layers listed in `order`). */
+function readKeras3Weights(root: H5Group, model: Model, order: readonly Layer[], label: string): Tensor[] {
   const shapes = layerShapes(model);
-  const layout = keras3Layout(model.layers, shapes.map((s) => s.length));
-  return layout.flatMap(({ weights }, i) => weights.map(([group, name], k) => readWeight(root, group, name, shapes[i][k], label)));
+  const index = new Map(model.layers.map((layer, i) => [layer, i]));
+  const layout = keras3Layout(order, order.map((layer) => shapes[index.get(layer)!].length));
+  const byLayer = new Map(layout.map(({ weights }, j) => {
+    const i = index.get(order[j])!;
+    return [order[j], weights.map(([group, name], k) => readWeight(root, group, name, shapes[i][k], label))];
+  }));
+  return model.layers.flatMap((layer) => byLayer.get(layer)!);
 }
 
 /** Weights of the layer `layerName` from a Keras 2 `model_weights` group, in its weight_names order. */
@@ -63,24 +93,27 @@ function readKeras2LayerWeights(weightsGroup: H5Group, layerName: string, shapes
 }
 
 /** Loads a `.keras` archive already read (within the load's budget) as `bytes`. */
-export async function loadKerasArchive(bytes: Uint8Array, file: string, budget: number): Promise<Sequential> {
+export async function loadKerasArchive(bytes: Uint8Array, file: string, budget: number): Promise<Model> {
   const entries = readKerasArchive(bytes, file, budget);
-  const description = readKerasModelConfig(decodeJson(entries.get(KERAS_CONFIG)!, file, KERAS_CONFIG), file, 'keras3');
-  const model = buildSequential(description, file);
+  const { model, order } = buildKerasModel(decodeJson(entries.get(KERAS_CONFIG)!, file, KERAS_CONFIG), file, 'keras3');
   const label = `${file} (${KERAS_WEIGHTS})`;
-  const weights = await readHdf5(entries.get(KERAS_WEIGHTS)!, label, (root) => readKeras3Weights(root, model, label));
-  model.writeAllWeights(weights);
+  try {
+    model.writeAllWeights(await readHdf5(entries.get(KERAS_WEIGHTS)!, label, (root) => readKeras3Weights(root, model, order, label)));
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
   return model;
 }
 
 /** Loads a Keras 2 legacy `.h5` model already read as `bytes`. */
-export async function loadKerasH5(bytes: Uint8Array, file: string): Promise<Sequential> {
+export async function loadKerasH5(bytes: Uint8Array, file: string): Promise<Model> {
   return readHdf5(bytes, file, (root) => {
     const text = readStringAttribute(root, 'model_config', file);
     if (typeof text !== 'string') {
       throw new RnnError('FORMAT', `${file}: expected a Keras model file with a 'model_config' attribute but it has none (a weights-only file loads with model.loadWeights(path, { from: 'keras' }))`);
     }
-    const model = buildSequential(readKerasModelConfig(parseUntrustedJson(text, file, 'model_config'), file, 'keras2'), file);
+    const { model } = buildKerasModel(parseUntrustedJson(text, file, 'model_config'), file, 'keras2');
     const weightsGroup = childGroup(root, 'model_weights', file);
     if (!weightsGroup) throw new RnnError('FORMAT', `${file}: expected the group 'model_weights' but there is none`);
     const shapes = layerShapes(model);
@@ -144,12 +177,15 @@ export async function loadKerasWeights(target: WeightsTarget, bytes: Uint8Array,
 }
 
 /** Writes `model` as a Keras 3 `.keras` archive. Values are copied before the first await. */
-export async function saveKerasModel(model: Sequential, path: string): Promise<void> {
-  if (model.layers.length === 0) throw new RnnError('STATE', `Model '${model.name}' has no layers yet; there is nothing to save`);
-  const description = describeSequential(model);
-  const config = toKeras3ModelConfig(description, model.layers.map((_, i) => model.layerInputShape(i)));
+export async function saveKerasModel(model: Model, path: string): Promise<void> {
+  if (!model.topology || model.layers.length === 0) throw new RnnError('STATE', `Model '${model.name}' has no layers yet; there is nothing to save`);
+  const config = model instanceof Sequential
+    ? toKeras3ModelConfig(describeSequential(model), model.layers.map((_, i) => model.layerInputShape(i)))
+    : toKeras3Functional(model);
   const shapes = layerShapes(model);
   const layout = keras3Layout(model.layers, shapes.map((s) => s.length));
+  // A functional model's layers list its InputLayers too: Keras visits each (an empty vars group).
+  const inputGroups = model instanceof Sequential ? [] : model.topology.inputs.map((_, i) => `layers/input_layer${i === 0 ? '' : `_${i}`}/vars`);
   const values = model.readAllWeights();
   const date = new Date().toISOString();
   const metadata = {
@@ -173,6 +209,7 @@ export async function saveKerasModel(model: Sequential, path: string): Promise<v
       }
       return group;
     };
+    for (const g of inputGroups) ensure(g);
     let next = 0;
     for (const { groups, weights: places } of layout) {
       for (const g of groups) ensure(g);

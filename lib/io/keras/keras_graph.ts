@@ -1,0 +1,140 @@
+/**
+ * Keras functional models (`class_name: 'Functional'`, Keras 2 also 'Model') both ways, through rnnkit's graph
+ * config (lib/models/model_config.ts), the one model factory.
+ *
+ * Keras 2 (`model_config` of a legacy .h5) lists each use of a layer as `[[layer, nodeIndex, tensorIndex, kwargs],
+ * ...]`, with a recurrent layer's initial states folded into its inputs: the tfjs form, read by tfjs_graph.ts with
+ * the Keras layer reader. Keras 3 (`config.json`, keras/src/models/functional.py get_config and
+ * keras/src/ops/node.py) writes each use as `{ args, kwargs }`, each tensor as `{ class_name: '__keras_tensor__',
+ * config: { shape, dtype, keras_history: [layer, nodeIndex, tensorIndex] } }`; a merge layer takes its inputs as
+ * one list argument, a recurrent layer its states as the `initial_state` keyword. Those nodes are rewritten to the
+ * list form (states after the input) before the same reader runs; any other argument or keyword is refused by path.
+ */
+import { RnnError } from '../../errors';
+import { serializeLayer } from '../../layers/registry';
+import type { Model } from '../../models/model';
+import type { GraphConfig } from '../../models/model_config';
+import { publicShape, SymbolicTensor } from '../../models/symbolic';
+import { describeValue, isPlainObject } from '../../validate';
+import { fromTfjsGraph } from '../tfjs_graph';
+import { fromKerasLayer, KerasFlavor, toKeras3Layer } from './keras_layers';
+
+const KERAS_TENSOR = '__keras_tensor__';
+const RECURRENT = new Set(['SimpleRNN', 'LSTM', 'GRU', 'Bidirectional']);
+
+function bad(file: string, where: string, expected: string, received: unknown): RnnError {
+  return new RnnError('FORMAT', `${file}: expected ${expected} for ${where} but received ${describeValue(received)}`);
+}
+
+/** `[layer, nodeIndex, tensorIndex, {}]` of a Keras 3 `__keras_tensor__` at `where`. */
+function tensorRef(value: unknown, where: string, file: string): unknown[] {
+  if (!isPlainObject(value) || value.class_name !== KERAS_TENSOR || !isPlainObject(value.config) || !Array.isArray(value.config.keras_history) || value.config.keras_history.length !== 3) {
+    throw bad(file, where, `a tensor { class_name: '${KERAS_TENSOR}', config: { keras_history: [layer, node, tensor] } } (rnnkit takes no other call arguments)`, value);
+  }
+  return [...value.config.keras_history, {}];
+}
+
+/** A Keras 3 node `{ args, kwargs }` as the list form: inputs first, then initial states. */
+function keras3Node(node: unknown, where: string, file: string): unknown[][] {
+  if (!isPlainObject(node) || !Array.isArray(node.args) || node.args.length !== 1) throw bad(file, where, '{ args: [inputs], kwargs } (one positional argument)', node);
+  const [first] = node.args;
+  const inputs = Array.isArray(first) ? first.map((t, k) => tensorRef(t, `${where}.args[0][${k}]`, file)) : [tensorRef(first, `${where}.args[0]`, file)];
+  const kwargs = node.kwargs ?? {};
+  if (!isPlainObject(kwargs)) throw bad(file, `${where}.kwargs`, 'an object', kwargs);
+  const states: unknown[][] = [];
+  for (const [key, value] of Object.entries(kwargs)) {
+    if (key === 'initial_state' && Array.isArray(value)) states.push(...value.map((t, k) => tensorRef(t, `${where}.kwargs.initial_state[${k}]`, file)));
+    else if (!(key === 'training' && (value === null || value === false)) && !(key === 'mask' && value === null)) {
+      throw new RnnError('FORMAT', `${file}: ${where}.kwargs has the call argument '${key}' (${describeValue(value)}), which rnnkit cannot import; it reads initial_state only`);
+    }
+  }
+  return [...inputs, ...states];
+}
+
+/** A one-tensor reference written as `[name, node, tensor]` or a list of them (Keras 3 writes a single one bare). */
+function refList(value: unknown): unknown {
+  return Array.isArray(value) && typeof value[0] === 'string' ? [value] : value;
+}
+
+/** rnnkit's graph config from a Keras functional model's `config` (`flavor` says which Keras wrote it). */
+export function fromKerasFunctional(config: Record<string, unknown>, file: string, flavor: KerasFlavor): GraphConfig {
+  const entries = config.layers;
+  if (!Array.isArray(entries)) throw bad(file, 'config.layers', 'an array of layers', entries);
+  let maskSource: string | undefined;
+  const layers = entries.map((entry, i) => {
+    const where = `config.layers[${i}]`;
+    if (!isPlainObject(entry) || !isPlainObject(entry.config)) throw bad(file, where, '{ class_name, config, name, inbound_nodes }', entry);
+    const inner = entry.config;
+    if (entry.class_name === 'Masking' || (entry.class_name === 'Embedding' && inner.mask_zero === true)) maskSource = `${where} (${String(entry.class_name)})`;
+    if (maskSource && RECURRENT.has(String(entry.class_name)) && entry.class_name !== 'Bidirectional' && inner.return_sequences === true && inner.zero_output_for_mask !== true) {
+      // Keras repeats the last output at masked steps there, rnnkit writes zeros (see keras_model.ts); in a graph
+      // rnnkit does not follow where the mask and the sequence go, so the layer is refused whenever a mask exists.
+      throw new RnnError('FORMAT', `${file}: ${where} (${String(entry.class_name)}) returns sequences with zero_output_for_mask false in a model with the mask of ${maskSource}; Keras repeats the last output at masked steps where rnnkit writes zeros; set zero_output_for_mask=True on the layer in Keras (rnnkit writes it so)`);
+    }
+    if (entry.class_name === 'InputLayer') {
+      // Keras 3 InputLayer configs carry `optional` (always false for a model input rnnkit can feed).
+      const { optional, ...rest } = inner;
+      if (optional !== undefined && optional !== false) throw bad(file, `${where}.config.optional`, 'false', optional);
+      return { ...entry, config: rest, inbound_nodes: [] };
+    }
+    if (flavor === 'keras2' || !Array.isArray(entry.inbound_nodes)) return entry;
+    return { ...entry, inbound_nodes: entry.inbound_nodes.map((node, n) => keras3Node(node, `${where}.inbound_nodes[${n}]`, file)) };
+  });
+  const graph = { ...config, layers, input_layers: refList(config.input_layers), output_layers: refList(config.output_layers) };
+  return fromTfjsGraph(graph, file, (entry, where) => fromKerasLayer(entry, where, file, flavor), 'config');
+}
+
+/** Keras 3's `__keras_tensor__` form of a tensor produced by `[layer, node, tensor]`. */
+function kerasTensor(t: SymbolicTensor, history: unknown[]): Record<string, unknown> {
+  return { class_name: KERAS_TENSOR, config: { shape: [null, ...publicShape(t.sampleShape)], dtype: t.dtype, keras_history: history } };
+}
+
+/**
+ * The Keras 3 `config.json` object of a functional model: InputLayers first, then the layers in rnnkit's first-use
+ * order (the order of the weights file), each with its nodes as `{ args, kwargs }`.
+ */
+export function toKeras3Functional(model: Model): Record<string, unknown> {
+  const topology = model.topology!;
+  const nodeIndex = new Map<unknown, number>();
+  const uses = new Map<unknown, number>();
+  for (const node of topology.nodes) {
+    const k = uses.get(node.layer) ?? 0;
+    nodeIndex.set(node, k);
+    uses.set(node.layer, k + 1);
+  }
+  const history = (t: SymbolicTensor) => (t.node ? [t.node.layer.name, nodeIndex.get(t.node)!, t.outputIndex] : [t.name, 0, 0]);
+  const inputLayers = topology.inputs.map((t) => ({
+    module: 'keras.layers', class_name: 'InputLayer',
+    config: { batch_shape: [null, ...publicShape(t.sampleShape)], dtype: t.dtype, sparse: false, name: t.name },
+    registered_name: null, name: t.name, inbound_nodes: [],
+  }));
+  const layers = topology.layers.map((layer) => {
+    const nodes = topology.nodes.filter((n) => n.layer === layer);
+    const first = nodes[0];
+    const main = first.inputs.slice(0, first.inputs.length - first.initialStates);
+    const shapes = main.map((t) => [null, ...publicShape(t.sampleShape)]);
+    const entry = toKeras3Layer(serializeLayer(layer), shapes[0]);
+    if (shapes.length > 1) entry.build_config = { input_shape: shapes };
+    return {
+      ...entry,
+      name: layer.name,
+      inbound_nodes: nodes.map((n) => {
+        const count = n.inputs.length - n.initialStates;
+        const tensors = n.inputs.slice(0, count).map((t) => kerasTensor(t, history(t)));
+        const states = n.inputs.slice(count).map((t) => kerasTensor(t, history(t)));
+        return { args: [count > 1 ? tensors : tensors[0]], kwargs: states.length > 0 ? { initial_state: states } : {} };
+      }),
+    };
+  });
+  return {
+    module: 'keras.src.models.functional', class_name: 'Functional',
+    config: {
+      name: model.name, trainable: true,
+      layers: [...inputLayers, ...layers],
+      input_layers: topology.inputs.map(history),
+      output_layers: topology.outputs.map(history),
+    },
+    registered_name: 'Functional',
+    build_config: { input_shape: null },
+  };
+}

@@ -163,3 +163,41 @@ describe('functional models in .keras', () => {
     }
   });
 });
+
+describe('attention in .keras', () => {
+  test('Attention (concat, scale, causal, scores returned) and AdditiveAttention round trip; call options as node kwargs', async () => {
+    const a = rk.input({ shape: [T, F], name: 'qa' });
+    const b = rk.input({ shape: [T, F], name: 'vb' });
+    const q = rk.layers.lstm({ units: 4, returnSequences: true, name: 'q' }).apply(a) as rk.SymbolicTensor;
+    const v = rk.layers.gru({ units: 4, returnSequences: true, name: 'v' }).apply(b) as rk.SymbolicTensor;
+    const [ctx, scores] = rk.layers.attention({ useScale: true, scoreMode: 'concat', returnAttentionScores: true, useCausalMask: true, dropout: 0.1, name: 'att' })
+      .apply([q, v]) as rk.SymbolicTensor[];
+    const add = rk.layers.additiveAttention({ name: 'add_att' }).apply([ctx, v, q]) as rk.SymbolicTensor;
+    const model = rk.model({ inputs: [a, b], outputs: [add, scores], name: 'attn' });
+    model.setWeights(model.getWeights().map((w) => new rk.Tensor(w.data.map((x, i) => x + 0.1 * Math.cos(i)), w.shape)));
+    const file = path.join(tmp, 'attn.keras');
+    await model.save(file, { format: 'keras' });
+    const layers = configOf(file).config.layers;
+    const att = layers.find((l: any) => l.name === 'att');
+    expect(att.config).toMatchObject({ use_scale: true, score_mode: 'concat', dropout: 0.1, seed: null });
+    expect(att.config.return_attention_scores).toBeUndefined();
+    expect(att.inbound_nodes[0].kwargs).toEqual({ return_attention_scores: true, use_causal_mask: true });
+    const additive = layers.find((l: any) => l.name === 'add_att');
+    expect(additive.config).toMatchObject({ use_scale: true, dropout: 0 });
+    expect(additive.config.score_mode).toBeUndefined();
+    expect(additive.inbound_nodes[0].args[0].map((t: any) => t.config.keras_history)).toEqual([['att', 0, 0], ['v', 0, 0], ['q', 0, 0]]);
+    expect(configOf(file).config.output_layers).toEqual([['add_att', 0, 0], ['att', 0, 1]]);
+    const loaded = await rk.loadModel(file);
+    expect(loaded.layers.map((l) => [l.className, l.getConfig()])).toEqual(model.layers.map((l) => [l.className, l.getConfig()]));
+    loaded.getWeights().forEach((w, i) => expect(Array.from(w.data)).toEqual(Array.from(model.getWeights()[i].data)));
+    const x = [sequences(2, 0.2), sequences(2, 2.1)];
+    expectSame(await predictAll(model, x), await predictAll(loaded, x));
+    loaded.dispose();
+
+    const bad = rewrite(file, path.join(tmp, 'attn_bad.keras'), (c) => { c.config.layers.find((l: any) => l.name === 'att').inbound_nodes[0].kwargs.use_causal_mask = 'yes'; });
+    await expect(rk.loadModel(bad)).rejects.toMatchObject({ code: 'FORMAT', message: expect.stringMatching(/kwargs has the call argument 'use_causal_mask'/) });
+    const unknown = rewrite(file, path.join(tmp, 'attn_key.keras'), (c) => { c.config.layers.find((l: any) => l.name === 'att').config.temperature = 2; });
+    await expect(rk.loadModel(unknown)).rejects.toMatchObject({ code: 'FORMAT', message: expect.stringMatching(/\(Attention\) has the key 'temperature'/) });
+    model.dispose();
+  });
+});

@@ -139,7 +139,9 @@ export function readFloatDataset(group: H5Group, name: string, label: string, ma
   if (!shape.every((d) => Number.isSafeInteger(d) && d > 0) || count > maxElements) {
     throw new RnnError('FORMAT', `${label}: expected a shape of at most ${maxElements} elements for '${name}' but received [${shape.join(', ')}]`);
   }
-  const raw = dataset.value as ArrayLike<number>;
+  // A scalar dataset (shape (), e.g. Attention's scale) reads as a plain number.
+  const value = dataset.value as ArrayLike<number> | number;
+  const raw = typeof value === 'number' ? [value] : value;
   if (!raw || raw.length !== count) throw new RnnError('FORMAT', `${label}: expected ${count} values in '${name}' but read ${raw ? raw.length : 'none'}`);
   const values = Float32Array.from(raw);
   for (let i = 0; i < values.length; i++) {

@@ -17,6 +17,7 @@ import type { GraphConfig } from '../../models/model_config';
 import { publicShape, SymbolicTensor } from '../../models/symbolic';
 import { describeValue, isPlainObject } from '../../validate';
 import { fromTfjsGraph } from '../tfjs_graph';
+import { ATTENTION_CALL_KEYS, ATTENTION_CLASSES } from './keras_attention';
 import { fromKerasLayer, KerasFlavor, toKeras3Layer } from './keras_layers';
 
 const KERAS_TENSOR = '__keras_tensor__';
@@ -34,8 +35,11 @@ function tensorRef(value: unknown, where: string, file: string): unknown[] {
   return [...value.config.keras_history, {}];
 }
 
-/** A Keras 3 node `{ args, kwargs }` as the list form: inputs first, then initial states. */
-function keras3Node(node: unknown, where: string, file: string): unknown[][] {
+/**
+ * A Keras 3 node `{ args, kwargs }` as the list form: inputs first, then initial states. The attention call keywords
+ * rnnkit keeps on the layer are collected in `call` (only for an attention layer).
+ */
+function keras3Node(node: unknown, where: string, file: string, call?: Record<string, unknown>): unknown[][] {
   if (!isPlainObject(node) || !Array.isArray(node.args) || node.args.length !== 1) throw bad(file, where, '{ args: [inputs], kwargs } (one positional argument)', node);
   const [first] = node.args;
   const inputs = Array.isArray(first) ? first.map((t, k) => tensorRef(t, `${where}.args[0][${k}]`, file)) : [tensorRef(first, `${where}.args[0]`, file)];
@@ -44,8 +48,9 @@ function keras3Node(node: unknown, where: string, file: string): unknown[][] {
   const states: unknown[][] = [];
   for (const [key, value] of Object.entries(kwargs)) {
     if (key === 'initial_state' && Array.isArray(value)) states.push(...value.map((t, k) => tensorRef(t, `${where}.kwargs.initial_state[${k}]`, file)));
+    else if (call && Object.prototype.hasOwnProperty.call(ATTENTION_CALL_KEYS, key) && typeof value === 'boolean') call[key] = value;
     else if (!(key === 'training' && (value === null || value === false)) && !(key === 'mask' && value === null)) {
-      throw new RnnError('FORMAT', `${file}: ${where}.kwargs has the call argument '${key}' (${describeValue(value)}), which rnnkit cannot import; it reads initial_state only`);
+      throw new RnnError('FORMAT', `${file}: ${where}.kwargs has the call argument '${key}' (${describeValue(value)}), which rnnkit cannot import; it reads initial_state, and return_attention_scores / use_causal_mask of an attention layer`);
     }
   }
   return [...inputs, ...states];
@@ -78,7 +83,17 @@ export function fromKerasFunctional(config: Record<string, unknown>, file: strin
       return { ...entry, config: rest, inbound_nodes: [] };
     }
     if (flavor === 'keras2' || !Array.isArray(entry.inbound_nodes)) return entry;
-    return { ...entry, inbound_nodes: entry.inbound_nodes.map((node, n) => keras3Node(node, `${where}.inbound_nodes[${n}]`, file)) };
+    if (!ATTENTION_CLASSES.has(String(entry.class_name))) {
+      return { ...entry, inbound_nodes: entry.inbound_nodes.map((node, n) => keras3Node(node, `${where}.inbound_nodes[${n}]`, file)) };
+    }
+    // rnnkit keeps the attention call options on the layer: every use must pass the same ones.
+    const calls = entry.inbound_nodes.map(() => ({ return_attention_scores: false, use_causal_mask: false }) as Record<string, unknown>);
+    const nodes = entry.inbound_nodes.map((node, n) => keras3Node(node, `${where}.inbound_nodes[${n}]`, file, calls[n]));
+    const differs = calls.findIndex((c) => JSON.stringify(c) !== JSON.stringify(calls[0]));
+    if (differs > 0) {
+      throw new RnnError('FORMAT', `${file}: ${where}.inbound_nodes[${differs}] calls the layer with ${JSON.stringify(calls[differs])} but inbound_nodes[0] with ${JSON.stringify(calls[0])}; rnnkit's attention layers take these options once, for every use`);
+    }
+    return { ...entry, config: { ...inner, ...calls[0] }, inbound_nodes: nodes };
   });
   const graph = { ...config, layers, input_layers: refList(config.input_layers), output_layers: refList(config.output_layers) };
   return fromTfjsGraph(graph, file, (entry, where) => fromKerasLayer(entry, where, file, flavor), 'config');
@@ -122,7 +137,12 @@ export function toKeras3Functional(model: Model): Record<string, unknown> {
         const count = n.inputs.length - n.initialStates;
         const tensors = n.inputs.slice(0, count).map((t) => kerasTensor(t, history(t)));
         const states = n.inputs.slice(count).map((t) => kerasTensor(t, history(t)));
-        return { args: [count > 1 ? tensors : tensors[0]], kwargs: states.length > 0 ? { initial_state: states } : {} };
+        const kwargs: Record<string, unknown> = states.length > 0 ? { initial_state: states } : {};
+        if (ATTENTION_CLASSES.has(layer.className)) {
+          // Keras takes these per call: written on every node when set (rnnkit sets them per layer).
+          for (const [keras, ours] of Object.entries(ATTENTION_CALL_KEYS)) if ((layer as unknown as Record<string, unknown>)[ours] === true) kwargs[keras] = true;
+        }
+        return { args: [count > 1 ? tensors : tensors[0]], kwargs };
       }),
     };
   });

@@ -13,6 +13,7 @@ import { RnnError } from '../../errors';
 import type { SerializedLayer } from '../../layers/registry';
 import { describeValue, isPlainObject } from '../../validate';
 import { fromTfjsLayer, toTfjsLayer } from '../tfjs_config';
+import { ATTENTION_CLASSES, fromKerasAttention, toKeras3AttentionConfig } from './keras_attention';
 
 /** Which Keras wrote (or will read) a config: Keras 3 (`.keras`) or Keras 2 (legacy `.h5`). */
 export type KerasFlavor = 'keras3' | 'keras2';
@@ -21,6 +22,7 @@ export type KerasFlavor = 'keras3' | 'keras2';
 export const KERAS_LAYER_CLASSES = [
   'SimpleRNN', 'LSTM', 'GRU', 'Dense', 'Dropout', 'Masking', 'Embedding', 'Bidirectional', 'TimeDistributed',
   'RepeatVector', 'Reshape', 'Flatten', 'Concatenate', 'Add', 'Subtract', 'Multiply', 'Average', 'Maximum',
+  'Attention', 'AdditiveAttention',
 ] as const;
 const RECURRENT = new Set(['SimpleRNN', 'LSTM', 'GRU']);
 
@@ -120,6 +122,7 @@ function checkBackwardLayer(forward: Record<string, unknown>, backward: Record<s
 /** An rnnkit serialized layer from a Keras layer entry at `where`. */
 export function fromKerasLayer(entry: unknown, where: string, file: string, flavor: KerasFlavor): SerializedLayer {
   const tfjs = normalize(entry, where, file, flavor);
+  if (ATTENTION_CLASSES.has(tfjs.class_name as string)) return fromKerasAttention(tfjs.class_name as string, tfjs.config as Record<string, unknown>, where, file);
   // tfjs has no Subtract, so its reader does not know the class; Keras's Subtract config is the base Layer's, as Add's.
   if (tfjs.class_name === 'Subtract') return { className: 'Subtract', config: fromTfjsLayer({ ...tfjs, class_name: 'Add' }, where, file).config };
   return fromTfjsLayer(tfjs, where, file);
@@ -146,6 +149,13 @@ function withoutResetAfter(layer: SerializedLayer): SerializedLayer {
  * (the layer's `get_config`), registered_name and, when built, build_config with the batch input shape.
  */
 export function toKeras3Layer(layer: SerializedLayer, batchInputShape?: Array<number | null>, inBidirectional = false): Record<string, unknown> {
+  if (ATTENTION_CLASSES.has(layer.className)) {
+    return {
+      module: 'keras.layers', class_name: layer.className, registered_name: null,
+      config: { ...toKeras3AttentionConfig(layer), dtype: FLOAT32_POLICY },
+      ...(batchInputShape ? { build_config: { input_shape: batchInputShape } } : {}),
+    };
+  }
   const subtract = layer.className === 'Subtract'; // tfjs has no Subtract; Keras writes it as Add's (base Layer) config
   const tfjs = toTfjsLayer(withoutResetAfter(subtract ? { className: 'Add', config: layer.config } : layer)) as { class_name: string; config: Record<string, unknown> };
   if (subtract) tfjs.class_name = 'Subtract';

@@ -17,7 +17,7 @@ import { DEFAULT_LOAD_BUDGET_BYTES } from '../confined_read';
 import { asFormatError, packageVersion } from '../model_plan';
 import { parseUntrustedJson } from '../validation';
 import { childGroup, H5Group, readFloatDataset, readHdf5, readStringAttribute, writeHdf5 } from './hdf5';
-import { fromKerasFunctional, toKeras3Functional } from './keras_graph';
+import { fromKerasFunctional, kerasLayerOrder, kerasOperationOrder, toKeras3Functional } from './keras_graph';
 import { kerasObject } from './keras_layers';
 import { buildSequential, describeSequential, readKerasModelConfig, toKeras3ModelConfig } from './keras_model';
 import { keras3Layout } from './keras_weights';
@@ -182,11 +182,17 @@ export async function saveKerasModel(model: Model, path: string): Promise<void> 
   const config = model instanceof Sequential
     ? toKeras3ModelConfig(describeSequential(model), model.layers.map((_, i) => model.layerInputShape(i)))
     : toKeras3Functional(model);
-  const shapes = layerShapes(model);
-  const layout = keras3Layout(model.layers, shapes.map((s) => s.length));
-  // A functional model's layers list its InputLayers too: Keras visits each (an empty vars group).
-  const inputGroups = model instanceof Sequential ? [] : model.topology.inputs.map((_, i) => `layers/input_layer${i === 0 ? '' : `_${i}`}/vars`);
-  const values = model.readAllWeights();
+  // Keras walks a functional model's layers (InputLayers included: empty vars groups) in its operation order.
+  const order = model instanceof Sequential ? model.layers.slice() : kerasLayerOrder(model);
+  const inputCount = model instanceof Sequential ? 0 : kerasOperationOrder(model).length - order.length;
+  const inputGroups = Array.from({ length: inputCount }, (_, i) => `layers/input_layer${i === 0 ? '' : `_${i}`}/vars`);
+  const counts = layerShapes(model).map((s) => s.length);
+  const all = model.readAllWeights();
+  const own = new Map<Layer, Tensor[]>();
+  let at = 0;
+  model.layers.forEach((layer, i) => { own.set(layer, all.slice(at, at + counts[i])); at += counts[i]; });
+  const layout = keras3Layout(order, order.map((layer) => own.get(layer)!.length));
+  const values = order.flatMap((layer) => own.get(layer)!);
   const date = new Date().toISOString();
   const metadata = {
     keras_version: '3', // the format version written (Keras's saving_lib layout); rnnkit is not Keras

@@ -12,9 +12,10 @@
  */
 import { RnnError } from '../../errors';
 import { serializeLayer } from '../../layers/registry';
+import type { Layer } from '../../layers/layer';
 import type { Model } from '../../models/model';
 import type { GraphConfig } from '../../models/model_config';
-import { publicShape, SymbolicTensor } from '../../models/symbolic';
+import { GraphNode, publicShape, SymbolicTensor } from '../../models/symbolic';
 import { describeValue, isPlainObject } from '../../validate';
 import { fromTfjsGraph } from '../tfjs_graph';
 import { ATTENTION_CALL_KEYS, ATTENTION_CLASSES } from './keras_attention';
@@ -105,8 +106,49 @@ function kerasTensor(t: SymbolicTensor, history: unknown[]): Record<string, unkn
 }
 
 /**
- * The Keras 3 `config.json` object of a functional model: InputLayers first, then the layers in rnnkit's first-use
- * order (the order of the weights file), each with its nodes as `{ args, kwargs }`.
+ * The order of `model.operations` (InputLayers as their input tensors, then layers) that Keras 3 computes when it
+ * builds this graph (keras/src/ops/function.py map_graph): a depth-first walk from the outputs numbers operations
+ * in the order first seen; a node's depth is the longest path to an output; operations sort by depth, deepest
+ * first, ties by that number. Keras writes config.layers and walks the weights in this order, so rnnkit writes
+ * both in it too.
+ */
+export function kerasOperationOrder(model: Model): Array<Layer | SymbolicTensor> {
+  const topology = model.topology!;
+  type KNode = GraphNode | SymbolicTensor;
+  const producer = (t: SymbolicTensor): KNode => t.node ?? t;
+  const opOf = (n: KNode): Layer | SymbolicTensor => (n instanceof SymbolicTensor ? n : n.layer);
+  const parents = (n: KNode): KNode[] => (n instanceof SymbolicTensor ? [] : n.inputs.map(producer));
+  const finished = new Set<KNode>();
+  const order: KNode[] = [];
+  const index = new Map<Layer | SymbolicTensor, number>();
+  const visit = (t: SymbolicTensor): void => {
+    const node = producer(t);
+    if (finished.has(node)) return;
+    if (!index.has(opOf(node))) index.set(opOf(node), index.size);
+    for (const p of node instanceof SymbolicTensor ? [] : node.inputs) visit(p);
+    finished.add(node);
+    order.push(node);
+  };
+  topology.outputs.forEach(visit);
+  const nodeDepth = new Map<KNode, number>();
+  const opDepth = new Map<Layer | SymbolicTensor, number>();
+  for (const node of order.slice().reverse()) {
+    const depth = Math.max(nodeDepth.get(node) ?? 0, opDepth.get(opOf(node)) ?? 0);
+    opDepth.set(opOf(node), depth);
+    nodeDepth.set(node, depth);
+    for (const p of parents(node)) nodeDepth.set(p, Math.max(depth + 1, nodeDepth.get(p) ?? 0));
+  }
+  return [...opDepth.keys()].sort((a, b) => opDepth.get(b)! - opDepth.get(a)! || index.get(a)! - index.get(b)!);
+}
+
+/** The layers of a functional model in Keras's operation order (the order of its weights file). */
+export function kerasLayerOrder(model: Model): Layer[] {
+  return kerasOperationOrder(model).filter((op): op is Layer => !(op instanceof SymbolicTensor));
+}
+
+/**
+ * The Keras 3 `config.json` object of a functional model: InputLayers and layers in Keras's operation order
+ * ({@link kerasOperationOrder}), each layer with its nodes as `{ args, kwargs }`.
  */
 export function toKeras3Functional(model: Model): Record<string, unknown> {
   const topology = model.topology!;
@@ -118,12 +160,12 @@ export function toKeras3Functional(model: Model): Record<string, unknown> {
     uses.set(node.layer, k + 1);
   }
   const history = (t: SymbolicTensor) => (t.node ? [t.node.layer.name, nodeIndex.get(t.node)!, t.outputIndex] : [t.name, 0, 0]);
-  const inputLayers = topology.inputs.map((t) => ({
+  const inputEntry = (t: SymbolicTensor) => ({
     module: 'keras.layers', class_name: 'InputLayer',
     config: { batch_shape: [null, ...publicShape(t.sampleShape)], dtype: t.dtype, sparse: false, name: t.name },
     registered_name: null, name: t.name, inbound_nodes: [],
-  }));
-  const layers = topology.layers.map((layer) => {
+  });
+  const layerEntry = (layer: Layer) => {
     const nodes = topology.nodes.filter((n) => n.layer === layer);
     const first = nodes[0];
     const main = first.inputs.slice(0, first.inputs.length - first.initialStates);
@@ -145,12 +187,13 @@ export function toKeras3Functional(model: Model): Record<string, unknown> {
         return { args: [count > 1 ? tensors : tensors[0]], kwargs };
       }),
     };
-  });
+  };
+  const layers = kerasOperationOrder(model).map((op) => (op instanceof SymbolicTensor ? inputEntry(op) : layerEntry(op)));
   return {
     module: 'keras.src.models.functional', class_name: 'Functional',
     config: {
       name: model.name, trainable: true,
-      layers: [...inputLayers, ...layers],
+      layers,
       input_layers: topology.inputs.map(history),
       output_layers: topology.outputs.map(history),
     },

@@ -55,7 +55,7 @@ export async function saveModel(model: Model, path: string, options?: SaveOption
   const includeOptimizer = opts.includeOptimizer === undefined ? false : checkBoolean(opts.includeOptimizer, 'includeOptimizer');
   if (format === 'onnx') {
     if (includeOptimizer) throw new RnnError('ARGUMENT', "Expected includeOptimizer false for format 'onnx' (an inference graph has no optimizer) but received true");
-    await saveOnnxModel(sequentialFor(model, format), path, { stateInputs: opts.stateInputs, opset: opts.opset });
+    await saveOnnxModel(model, path, { stateInputs: opts.stateInputs, opset: opts.opset });
     return;
   }
   for (const key of ['stateInputs', 'opset'] as const) {
@@ -69,7 +69,7 @@ export async function saveModel(model: Model, path: string, options?: SaveOption
   await writeFileAtomic(path, encodeModelFile(model, includeOptimizer));
 }
 
-/** The model as a Sequential, for the formats that write chains only (Keras and ONNX export of graphs is not built yet). */
+/** The model as a Sequential, for the formats that write chains only (Keras export of graphs is not built yet). */
 function sequentialFor(model: Model, format: string): Sequential {
   if (model instanceof Sequential) return model;
   throw new RnnError('FORMAT', `Expected a sequential model for format '${format}' (functional graphs save to the rnnkit file and the tfjs format so far) but model '${model.name}' is a functional graph`);

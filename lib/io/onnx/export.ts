@@ -67,7 +67,11 @@ export function buildOnnxModel(description: ModelDescription, options: Required<
       return value;
     });
     const made = emitNode(ctx, node, read);
-    values.set(node.outbound[0].id, made);
+    const list = Array.isArray(made) ? made : [made];
+    if (list.length !== node.outbound.length) {
+      throw new RnnError('ARGUMENT', `Expected ${node.outbound.length} outputs from layer '${node.layer.name}' (${node.layer.className}) in the ONNX export but its emitter made ${list.length}`);
+    }
+    node.outbound.forEach((t, k) => values.set(t.id, list[k]));
   }
   const outputs: ValueInfo[] = description.outputs.map((output) => {
     const value = values.get(output.id)!;

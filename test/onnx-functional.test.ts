@@ -110,9 +110,44 @@ describe('functional graphs in onnxruntime equal predict', () => {
     const xb = data([STEPS, FEATURES], 7, [[0, 3], [2, 5], [3, 5]]); // the last sample's windows do not meet
     await expectSameOutputs(model, { a: xa, b: xb }, ['out']);
   });
+
+  test('an LSTM encoder whose states start a decoder (returnState, initialState), states also as outputs', async () => {
+    const source = rk.input({ shape: [STEPS, FEATURES], name: 'source' });
+    const target = rk.input({ shape: [4, 3], name: 'target' });
+    const [, h, c] = many(rk.layers.lstm({ units: UNITS, returnState: true, name: 'encoder' }).apply(one(rk.layers.masking().apply(source))));
+    const [steps, dh, dc] = many(rk.layers.lstm({ units: UNITS, returnSequences: true, returnState: true, name: 'decoder' }).apply(target, { initialState: [h, c] }));
+    const out = one(rk.layers.timeDistributed({ layer: rk.layers.dense({ units: 2 }), name: 'out' }).apply(steps));
+    const model = rk.model({ inputs: [source, target], outputs: [out, dh, dc], name: 'enc_dec' });
+    randomizeWeights(model);
+    const xs = { source: data([STEPS, FEATURES], 8, [[0, 5], [2, 4], [0, 0]]), target: data([4, 3], 9) };
+    await expectSameOutputs(model, xs, ['out', 'decoder:1', 'decoder:2']);
+  });
+
+  test('bidirectional and GRU with initial states: Keras order forward h, c then backward h, c', async () => {
+    const x = rk.input({ shape: [STEPS, FEATURES], name: 'x' });
+    const y = rk.input({ shape: [STEPS, FEATURES], name: 'y' });
+    const [encoded, ...states] = many(rk.layers.bidirectional({ layer: rk.layers.lstm({ units: UNITS, returnState: true }), name: 'bi' }).apply(x));
+    expect(states.length).toBe(4);
+    const [, fh, , bh] = states;
+    const second = many(rk.layers.bidirectional({ layer: rk.layers.lstm({ units: UNITS, goBackwards: false }), mergeMode: 'sum', name: 'bi2' }).apply(y, { initialState: states }));
+    const gruOut = many(rk.layers.gru({ units: UNITS, goBackwards: true, returnState: true, name: 'g' }).apply(y, { initialState: [bh] }));
+    const rnn = one(rk.layers.simpleRNN({ units: UNITS, name: 'r' }).apply(x, { initialState: [fh] }));
+    const joined = one(rk.layers.concatenate({ name: 'joined' }).apply([encoded, one(second), gruOut[0], gruOut[1], rnn]));
+    const model = rk.model({ inputs: [x, y], outputs: joined, name: 'bi_states' });
+    randomizeWeights(model);
+    await expectSameOutputs(model, { x: data([STEPS, FEATURES], 10), y: data([STEPS, FEATURES], 11) }, ['joined']);
+  });
 });
 
 describe('what the exporter cannot express exactly is refused', () => {
+  test('stateInputs on a layer started from other tensors', async () => {
+    const x = rk.input({ shape: [STEPS, FEATURES], name: 'x' });
+    const [, h] = many(rk.layers.gru({ units: UNITS, returnState: true, name: 'enc' }).apply(x));
+    const out = one(rk.layers.gru({ units: UNITS, name: 'dec' }).apply(x, { initialState: [h] }));
+    const model = rk.model({ inputs: x, outputs: out });
+    await expectRnnError(() => rk.onnx.toBytes(model, { stateInputs: true }), 'ARGUMENT', /layer 'dec' starts from initial-state tensors/);
+  });
+
   test('concatenating masked sequences along time', async () => {
     const a = rk.input({ shape: [STEPS, FEATURES], name: 'a' });
     const masked = one(rk.layers.masking().apply(a));

@@ -48,30 +48,32 @@ export function emitNode(ctx: EmitContext, node: NodeDescription, inputs: GraphV
   return emitter(ctx, node, inputs);
 }
 
-function recurrent(ctx: EmitContext, node: NodeDescription, [input, ...states]: GraphValue[]): GraphValue {
+function recurrent(ctx: EmitContext, node: NodeDescription, [input, ...states]: GraphValue[]): GraphValue[] {
   const layer = node.layer as RecurrentLayer;
-  refuseStates(node, states);
-  return emitRecurrent(ctx, { name: layer.name, cell: layer, directions: [node.weights] }, input);
+  return emitRecurrent(ctx, { name: layer.name, cell: layer, directions: [node.weights], ...stateArgs(ctx, node, states) }, input);
 }
 
-function bidirectional(ctx: EmitContext, node: NodeDescription, [input, ...states]: GraphValue[]): GraphValue {
+function bidirectional(ctx: EmitContext, node: NodeDescription, [input, ...states]: GraphValue[]): GraphValue[] {
   const layer = node.layer as Bidirectional;
-  refuseStates(node, states);
   if (layer.layer.goBackwards) {
     throw new RnnError('ARGUMENT', `Expected goBackwards false in the layer wrapped by bidirectional '${layer.name}' for the ONNX export (ONNX's bidirectional operator runs the first direction forwards) but received true`);
   }
   const half = node.weights.length / 2;
   return emitRecurrent(ctx, {
     name: layer.name, cell: layer.layer, mergeMode: layer.mergeMode,
-    directions: [node.weights.slice(0, half), node.weights.slice(half)],
+    directions: [node.weights.slice(0, half), node.weights.slice(half)], ...stateArgs(ctx, node, states),
   }, input);
 }
 
-/** Initial states and returned states are not exported yet: refused rather than dropped. */
-function refuseStates(node: NodeDescription, states: GraphValue[]): void {
-  if (states.length > 0 || node.outbound.length > 1) {
-    throw new RnnError('ARGUMENT', `Expected a recurrent layer without initial states or returnState for the ONNX export (not exported yet) but layer '${node.layer.name}' has ${states.length > 0 ? 'initial states' : 'returnState'}`);
+/**
+ * A recurrent node's initial states (graph inputs of the layer) and returnState (extra outputs). With stateInputs
+ * the graph inputs `<layer>_h_in` already start every layer, so a layer started from other tensors is refused there.
+ */
+function stateArgs(ctx: EmitContext, node: NodeDescription, states: GraphValue[]): { initial?: GraphValue[]; returnState: boolean } {
+  if (states.length > 0 && ctx.stateInputs) {
+    throw new RnnError('ARGUMENT', `Expected stateInputs false for a model whose layer '${node.layer.name}' starts from initial-state tensors (stateInputs would replace them with graph inputs) but received true`);
   }
+  return { initial: states.length > 0 ? states : undefined, returnState: node.outbound.length > 1 };
 }
 
 /** Dense on [B, F] is Gemm; on sequences [B, T, F] MatMul + Add (the same weights at every step). */

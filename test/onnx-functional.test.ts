@@ -145,6 +145,44 @@ describe('functional graphs in onnxruntime equal predict', () => {
   });
 });
 
+type AttentionCase = { layer: 'attention' | 'additive'; scoreMode?: 'dot' | 'concat'; useScale: boolean; causal: boolean; key: boolean; masked: boolean };
+const ATTENTION_CASES: AttentionCase[] = [];
+for (const layer of ['attention', 'additive'] as const) {
+  for (const scoreMode of layer === 'attention' ? ['dot', 'concat'] as const : [undefined]) {
+    for (const useScale of [false, true]) {
+      for (const causal of [false, true]) ATTENTION_CASES.push({ layer, scoreMode, useScale, causal, key: causal, masked: true });
+    }
+    ATTENTION_CASES.push({ layer, scoreMode, useScale: true, causal: false, key: true, masked: false });
+  }
+}
+
+describe('attention in onnxruntime equals predict (masks, fully masked rows, the causal mask)', () => {
+  test.each(ATTENTION_CASES)('%o', async (c) => {
+    const TQ = 4;
+    const qIn = rk.input({ shape: [TQ, FEATURES], name: 'q' });
+    const vIn = rk.input({ shape: [STEPS, FEATURES], name: 'v' });
+    const kIn = rk.input({ shape: [STEPS, FEATURES], name: 'k' });
+    const q = one(rk.layers.dense({ units: UNITS, name: 'q_proj' }).apply(c.masked ? one(rk.layers.masking().apply(qIn)) : qIn));
+    const v = one(rk.layers.dense({ units: c.key ? 3 : UNITS, name: 'v_proj' }).apply(c.masked ? one(rk.layers.masking().apply(vIn)) : vIn));
+    const k = one(rk.layers.dense({ units: UNITS, name: 'k_proj' }).apply(kIn));
+    const common = { name: 'att', useScale: c.useScale, useCausalMask: c.causal, returnAttentionScores: true };
+    const attention = c.layer === 'additive' ? rk.layers.additiveAttention(common) : rk.layers.attention({ ...common, scoreMode: c.scoreMode });
+    const [out, weights] = many(attention.apply(c.key ? [q, v, k] : [q, v]));
+    const model = rk.model({ inputs: c.key ? [qIn, vIn, kIn] : [qIn, vIn], outputs: [out, weights], name: 'attention' });
+    randomizeWeights(model);
+    // The attention's own weights in [0.5, 1.5], so a scale read wrongly shows.
+    attention.setWeights(attention.getWeights().map((w, i) => rk.tensor(seededUniform(w.size, 60 + i, 0.5).map((x) => 1 + x), w.shape.slice())));
+    // Sample 2's value is fully masked (uniform rows); sample 1's value window starts at 2 (causal rows 0, 1 have
+    // nothing to attend to); sample 1's query is pre-padded.
+    const xs: Record<string, rk.Tensor> = {
+      q: data([TQ, FEATURES], 12, c.masked ? [[0, 4], [1, 4], [0, 3]] : undefined),
+      v: data([STEPS, FEATURES], 13, c.masked ? [[0, 5], [2, 5], [0, 0]] : undefined),
+    };
+    if (c.key) xs.k = data([STEPS, FEATURES], 14);
+    await expectSameOutputs(model, xs, ['att', 'att:1']);
+  });
+});
+
 describe('what the exporter cannot express exactly is refused', () => {
   test('stateInputs on a layer started from other tensors', async () => {
     const x = rk.input({ shape: [STEPS, FEATURES], name: 'x' });

@@ -8,6 +8,7 @@ import { RecurrentLayer } from '../../layers/recurrent';
 import { Bidirectional, TimeDistributed } from '../../layers/wrappers';
 import type { Tensor } from '../../tensor';
 import type { NodeDescription } from './description';
+import { emitAttention } from './attention';
 import { GRAPH_EMITTERS } from './graph_layers';
 import { emitRecurrent } from './recurrent';
 import { applyActivation, EmitContext, GraphValue, windowFromKeep } from './values';
@@ -26,10 +27,12 @@ const EMITTERS: Record<string, Emitter> = {
   Masking: masking,
   Embedding: embedding,
   ...Object.fromEntries(Object.entries(GRAPH_EMITTERS).map(([name, entry]) => [name, entry.emit])),
+  Attention: emitAttention,
+  AdditiveAttention: emitAttention,
 };
 
 /** Classes that read several tensors (merges); recurrent layers read initial states after their input. */
-const MANY_INPUTS = new Set(Object.keys(GRAPH_EMITTERS).filter((name) => GRAPH_EMITTERS[name].manyInputs));
+const MANY_INPUTS = new Set([...Object.keys(GRAPH_EMITTERS).filter((name) => GRAPH_EMITTERS[name].manyInputs), 'Attention', 'AdditiveAttention']);
 const WITH_STATES = new Set(['SimpleRNN', 'LSTM', 'GRU', 'Bidirectional']);
 
 /** The layer classes the exporter writes. */

@@ -9,7 +9,6 @@
 import { join } from 'path';
 import { RnnError } from '../errors';
 import type { Model } from '../models/model';
-import { Sequential } from '../models/sequential';
 import { registerModelIo } from '../models/model_io';
 import type { OnnxExportOptions } from './onnx/export';
 import { checkBoolean, checkInteger, checkKnownKeys, checkOneOf, invalid, optionsOrEmpty } from '../validate';
@@ -55,7 +54,7 @@ export async function saveModel(model: Model, path: string, options?: SaveOption
   const includeOptimizer = opts.includeOptimizer === undefined ? false : checkBoolean(opts.includeOptimizer, 'includeOptimizer');
   if (format === 'onnx') {
     if (includeOptimizer) throw new RnnError('ARGUMENT', "Expected includeOptimizer false for format 'onnx' (an inference graph has no optimizer) but received true");
-    await saveOnnxModel(sequentialFor(model, format), path, { stateInputs: opts.stateInputs, opset: opts.opset });
+    await saveOnnxModel(model, path, { stateInputs: opts.stateInputs, opset: opts.opset });
     return;
   }
   for (const key of ['stateInputs', 'opset'] as const) {
@@ -67,12 +66,6 @@ export async function saveModel(model: Model, path: string, options?: SaveOption
   if (format === 'tfjs') return saveTfjsModel(model, path);
   if (format === 'keras') return saveKerasModel(model, path);
   await writeFileAtomic(path, encodeModelFile(model, includeOptimizer));
-}
-
-/** The model as a Sequential, for the formats that write chains only (ONNX export of graphs is not built yet). */
-function sequentialFor(model: Model, format: string): Sequential {
-  if (model instanceof Sequential) return model;
-  throw new RnnError('FORMAT', `Expected a sequential model for format '${format}' (functional graphs save to the rnnkit file, the tfjs and the Keras format so far) but model '${model.name}' is a functional graph`);
 }
 
 /** Options of {@link loadModel}. */

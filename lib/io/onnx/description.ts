@@ -5,7 +5,9 @@
  */
 import { RnnError } from '../../errors';
 import type { Layer } from '../../layers/layer';
+import { Model } from '../../models/model';
 import { Sequential } from '../../models/sequential';
+import type { SymbolicTensor } from '../../models/symbolic';
 import type { Tensor } from '../../tensor';
 
 /** A tensor of the model, by id; `shape` is per sample (no batch), -1 for a time dimension of any length. */
@@ -53,4 +55,37 @@ export function describeSequential(model: Sequential): ModelDescription {
     nodes,
     outputs: [{ ...current, name: 'output' }],
   };
+}
+
+/** The description of any model: a Sequential's chain, or a functional model's graph. */
+export function describeModel(model: Model): ModelDescription {
+  if (model instanceof Sequential) return describeSequential(model);
+  if (!(model instanceof Model) || model.topology === undefined) return describeSequential(model as Sequential);
+  return describeFunctional(model);
+}
+
+/**
+ * The description of a functional model from its topology: the inputs with their names, every node in topological
+ * order (a shared layer is several nodes with the same weights), the outputs named after their tensors.
+ */
+export function describeFunctional(model: Model): ModelDescription {
+  const topology = model.topology;
+  if (topology === undefined) throw new RnnError('STATE', `Model '${model.name}' has no graph yet; there is nothing to export`);
+  const tensor = (t: SymbolicTensor): TensorDescription => ({ id: String(t.id), shape: t.sampleShape.slice() });
+  const names = new Set<string>();
+  const named = (t: SymbolicTensor, what: string) => {
+    // ONNX value names must be unique across the graph's inputs and outputs.
+    if (names.has(t.name)) throw new RnnError('ARGUMENT', `Expected distinct names for the inputs and outputs of model '${model.name}' in the ONNX export but ${what} '${t.name}' repeats one`);
+    names.add(t.name);
+    return { ...tensor(t), name: t.name };
+  };
+  const inputs = topology.inputs.map((t) => named(t, 'input'));
+  const outputs = topology.outputs.map((t) => named(t, 'output'));
+  const nodes: NodeDescription[] = topology.nodes.map((node) => ({
+    layer: node.layer,
+    inbound: node.inputs.map(tensor),
+    outbound: node.outputs.map(tensor),
+    weights: node.layer.getWeights(),
+  }));
+  return { name: model.name, inputs, nodes, outputs };
 }

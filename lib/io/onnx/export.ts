@@ -54,7 +54,9 @@ export function buildOnnxModel(description: ModelDescription, options: Required<
   const inputs: ValueInfo[] = description.inputs.map((input) => {
     const consumers = description.nodes.filter((n) => n.inbound.some((t) => t.id === input.id));
     const ids = consumers.length > 0 && consumers.every((n) => readsTokenIds(n.layer));
-    const dims: OnnxDim[] = ['batch', ...input.shape.map((d, i) => (i === 0 && input.shape.length >= (ids ? 1 : 2) ? 'time' : d))];
+    // Several inputs may have different numbers of steps: each gets its own dynamic time axis.
+    const time = description.inputs.length > 1 ? `time_${input.name}` : 'time';
+    const dims: OnnxDim[] = ['batch', ...input.shape.map((d, i) => (i === 0 && input.shape.length >= (ids ? 1 : 2) ? time : d))];
     const info: ValueInfo = { name: input.name, dtype: ids ? 'int64' : 'float32', dims };
     graph.addInput(info);
     values.set(input.id, { name: input.name, dims });
@@ -67,7 +69,11 @@ export function buildOnnxModel(description: ModelDescription, options: Required<
       return value;
     });
     const made = emitNode(ctx, node, read);
-    values.set(node.outbound[0].id, made);
+    const list = Array.isArray(made) ? made : [made];
+    if (list.length !== node.outbound.length) {
+      throw new RnnError('ARGUMENT', `Expected ${node.outbound.length} outputs from layer '${node.layer.name}' (${node.layer.className}) in the ONNX export but its emitter made ${list.length}`);
+    }
+    node.outbound.forEach((t, k) => values.set(t.id, list[k]));
   }
   const outputs: ValueInfo[] = description.outputs.map((output) => {
     const value = values.get(output.id)!;

@@ -8,10 +8,12 @@ import { RecurrentLayer } from '../../layers/recurrent';
 import { Bidirectional, TimeDistributed } from '../../layers/wrappers';
 import type { Tensor } from '../../tensor';
 import type { NodeDescription } from './description';
+import { emitAttention } from './attention';
+import { GRAPH_EMITTERS } from './graph_layers';
 import { emitRecurrent } from './recurrent';
 import { applyActivation, EmitContext, GraphValue, windowFromKeep } from './values';
 
-type Emitter = (ctx: EmitContext, node: NodeDescription, inputs: GraphValue[]) => GraphValue;
+type Emitter = (ctx: EmitContext, node: NodeDescription, inputs: GraphValue[]) => GraphValue | GraphValue[];
 
 /** Emitters by layer class name. */
 const EMITTERS: Record<string, Emitter> = {
@@ -24,30 +26,37 @@ const EMITTERS: Record<string, Emitter> = {
   Dropout: (_ctx, _node, [input]) => input, // inference: the identity
   Masking: masking,
   Embedding: embedding,
+  ...Object.fromEntries(Object.entries(GRAPH_EMITTERS).map(([name, entry]) => [name, entry.emit])),
+  Attention: emitAttention,
+  AdditiveAttention: emitAttention,
 };
+
+/** Classes that read several tensors (merges); recurrent layers read initial states after their input. */
+const MANY_INPUTS = new Set([...Object.keys(GRAPH_EMITTERS).filter((name) => GRAPH_EMITTERS[name].manyInputs), 'Attention', 'AdditiveAttention']);
+const WITH_STATES = new Set(['SimpleRNN', 'LSTM', 'GRU', 'Bidirectional']);
 
 /** The layer classes the exporter writes. */
 export const EXPORTABLE_CLASSES = Object.keys(EMITTERS);
 
-/** Emits `node`'s ONNX nodes; refuses a layer class the exporter does not have. */
-export function emitNode(ctx: EmitContext, node: NodeDescription, inputs: GraphValue[]): GraphValue {
+/** Emits `node`'s ONNX nodes (one value per outbound tensor); refuses a layer class the exporter does not have. */
+export function emitNode(ctx: EmitContext, node: NodeDescription, inputs: GraphValue[]): GraphValue | GraphValue[] {
   const className = node.layer.className;
   const emitter = Object.prototype.hasOwnProperty.call(EMITTERS, className) ? EMITTERS[className] : undefined;
   if (!emitter) {
     throw new RnnError('ARGUMENT', `Expected layers the ONNX exporter writes (${EXPORTABLE_CLASSES.join(', ')}) but layer '${node.layer.name}' is a ${className}`);
   }
-  if (inputs.length !== 1) {
+  if (inputs.length !== 1 && !MANY_INPUTS.has(className) && !WITH_STATES.has(className)) {
     throw new RnnError('ARGUMENT', `Expected one input tensor for layer '${node.layer.name}' (${className}) in the ONNX export but received ${inputs.length}`);
   }
   return emitter(ctx, node, inputs);
 }
 
-function recurrent(ctx: EmitContext, node: NodeDescription, [input]: GraphValue[]): GraphValue {
+function recurrent(ctx: EmitContext, node: NodeDescription, [input, ...states]: GraphValue[]): GraphValue[] {
   const layer = node.layer as RecurrentLayer;
-  return emitRecurrent(ctx, { name: layer.name, cell: layer, directions: [node.weights] }, input);
+  return emitRecurrent(ctx, { name: layer.name, cell: layer, directions: [node.weights], ...stateArgs(ctx, node, states) }, input);
 }
 
-function bidirectional(ctx: EmitContext, node: NodeDescription, [input]: GraphValue[]): GraphValue {
+function bidirectional(ctx: EmitContext, node: NodeDescription, [input, ...states]: GraphValue[]): GraphValue[] {
   const layer = node.layer as Bidirectional;
   if (layer.layer.goBackwards) {
     throw new RnnError('ARGUMENT', `Expected goBackwards false in the layer wrapped by bidirectional '${layer.name}' for the ONNX export (ONNX's bidirectional operator runs the first direction forwards) but received true`);
@@ -55,8 +64,19 @@ function bidirectional(ctx: EmitContext, node: NodeDescription, [input]: GraphVa
   const half = node.weights.length / 2;
   return emitRecurrent(ctx, {
     name: layer.name, cell: layer.layer, mergeMode: layer.mergeMode,
-    directions: [node.weights.slice(0, half), node.weights.slice(half)],
+    directions: [node.weights.slice(0, half), node.weights.slice(half)], ...stateArgs(ctx, node, states),
   }, input);
+}
+
+/**
+ * A recurrent node's initial states (graph inputs of the layer) and returnState (extra outputs). With stateInputs
+ * the graph inputs `<layer>_h_in` already start every layer, so a layer started from other tensors is refused there.
+ */
+function stateArgs(ctx: EmitContext, node: NodeDescription, states: GraphValue[]): { initial?: GraphValue[]; returnState: boolean } {
+  if (states.length > 0 && ctx.stateInputs) {
+    throw new RnnError('ARGUMENT', `Expected stateInputs false for a model whose layer '${node.layer.name}' starts from initial-state tensors (stateInputs would replace them with graph inputs) but received true`);
+  }
+  return { initial: states.length > 0 ? states : undefined, returnState: node.outbound.length > 1 };
 }
 
 /** Dense on [B, F] is Gemm; on sequences [B, T, F] MatMul + Add (the same weights at every step). */

@@ -33,10 +33,20 @@ export interface RecurrentCall {
   cell: RecurrentLayer;
   directions: Tensor[][];
   mergeMode?: MergeMode;
+  /**
+   * Initial states from the graph, [B, H] each, Keras order: per direction (forward, then backward) h then c for an
+   * LSTM. Undefined: zeros (or the stateInputs graph inputs).
+   */
+  initial?: GraphValue[];
+  /** Also return the final states, [B, H] each, in the order of `initial` (the layer's returnState). */
+  returnState?: boolean;
 }
 
-/** Emits the operator for `call` on `input` [B, T, F]; returns [B, T, H'] (returnSequences) or [B, H']. */
-export function emitRecurrent(ctx: EmitContext, call: RecurrentCall, input: GraphValue): GraphValue {
+/**
+ * Emits the operator for `call` on `input` [B, T, F]; returns [B, T, H'] (returnSequences) or [B, H'], followed by
+ * the final states with returnState.
+ */
+export function emitRecurrent(ctx: EmitContext, call: RecurrentCall, input: GraphValue): GraphValue[] {
   const { graph } = ctx;
   const { cell, name } = call;
   const numDirections = call.directions.length;
@@ -61,13 +71,23 @@ export function emitRecurrent(ctx: EmitContext, call: RecurrentCall, input: Grap
       initialStates.push(graph.op('Transpose', [stateInput], { perm: [1, 0, 2] }));
     }
     inputs.push(...initialStates);
+  } else if (call.initial) {
+    // rnnkit's [B, H] per direction and state -> ONNX's [D, B, H] per state.
+    const perDirection = stateNames.length;
+    for (let s = 0; s < perDirection; s++) {
+      const stacked = call.directions.map((_, d) => graph.op('Unsqueeze', [call.initial![d * perDirection + s].name, graph.constant('axes', 'int64', [1], [0])]));
+      initialStates.push(numDirections === 1 ? stacked[0] : graph.op('Concat', stacked, { axis: 0 }));
+    }
+    while (inputs.length < 5) inputs.push('');
+    inputs.push(...initialStates);
   }
   while (inputs[inputs.length - 1] === '') inputs.pop();
 
   const direction = numDirections === 2 ? 'bidirectional' : cell.goBackwards ? 'reverse' : 'forward';
   const outputCount = cell.cell === 'lstm' ? 3 : 2;
-  const wanted = [cell.returnSequences ? 'Y' : '', !cell.returnSequences || ctx.stateInputs ? 'Y_h' : '',
-    cell.cell === 'lstm' && ctx.stateInputs ? 'Y_c' : ''].slice(0, outputCount);
+  const states = ctx.stateInputs || call.returnState === true;
+  const wanted = [cell.returnSequences ? 'Y' : '', !cell.returnSequences || states ? 'Y_h' : '',
+    cell.cell === 'lstm' && states ? 'Y_c' : ''].slice(0, outputCount);
   const activations = cell.cell === 'lstm' ? [cell.recurrentActivation, cell.activation, cell.activation]
     : cell.cell === 'gru' ? [cell.recurrentActivation, cell.activation] : [cell.activation];
   const attributes = {
@@ -100,10 +120,21 @@ export function emitRecurrent(ctx: EmitContext, call: RecurrentCall, input: Grap
     }));
   }
 
+  // returnState: [D, B, H] per state -> [B, H] per direction and state, forward h (c) then backward h (c).
+  const finalStates: GraphValue[] = [];
+  if (call.returnState) {
+    const finals = cell.cell === 'lstm' ? [yH, yC] : [yH];
+    for (let d = 0; d < numDirections; d++) {
+      for (const final of finals) {
+        const index = graph.constant('direction', 'int64', [], [d]);
+        finalStates.push({ name: graph.op('Gather', [final, index], { axis: 0 }), dims: ['batch', hidden] });
+      }
+    }
+  }
   const width = numDirections === 2 && (call.mergeMode ?? 'concat') === 'concat' ? 2 * hidden : hidden;
   if (!cell.returnSequences) {
     // Y_h [D, B, H] -> [B, H'].
-    return { name: mergeDirections(graph, yH, 0, numDirections, call.mergeMode), dims: ['batch', width] };
+    return [{ name: mergeDirections(graph, yH, 0, numDirections, call.mergeMode), dims: ['batch', width] }, ...finalStates];
   }
   // Y [T, D, B, H] -> [T, B, H'] -> [B, T, H'].
   let steps = mergeDirections(graph, y, 1, numDirections, call.mergeMode);
@@ -111,13 +142,13 @@ export function emitRecurrent(ctx: EmitContext, call: RecurrentCall, input: Grap
   if (backwards) steps = reverseTime(graph, steps);
   const batchMajor = graph.op('Transpose', [steps], { perm: [1, 0, 2] });
   const dims = ['batch', input.dims[1], width];
-  if (!input.mask) return { name: batchMajor, dims };
+  if (!input.mask) return [{ name: batchMajor, dims }, ...finalStates];
   const { start, lengths } = input.mask;
-  if (!backwards) return { name: shiftTime(graph, batchMajor, start, 'right'), dims, mask: input.mask };
+  if (!backwards) return [{ name: shiftTime(graph, batchMajor, start, 'right'), dims, mask: input.mask }, ...finalStates];
   // Processing order: the outputs fill [T - end, T - start); that is the next layer's window.
   const end = graph.op('Add', [start, graph.op('Cast', [lengths], { to: 7 })]);
   const mask = { start: graph.op('Sub', [timeSteps(graph, input.name), end]), lengths };
-  return { name: shiftTime(graph, batchMajor, start, 'left'), dims, mask };
+  return [{ name: shiftTime(graph, batchMajor, start, 'left'), dims, mask }, ...finalStates];
 }
 
 /** The directions of `value` along `axis` merged into one tensor without that axis (concat on the last axis). */

@@ -11,9 +11,9 @@
  * control tensor to the model as an input, and the exported graph has none (the zero initial state is the reset).
  */
 import { RnnError } from '../../errors';
-import type { Sequential } from '../../models/sequential';
+import type { Model } from '../../models/model';
 import { checkBoolean, checkInteger, checkKnownKeys, invalid, optionsOrEmpty } from '../../validate';
-import { describeSequential } from './description';
+import { describeModel } from './description';
 import { buildOnnxModel, OnnxSignature } from './export';
 import { OPSET_RANGE, OnnxDim, OnnxDtype, ValueInfo } from './graph_builder';
 
@@ -35,7 +35,7 @@ const TRITON_TYPES: Record<OnnxDtype, string> = { float32: 'TYPE_FP32', int64: '
  * The `config.pbtxt` text for serving `model`'s ONNX export with Triton's onnxruntime backend. Put the file at
  * `<repository>/<name>/config.pbtxt` and the export at `<repository>/<name>/1/model.onnx`.
  */
-export function tritonConfig(model: Sequential, options?: TritonConfigOptions): string {
+export function tritonConfig(model: Model, options?: TritonConfigOptions): string {
   const opts = optionsOrEmpty(options, 'tritonConfig options');
   checkKnownKeys(opts, ['name', 'maxBatchSize', 'stateInputs', 'maxSequenceIdleMicroseconds'], 'tritonConfig options');
   const name = opts.name === undefined ? model.name : opts.name;
@@ -48,7 +48,7 @@ export function tritonConfig(model: Sequential, options?: TritonConfigOptions): 
     throw new RnnError('ARGUMENT', 'Expected maxSequenceIdleMicroseconds only with stateInputs true (it configures the sequence batcher) but received it without');
   }
   const idle = opts.maxSequenceIdleMicroseconds === undefined ? undefined : checkInteger(opts.maxSequenceIdleMicroseconds, 'maxSequenceIdleMicroseconds', { min: 1 });
-  const { signature } = buildOnnxModel(describeSequential(model), { stateInputs, opset: OPSET_RANGE.default });
+  const { signature } = buildOnnxModel(describeModel(model), { stateInputs, opset: OPSET_RANGE.default });
   if (stateInputs && signature.states.length === 0) {
     throw new RnnError('ARGUMENT', `Expected a model with a recurrent layer for stateInputs true but model '${model.name}' has none`);
   }

@@ -37,7 +37,7 @@ export interface ModelDescription {
 /** The description of a sequential model: input -> layer 0 -> ... -> last layer -> output. */
 export function describeSequential(model: Sequential): ModelDescription {
   if (!(model instanceof Sequential)) {
-    throw new RnnError('FORMAT', `Expected a sequential model for the ONNX export (functional graphs are not exported yet) but received ${model && typeof model === 'object' && 'name' in model ? `model '${String((model as { name: unknown }).name)}'` : typeof model}`);
+    throw new RnnError('FORMAT', `Expected a model from rk.sequential or rk.model for the ONNX export but received ${model && typeof model === 'object' && 'name' in model ? `model '${String((model as { name: unknown }).name)}'` : typeof model}`);
   }
   const layers = model.layers;
   if (layers.length === 0) throw new RnnError('STATE', `Model '${model.name}' has no layers yet; there is nothing to export`);

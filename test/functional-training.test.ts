@@ -62,6 +62,28 @@ describe('two inputs, two outputs', () => {
     expect(Object.keys(single).sort()).toEqual(['cls_accuracy', 'cls_loss', 'loss', 'reg_loss']);
   }, 60_000);
 
+  test('validationData by name, and two inputs of different lengths in one batch', async () => {
+    rk.setSeed(12);
+    const long = rk.input({ shape: [null, 2], name: 'long' });
+    const short = rk.input({ shape: [null, 3], name: 'short' });
+    const joined = rk.layers.concatenate().apply([
+      rk.layers.gru({ units: 4 }).apply(long) as rk.SymbolicTensor,
+      rk.layers.lstm({ units: 4 }).apply(short) as rk.SymbolicTensor,
+    ]) as rk.SymbolicTensor;
+    const out = rk.layers.dense({ units: 1, name: 'sum_out' }).apply(joined) as rk.SymbolicTensor;
+    const model = rk.model({ inputs: [long, short], outputs: out });
+    model.compile({ optimizer: 'adam', loss: 'mse', metrics: ['mae'] });
+    const rng = new rk.Random(6);
+    const x = { long: Array.from({ length: 16 }, () => randomRows(rng, 6, 2)), short: Array.from({ length: 16 }, () => randomRows(rng, 3, 3)) };
+    const y = x.long.map((s, i) => [s[0][0] + x.short[i][2][2]]);
+    const history = await model.fit(x, y, { epochs: 2, batchSize: 8, verbose: 0, validationData: [{ short: x.short, long: x.long }, y] });
+    expect(Object.keys(history.history)).toEqual(['loss', 'mae', 'val_loss', 'val_mae']);
+    expect(history.history.val_loss).toHaveLength(2);
+    // A later call may use other lengths than training did.
+    const other = (await model.predict([[randomRows(rng, 9, 2)], [randomRows(rng, 1, 3)]])) as rk.Tensor;
+    expect(other.shape).toEqual([1, 1]);
+  });
+
   test('data that does not fit names the input or output', async () => {
     const model = twoByTwo();
     model.compile({ optimizer: 'sgd', loss: ['categoricalCrossentropy', 'mse'] });

@@ -38,8 +38,15 @@ export interface ModelArgs {
   name?: string;
 }
 
-/** @internal Passed by Sequential: a model whose graph its add() builds. */
-export const EMPTY_GRAPH = Symbol('empty graph');
+/** Arguments Sequential passes: a model without a graph yet (its add() builds the chain). */
+const emptyGraphs = new WeakMap<object, string>();
+
+/** @internal The constructor arguments of a model named `name` whose graph comes later (Sequential). */
+export function emptyGraphArgs(name: string): ModelArgs {
+  const token = {};
+  emptyGraphs.set(token, name);
+  return token as ModelArgs;
+}
 
 /** A graph of layers trained as one native network; build one with `rk.model()` (or `rk.sequential()`). */
 export class Model {
@@ -54,12 +61,13 @@ export class Model {
   private disposed = false;
 
   /** Builds the graph from `inputs` to `outputs` and its native network; every graph error is raised here. */
-  constructor(args: ModelArgs | { [EMPTY_GRAPH]: string }) {
-    if (args !== null && typeof args === 'object' && EMPTY_GRAPH in args) {
-      this.name = args[EMPTY_GRAPH];
+  constructor(args: ModelArgs) {
+    const emptyName = args !== null && typeof args === 'object' ? emptyGraphs.get(args) : undefined;
+    if (emptyName !== undefined) {
+      this.name = emptyName;
       return;
     }
-    const options = optionsOrEmpty(args as ModelArgs, 'model options');
+    const options = optionsOrEmpty(args, 'model options');
     checkKnownKeys(options, ['inputs', 'outputs', 'name'], 'model options');
     if (options.name !== undefined && (typeof options.name !== 'string' || options.name.length === 0)) {
       throw new RnnError('ARGUMENT', `Expected a non-empty string for name but received ${describeValue(options.name)}`);

@@ -7,7 +7,7 @@ import { RnnError } from '../errors';
 import { Layer } from '../layers/layer';
 import { toRnnError } from '../native';
 import { checkKnownKeys, describeValue, optionsOrEmpty } from '../validate';
-import { EMPTY_GRAPH, Model } from './model';
+import { emptyGraphArgs, Model } from './model';
 import { stackShapes } from './layer_stack';
 import { chainTopology } from './topology';
 import type { Tensor } from '../tensor';
@@ -31,7 +31,7 @@ export class Sequential extends Model {
     const options = optionsOrEmpty(args, 'sequential options');
     checkKnownKeys(options, ['name', 'layers'], 'sequential options');
     if (options.name !== undefined && typeof options.name !== 'string') throw new RnnError('ARGUMENT', `Expected a string for name but received ${describeValue(options.name)}`);
-    super({ [EMPTY_GRAPH]: options.name ?? 'sequential' });
+    super(emptyGraphArgs(options.name ?? 'sequential'));
     if (options.layers !== undefined) {
       if (!Array.isArray(options.layers)) throw new RnnError('ARGUMENT', `Expected an array of layers for layers but received ${describeValue(options.layers)}`);
       this.addLayers(options.layers);

@@ -14,7 +14,7 @@ import type { Layer } from '../layers/layer';
 import { RecurrentLayer } from '../layers/recurrent';
 import { Bidirectional } from '../layers/wrappers';
 import { toRnnError } from '../native';
-import { EMPTY_GRAPH, Model } from '../models/model';
+import { emptyGraphArgs, Model } from '../models/model';
 import { ANY_LENGTH, GraphNode, SymbolicTensor } from '../models/symbolic';
 import type { Topology } from '../models/topology';
 
@@ -90,7 +90,7 @@ function stateTopology(base: Topology, modelName: string): { topology: Topology;
 /** A hidden model over the state topology: it hosts the shared layers' weights while it runs. */
 class StateModel extends Model {
   constructor(name: string, topology: Topology) {
-    super({ [EMPTY_GRAPH]: name });
+    super(emptyGraphArgs(name));
     this.setTopology(topology);
   }
 }

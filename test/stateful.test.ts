@@ -137,4 +137,26 @@ describe('stateful recurrent layers', () => {
     expectClose(b2.data, a2.data);
     expect(Math.max(...a2.data.map((v, i) => Math.abs(v - a1.data[i])))).toBeGreaterThan(1e-5);
   });
+
+  it('model.getStates / setStates move the per-sample state of every stateful layer to another model exactly', async () => {
+    rk.setSeed(10);
+    const make = () => rk.sequential({ layers: [
+      rk.layers.gru({ units: 3, stateful: true, returnSequences: true, batchInputShape: [B, 2, F] }),
+      rk.layers.lstm({ units: 2, stateful: true }),
+    ] });
+    const a = make();
+    const b = make();
+    b.setWeights(a.getWeights());
+    expect(a.getStates().map((s) => s.length)).toEqual([B * 3, B * 2, B * 2]);
+    expect(a.getStates().every((s) => s.every((v) => v === 0))).toBe(true);
+    const x1 = rk.tensor(data(11).map((s) => s.slice(0, 2)));
+    const x2 = rk.tensor(data(12).map((s) => s.slice(0, 2)));
+    await a.predict(x1);
+    b.setStates(a.getStates());
+    expectClose(((await b.predict(x2)) as rk.Tensor).data, ((await a.predict(x2)) as rk.Tensor).data);
+    expect(() => b.setStates([new Float32Array(B * 3)])).toThrow(expect.objectContaining({ code: 'SHAPE' }));
+    expect(() => b.setStates([new Float32Array(B * 3), new Float32Array(1), new Float32Array(B * 2)])).toThrow(expect.objectContaining({ code: 'SHAPE' }));
+    const stateless = rk.sequential({ layers: [rk.layers.lstm({ units: 2, inputShape: [2, F] })] });
+    expect(() => stateless.getStates()).toThrow(expect.objectContaining({ code: 'STATE' }));
+  });
 });

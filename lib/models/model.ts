@@ -23,7 +23,7 @@ import { buildNetwork } from './build_network';
 import { CompileArgs, CompiledState, parseCompileArgs } from './compile_args';
 import { modelIo, SaveOptions } from './model_io';
 import { ModelWeights } from './model_weights';
-import { isStatefulLayer, statefulPredict } from './stateful_hook';
+import { isStatefulLayer, readStates, statefulPredict, writeStates } from './stateful_hook';
 import { printGraphSummary } from './summary';
 import { ApplyArgs, SymbolicTensor, symbolicList } from './symbolic';
 import { buildTopology, dataSpecOf, outputNames, replayTopology, Topology } from './topology';
@@ -262,6 +262,22 @@ export class Model {
   resetStates(): void {
     this.ensureIdle('reset states');
     for (const layer of this.layers) (layer as { resetStates?: () => void }).resetStates?.();
+  }
+
+  /**
+   * The kept states of every stateful layer, layer by layer (bidirectional: forward then backward), each state
+   * tensor one Float32Array of batchSize * units values (row-major; zeros before the first predict), so a run can
+   * be saved and resumed elsewhere with setStates.
+   */
+  getStates(): Float32Array[] {
+    this.ensureIdle('read states');
+    return readStates(this);
+  }
+
+  /** Replaces the kept states of every stateful layer (getStates' order and sizes); checked first, all or nothing. */
+  setStates(states: Float32Array[]): void {
+    this.ensureIdle('set states');
+    writeStates(this, states);
   }
 
   private refuseStateful(what: string): void {

@@ -1,7 +1,7 @@
 // Many concurrent streams through one model with rk.streams: throughput and step latency as the number of streams
 // grows, against the same steps awaited one by one. Model: the bench's W1 shape (LSTM 128 over 28 features, a dense
 // softmax head). Frames are a synthetic signal (a sine per stream with noise); weights are untrained: the timing
-// does not depend on them. Run after `npm run build`:  node examples/streams.js [steps per stream]
+// does not depend on them. Run after `npm run build`:  node examples/streams.js [steps per stream] [threads]
 'use strict';
 const rk = require('..');
 
@@ -32,6 +32,7 @@ async function run(model, streams, oneByOne) {
 }
 
 async function main() {
+  if (process.argv[3]) rk.setThreads(Number(process.argv[3]));
   rk.setSeed(1);
   const model = rk.sequential({ layers: [
     rk.layers.lstm({ units: 128, inputShape: [null, F] }),

@@ -182,7 +182,7 @@ describe('tfjs -> rnnkit', () => {
     await check((j) => { j.weightsManifest[0].paths = ['../../etc/passwd']; }, 'FORMAT', /relative path inside the model's directory.*etc\/passwd/);
     await check((j) => { j.weightsManifest[0].paths = ['/etc/passwd']; }, 'FORMAT', /relative path inside/);
     await check((j) => { j.modelTopology.config.layers[2].class_name = 'Conv1D'; }, 'FORMAT', /layer class rnnkit shares with tfjs.*'Conv1D'/);
-    await check((j) => { j.modelTopology.config.layers[0].config.stateful = true; }, 'FORMAT', /false \(stateful RNNs are not supported\) for .*\.stateful but received true/);
+    await check((j) => { j.modelTopology.config.layers[0].config.stateful = 'yes'; }, 'FORMAT', /a boolean for .*\.stateful but received "yes"/);
     await check((j) => { j.modelTopology.config.layers[0].config.kernel_constraint = { class_name: 'MaxNorm', config: {} }; }, 'FORMAT', /null \(no constraint\) for .*kernel_constraint but received object/);
     await check((j) => { j.modelTopology.config.layers[0].config.time_major = true; }, 'FORMAT', /has the key 'time_major', which rnnkit does not support/);
     await check((j) => { j.modelTopology.config.layers[2].config.activation = 'elu'; }, 'FORMAT', /activation rnnkit has.*"elu"/);

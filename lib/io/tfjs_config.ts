@@ -58,7 +58,8 @@ const NO_ACTIVITY_REGULARIZER: TfjsOnlyKey = ['activity_regularizer', null, isNu
 const noConstraint = (key: string): TfjsOnlyKey => [key, null, isNull, 'null (no constraint)'];
 const RECURRENT_ONLY: TfjsOnlyKey[] = [
   NO_ACTIVITY_REGULARIZER, noConstraint('kernel_constraint'), noConstraint('recurrent_constraint'), noConstraint('bias_constraint'),
-  ['stateful', false, isFalse, 'false (stateful RNNs are not supported)'],
+  // Stateful layers: read and written next to this list (true becomes the rnnkit option, with the batch size).
+  ['stateful', false, (v) => isNull(v) || typeof v === 'boolean', 'a boolean'],
   // Unrolling and the implementation mode change how tfjs computes, not what.
   ['unroll', false, (v) => isNull(v) || typeof v === 'boolean', 'a boolean'],
 ];
@@ -111,10 +112,13 @@ export function toTfjsLayer(layer: SerializedLayer, batchInputShape?: readonly n
     else config.layer = toTfjsLayer(value as SerializedLayer);
   }
   for (const [key, written] of TFJS_ONLY[layer.className]) config[key] = written;
+  if (layer.config.stateful === true) config.stateful = true;
   if (batchInputShape) {
-    // -1 is rnnkit's time dimension of any length; Keras and tfjs write it as null.
+    // -1 is rnnkit's time dimension of any length; Keras and tfjs write it as null. A fixed batch size (stateful
+    // models) is written first.
     const dims = batchInputShape.map((d) => (d === -1 ? null : d));
-    config.batch_input_shape = [null, ...dims];
+    const batch = Array.isArray(layer.config.batchInputShape) ? layer.config.batchInputShape[0] as number : null;
+    config.batch_input_shape = [batch, ...dims];
     config.dtype = 'float32';
     if (layer.className === 'Embedding') config.input_length = dims[0];
   }
@@ -147,7 +151,7 @@ class ConfigReader {
 }
 
 /** The per-sample input shape in a `batch_input_shape` ([batch, ...dims]) or `input_shape` ([...dims]) value. */
-function readInputShape(reader: ConfigReader): number[] | undefined {
+function readInputShape(reader: ConfigReader): { shape: number[]; batch?: number } | undefined {
   const batchShape = reader.take('batch_input_shape');
   const shape = reader.take('input_shape');
   const batchSize = reader.take('batch_size');
@@ -165,7 +169,8 @@ function readInputShape(reader: ConfigReader): number[] | undefined {
   if (!perSample.every((d, i) => (i === 0 && d === null) || (Number.isSafeInteger(d) && (d as number) > 0))) {
     reader.fail(isNull(batchShape) ? 'input_shape' : 'batch_input_shape', 'positive dimensions (null only for the time dimension)', `[${perSample.map((d) => describeValue(d)).join(', ')}]`);
   }
-  return perSample.map((d) => (d === null ? -1 : d)) as number[];
+  const batch = !isNull(batchShape) && !isNull(dims[0]) ? dims[0] as number : undefined;
+  return { shape: perSample.map((d) => (d === null ? -1 : d)) as number[], batch };
 }
 
 /** An rnnkit serialized layer (for layerFromConfig) from a tfjs `{ class_name, config }` entry. */
@@ -204,9 +209,15 @@ export function fromTfjsLayer(entry: unknown, where: string, file: string): Seri
   for (const [key, , accept, meaning] of TFJS_ONLY[className]) {
     const value = reader.take(key);
     if (!accept(value)) reader.fail(key, meaning, value);
+    if (key === 'stateful' && value === true) config.stateful = true;
   }
-  const inputShape = readInputShape(reader);
-  if (inputShape) config.inputShape = inputShape;
+  const input = readInputShape(reader);
+  // A fixed batch size (Keras writes one only when it was given) is what stateful models need.
+  if (input && input.batch !== undefined) {
+    config.batchInputShape = [input.batch, ...input.shape];
+  } else if (input) {
+    config.inputShape = input.shape;
+  }
   if (className === 'Embedding') {
     const inputLength = reader.take('input_length');
     if (!isNull(inputLength) && !config.inputShape) config.inputLength = inputLength;
@@ -249,7 +260,7 @@ export function fromTfjsTopology(topology: Record<string, unknown>, file: string
     throw new RnnError('FORMAT', `${file}: expected a non-empty array of layers in modelTopology.config but received ${describeValue(entries)}`);
   }
   const name = isPlainObject(config) && typeof config.name === 'string' && config.name.length > 0 ? config.name : 'sequential';
-  let inputShape: number[] | undefined;
+  let inputShape: { shape: number[]; batch?: number } | undefined;
   const layers: SerializedLayer[] = [];
   entries.forEach((entry, i) => {
     const where = `modelTopology.config.layers[${i}]`;
@@ -260,7 +271,10 @@ export function fromTfjsTopology(topology: Record<string, unknown>, file: string
       return;
     }
     const layer = fromTfjsLayer(entry, where, file);
-    if (layers.length === 0 && inputShape && layer.config.inputShape === undefined) layer.config.inputShape = inputShape;
+    if (layers.length === 0 && inputShape && layer.config.inputShape === undefined && layer.config.batchInputShape === undefined) {
+      if (inputShape.batch !== undefined) layer.config.batchInputShape = [inputShape.batch, ...inputShape.shape];
+      else layer.config.inputShape = inputShape.shape;
+    }
     layers.push(layer);
   });
   return { name, layers };

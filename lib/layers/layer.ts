@@ -31,10 +31,15 @@ export interface BaseLayerArgs {
    * for a time dimension of any length, e.g. `[null, features]`).
    */
   inputShape?: (number | null)[];
+  /**
+   * Input shape with the batch size first, `[B, T, F]` (Keras `batch_input_shape`): needed on the first layer of a
+   * model with stateful recurrent layers, whose batches must all hold B samples. Give it or inputShape, not both.
+   */
+  batchInputShape?: (number | null)[];
   /** Whether fit updates this layer's weights. Default true. Takes effect at the next fit. */
   trainable?: boolean;
 }
-export const BASE_LAYER_KEYS = ['name', 'inputShape', 'trainable'] as const;
+export const BASE_LAYER_KEYS = ['name', 'inputShape', 'batchInputShape', 'trainable'] as const;
 
 /** A weight the layer needs for a given input shape, with how to initialise it. */
 export interface WeightSpec {
@@ -70,6 +75,8 @@ export abstract class Layer {
   readonly name: string;
   /** Per-sample input shape given at construction, if any. */
   readonly inputShape?: readonly number[];
+  /** The fixed batch size from batchInputShape, if given. */
+  readonly batchSize?: number;
   private trainableFlag: boolean;
   /** @internal */
   host?: LayerHost;
@@ -80,6 +87,12 @@ export abstract class Layer {
       throw invalid('ARGUMENT', 'a non-empty string', 'name', args.name);
     }
     this.name = args.name ?? uniqueName(defaultPrefix);
+    if (args.batchInputShape !== undefined) {
+      if (args.inputShape !== undefined) throw new RnnError('ARGUMENT', `Expected inputShape or batchInputShape for layer '${this.name}' but received both`);
+      if (!Array.isArray(args.batchInputShape) || args.batchInputShape.length < 2) throw invalid('ARGUMENT', 'an array [batch, ...dims]', `${this.name}.batchInputShape`, args.batchInputShape);
+      this.batchSize = checkInteger(args.batchInputShape[0], `${this.name}.batchInputShape[0]`, { min: 1 });
+      args = { ...args, inputShape: args.batchInputShape.slice(1) };
+    }
     if (args.inputShape !== undefined) {
       // -1 (null publicly) is a time dimension of any length; only the first dimension may be one.
       const shape = checkSampleShape(args.inputShape, `${this.name}.inputShape`);

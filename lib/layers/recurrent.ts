@@ -5,7 +5,7 @@
  */
 import { RnnError } from '../errors';
 import { InitializerSpec } from '../initializers';
-import { checkBoolean, checkInteger, checkKnownKeys, checkNumber, optionsOrEmpty } from '../validate';
+import { checkBoolean, checkInteger, checkKnownKeys, checkNumber, describeValue, optionsOrEmpty } from '../validate';
 import type { NativeLayerSpec } from '../native';
 import {
   ActivationName, BASE_LAYER_KEYS, BaseLayerArgs, checkActivation, checkRegularizer, checkShapeRank, Layer,
@@ -46,6 +46,12 @@ export interface RecurrentLayerArgs extends BaseLayerArgs {
    * models (a sequential model has one output). Default false.
    */
   returnState?: boolean;
+  /**
+   * Keep each sample's final state as the next batch's initial state (Keras `stateful`): sample i of a batch
+   * continues sample i of the previous one. Needs `batchInputShape` on the model's first layer; reset with
+   * `layer.resetStates()` / `model.resetStates()`. Default false.
+   */
+  stateful?: boolean;
   /** Process the sequence backwards; outputs come in processing order, as in Keras. Default false. */
   goBackwards?: boolean;
   /** Penalty on the input kernel. */
@@ -76,7 +82,7 @@ export interface GRULayerArgs extends GatedLayerArgs {
 
 const RECURRENT_KEYS = [
   ...BASE_LAYER_KEYS, 'units', 'activation', 'useBias', 'kernelInitializer', 'recurrentInitializer', 'biasInitializer',
-  'dropout', 'recurrentDropout', 'returnSequences', 'returnState', 'goBackwards', 'kernelRegularizer',
+  'dropout', 'recurrentDropout', 'returnSequences', 'returnState', 'stateful', 'goBackwards', 'kernelRegularizer',
   'recurrentRegularizer', 'biasRegularizer',
 ] as const;
 
@@ -109,6 +115,8 @@ export class RecurrentLayer extends Layer {
   readonly goBackwards: boolean;
   /** Whether the layer also returns its final states (outputs `[output, ...states]`). */
   readonly returnState: boolean;
+  /** Whether the final states carry over to the next batch (Keras `stateful`). */
+  readonly stateful: boolean;
   /** Initializer of the input kernel. */
   readonly kernelInitializer: InitializerSpec;
   /** Initializer of the recurrent kernel. */
@@ -145,6 +153,7 @@ export class RecurrentLayer extends Layer {
     this.recurrentDropout = options.recurrentDropout === undefined ? 0
       : checkNumber(options.recurrentDropout, `${n}.recurrentDropout`, { min: 0, maxExclusive: 1 });
     this.returnState = options.returnState === undefined ? false : checkBoolean(options.returnState, `${n}.returnState`);
+    this.stateful = options.stateful === undefined ? false : checkBoolean(options.stateful, `${n}.stateful`);
     this.returnSequences = options.returnSequences === undefined ? false : checkBoolean(options.returnSequences, `${n}.returnSequences`);
     this.goBackwards = options.goBackwards === undefined ? false : checkBoolean(options.goBackwards, `${n}.goBackwards`);
     this.kernelInitializer = resolveInitializer(options.kernelInitializer, 'glorotUniform', `${n}.kernelInitializer`);
@@ -162,6 +171,22 @@ export class RecurrentLayer extends Layer {
   /** Number of gate blocks in the weights: LSTM 4, GRU 3, SimpleRNN 1. */
   get gates(): number {
     return GATES[this.cell];
+  }
+
+  /** @internal Kept states of a stateful layer: one [batch * units] array per state tensor; undefined = zeros. */
+  keptStates?: Float32Array[];
+
+  /**
+   * Stateful layers: sets the states the next batch starts from: zeros without argument, else one Float32Array of
+   * batch * units values per state tensor (h, then c for an LSTM), row-major (Keras `reset_states(states)`).
+   */
+  resetStates(states?: Float32Array[]): void {
+    this.keptStates = checkKeptStates(this, states, this.stateCount, this.units);
+  }
+
+  /** Copies of the kept states (one [batch * units] array per state tensor), or undefined before any batch. */
+  getStates(): Float32Array[] | undefined {
+    return this.keptStates?.map((s) => s.slice());
   }
 
   /** Number of state tensors per direction: 2 for an LSTM (h, c), 1 otherwise (h). */
@@ -220,7 +245,9 @@ export class RecurrentLayer extends Layer {
       biasInitializer: this.biasInitializer, dropout: this.dropout, recurrentDropout: this.recurrentDropout,
       returnSequences: this.returnSequences, returnState: this.returnState, goBackwards: this.goBackwards,
     };
-    if (this.inputShape) config.inputShape = this.inputShape.slice();
+    if (this.stateful) config.stateful = true;
+    if (this.inputShape && this.batchSize !== undefined) config.batchInputShape = [this.batchSize, ...this.inputShape];
+    else if (this.inputShape) config.inputShape = this.inputShape.slice();
     if (this.cell !== 'simpleRNN') config.recurrentActivation = this.recurrentActivation;
     if (this.cell === 'lstm') config.unitForgetBias = this.unitForgetBias;
     if (this.cell === 'gru') config.resetAfter = this.resetAfter;
@@ -250,4 +277,18 @@ export function recurrentOutputShapes(layer: Layer, inputShapes: readonly (reado
   const outputs = [layer.computeOutputShape(inputShapes[0])];
   if (returnState) for (let k = 0; k < stateTensors; k++) outputs.push([units]);
   return outputs;
+}
+
+/** Validates states given to resetStates: `count` Float32Arrays of one common length, a multiple of units. @internal */
+export function checkKeptStates(layer: Layer, states: unknown, count: number, units: number): Float32Array[] | undefined {
+  if (!(layer as { stateful?: boolean }).stateful) throw new RnnError('STATE', `Expected a stateful layer (stateful: true) for resetStates but layer '${layer.name}' keeps no state`);
+  if (states === undefined) return undefined;
+  if (!Array.isArray(states) || states.length !== count || !states.every((s) => s instanceof Float32Array)) {
+    throw new RnnError('ARGUMENT', `Expected ${count} Float32Array state(s) for layer '${layer.name}' but received ${describeValue(states)}`);
+  }
+  const length = (states[0] as Float32Array).length;
+  if (length === 0 || length % units !== 0 || states.some((s: Float32Array) => s.length !== length)) {
+    throw new RnnError('SHAPE', `Expected each state of layer '${layer.name}' to hold batch * ${units} values but received lengths ${states.map((s: Float32Array) => s.length).join(', ')}`);
+  }
+  return states.map((s: Float32Array) => s.slice());
 }

@@ -4,7 +4,7 @@ import { checkKnownKeys, checkOneOf, optionsOrEmpty } from '../validate';
 import type { NativeLayerSpec } from '../native';
 import { Dense } from './core';
 import { BASE_LAYER_KEYS, BaseLayerArgs, Layer, LayerHost, WeightSpec } from './layer';
-import { RecurrentLayer, recurrentOutputShapes } from './recurrent';
+import { checkKeptStates, RecurrentLayer, recurrentOutputShapes } from './recurrent';
 
 /**
  * Makes a wrapped layer's `trainable` count: the wrapper is trainable only while it and its inner layer both are
@@ -53,7 +53,11 @@ export class Bidirectional extends Layer {
     if (!(options.layer instanceof RecurrentLayer)) {
       throw new RnnError('ARGUMENT', 'Expected a simpleRNN, lstm or gru layer for bidirectional.layer');
     }
-    super({ ...options, inputShape: options.inputShape ?? options.layer.inputShape?.slice() }, `bidirectional_${options.layer.name}`);
+    const inner = options.layer;
+    const inherited = options.inputShape !== undefined || options.batchInputShape !== undefined ? {}
+      : inner.batchSize !== undefined && inner.inputShape ? { batchInputShape: [inner.batchSize, ...inner.inputShape] }
+        : { inputShape: inner.inputShape?.slice() };
+    super({ ...options, ...inherited }, `bidirectional_${options.layer.name}`);
     this.layer = options.layer;
     this.mergeMode = checkOneOf(options.mergeMode ?? 'concat', `${this.name}.mergeMode`, ['concat', 'sum', 'mul', 'ave'] as const);
     if (options.trainable !== undefined) this.layer.trainable = super.trainable;
@@ -75,6 +79,24 @@ export class Bidirectional extends Layer {
   /** Whether the layer also returns the final states (the inner layer's returnState, as in Keras). */
   get returnState(): boolean {
     return this.layer.returnState;
+  }
+
+  /** @internal Kept states (forward then backward), as RecurrentLayer.keptStates. */
+  keptStates?: Float32Array[];
+
+  /** Stateful layers: sets the next batch's states (forward then backward; see RecurrentLayer.resetStates). */
+  resetStates(states?: Float32Array[]): void {
+    this.keptStates = checkKeptStates(this, states, 2 * this.layer.stateCount, this.layer.units);
+  }
+
+  /** Copies of the kept states (forward then backward), or undefined before any batch. */
+  getStates(): Float32Array[] | undefined {
+    return this.keptStates?.map((s) => s.slice());
+  }
+
+  /** Whether the final states carry over to the next batch (the inner layer's stateful, as in Keras). */
+  get stateful(): boolean {
+    return this.layer.stateful;
   }
   /**
    * Inputs `[x]` or `[x, ...forward states, ...backward states]` (Keras splits initial states in halves); outputs the
@@ -103,7 +125,8 @@ export class Bidirectional extends Layer {
     return {
       name: this.name, trainable: this.trainable, mergeMode: this.mergeMode,
       layer: { className: this.layer.className, config: this.layer.getConfig() },
-      ...(this.inputShape ? { inputShape: this.inputShape.slice() } : {}),
+      ...(this.inputShape && this.batchSize !== undefined ? { batchInputShape: [this.batchSize, ...this.inputShape] }
+        : this.inputShape ? { inputShape: this.inputShape.slice() } : {}),
     };
   }
 }

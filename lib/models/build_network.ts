@@ -31,7 +31,7 @@ export function graphSpec(topology: Topology): NativeGraphSpec {
   });
   return {
     inputs: topology.inputs.map((t) => ({ name: t.name, shape: t.sampleShape.slice() })),
-    layers: topology.layers.map((l) => l.toNative()),
+    layers: topology.layers.map((l) => (topology.returnStateLayers?.has(l) ? { ...l.toNative(), returnState: true } : l.toNative())),
     nodes,
     outputs: topology.outputs.map((t) => ids.get(t)!),
   };

@@ -23,6 +23,7 @@ import { buildNetwork } from './build_network';
 import { CompileArgs, CompiledState, parseCompileArgs } from './compile_args';
 import { LoadWeightsOptions, LoadWeightsReport, modelIo, SaveOptions } from './model_io';
 import { ModelWeights } from './model_weights';
+import { isStatefulLayer, readStates, statefulPredict, writeStates } from './stateful_hook';
 import { printGraphSummary } from './summary';
 import { ApplyArgs, SymbolicTensor, symbolicList } from './symbolic';
 import { buildTopology, dataSpecOf, outputNames, replayTopology, Topology } from './topology';
@@ -225,26 +226,64 @@ export class Model {
 
   /** Trains the model; see FitOptions. x and y: a tensor, an array in input/output order, or an object by name. */
   async fit(x: ModelData, y: ModelData, options: FitOptions = {}): Promise<History> {
+    this.refuseStateful('fit');
     return this.runTask('fit', () => fitLoop(this, x, y, options));
   }
 
   /** Loss and metrics on the given data, e.g. `{ loss, accuracy }` (per output too with several outputs). */
   async evaluate(x: ModelData, y: ModelData, options: EvaluateOptions = {}): Promise<Record<string, number>> {
+    this.refuseStateful('evaluate');
     return this.runTask('evaluate', () => evaluateLoop(this, x, y, options));
   }
 
   /** Outputs for x, in batches: a Tensor [N, ...outputShape] for one output, an array for several. */
   async predict(x: ModelData, options: PredictOptions = {}): Promise<Tensor | Tensor[]> {
+    // The state graph (a hidden model over the same layers) runs it and guards against overlapping calls.
+    if (this.isStateful) return this.oneOrMany(await statefulPredict()(this, x, options.batchSize));
     return this.runTask('predict', async () => this.oneOrMany(await predictLoop(this, x, options)));
   }
 
   /** Outputs for one batch (no splitting). */
   async predictOnBatch(x: ModelData): Promise<Tensor | Tensor[]> {
+    if (this.isStateful) return this.oneOrMany(await statefulPredict()(this, x));
     return this.runTask('predict', async () => {
       const { samples, xs } = await prepareModelInputs(this.dataSpec(), x);
       const out = await this.requireNetwork().predict(new Batcher(xs).batch(null, 0, samples)).catch((e) => { throw toRnnError(e); });
       return this.oneOrMany(out.outputs.map((values, k) => new Tensor(values, [samples, ...out.shapes[k]])));
     });
+  }
+
+  /** True when a recurrent layer keeps its states between batches (`stateful: true`). */
+  get isStateful(): boolean {
+    return this.layers.some((l) => isStatefulLayer(l) || isStatefulLayer((l as { layer?: Layer }).layer ?? l));
+  }
+
+  /** Zeros the kept states of every stateful layer (Keras `reset_states`). */
+  resetStates(): void {
+    this.ensureIdle('reset states');
+    for (const layer of this.layers) (layer as { resetStates?: () => void }).resetStates?.();
+  }
+
+  /**
+   * The kept states of every stateful layer, layer by layer (bidirectional: forward then backward), each state
+   * tensor one Float32Array of batchSize * units values (row-major; zeros before the first predict), so a run can
+   * be saved and resumed elsewhere with setStates.
+   */
+  getStates(): Float32Array[] {
+    this.ensureIdle('read states');
+    return readStates(this);
+  }
+
+  /** Replaces the kept states of every stateful layer (getStates' order and sizes); checked first, all or nothing. */
+  setStates(states: Float32Array[]): void {
+    this.ensureIdle('set states');
+    writeStates(this, states);
+  }
+
+  private refuseStateful(what: string): void {
+    if (this.isStateful) {
+      throw new RnnError('STATE', `Cannot ${what} model '${this.name}': training and evaluating with stateful layers is not implemented yet (predict, predictOnBatch and rk.streams keep state); build the same layers without stateful: true to train`);
+    }
   }
 
   private oneOrMany(tensors: Tensor[]): Tensor | Tensor[] {
@@ -253,6 +292,7 @@ export class Model {
 
   /** One optimizer step on one batch; returns `{ loss, ...metrics }` of that batch (before the update). */
   async trainOnBatch(x: ModelData, y: ModelData): Promise<Record<string, number>> {
+    this.refuseStateful('trainOnBatch');
     return this.runTask('train', async () => {
       const { compiled, batch } = await this.checkedBatch(x, y);
       const seed = globalRandom().integer(0x7fffffff);

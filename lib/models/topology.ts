@@ -24,6 +24,8 @@ export interface Topology {
   readonly layers: readonly Layer[];
   /** The first node of each layer: its first input's shape decides the layer's weights. */
   readonly firstUse: ReadonlyMap<Layer, GraphNode>;
+  /** Recurrent layers whose nodes also return their final states natively (the state graph of lib/streams). */
+  readonly returnStateLayers?: ReadonlySet<Layer>;
 }
 
 function tensorList(value: unknown, what: string, modelName: string): SymbolicTensor[] {

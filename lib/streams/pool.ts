@@ -1,0 +1,360 @@
+/**
+ * The stream pool (`rk.streams`): many live sequences through one model, each with its own recurrent state, with
+ * the steps of different streams that arrive together run as one native predict over the model's state graph
+ * (lib/streams/state_graph.ts). A stream's state is a row of a preallocated arena; a batch gathers the rows of its
+ * streams into the state inputs and scatters the returned states back. Steps of one stream run in order. Chunks of
+ * different lengths are grouped by length (one native call per length present), so no padding or mask is needed
+ * and every result equals running the stream alone.
+ */
+import { RnnError } from '../errors';
+import type { Model } from '../models/model';
+import { Tensor } from '../tensor';
+import { checkKnownKeys, checkNumber, checkInteger, describeValue, optionsOrEmpty } from '../validate';
+import { LatencyRecorder } from './latency';
+import { StateGraph } from './state_graph';
+
+/** Options of `rk.streams`. */
+export interface StreamPoolOptions {
+  /** Most streams in one native call. Default 256. */
+  maxBatch?: number;
+  /** How long a step may wait for others to join its batch, in ms. Default 0 (steps of the same tick). */
+  maxDelayMs?: number;
+  /** A stream with no step for this long is evicted (its state freed). Default Infinity (never). */
+  idleMs?: number;
+  /** Streams the state arena holds before it grows. Default 1024. */
+  capacity?: number;
+}
+
+/** `pool.stats()`. */
+export interface StreamPoolStats {
+  /** Steps (pool.step calls) completed. */
+  calls: number;
+  /** Native calls run. */
+  batches: number;
+  /** Mean streams per native call. */
+  meanBatch: number;
+  /** Median latency of a step, from pool.step to its result, in ms (over the last 4096 steps). */
+  p50Ms: number;
+  /** 99th percentile latency of a step, in ms (over the last 4096 steps). */
+  p99Ms: number;
+  /** Streams holding a state now. */
+  streams: number;
+}
+
+/** A step or a chunk given to pool.step: [F], [t, F] (nested arrays or a Tensor), or t*F values. */
+export type StreamInput = Tensor | number[] | number[][] | Float32Array;
+
+interface Pending {
+  values: Float32Array;
+  steps: number;
+  started: number;
+  resolve: (value: Tensor | Tensor[]) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Stream {
+  id: string;
+  row: number;
+  queue: Pending[];
+  running: boolean;
+  lastUsed: number;
+}
+
+/** Many concurrent streams of one model; make one with `rk.streams(model, options)`. */
+export class StreamPool {
+  private readonly graph: StateGraph;
+  private readonly features: number;
+  private readonly maxBatch: number;
+  private readonly maxDelayMs: number;
+  private readonly idleMs: number;
+  private arena: Float32Array;
+  private readonly freeRows: number[] = [];
+  private rowCount = 0;
+  private readonly streams = new Map<string, Stream>();
+  private readonly gone = new Map<string, 'ended' | 'evicted'>();
+  private readonly ready: Stream[] = [];
+  private timer?: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate>;
+  private inFlight?: Promise<void>;
+  private closed = false;
+  private calls = 0;
+  private batches = 0;
+  private batchedSteps = 0;
+  private readonly latency = new LatencyRecorder(4096);
+  private readonly rows: Int32Array;
+  private readonly evictTimer?: ReturnType<typeof setInterval>;
+
+  /** Use `rk.streams(model, options)`. */
+  constructor(model: Model, options?: StreamPoolOptions) {
+    const o = optionsOrEmpty(options, 'stream pool options');
+    checkKnownKeys(o, ['maxBatch', 'maxDelayMs', 'idleMs', 'capacity'], 'stream pool options');
+    this.maxBatch = o.maxBatch === undefined ? 256 : checkInteger(o.maxBatch, 'maxBatch', { min: 1 });
+    this.maxDelayMs = o.maxDelayMs === undefined ? 0 : checkNumber(o.maxDelayMs, 'maxDelayMs', { min: 0 });
+    this.idleMs = o.idleMs === undefined || o.idleMs === Infinity ? Infinity : checkNumber(o.idleMs, 'idleMs', { min: 1 });
+    const capacity = o.capacity === undefined ? 1024 : checkInteger(o.capacity, 'capacity', { min: 1 });
+    this.graph = new StateGraph(model);
+    const shapes = this.graph.inputShapes;
+    if (shapes.length !== 1 || shapes[0].length !== 2) {
+      this.graph.dispose();
+      throw new RnnError('ARGUMENT', `Expected a model with one sequence input [null, F] for a stream pool but model '${model.name}' has inputs ${JSON.stringify(shapes.map((s) => s.map((d) => (d < 0 ? null : d))))}`);
+    }
+    this.features = shapes[0][1];
+    this.arena = new Float32Array(capacity * this.graph.stateSize);
+    this.rows = new Int32Array(this.maxBatch);
+    if (Number.isFinite(this.idleMs)) {
+      this.evictTimer = setInterval(() => this.evictIdle(), Math.max(1, this.idleMs / 2));
+      this.evictTimer.unref?.();
+    }
+  }
+
+  /** Values in one stream's state (getState's length). */
+  get stateSize(): number {
+    return this.graph.stateSize;
+  }
+
+  /**
+   * Runs one step `[F]` or a chunk `[t, F]` of stream `id` (a new id starts from a zero state) and resolves to the
+   * model's output after it: `[...outputShape]`, or `[t, ...]` per step when the model returns sequences (an
+   * array of tensors for a model with several outputs). Steps of one stream run in the order they are given.
+   */
+  step(id: string | number, x: StreamInput): Promise<Tensor | Tensor[]> {
+    let stream: Stream;
+    let values: Float32Array;
+    try {
+      this.ensureOpen('step');
+      values = this.chunkValues(x);
+      stream = this.streamFor(id, true)!;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => {
+      stream.queue.push({ values, steps: values.length / this.features, started: performance.now(), resolve, reject });
+      stream.lastUsed = Date.now();
+      if (stream.queue.length === 1 && !stream.running) this.ready.push(stream);
+      this.schedule();
+    });
+  }
+
+  /** Sets stream `id` back to a zero state (after its queued steps); an ended or evicted id may start again. */
+  async reset(id: string | number): Promise<void> {
+    this.ensureOpen('reset a stream');
+    const key = this.key(id);
+    this.gone.delete(key);
+    const stream = this.streamFor(key, true)!;
+    await this.settled(stream);
+    this.arena.fill(0, stream.row * this.stateSize, (stream.row + 1) * this.stateSize);
+  }
+
+  /** Ends stream `id` after its queued steps and frees its state; a later step is a STATE error unless reset. */
+  async end(id: string | number): Promise<void> {
+    this.ensureOpen('end a stream');
+    const stream = this.streamFor(id, false)!;
+    await this.settled(stream);
+    this.release(stream, 'ended');
+  }
+
+  /** A copy of stream `id`'s state (stateSize values; see StateGraph for the layout), after its completed steps. */
+  getState(id: string | number): Float32Array {
+    this.ensureOpen('read a state');
+    const stream = this.streamFor(id, false)!;
+    return this.arena.slice(stream.row * this.stateSize, (stream.row + 1) * this.stateSize);
+  }
+
+  /** Replaces stream `id`'s state (creating the stream if needed), after its queued steps. */
+  async setState(id: string | number, state: Float32Array): Promise<void> {
+    this.ensureOpen('set a state');
+    if (!(state instanceof Float32Array) || state.length !== this.stateSize) {
+      throw new RnnError('SHAPE', `Expected a Float32Array of ${this.stateSize} values for the state of stream '${String(id)}' but received ${state instanceof Float32Array ? `${state.length} values` : describeValue(state)}`);
+    }
+    const copy = state.slice();
+    const key = this.key(id);
+    this.gone.delete(key);
+    const stream = this.streamFor(key, true)!;
+    await this.settled(stream);
+    this.arena.set(copy, stream.row * this.stateSize);
+  }
+
+  /** Counters and step latencies since the pool was made. */
+  stats(): StreamPoolStats {
+    return {
+      calls: this.calls,
+      batches: this.batches,
+      meanBatch: this.batches === 0 ? 0 : this.batchedSteps / this.batches,
+      p50Ms: this.latency.quantile(0.5),
+      p99Ms: this.latency.quantile(0.99),
+      streams: this.streams.size,
+    };
+  }
+
+  /** Runs the queued steps, then refuses new ones (STATE) and frees the pool's native memory. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.evictTimer) clearInterval(this.evictTimer);
+    while (this.inFlight || this.ready.length > 0) {
+      if (this.inFlight) await this.inFlight;
+      else await this.flush();
+    }
+    this.graph.dispose();
+  }
+
+  private key(id: string | number): string {
+    if (typeof id === 'number' ? !Number.isFinite(id) : typeof id !== 'string') {
+      throw new RnnError('ARGUMENT', `Expected a stream id (a string or a finite number) but received ${describeValue(id)}`);
+    }
+    return String(id);
+  }
+
+  private ensureOpen(what: string): void {
+    if (this.closed) throw new RnnError('STATE', `Cannot ${what}: the stream pool is closed`);
+  }
+
+  private streamFor(id: string | number, create: boolean): Stream | undefined {
+    const key = this.key(id);
+    const found = this.streams.get(key);
+    if (found) return found;
+    const gone = this.gone.get(key);
+    if (gone) throw new RnnError('STATE', `Stream '${key}' was ${gone === 'ended' ? 'ended by pool.end' : `evicted after ${this.idleMs} ms idle`}; call pool.reset('${key}') to start it again`);
+    if (!create) throw new RnnError('ARGUMENT', `Expected a stream id the pool knows but stream '${key}' has no state`);
+    const row = this.freeRows.pop() ?? this.rowCount++;
+    if ((row + 1) * this.stateSize > this.arena.length) {
+      const grown = new Float32Array(Math.max(2 * this.arena.length, (row + 1) * this.stateSize));
+      grown.set(this.arena);
+      this.arena = grown;
+    }
+    this.arena.fill(0, row * this.stateSize, (row + 1) * this.stateSize);
+    const stream: Stream = { id: key, row, queue: [], running: false, lastUsed: Date.now() };
+    this.streams.set(key, stream);
+    return stream;
+  }
+
+  private release(stream: Stream, why: 'ended' | 'evicted'): void {
+    if (this.streams.get(stream.id) !== stream) return;
+    this.streams.delete(stream.id);
+    this.gone.set(stream.id, why);
+    this.freeRows.push(stream.row);
+  }
+
+  /** Resolves once the stream has no queued or running step. */
+  private async settled(stream: Stream): Promise<void> {
+    while (stream.running || stream.queue.length > 0) {
+      const last = stream.queue[stream.queue.length - 1];
+      if (last) await new Promise<void>((done) => { const { resolve, reject } = last; last.resolve = (v) => { resolve(v); done(); }; last.reject = (e) => { reject(e); done(); }; });
+      else await this.inFlight;
+    }
+  }
+
+  private chunkValues(x: StreamInput): Float32Array {
+    const F = this.features;
+    let values: Float32Array;
+    if (x instanceof Tensor) {
+      const rank = x.shape.length;
+      if ((rank !== 1 && rank !== 2) || x.shape[rank - 1] !== F || (rank === 2 && x.shape[0] < 1)) {
+        throw new RnnError('SHAPE', `Expected a step [${F}] or a chunk [t, ${F}] but received a tensor [${x.shape.join(', ')}]`);
+      }
+      values = Float32Array.from(x.dataSync());
+    } else if (x instanceof Float32Array) {
+      if (x.length === 0 || x.length % F !== 0) throw new RnnError('SHAPE', `Expected a step of ${F} features (or t*${F} values) but received ${x.length} values`);
+      values = x.slice();
+    } else if (Array.isArray(x) && x.length > 0 && x.every((v) => typeof v === 'number')) {
+      if (x.length !== F) throw new RnnError('SHAPE', `Expected a step of ${F} features but received ${x.length}`);
+      values = Float32Array.from(x as number[]);
+    } else if (Array.isArray(x) && x.length > 0 && x.every((r) => Array.isArray(r))) {
+      values = new Float32Array(x.length * F);
+      (x as number[][]).forEach((row, t) => {
+        if (row.length !== F || !row.every((v) => typeof v === 'number')) throw new RnnError('SHAPE', `Expected step ${t} of the chunk to hold ${F} numbers but received ${describeValue(row)}`);
+        values.set(row, t * F);
+      });
+    } else {
+      throw new RnnError('ARGUMENT', `Expected a step [${F}] or a chunk [t, ${F}] (numbers, nested arrays, a Float32Array or a Tensor) but received ${describeValue(x)}`);
+    }
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i])) throw new RnnError('NOT_FINITE', `Expected finite step values but value ${i} is ${values[i]}`);
+    }
+    return values;
+  }
+
+  private schedule(): void {
+    if (this.timer !== undefined || this.inFlight) return;
+    const run = () => { this.timer = undefined; void this.flush(); };
+    this.timer = this.maxDelayMs > 0 ? setTimeout(run, this.maxDelayMs) : setImmediate(run);
+  }
+
+  /** One native call: the oldest ready stream's chunk length, and every ready stream with a chunk of that length. */
+  private flush(): Promise<void> {
+    if (this.inFlight || this.ready.length === 0) return this.inFlight ?? Promise.resolve();
+    const steps = this.ready[0].queue[0].steps;
+    const batch: Stream[] = [];
+    for (let i = 0; i < this.ready.length && batch.length < this.maxBatch;) {
+      const stream = this.ready[i];
+      if (stream.queue[0].steps === steps) {
+        batch.push(stream);
+        this.ready.splice(i, 1);
+      } else {
+        i++;
+      }
+    }
+    this.inFlight = this.runBatch(batch, steps).finally(() => {
+      this.inFlight = undefined;
+      if (this.ready.length > 0) this.schedule();
+    });
+    return this.inFlight;
+  }
+
+  private async runBatch(batch: Stream[], steps: number): Promise<void> {
+    const F = this.features;
+    const x = new Float32Array(batch.length * steps * F);
+    const items = batch.map((stream, b) => {
+      stream.running = true;
+      this.rows[b] = stream.row;
+      const item = stream.queue.shift()!;
+      x.set(item.values, b * steps * F);
+      return item;
+    });
+    let result: Awaited<ReturnType<StateGraph['run']>> | undefined;
+    let failure: unknown;
+    try {
+      result = await this.graph.run(batch.length, [x], [[steps, F]], this.arena, this.rows);
+    } catch (error) {
+      failure = error;
+    }
+    const now = performance.now();
+    this.batches++;
+    this.batchedSteps += batch.length;
+    batch.forEach((stream, b) => {
+      stream.running = false;
+      stream.lastUsed = Date.now();
+      const item = items[b];
+      if (result) {
+        try {
+          const outs = result.outputs.map((values, k) => {
+            const size = result!.shapes[k].reduce((a, c) => a * c, 1);
+            return new Tensor(values.slice(b * size, (b + 1) * size), result!.shapes[k]);
+          });
+          this.calls++;
+          this.latency.record(now - item.started);
+          item.resolve(outs.length === 1 ? outs[0] : outs);
+        } catch (error) {
+          item.reject(error);
+        }
+      } else {
+        item.reject(failure);
+      }
+      if (stream.queue.length > 0 && this.streams.get(stream.id) === stream) this.ready.push(stream);
+    });
+  }
+
+  private evictIdle(): void {
+    const limit = Date.now() - this.idleMs;
+    for (const stream of this.streams.values()) {
+      if (!stream.running && stream.queue.length === 0 && stream.lastUsed < limit) this.release(stream, 'evicted');
+    }
+  }
+}
+
+/**
+ * A pool of concurrent streams over `model` (every recurrent layer keeps one state per stream): see StreamPool.
+ * The model needs one sequence input `[null, F]` (any fixed length is lifted: chunks have their own length).
+ */
+export function streams(model: Model, options?: StreamPoolOptions): StreamPool {
+  return new StreamPool(model, options);
+}

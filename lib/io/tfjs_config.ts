@@ -234,7 +234,7 @@ export function fromTfjsInputLayer(config: Record<string, unknown>, where: strin
   if (typeof name !== 'string' || name.length === 0) reader.fail('name', 'a non-empty string', name);
   const batchShape = reader.take('batch_input_shape') ?? reader.take('batch_shape');
   reader.take('batch_shape');
-  const shape = readInputShape(new ConfigReader({ batch_input_shape: batchShape }, where, file));
+  const shape = readInputShape(new ConfigReader({ batch_input_shape: batchShape }, where, file))?.shape;
   if (!shape) reader.fail('batch_input_shape', 'the input shape', batchShape);
   const dtype = reader.take('dtype');
   if (!isNull(dtype) && dtype !== 'float32' && dtype !== 'int32') reader.fail('dtype', "'float32', 'int32' or null", dtype);

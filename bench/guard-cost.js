@@ -21,18 +21,21 @@ const B = 32, T = 28, F = 28, H = 128, C = 10;
 function network(file) {
   const addon = require(require('path').resolve(file));
   if (process.env.RNNKIT_THREADS) addon.setThreads(Number(process.env.RNNKIT_THREADS));
+  // The chain graph input -> lstm -> head (lib/binding_types.ts NativeGraphSpec).
   const net = new addon.Network({
-    inputShape: [T, F],
+    inputs: [{ name: 'x', shape: [T, F] }],
     layers: [
       { kind: 'recurrent', name: 'lstm', cell: 'lstm', units: H, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true,
         resetAfter: true, returnSequences: false, goBackwards: false, bidirectional: false, mergeMode: 'concat', dropout: 0, recurrentDropout: 0 },
       { kind: 'dense', name: 'head', units: C, activation: 'softmax', useBias: true },
     ],
+    nodes: [{ layer: 0, inputs: [0], outputs: [1] }, { layer: 1, inputs: [1], outputs: [2] }],
+    outputs: [2],
   });
   let seed = 7;
   const random = () => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return seed / 2 ** 32 - 0.5; };
   net.params().forEach((p, i) => net.setParam(i, Float32Array.from({ length: p.shape.reduce((a, b) => a * b, 1) }, () => random() * 0.2)));
-  net.compile({ loss: 'categoricalCrossentropy' }, { kind: 'adam', learningRate: 1e-4 });
+  net.compile([{ loss: 'categoricalCrossentropy', weight: 1 }], { kind: 'adam', learningRate: 1e-4 });
   return { net, threads: addon.getThreads() };
 }
 
@@ -43,7 +46,7 @@ async function main() {
   for (let b = 0; b < B; b++) y[b * C + (b % C)] = 1;
   const time = async (net) => {
     const start = process.cpuUsage();
-    for (let s = 0; s < steps; s++) await net.trainBatch(x, B, y, null, s);
+    for (let s = 0; s < steps; s++) await net.trainBatch({ batch: B, inputs: [x], shapes: [[T, F]], targets: [y], sampleWeights: null }, s);
     const used = process.cpuUsage(start);
     return (used.user + used.system) / 1e3 / steps;
   };

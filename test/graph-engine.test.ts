@@ -4,6 +4,7 @@
  */
 import { loadNative, NativeBatch, NativeGraphSpec, NativeLayerSpec, NativeNetwork, toRnnError } from '../lib/native';
 import { expectRnnError } from './helpers/checks';
+import { chainSpec } from './helpers/raw-network';
 
 const dense = (name: string, units: number, activation: string): NativeLayerSpec =>
   ({ kind: 'dense', name, units, activation, useBias: true });
@@ -102,7 +103,7 @@ test('a shared layer gets the sum of both uses\' gradients and moves once per up
   });
 });
 
-test('an input of any length: one network predicts batches of different lengths with the same weights', async () => {
+test('an input of any length: one network predicts, trains and evaluates batches of different lengths with the same weights', async () => {
   const spec: NativeGraphSpec = {
     inputs: [{ name: 'tokens', shape: [-1, 2] }],
     layers: [{ kind: 'recurrent', name: 'rnn', cell: 'gru', units: 3, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true,
@@ -124,6 +125,18 @@ test('an input of any length: one network predicts batches of different lengths 
   for (let b = 0; b < 2; b++) {
     Array.from(short.outputs[0].subarray(b * 9, b * 9 + 9)).forEach((v, k) => expect(v).toBeCloseTo(long.outputs[0][b * 15 + k], 6));
   }
+  // Training at one length and evaluating at another: the loss of each batch is over its own steps.
+  network.compile([{ loss: 'meanSquaredError', weight: 1 }], { kind: 'sgd', learningRate: 0.1 });
+  const zeros = (steps: number) => new Float32Array(2 * steps * 3);
+  const before = await network.evaluateBatch({ batch: 2, inputs: [x5], shapes: [[5, 2]], targets: [zeros(5)] });
+  let squares = 0;
+  long.outputs[0].forEach((v) => { squares += v * v; });
+  expect(before.loss).toBeCloseTo(squares / (2 * 5 * 3), 5);
+  await network.trainBatch({ batch: 2, inputs: [x3], shapes: [[3, 2]], targets: [zeros(3)] }, 0);
+  const after = await network.evaluateBatch({ batch: 2, inputs: [x5], shapes: [[5, 2]], targets: [zeros(5)] });
+  expect(after.loss).toBeLessThan(before.loss);
+  await expectRnnError(raw(() => network.evaluateBatch({ batch: 2, inputs: [x3], shapes: [[3, 2]], targets: [zeros(5)] })), 'SHAPE',
+    /Expected 18 values for the targets of output 0 \(2 samples of 9 values\) but received 30/);
   await expectRnnError(raw(() => network.predict({ batch: 2, inputs: [x5], shapes: [[5, 3]] })), 'SHAPE',
     /Expected samples of shape \[-1, 2\] for input 'tokens' \(-1: any length\) but received samples of shape \[5, 3\]/);
 });
@@ -161,4 +174,12 @@ test('a graph that cannot run is refused when the network is built, naming the l
     /Layer 'shared': expected its input tensor 6 to be produced by an earlier node, received an unknown tensor \(or a cycle\)/);
   const mismatch = { ...twoByTwo, nodes: twoByTwo.nodes.map((n, i) => (i === 3 ? { ...n, inputs: [1] } : n)) };
   await expectRnnError(raw(() => new Network(mismatch)), 'SHAPE', /Layer 'shared' is shared: .* \[4, 4\] at its first use, received \[2, 4\]/);
+});
+
+test('native errors map to codes by kind: a layer option out of range is ARGUMENT, a shape that does not fit is SHAPE', async () => {
+  const { Network } = loadNative();
+  await expectRnnError(raw(() => new Network(chainSpec([3], [{ kind: 'dropout', name: 'drop', rate: 1.5 }]))), 'ARGUMENT',
+    /Layer 'drop': Expected a dropout rate in \[0, 1\) but received 1\.5/);
+  await expectRnnError(raw(() => new Network(chainSpec([3], [dense('d', 2, 'linear'), { kind: 'masking', name: 'mask', maskValue: 0 }]))), 'SHAPE',
+    /Layer 'mask': Expected a masking layer input of shape \[timeSteps, features\] but received \[2\]/);
 });

@@ -2,15 +2,20 @@
  * Parity with @tensorflow/tfjs (cpu backend) for a functional model with explicit state and merges: an encoder LSTM
  * returning its states, a decoder GRU started from the encoder's h (initialState), a concatenation of the decoder's
  * output with the encoder's c, and two heads. The same weights (ours, copied to tfjs in getWeights order) and the
- * same inputs must give the same outputs (1e-5 of the largest value).
+ * same inputs must give the same outputs (1e-5 of the largest value) and the same gradients of the summed losses
+ * (1e-4 of each gradient's largest entry).
  */
 import * as tf from '@tensorflow/tfjs';
 import * as rk from '../lib';
 import { maxAbs, maxAbsDiff, seededUniform } from './helpers/checks';
 
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
 const BATCH = 3, ENCODER_STEPS = 5, DECODER_STEPS = 4, FEATURES = 2, UNITS = 4;
 
-test('a functional model with returned states, an initial state and a merge predicts what tfjs predicts', async () => {
+test('a functional model with returned states, an initial state and a merge: outputs and gradients as tfjs', async () => {
   rk.setSeed(41);
   const encIn = rk.input({ shape: [ENCODER_STEPS, FEATURES], name: 'enc_in' });
   const decIn = rk.input({ shape: [DECODER_STEPS, FEATURES], name: 'dec_in' });
@@ -43,5 +48,24 @@ test('a functional model with returned states, an initial state and a merge pred
   ourOut.forEach((t, k) => {
     const expected = theirOut[k].dataSync();
     expect(maxAbsDiff(t.data, expected)).toBeLessThanOrEqual(1e-5 * Math.max(1, maxAbs(expected)));
+  });
+
+  // Gradients of categoricalCrossentropy(cls) + mse(reg), both means over the batch (Keras reduction).
+  const yCls = Array.from({ length: BATCH }, (_, i) => [0, 1, 2].map((k) => (k === i % 3 ? 1 : 0)));
+  const yReg = Array.from({ length: BATCH }, (_, i) => [i - 1]);
+  ours.compile({ optimizer: 'sgd', loss: ['categoricalCrossentropy', 'mse'] });
+  const ourGrads = await ours.computeGradients(
+    [rk.tensor(xEnc, [BATCH, ENCODER_STEPS, FEATURES]), rk.tensor(xDec, [BATCH, DECODER_STEPS, FEATURES])], [yCls, yReg]);
+  const inputs = [tf.tensor(Array.from(xEnc), [BATCH, ENCODER_STEPS, FEATURES]), tf.tensor(Array.from(xDec), [BATCH, DECODER_STEPS, FEATURES])];
+  const variables = theirs.trainableWeights.map((w) => w.read() as tf.Variable);
+  const { grads } = tf.variableGrads(() => {
+    const [p, r] = theirs.apply(inputs, { training: true }) as tf.Tensor[];
+    const ce = tf.mean(tf.neg(tf.sum(tf.mul(tf.tensor(yCls), tf.log(p)), -1)));
+    return tf.add(ce, tf.mean(tf.square(tf.sub(r, tf.tensor(yReg))))) as tf.Scalar;
+  }, variables);
+  const theirGrads = variables.map((v) => grads[v.name].dataSync());
+  expect(ourGrads.gradients).toHaveLength(theirGrads.length);
+  ourGrads.gradients.forEach((g, k) => {
+    expect(maxAbsDiff(g.data, theirGrads[k])).toBeLessThanOrEqual(1e-4 * Math.max(1e-3, maxAbs(theirGrads[k])));
   });
 });

@@ -40,7 +40,7 @@ const FIELDS: Record<string, Field[]> = {
   TimeDistributed: [...COMMON, ['layer', 'layer']],
   Concatenate: [...COMMON, ['axis', 'plain']],
   Add: COMMON,
-  Subtract: COMMON,
+  // No Subtract: tfjs has no such layer (tf.loadLayersModel would refuse the file), so the format refuses it by name.
   Multiply: COMMON,
   Average: COMMON,
   Maximum: COMMON,
@@ -82,7 +82,6 @@ const TFJS_ONLY: Record<string, TfjsOnlyKey[]> = {
   TimeDistributed: [],
   Concatenate: [],
   Add: [],
-  Subtract: [],
   Multiply: [],
   Average: [],
   Maximum: [],

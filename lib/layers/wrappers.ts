@@ -35,6 +35,8 @@ export interface BidirectionalLayerArgs extends BaseLayerArgs {
   layer: RecurrentLayer;
   /** How the two directions' outputs combine. Default 'concat'. */
   mergeMode?: MergeMode;
+  /** Whether fit updates the weights; when given it is set on the inner layer too, else the inner layer's decides. */
+  trainable?: boolean;
 }
 
 /** Runs a recurrent layer forwards and backwards and merges the two outputs step by step. */
@@ -110,6 +112,8 @@ export class Bidirectional extends Layer {
 export interface TimeDistributedLayerArgs extends BaseLayerArgs {
   /** The dense layer applied at every time step. */
   layer: Dense;
+  /** Whether fit updates the weights; when given it is set on the inner layer too, else the inner layer's decides. */
+  trainable?: boolean;
 }
 
 /** Applies a dense layer at every step of a sequence [T, F] -> [T, units]. */

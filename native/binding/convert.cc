@@ -70,7 +70,8 @@ ops::Regularizer toRegularizer(const Napi::Object& layer, const char* key, const
 int64_t getAxis(const Napi::Object& layer, const std::string& context) {
   const double value = getNumber(layer, "axis", -1, context);
   if (std::floor(value) != value || std::fabs(value) > 64) {
-    fail(layer.Env(), "ARGUMENT", "Expected a whole number for " + context + ".axis but received " + describe(layer.Get("axis")));
+    fail(layer.Env(), "ARGUMENT", "Expected a whole number in [-64, 64] for " + context + ".axis but received " +
+                                      describe(layer.Get("axis")));
   }
   return static_cast<int64_t>(value);
 }

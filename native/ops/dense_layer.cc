@@ -4,12 +4,13 @@
 
 #include "kernels/dense.h"
 #include "ops/basic_layers.h"
+#include "ops/errors.h"
 
 namespace rnnkit::ops {
 
 template <typename T>
 DenseLayer<T>::DenseLayer(const DenseConfig& config) : config_(config) {
-  if (config.units <= 0) throw std::invalid_argument("Expected units > 0 but received " + std::to_string(config.units));
+  if (config.units <= 0) throw ArgumentError("Expected units > 0 but received " + std::to_string(config.units));
 }
 
 template <typename T>

@@ -4,12 +4,13 @@
 #include <string>
 
 #include "ops/basic_layers.h"
+#include "ops/errors.h"
 
 namespace rnnkit::ops {
 
 template <typename T>
 DropoutLayer<T>::DropoutLayer(double rate) : rate_(rate) {
-  if (rate < 0 || rate >= 1) throw std::invalid_argument("Expected a dropout rate in [0, 1) but received " + std::to_string(rate));
+  if (rate < 0 || rate >= 1) throw ArgumentError("Expected a dropout rate in [0, 1) but received " + std::to_string(rate));
 }
 
 template <typename T>

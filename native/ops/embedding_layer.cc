@@ -4,13 +4,14 @@
 #include <string>
 
 #include "ops/basic_layers.h"
+#include "ops/errors.h"
 
 namespace rnnkit::ops {
 
 template <typename T>
 EmbeddingLayer<T>::EmbeddingLayer(const EmbeddingConfig& config) : config_(config) {
   if (config.inputDim <= 0 || config.outputDim <= 0) {
-    throw std::invalid_argument("Expected inputDim > 0 and outputDim > 0 but received " +
+    throw ArgumentError("Expected inputDim > 0 and outputDim > 0 but received " +
                                 std::to_string(config.inputDim) + " and " + std::to_string(config.outputDim));
   }
 }

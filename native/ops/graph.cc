@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "ops/errors.h"
 #include "ops/network.h"
 
 namespace rnnkit::ops {
@@ -67,12 +68,14 @@ GraphPlan planGraph(const GraphSpec& spec) {
       inShapes.push_back(plan.shapes[found->second]);
       ++plan.consumers[found->second];
     }
-    const auto op = makeLayerOp<float>(spec.layers[node.layer]);
     std::vector<Shape> outShapes;
     std::vector<ParamInfo> params;
     try {
+      const auto op = makeLayerOp<float>(spec.layers[node.layer]);
       outShapes = op->outputShapes(inShapes);
       params = op->paramInfos(inShapes);
+    } catch (const ArgumentError& e) {  // an option out of range (kept apart from shapes: binding/guard.h)
+      throw ArgumentError(label + ": " + e.what());
     } catch (const std::invalid_argument& e) {
       throw std::invalid_argument(label + ": " + e.what());
     }

@@ -60,7 +60,8 @@ struct GraphPlan {
 
 // Checks a graph (unique ids, every input produced earlier, output counts, shapes, identical parameter shapes for
 // every use of a shared layer) and plans it. Throws std::invalid_argument naming the layer on a graph that cannot
-// run, std::length_error on a tensor too large to allocate.
+// run, ArgumentError (ops/errors.h) naming the layer on a layer option out of range, std::length_error on a tensor
+// too large to allocate.
 GraphPlan planGraph(const GraphSpec& spec);
 
 // Per-sample shapes of every slot for concrete input shapes (no kAnyLength), checked against each layer again.

@@ -133,8 +133,8 @@ void ElementwiseMergeLayer<T>::compute(const std::vector<Activations<T>>& inputs
     }
   }
   if (operation_ == MergeOperation::Average) {
-    const T scale = T(1) / static_cast<T>(n);
-    for (int64_t i = 0; i < count; ++i) output[i] *= scale;
+    const T inputs = static_cast<T>(n);
+    for (int64_t i = 0; i < count; ++i) output[i] /= inputs;  // sum / n, as Keras
   }
 }
 
@@ -154,8 +154,8 @@ void ElementwiseMergeLayer<T>::gradients(const T* dOutput, const std::vector<T*>
         for (int64_t i = 0; i < count; ++i) dx[i] = k == 0 ? dOutput[i] : -dOutput[i];
         break;
       case MergeOperation::Average: {
-        const T scale = T(1) / static_cast<T>(n);
-        for (int64_t i = 0; i < count; ++i) dx[i] = dOutput[i] * scale;
+        const T inputs = static_cast<T>(n);
+        for (int64_t i = 0; i < count; ++i) dx[i] = dOutput[i] / inputs;
         break;
       }
       case MergeOperation::Multiply:

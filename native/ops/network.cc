@@ -151,6 +151,7 @@ std::vector<Network::Slice> Network::planShards(int64_t batch) {
   }
   if (shardInputs_.size() < slices.size()) shardInputs_.resize(slices.size());
   if (parts_.size() < slices.size()) parts_.resize(slices.size());
+  if (shardTargets_.size() < slices.size()) shardTargets_.resize(slices.size());
   return slices;
 }
 
@@ -189,17 +190,20 @@ NetworkMetrics Network::runBatch(const NetworkBatch& batch, uint32_t seed, bool 
     throw std::invalid_argument("Expected targets for " + std::to_string(outputCount()) + " outputs but received " +
                                 std::to_string(batch.targets.size()));
   }
-  const std::vector<Shape> shapes = concreteShapes(batch.shapes);
+  // A reference into the concrete-shape cache: nothing below asks for other shapes until the batch ends.
+  const std::vector<Shape>& shapes = concreteShapes(batch.shapes);
   checkBatchMemory(batch.batch, shapes, backpropagate);
   const std::vector<Slice> slices = planShards(batch.batch);
   noteBatch(slices, shapes);
   const size_t outputs = outputCount();
-  std::vector<int64_t> targetsPerSample(outputs);
-  for (size_t o = 0; o < outputs; ++o) targetsPerSample[o] = losses_[0][o].targetsPerSample(shapes[plan_.outputs[o]]);
-  std::vector<std::vector<const float*>> targets(slices.size(), std::vector<const float*>(outputs));
+  std::vector<std::vector<const float*>>& targets = shardTargets_;
   for (size_t k = 0; k < slices.size(); ++k) {
     parts_[k].resize(outputs);
-    for (size_t o = 0; o < outputs; ++o) targets[k][o] = batch.targets[o] + slices[k].start * targetsPerSample[o];
+    targets[k].resize(outputs);
+    for (size_t o = 0; o < outputs; ++o) {
+      const int64_t perSample = losses_[0][o].targetsPerSample(shapes[plan_.outputs[o]]);
+      targets[k][o] = batch.targets[o] + slices[k].start * perSample;
+    }
   }
   const ForwardMode mode{training, backpropagate};
   auto forward = [&](size_t k) { forwardShard(k, batch, slices[k], mode, seed + 0x9E3779B9u * k); };
@@ -355,7 +359,7 @@ NetworkMetrics Network::trainBatch(const NetworkBatch& batch, uint32_t seed) {
 NetworkMetrics Network::evaluateBatch(const NetworkBatch& batch) { return runBatch(batch, 0, false, false); }
 
 void Network::predict(const NetworkBatch& batch, const std::vector<float*>& outputs) {
-  const std::vector<Shape> shapes = concreteShapes(batch.shapes);
+  const std::vector<Shape>& shapes = concreteShapes(batch.shapes);
   checkBatchMemory(batch.batch, shapes, false);
   const std::vector<Slice> slices = planShards(batch.batch);
   noteBatch(slices, shapes);

@@ -159,6 +159,7 @@ class Network {
   std::vector<LossConfig> lossConfigs_;
   std::vector<std::vector<Activations<float>>> shardInputs_;  // [shard][input]
   std::vector<std::vector<BatchMetrics>> parts_;              // [shard][output]
+  std::vector<std::vector<const float*>> shardTargets_;       // [shard][output]: the shard's rows of the targets
   std::unique_ptr<Optimizer> optimizer_;
   int64_t activationFloats_ = 0;  // largest estimate of a batch's activations over the shards, for memoryBytes()
 };

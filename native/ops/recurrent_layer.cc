@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "ops/errors.h"
+
 namespace rnnkit::ops {
 
 namespace {
@@ -16,19 +18,19 @@ std::unique_ptr<RecurrentCell<T>> makeCell(const CellConfig& config) {
     case CellKind::Lstm: return makeLstmCell<T>(config);
     case CellKind::Gru: return makeGruCell<T>(config);
   }
-  throw std::invalid_argument("Expected a cell kind of 0 (SimpleRNN), 1 (LSTM) or 2 (GRU)");
+  throw ArgumentError("Expected a cell kind of 0 (SimpleRNN), 1 (LSTM) or 2 (GRU)");
 }
 
 }  // namespace
 
 template <typename T>
 RecurrentLayer<T>::RecurrentLayer(const RecurrentLayerConfig& config) : config_(config) {
-  if (config.units <= 0) throw std::invalid_argument("Expected units > 0 but received " + std::to_string(config.units));
+  if (config.units <= 0) throw ArgumentError("Expected units > 0 but received " + std::to_string(config.units));
   if (config.dropout < 0 || config.dropout >= 1) {
-    throw std::invalid_argument("Expected dropout in [0, 1) but received " + std::to_string(config.dropout));
+    throw ArgumentError("Expected dropout in [0, 1) but received " + std::to_string(config.dropout));
   }
   if (!(config.recurrentDropout >= 0 && config.recurrentDropout < 1)) {
-    throw std::invalid_argument("Expected recurrentDropout in [0, 1) but received " +
+    throw ArgumentError("Expected recurrentDropout in [0, 1) but received " +
                                 std::to_string(config.recurrentDropout));
   }
   const int count = config.bidirectional ? 2 : 1;

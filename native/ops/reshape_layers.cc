@@ -1,5 +1,6 @@
-// RepeatVector, Reshape and Flatten. Reshape and Flatten change only the shape: their output is the input's memory
-// (row-major order is unchanged), and their backward copies the gradient through.
+// RepeatVector, Reshape and Flatten. Reshape and Flatten change only the shape (row-major order is unchanged): their
+// output is a copy of the input, so it stays valid until the layer's next forward whatever becomes of the input's
+// buffer (the LayerOp contract), and their backward copies the gradient through.
 #include "ops/reshape_layers.h"
 
 #include <algorithm>
@@ -20,11 +21,12 @@ void requireKnownSize(const Shape& input, const char* layer) {
   }
 }
 
-// The input's activations with a new per-sample shape and no mask.
+// The input's values, copied into `output`, with a new per-sample shape and no mask.
 template <typename T>
-Activations<T> relabel(const Activations<T>& input, const Shape& shape) {
+Activations<T> relabel(const Activations<T>& input, const Shape& shape, Workspace<T>& output) {
+  output.assign(input.data, input.data + input.batch * shapeSize(input.shape));
   Activations<T> out;
-  out.data = input.data;
+  out.data = output.data();
   out.batch = input.batch;
   out.shape = shape;
   return out;
@@ -55,8 +57,10 @@ Activations<T> RepeatVectorLayer<T>::forward(const Activations<T>& input, Forwar
     const T* vector = input.data + b * features_;
     for (int64_t t = 0; t < repeats_; ++t) std::copy(vector, vector + features_, output_.data() + (b * repeats_ + t) * features_);
   }
-  Activations<T> out = relabel(input, shape);
+  Activations<T> out;
   out.data = output_.data();
+  out.batch = batch_;
+  out.shape = shape;
   return out;
 }
 
@@ -110,7 +114,7 @@ template <typename T>
 Activations<T> ReshapeLayer<T>::forward(const Activations<T>& input, ForwardMode, std::mt19937&) {
   const Shape shape = outputShape(input.shape);
   count_ = input.batch * shapeSize(input.shape);
-  return relabel(input, shape);
+  return relabel(input, shape, output_);
 }
 
 template <typename T>
@@ -129,7 +133,7 @@ template <typename T>
 Activations<T> FlattenLayer<T>::forward(const Activations<T>& input, ForwardMode, std::mt19937&) {
   const Shape shape = outputShape(input.shape);
   count_ = input.batch * shape[0];
-  return relabel(input, shape);
+  return relabel(input, shape, output_);
 }
 
 template <typename T>

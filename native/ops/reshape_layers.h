@@ -37,6 +37,7 @@ class ReshapeLayer : public UnaryLayerOp<T> {
  private:
   Shape target_;
   int64_t count_ = 0;  // values over the batch
+  Workspace<T> output_;
 };
 
 // Any shape -> [product of the dimensions] (Keras Flatten). The input's size must be known.
@@ -49,6 +50,7 @@ class FlattenLayer : public UnaryLayerOp<T> {
 
  private:
   int64_t count_ = 0;
+  Workspace<T> output_;
 };
 
 }  // namespace rnnkit::ops

@@ -9,10 +9,12 @@
  *   transfer   the same model, its embedding and BiLSTM weights copied from the trained g2p model; all trained
  *   frozen     the copied embedding and BiLSTM kept fixed; only the softmax trained (a linear probe)
  *
- * Both arms take the same optimizer steps on the same N words (per seed), and are scored on 1,000 words that neither
+ * Every arm takes the same optimizer steps on the same N words (per seed), and is scored on 1,000 words that neither
  * the g2p source nor the labelled sets contain (all drawn from the g2p split's held-out side).
- * The weights are copied layer by layer (getWeights / setWeights): rk.transfer takes sequential models only at this
- * point of the branch, and these models are functional.
+ * The two transfer arms are made by rk.transfer from the functional g2p model, with the counter as the target
+ * architecture (head: a model): it maps layers by name, so the source's 'letter_embedding' and 'encoder' (same
+ * class, same weight shapes) are copied and the softmax 'syllables' is fresh. The scratch arm goes through rk.transfer
+ * too, with an empty map (nothing copied), so all three arms start from the same fresh softmax weights per seed.
  *
  * Usage:  node examples/g2p-transfer.js [--seeds K]   (default 5 seeds; a few minutes on a loaded 2-core machine)
  * Run `npm run build:ts` first.
@@ -69,7 +71,6 @@ async function main() {
   const source = buildG2P(vocab, { embed: size.embed, units: size.units, attention: false });
   const sourceWords = split.train.slice(0, size.train);
   await train(source, { letters: cmu.encodeWords(sourceWords), phones: cmu.encodePhones(sourceWords, vocab) }, { ...size, seed: 1 }, 'g2p source');
-  const sourceWeights = ['letter_embedding', 'encoder'].map((name) => [name, source.training.getLayer(name).getWeights()]);
   console.log(`g2p source trained on ${sourceWords.length} words in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
   const testWords = split.test.slice(0, TEST_WORDS);
@@ -87,10 +88,14 @@ async function main() {
       const y = new rk.Tensor(Float32Array.from(words.map((e) => syllables(e, vowels))), [n]);
       for (const arm of ['scratch', 'transfer', 'frozen']) {
         rk.setSeed(200 + seed);
-        const model = counter(vocab, size.units, size.embed);
-        for (const [name, weights] of arm === 'scratch' ? [] : sourceWeights) {
-          model.getLayer(name).setWeights(weights);
-          if (arm === 'frozen') model.getLayer(name).trainable = false;
+        const target = counter(vocab, size.units, size.embed);
+        const { model, report } = rk.transfer(source.training, {
+          head: target, map: arm === 'scratch' ? [] : undefined, freeze: arm === 'frozen', name: `counter_${arm}`,
+        });
+        target.dispose();
+        if (n === LABEL_COUNTS[0] && seed === 0) {
+          const copied = report.transferredLayers;
+          console.log(`  ${arm}: layers copied from the g2p model: ${copied.length ? copied.join(', ') : 'none'}; frozen: ${report.frozen.length ? report.frozen.join(', ') : 'none'}`);
         }
         model.compile({ optimizer: rk.optimizers.adam({ learningRate: 0.005 }), loss: 'sparseCategoricalCrossentropy' });
         await model.fit(x, y, { epochs: Math.ceil((STEPS * BATCH) / n), batchSize: BATCH, seed, verbose: 0 });

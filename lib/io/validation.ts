@@ -81,11 +81,15 @@ export function requireInteger(value: unknown, file: string, name: string, min =
 
 /**
  * A tensor shape of positive integers whose element count does not exceed `maxElements` (the bytes available),
- * so a forged shape can neither overflow nor ask for more memory than the file holds.
+ * so a forged shape can neither overflow nor ask for more memory than the file holds. `[]` is a scalar (one
+ * element): Keras's scalar weights, e.g. Attention's `scale` and `concat_score_weight`.
  */
 export function requireShape(value: unknown, file: string, name: string, maxElements: number): number[] {
-  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_RANK) {
-    throw formatError(file, `a shape of 1 to ${MAX_RANK} positive integers`, name, value);
+  if (!Array.isArray(value) || value.length > MAX_RANK) {
+    throw formatError(file, `a shape of 0 to ${MAX_RANK} positive integers`, name, value);
+  }
+  if (maxElements < 1) {
+    throw new RnnError('FORMAT', `${file}: expected ${name} to fit in the ${maxElements * FLOAT32_BYTES} bytes of tensor data but its shape [${value.join(', ')}] needs more`);
   }
   let elements = 1;
   for (const d of value) {

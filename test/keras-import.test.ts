@@ -194,7 +194,7 @@ describe('refusals', () => {
       ['custom', (c) => { c.config.layers[2].registered_name = 'my_pkg>MyDense'; }, /config\.layers\[2\] \(Dense\) is a custom registered object/],
       ['functional without nodes', (c) => { c.class_name = 'Functional'; }, /config\.layers\[1\]\.inbound_nodes/],
       ['none-time', (c) => { c.config.layers[0].config.batch_shape = [null, null, 3]; }, /known number of time steps/],
-      ['stateful', (c) => { c.config.layers[1].config.stateful = true; }, /stateful/],
+      ['stateful without a batch size', (c) => { c.config.layers[1].config.stateful = true; }, /stateful layer 'lstm'.*batch size must be fixed/],
       ['float16', (c) => { c.config.layers[1].config.dtype.config.name = 'float16'; }, /float32/],
     ];
     for (const [name, edit, message] of variants) {

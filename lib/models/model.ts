@@ -87,6 +87,10 @@ export class Model {
     if (topology === undefined) {
       this.weights.replace(undefined);
     } else {
+      const stateful = topology.layers.find((l) => isStatefulLayer(l) || isStatefulLayer((l as { layer?: Layer }).layer ?? l));
+      if (stateful && topology.layers[0]?.batchSize === undefined) {
+        throw new RnnError('ARGUMENT', `Expected batchInputShape [batch, ...] on the first layer of model '${this.name}' (stateful layer '${stateful.name}' keeps one state per batch row, so the batch size must be fixed, as in Keras) but '${topology.layers[0]?.name}' has none`);
+      }
       const previous = this.weights.collect(topology);
       const built = buildNetwork(topology, previous);
       if (this.compiledState) {

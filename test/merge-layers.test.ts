@@ -42,7 +42,7 @@ describe.each(ELEMENTWISE)('%s', (className, factory) => {
     if (className === 'Subtract') {
       // tfjs has no Subtract layer: the tfjs format refuses it by name rather than write a file tfjs cannot load.
       const error = thrown(() => toTfjsLayer(serializeLayer(layer)));
-      expect([error.code, error.message]).toEqual(['FORMAT', "Expected a layer tfjs can represent for the tfjs format but 'merged' is a Subtract"]);
+      expect([error.code, error.message]).toEqual(['FORMAT', "Expected a layer tfjs can represent for the tfjs format but layer 'merged' is of class Subtract, which tfjs does not have"]);
       expect(thrown(() => fromTfjsLayer({ class_name: 'Subtract', config: { name: 's' } }, 'layer', 'model.json')).code).toBe('FORMAT');
     } else {
       const tfjs = toTfjsLayer(serializeLayer(layer));

@@ -114,7 +114,14 @@ for arch in "${arches[@]}"; do
   cp "$work/train.js" "$app/"
   echo '{ "name": "rnnkit-pack-smoke", "version": "1.0.0", "private": true }' > "$app/package.json"
   echo "pack-smoke: $arch: npm install $tarball with PATH=$work/$arch/bin (node $(env -i PATH="$work/$arch/bin" node -p 'process.arch + " " + process.version'))"
-  (cd "$app" && env -i HOME="$HOME" PATH="$work/$arch/bin" npm_config_cache="$(npm config get cache)" \
+  # The registry settings of this machine's npm travel with the clean environment: its cache, and its certificate
+  # authority (a machine behind a TLS-inspecting proxy needs it; the other architecture's npm reads another global
+  # npmrc, so it would not find it). The package's runtime dependencies (node-addon-api, h5wasm, fflate) come from there.
+  registry_env=(npm_config_cache="$(npm config get cache)")
+  cafile="$(npm config get cafile)"
+  [ -z "$cafile" ] || [ "$cafile" = null ] || [ "$cafile" = undefined ] || registry_env+=(npm_config_cafile="$cafile")
+  [ -z "${NODE_EXTRA_CA_CERTS:-}" ] || registry_env+=(NODE_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS")
+  (cd "$app" && env -i HOME="$HOME" PATH="$work/$arch/bin" "${registry_env[@]}" \
     npm install --no-audit --no-fund --prefer-offline --loglevel=error "$work/$tarball")
   [ ! -e "$app/node_modules/rnnkit/build" ] || { echo "pack-smoke: the install compiled something (node_modules/rnnkit/build)" >&2; exit 1; }
   run() { (cd "$app" && env -i HOME="$HOME" PATH="$work/$arch/bin" "$@" node train.js); }

@@ -130,10 +130,10 @@ describe('resuming training', () => {
       await continued.trainOnBatch(x, y);
       await restarted.trainOnBatch(x, y);
     }
-    // Bit-identical to uninterrupted training. Without the saved state the optimizer restarts and ends more than
-    // 1e-2 away (measured), so the check can fail.
+    // Bit-identical to uninterrupted training. Without the saved state the optimizer restarts and ends measurably
+    // away (2e-3 to 1e-2 over the random initial weights seen; adagrad is the closest), so the check can fail.
     expect(flat(continued.getWeights())).toEqual(flat(reference.getWeights()));
-    expect(maxAbsDiff(flat(restarted.getWeights()), flat(reference.getWeights()))).toBeGreaterThan(5e-3);
+    expect(maxAbsDiff(flat(restarted.getWeights()), flat(reference.getWeights()))).toBeGreaterThan(1e-4);
   });
 
   test('modelCheckpoint saves during fit (between batches, no BUSY error) and the files load', async () => {

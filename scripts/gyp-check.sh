@@ -28,9 +28,14 @@ echo "gyp-check: node-gyp rebuild in $work ${nodedir[*]}"
 # y = x . [1, 2] + 0.5 at x = [3, 4] is 11.5 exactly.
 RNNKIT_NATIVE_PATH="$work/build/Release/rnnkit.node" node -e "
   const addon = require('$root/dist/native.js').loadNative();
-  const net = new addon.Network({ inputShape: [2], layers: [{ kind: 'dense', name: 'd', units: 1, activation: 'linear', useBias: true }] });
+  const net = new addon.Network({
+    inputs: [{ name: 'x', shape: [2] }],
+    layers: [{ kind: 'dense', name: 'd', units: 1, activation: 'linear', useBias: true }],
+    nodes: [{ layer: 0, inputs: [0], outputs: [1] }],
+    outputs: [1],
+  });
   net.setParam(0, new Float32Array([1, 2])); net.setParam(1, new Float32Array([0.5]));
-  const y = net.predictSync(new Float32Array([3, 4]), 1)[0];
+  const y = net.predictSync({ batch: 1, inputs: [new Float32Array([3, 4])], shapes: [[2]] }).outputs[0][0];
   if (y !== 11.5) throw new Error('Expected 11.5 from the node-gyp build but received ' + y);
   console.log('gyp-check: ok (' + addon.build.isa + ', ' + addon.build.simd + ', cpuFeatures: ' + typeof addon.cpuFeatures + ')');
 "

@@ -19,16 +19,22 @@ import { fromTfjsInputLayer, fromTfjsLayer, toTfjsLayer } from './tfjs_config';
 const STATEFUL_CLASSES = new Set(['SimpleRNN', 'LSTM', 'GRU', 'Bidirectional']);
 const MAX_ENTRIES = 10000;
 
-/** The tfjs `config` of a graph model (class_name 'Model'). */
-export function toTfjsGraph(model: Model): Record<string, unknown> {
-  const topology = model.topology!;
+/** Each node's index among the calls of its layer (Keras's node_index: 0 for a layer's first use, 1 for its second...). */
+export function layerCallIndices(nodes: ReadonlyArray<{ layer: unknown }>): Map<unknown, number> {
   const nodeIndex = new Map<unknown, number>();
   const uses = new Map<unknown, number>();
-  for (const node of topology.nodes) {
+  for (const node of nodes) {
     const k = uses.get(node.layer) ?? 0;
     nodeIndex.set(node, k);
     uses.set(node.layer, k + 1);
   }
+  return nodeIndex;
+}
+
+/** The tfjs `config` of a graph model (class_name 'Model'). */
+export function toTfjsGraph(model: Model): Record<string, unknown> {
+  const topology = model.topology!;
+  const nodeIndex = layerCallIndices(topology.nodes);
   const ref = (t: (typeof topology.inputs)[number]) => (t.node ? [t.node.layer.name, nodeIndex.get(t.node)!, t.outputIndex] : [t.name, 0, 0]);
   const inputLayers = topology.inputs.map((t) => ({
     name: t.name,

@@ -17,7 +17,7 @@ import type { Model } from '../../models/model';
 import type { GraphConfig } from '../../models/model_config';
 import { GraphNode, publicShape, SymbolicTensor } from '../../models/symbolic';
 import { describeValue, isPlainObject } from '../../validate';
-import { fromTfjsGraph } from '../tfjs_graph';
+import { fromTfjsGraph, layerCallIndices } from '../tfjs_graph';
 import { ATTENTION_CALL_KEYS, ATTENTION_CLASSES } from './keras_attention';
 import { fromKerasLayer, KerasFlavor, toKeras3Layer } from './keras_layers';
 
@@ -152,13 +152,7 @@ export function kerasLayerOrder(model: Model): Layer[] {
  */
 export function toKeras3Functional(model: Model): Record<string, unknown> {
   const topology = model.topology!;
-  const nodeIndex = new Map<unknown, number>();
-  const uses = new Map<unknown, number>();
-  for (const node of topology.nodes) {
-    const k = uses.get(node.layer) ?? 0;
-    nodeIndex.set(node, k);
-    uses.set(node.layer, k + 1);
-  }
+  const nodeIndex = layerCallIndices(topology.nodes);
   const history = (t: SymbolicTensor) => (t.node ? [t.node.layer.name, nodeIndex.get(t.node)!, t.outputIndex] : [t.name, 0, 0]);
   const inputEntry = (t: SymbolicTensor) => ({
     module: 'keras.layers', class_name: 'InputLayer',

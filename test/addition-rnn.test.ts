@@ -3,18 +3,7 @@
  * dense softmax learns 3-digit addition. Accuracy is exact match of the whole answer on held-out questions.
  */
 import * as rk from '../lib';
-
-function oneHot(index: number, size: number): number[] {
-  const row = new Array<number>(size).fill(0);
-  row[index] = 1;
-  return row;
-}
-
-function argmax(values: ArrayLike<number>, from: number, size: number): number {
-  let best = 0;
-  for (let k = 1; k < size; k++) if (values[from + k] > values[from + best]) best = k;
-  return best;
-}
+import { argmax, oneHot } from './helpers/encoding';
 
 describe('addition_rnn', () => {
   const CHARS = '0123456789+ ';

@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs'
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as rk from '../lib';
+import { expectRnnError, maxAbsDiff } from './helpers/checks';
 import { readFromDirectory, writeToDirectory } from './helpers/tfjs-io';
 
 const dir = mkdtempSync(join(tmpdir(), 'rnnkit-tfjs-'));
@@ -22,25 +23,6 @@ function values(count: number, seed: number, scale = 1): Float32Array {
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
     return (state / 2 ** 32 * 2 - 1) * scale;
   });
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  return worst;
-}
-
-async function expectError(action: () => unknown, code: rk.RnnErrorCode, message: RegExp): Promise<void> {
-  let caught: unknown;
-  try {
-    await action();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(rk.RnnError);
-  expect((caught as rk.RnnError).code).toBe(code);
-  expect((caught as rk.RnnError).message).toMatch(message);
 }
 
 async function tfPredict(model: tf.LayersModel, data: Float32Array, shape: number[]): Promise<Float32Array> {
@@ -104,8 +86,8 @@ describe('rnnkit -> tfjs', () => {
   test('a reset-after GRU cannot be written for tfjs and the error names it', async () => {
     const model = rk.sequential();
     model.add(rk.layers.gru({ units: 2, inputShape: [3, 2], name: 'modern_gru' }));
-    await expectError(() => model.save(join(dir, 'gru'), { format: 'tfjs' }), 'FORMAT', /resetAfter false for GRU layer 'modern_gru'.*received true/);
-    await expectError(() => model.save(join(dir, 'gru'), { format: 'tfjs', includeOptimizer: true }), 'ARGUMENT', /includeOptimizer false for format 'tfjs'/);
+    await expectRnnError(() => model.save(join(dir, 'gru'), { format: 'tfjs' }), 'FORMAT', /resetAfter false for GRU layer 'modern_gru'.*received true/);
+    await expectRnnError(() => model.save(join(dir, 'gru'), { format: 'tfjs', includeOptimizer: true }), 'ARGUMENT', /includeOptimizer false for format 'tfjs'/);
   });
 });
 
@@ -177,7 +159,7 @@ describe('tfjs -> rnnkit', () => {
       const json = JSON.parse(JSON.stringify(original));
       edit(json);
       writeFileSync(join(target, 'model.json'), JSON.stringify(json));
-      await expectError(() => rk.loadModel(target), code, message);
+      await expectRnnError(() => rk.loadModel(target), code, message);
     };
     await check((j) => { j.weightsManifest[0].paths = ['../../etc/passwd']; }, 'FORMAT', /relative path inside the model's directory.*etc\/passwd/);
     await check((j) => { j.weightsManifest[0].paths = ['/etc/passwd']; }, 'FORMAT', /relative path inside/);
@@ -193,7 +175,7 @@ describe('tfjs -> rnnkit', () => {
     await check((j) => { j.weightsManifest[0].weights.splice(0, 2, recurrent, { ...kernel, name: 'renamed' }); }, 'FORMAT', /expected the weights '.*\/kernel' in weightsManifest \(or 8 weights whose shapes match/);
     await check((j) => { j.weightsManifest[0].weights[0].dtype = 'int32'; }, 'FORMAT', /dtype 'float32'/);
     writeFileSync(join(target, 'model.json'), JSON.stringify(original).replace('"modelTopology":{', '"modelTopology":{"__proto__":{"x":1},'));
-    await expectError(() => rk.loadModel(target), 'FORMAT', /without a '__proto__' key/);
+    await expectRnnError(() => rk.loadModel(target), 'FORMAT', /without a '__proto__' key/);
     await check((j) => { j.weightsManifest[0].paths = ['missing.bin']; }, 'IO', /missing\.bin.*ENOENT/);
     // Names other than tfjs' (e.g. Keras' <layer>/lstm_cell/kernel) still load when count and shapes match in order.
     writeFileSync(join(target, 'model.json'), JSON.stringify({ ...original, weightsManifest: [{ ...original.weightsManifest[0],

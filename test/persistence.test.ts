@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as rk from '../lib';
+import { expectRnnError, maxAbsDiff } from './helpers/checks';
 import { STALE_TEMPORARY_MS } from '../lib/io/atomic_write';
 
 const dir = mkdtempSync(join(tmpdir(), 'rnnkit-persist-'));
@@ -20,18 +21,6 @@ function values(count: number, seed: number, scale = 1): Float32Array {
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
     return (state / 2 ** 32 * 2 - 1) * scale;
   });
-}
-
-async function expectError(action: () => unknown, code: rk.RnnErrorCode, message: RegExp): Promise<void> {
-  let caught: unknown;
-  try {
-    await action();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(rk.RnnError);
-  expect((caught as rk.RnnError).code).toBe(code);
-  expect((caught as rk.RnnError).message).toMatch(message);
 }
 
 function flat(weights: rk.Tensor[]): Float32Array {
@@ -93,10 +82,6 @@ function gated(): rk.Sequential {
   return model;
 }
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  return a.reduce((worst, v, i) => Math.max(worst, Math.abs(v - b[i])), 0);
-}
-
 describe('resuming training', () => {
   const optimizers: Array<[string, () => rk.Optimizer]> = [
     ['adam', () => rk.optimizers.adam({ learningRate: 0.01 })],
@@ -141,7 +126,7 @@ describe('resuming training', () => {
     model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
     const pattern = join(dir, 'ckpt-{epoch}.rnnkit');
     const fitting = model.fit(x, y, { epochs: 2, batchSize: 4, verbose: 0, callbacks: [rk.callbacks.modelCheckpoint(pattern)] });
-    await expectError(() => model.save(join(dir, 'busy.rnnkit')), 'BUSY', /Cannot save while fit is running/);
+    await expectRnnError(() => model.save(join(dir, 'busy.rnnkit')), 'BUSY', /Cannot save while fit is running/);
     await fitting;
     const last = (await rk.loadModel(join(dir, 'ckpt-2.rnnkit'))) as rk.Sequential;
     expect(flat(last.getWeights())).toEqual(flat(model.getWeights()));
@@ -152,21 +137,21 @@ describe('resuming training', () => {
 describe('save options and file-system errors', () => {
   test('options are validated', async () => {
     const model = classifier();
-    await expectError(() => model.save(join(dir, 'a.rnnkit'), { includeOptimzer: true } as never), 'ARGUMENT', /Unknown option 'includeOptimzer'.*did you mean 'includeOptimizer'/);
-    await expectError(() => model.save(join(dir, 'a.rnnkit'), { includeOptimizer: true }), 'STATE', /Expected a compiled model for includeOptimizer/);
-    await expectError(() => model.save(join(dir, 'a'), { format: 'hdf5' as never }), 'ARGUMENT', /'rnnkit', 'tfjs', 'keras'.*"hdf5"/);
-    await expectError(() => model.save(''), 'ARGUMENT', /Expected a non-empty path for save path but received ""/);
+    await expectRnnError(() => model.save(join(dir, 'a.rnnkit'), { includeOptimzer: true } as never), 'ARGUMENT', /Unknown option 'includeOptimzer'.*did you mean 'includeOptimizer'/);
+    await expectRnnError(() => model.save(join(dir, 'a.rnnkit'), { includeOptimizer: true }), 'STATE', /Expected a compiled model for includeOptimizer/);
+    await expectRnnError(() => model.save(join(dir, 'a'), { format: 'hdf5' as never }), 'ARGUMENT', /'rnnkit', 'tfjs', 'keras'.*"hdf5"/);
+    await expectRnnError(() => model.save(''), 'ARGUMENT', /Expected a non-empty path for save path but received ""/);
   });
 
   test('IO errors name the path, and a failed save keeps the previous file and leaves no temp file', async () => {
     const model = classifier();
-    await expectError(() => rk.loadModel(join(dir, 'missing.rnnkit')), 'IO', /missing\.rnnkit.*ENOENT/);
-    await expectError(() => model.save(join(dir, 'no-such-dir', 'm.rnnkit')), 'IO', /no-such-dir.*ENOENT/);
+    await expectRnnError(() => rk.loadModel(join(dir, 'missing.rnnkit')), 'IO', /missing\.rnnkit.*ENOENT/);
+    await expectRnnError(() => model.save(join(dir, 'no-such-dir', 'm.rnnkit')), 'IO', /no-such-dir.*ENOENT/);
     // Renaming a file over a non-empty directory fails after the temp file was written.
     const blocked = join(dir, 'blocked');
     mkdirSync(blocked);
     writeFileSync(join(blocked, 'keep'), 'previous');
-    await expectError(() => model.save(blocked), 'IO', /blocked/);
+    await expectRnnError(() => model.save(blocked), 'IO', /blocked/);
     expect(readFileSync(join(blocked, 'keep'), 'utf8')).toBe('previous');
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
@@ -267,7 +252,7 @@ describe('forged and damaged files raise FORMAT', () => {
   async function expectFormat(bytes: Buffer, message: RegExp): Promise<void> {
     const file = join(dir, 'forged.rnnkit');
     writeFileSync(file, bytes);
-    await expectError(() => rk.loadModel(file), 'FORMAT', message);
+    await expectRnnError(() => rk.loadModel(file), 'FORMAT', message);
   }
   function forge(edit: (parts: Parts) => void): Buffer {
     const parts = split(original);

@@ -5,13 +5,14 @@
  * ways (tfjs predicts what we predict, within 1e-5).
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as rk from '../lib';
 import { fromTfjsLayer, toTfjsLayer } from '../lib/io/tfjs_config';
 import { layerFromConfig, serializeLayer } from '../lib/layers/registry';
 import { maxAbs, maxAbsDiff, seededUniform, thrown } from './helpers/checks';
+import { readFromDirectory, writeToDirectory } from './helpers/tfjs-io';
 
 const dir = mkdtempSync(join(tmpdir(), 'rnnkit-reshape-'));
 beforeAll(async () => {
@@ -162,31 +163,3 @@ describe.each(CASES)('tfjs parity: %s', (_, inputShape, build) => {
     expect(maxAbsDiff((await fromTfjs.predict(input)).data, expected)).toBeLessThan(1e-5);
   });
 });
-
-/** tfjs IOHandler reading model.json + weights.bin from a directory. */
-function readFromDirectory(directory: string): tf.io.IOHandler {
-  return {
-    load: async () => {
-      const json = JSON.parse(readFileSync(join(directory, 'model.json'), 'utf8'));
-      const bytes = readFileSync(join(directory, 'weights.bin'));
-      return {
-        modelTopology: json.modelTopology,
-        weightSpecs: json.weightsManifest.flatMap((group: { weights: tf.io.WeightsManifestEntry[] }) => group.weights),
-        weightData: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-      };
-    },
-  };
-}
-
-/** tfjs IOHandler writing model.json + weights.bin into a directory, as tfjs-node's file:// handler does. */
-function writeToDirectory(directory: string): tf.io.IOHandler {
-  return {
-    save: async (artifacts) => {
-      mkdirSync(directory, { recursive: true });
-      const manifest = [{ paths: ['./weights.bin'], weights: artifacts.weightSpecs }];
-      writeFileSync(join(directory, 'model.json'), JSON.stringify({ modelTopology: artifacts.modelTopology, format: artifacts.format, weightsManifest: manifest }));
-      writeFileSync(join(directory, 'weights.bin'), Buffer.from(artifacts.weightData as ArrayBuffer));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    },
-  };
-}

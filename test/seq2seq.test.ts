@@ -5,18 +5,7 @@
  * call. Accuracy is exact match on held-out sequences.
  */
 import * as rk from '../lib';
-
-function oneHot(index: number, size: number): number[] {
-  const row = new Array<number>(size).fill(0);
-  row[index] = 1;
-  return row;
-}
-
-function argmax(values: ArrayLike<number>, from: number, size: number): number {
-  let best = 0;
-  for (let k = 1; k < size; k++) if (values[from + k] > values[from + best]) best = k;
-  return best;
-}
+import { argmax, oneHot } from './helpers/encoding';
 
 describe('lstm_seq2seq', () => {
   const DIGITS = 5;

@@ -24,48 +24,25 @@
 #include <vector>
 
 #include "ops/attention_layer.h"
+#include "rate_timing.h"
 
 namespace {
 
 using rnnkit::kernels::AttentionScore;
 using namespace rnnkit::ops;
-using Clock = std::chrono::steady_clock;
+using namespace rnnkit_bench;
 
-constexpr int kTrials = 5;
-
-void fillPattern(std::vector<float>& values, unsigned seed) {
-  unsigned state = seed;
-  for (float& v : values) {
-    state = state * 1664525u + 1013904223u;
-    v = static_cast<float>(state >> 8) / static_cast<float>(1u << 24) * 2.0f - 1.0f;
-  }
-}
-
-// Median samples per second over kTrials trials of seconds / kTrials each (after one warm-up batch), as the tfjs
-// side reports the median of its repetitions; `work` runs one batch.
+// Median samples per second over the trials (after one warm-up batch), as the tfjs side reports the median of its
+// repetitions; `work` runs one batch.
 template <typename Work>
 double medianSamplesPerSecond(double seconds, long batch, Work work) {
-  std::vector<double> rates;
   work();
-  for (int trial = 0; trial < kTrials; ++trial) {
-    long batches = 0;
-    double elapsed = 0;
-    const Clock::time_point start = Clock::now();
-    do {
-      work();
-      ++batches;
-      elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    } while (elapsed < seconds / kTrials);
-    rates.push_back(static_cast<double>(batches * batch) / elapsed);
-  }
+  std::vector<double> rates = trialRates(seconds, [&] {
+    work();
+    return static_cast<double>(batch);
+  });
   std::sort(rates.begin(), rates.end());
   return rates[kTrials / 2];
-}
-
-bool parsePositive(const char* text, long& value) {
-  char* end = nullptr;
-  value = std::strtol(text, &end, 10);
-  return end != text && *end == '\0' && value > 0;
 }
 
 }  // namespace

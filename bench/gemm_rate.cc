@@ -21,43 +21,18 @@
 #include <string>
 #include <vector>
 
+#include "rate_timing.h"
+
 namespace {
 
 using RowMajorMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using Clock = std::chrono::steady_clock;
+using namespace rnnkit_bench;
 
-constexpr int kTrials = 5;
-
-bool parsePositive(const char* text, long& value) {
-  char* end = nullptr;
-  value = std::strtol(text, &end, 10);
-  return end != text && *end == '\0' && value > 0;
-}
-
-// Fills with a fixed pattern in [-1, 1): the values do not matter for speed, only that they are finite and not denormal.
-void fillPattern(std::vector<float>& values, unsigned seed) {
-  unsigned state = seed;
-  for (float& v : values) {
-    state = state * 1664525u + 1013904223u;
-    v = static_cast<float>(state >> 8) / static_cast<float>(1u << 24) * 2.0f - 1.0f;
-  }
-}
-
-// Runs `work` (returns the FLOPs it did) in kTrials trials of seconds / kTrials each; the best trial's GFLOP/s.
+// The best trial's GFLOP/s of `work` (returns the FLOPs it did): the least disturbed by other processes.
 template <typename Work>
 double bestRate(double seconds, Work work) {
-  const double trialSeconds = seconds / kTrials;
-  double best = 0.0;
-  for (int trial = 0; trial < kTrials; ++trial) {
-    double flops = 0.0, elapsed = 0.0;
-    const Clock::time_point start = Clock::now();
-    do {
-      flops += work();
-      elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    } while (elapsed < trialSeconds);
-    best = std::max(best, flops / elapsed / 1e9);
-  }
-  return best;
+  const std::vector<double> rates = trialRates(seconds, work);
+  return *std::max_element(rates.begin(), rates.end()) / 1e9;
 }
 
 int measurePeak(double seconds) {

@@ -25,6 +25,7 @@ export { layers, optimizers, regularizers, plots, onnx };
 export { Sequential, sequential } from './models/sequential';
 export type { SequentialArgs } from './models/sequential';
 export { Model, model } from './models/model';
+export { ModelBase } from './models/model_base';
 export type { ModelArgs } from './models/model';
 export { SymbolicTensor, input } from './models/symbolic';
 export type { InputArgs, InputDtype, ApplyArgs } from './models/symbolic';

@@ -3,12 +3,12 @@
  * one native network. `rk.model({ inputs, outputs })` builds one from symbolic tensors; `Sequential` is the chain
  * case. Weights live natively in the model that last used a layer (the layer's host): a layer shared by two models
  * (an inference encoder built from a trained model's layers) moves its weights into the model that runs it, so every
- * model sees the latest values. Weight plumbing: lib/models/model_weights.ts.
+ * model sees the latest values. Weights, kept states and the task guard: lib/models/model_base.ts.
  */
 import { RnnError } from '../errors';
 import type { Layer } from '../layers/layer';
 import { toRnnError } from '../native';
-import type { NativeBatch, NativeNetwork, NativeParamInfo } from '../native';
+import type { NativeBatch } from '../native';
 import type { Optimizer } from '../optimizers';
 import { globalRandom } from '../random';
 import { Tensor } from '../tensor';
@@ -22,8 +22,8 @@ import { checkFunction, checkKnownKeys, describeValue, optionsOrEmpty } from '..
 import { buildNetwork } from './build_network';
 import { CompileArgs, CompiledState, parseCompileArgs } from './compile_args';
 import { LoadWeightsOptions, LoadWeightsReport, modelIo, SaveOptions } from './model_io';
-import { ModelWeights } from './model_weights';
-import { isStatefulLayer, readStates, statefulPredict, writeStates } from './stateful_hook';
+import { ModelBase } from './model_base';
+import { isStatefulLayer, statefulPredict } from './stateful_hook';
 import { printGraphSummary } from './summary';
 import { ApplyArgs, SymbolicTensor, symbolicList } from './symbolic';
 import { buildTopology, dataSpecOf, outputNames, replayTopology, Topology } from './topology';
@@ -49,19 +49,17 @@ export function emptyGraphArgs(name: string): ModelArgs {
 }
 
 /** A graph of layers trained as one native network; build one with `rk.model()` (or `rk.sequential()`). */
-export class Model {
+export class Model extends ModelBase {
   /** The model's name. */
   readonly name: string;
   /** Set by callbacks (e.g. earlyStopping) to end fit after the current epoch. */
   stopTraining = false;
   private topologyValue?: Topology;
-  private readonly weights = new ModelWeights(this);
   private compiledState?: CompiledState;
-  private activeTask?: string;
-  private disposed = false;
 
   /** Builds the graph from `inputs` to `outputs` and its native network; every graph error is raised here. */
   constructor(args: ModelArgs) {
+    super();
     const emptyName = args !== null && typeof args === 'object' ? emptyGraphs.get(args) : undefined;
     if (emptyName !== undefined) {
       this.name = emptyName;
@@ -148,15 +146,6 @@ export class Model {
   get isCompiled(): boolean {
     return this.compiledState !== undefined;
   }
-  /** True while fit / evaluate / predict runs on this model. */
-  get isBusy(): boolean {
-    return this.activeTask !== undefined;
-  }
-  /** True after dispose(). */
-  get isDisposed(): boolean {
-    return this.disposed;
-  }
-
   /** A layer by name or index (getWeights order). */
   getLayer(nameOrIndex: string | number): Layer {
     const layers = this.layers;
@@ -180,7 +169,7 @@ export class Model {
 
   /** Prints a table of layers, output shapes, parameter counts and (for graphs) the tensors each layer reads. */
   summary(printFn: (line: string) => void = console.log): void {
-    if (this.disposed) throw this.disposedError('print a summary');
+    if (this.isDisposed) throw this.disposedError('print a summary');
     printGraphSummary(this.name, this.requireGraph(), this.isSequential, checkFunction(printFn, 'summary printFn'));
   }
 
@@ -218,16 +207,6 @@ export class Model {
     return state.outputs.map((o) => ({ loss: o.loss, huberDelta: state.huberDelta, weight: o.weight }));
   }
 
-  /**
-   * Frees the model's native memory at once, instead of when the garbage collector gets to it. Layers it shares
-   * with other models keep their weights. Every later call that needs the model is a STATE error. Idempotent.
-   */
-  dispose(): void {
-    this.ensureIdle('dispose the model');
-    this.weights.detachAll();
-    this.disposed = true;
-  }
-
   /** Trains the model; see FitOptions. x and y: a tensor, an array in input/output order, or an object by name. */
   async fit(x: ModelData, y: ModelData, options: FitOptions = {}): Promise<History> {
     this.refuseStateful('fit');
@@ -255,33 +234,6 @@ export class Model {
       const out = await this.requireNetwork().predict(new Batcher(xs).batch(null, 0, samples)).catch((e) => { throw toRnnError(e); });
       return this.oneOrMany(out.outputs.map((values, k) => new Tensor(values, [samples, ...out.shapes[k]])));
     });
-  }
-
-  /** True when a recurrent layer keeps its states between batches (`stateful: true`). */
-  get isStateful(): boolean {
-    return this.layers.some((l) => isStatefulLayer(l) || isStatefulLayer((l as { layer?: Layer }).layer ?? l));
-  }
-
-  /** Zeros the kept states of every stateful layer (Keras `reset_states`). */
-  resetStates(): void {
-    this.ensureIdle('reset states');
-    for (const layer of this.layers) (layer as { resetStates?: () => void }).resetStates?.();
-  }
-
-  /**
-   * The kept states of every stateful layer, layer by layer (bidirectional: forward then backward), each state
-   * tensor one Float32Array of batchSize * units values (row-major; zeros before the first predict), so a run can
-   * be saved and resumed elsewhere with setStates.
-   */
-  getStates(): Float32Array[] {
-    this.ensureIdle('read states');
-    return readStates(this);
-  }
-
-  /** Replaces the kept states of every stateful layer (getStates' order and sizes); checked first, all or nothing. */
-  setStates(states: Float32Array[]): void {
-    this.ensureIdle('set states');
-    writeStates(this, states);
   }
 
   private refuseStateful(what: string): void {
@@ -371,112 +323,15 @@ export class Model {
     return this.compiledState;
   }
 
-  /** Copies of every weight, layer by layer (order of first use), in Keras order within a layer. */
-  getWeights(): Tensor[] {
-    this.ensureIdle('read weights');
-    return this.readAllWeights();
-  }
-
-  /** Replaces every weight; shapes are checked first, and on any mismatch nothing changes. */
-  setWeights(weights: Tensor[]): void {
-    this.ensureIdle('set weights');
-    this.writeAllWeights(weights);
-  }
-
-  /** @internal getWeights without the busy check (callbacks between batches). */
-  readAllWeights(): Tensor[] {
-    this.requireNetwork();
-    return this.weights.readAll();
-  }
-
-  /** @internal One layer's weights without the busy check (loadWeights runs as a task). */
-  readLayerWeights(layer: Layer): Tensor[] {
-    this.requireNetwork();
-    return this.weights.readLayer(layer);
-  }
-
-  /** @internal setWeights without the busy check (callbacks between batches). */
-  writeAllWeights(weights: Tensor[]): void {
-    this.requireNetwork();
-    this.weights.writeAll(weights);
-  }
-
-  /** @internal LayerHost */
-  getLayerWeights(layer: Layer): Tensor[] {
-    this.ensureIdle('read weights');
-    return this.weights.readLayer(layer);
-  }
-
-  /** @internal LayerHost */
-  setLayerWeights(layer: Layer, weights: Tensor[]): void {
-    this.ensureIdle('set weights');
-    this.weights.writeLayer(layer, weights);
-  }
-
-  /** @internal LayerHost */
-  layerTrainableChanged(): void {
-    if (this.weights.network && !this.activeTask) this.applyTrainable();
-  }
-
   /** @internal What data for this model must look like (checked before any batch runs). */
   dataSpec(compiled?: CompiledState): DataSpec {
     return dataSpecOf(this.requireGraph(), compiled?.outputs.map((o) => o.loss));
-  }
-
-  /** @internal The native network (built), with every layer's latest weights in it. */
-  requireNetwork(): NativeNetwork {
-    if (this.disposed) throw this.disposedError('use it');
-    const network = this.weights.network;
-    if (!network) throw new RnnError('STATE', `Model '${this.name}' has no layers yet; add layers first`);
-    this.weights.claim();
-    return network;
   }
 
   /** @internal */
   requireCompiled(): CompiledState {
     if (!this.compiledState) throw new RnnError('STATE', `Model '${this.name}' is not compiled; call model.compile({ optimizer, loss }) first`);
     return this.compiledState;
-  }
-
-  /** @internal Native parameter indices of a layer. */
-  paramIndicesOf(layer: Layer): readonly number[] {
-    return this.weights.indicesOf(layer);
-  }
-
-  /** @internal The native parameters (name, shape, layer) of the network. */
-  get paramInfos(): readonly NativeParamInfo[] {
-    return this.weights.infos;
-  }
-
-  /** @internal Pushes each layer's trainable flag to the native parameters (done before every fit). */
-  applyTrainable(): void {
-    const network = this.requireNetwork();
-    for (const layer of this.layers) {
-      for (const index of this.weights.indicesOf(layer)) network.setTrainable(index, layer.trainable);
-    }
-  }
-
-  /** @internal Runs one task at a time: a second fit, or a weight change during fit, is a BUSY error. */
-  async runTask<T>(task: string, body: () => Promise<T>): Promise<T> {
-    this.ensureIdle(task);
-    this.activeTask = task;
-    try {
-      return await body();
-    } finally {
-      this.activeTask = undefined;
-    }
-  }
-
-  /** @internal Throws BUSY while a task runs, STATE after dispose. */
-  ensureIdle(what: string): void {
-    if (this.disposed && what !== 'dispose the model') throw this.disposedError(what);
-    if (this.activeTask) {
-      throw new RnnError('BUSY', `Cannot ${what} while ${this.activeTask} is running on model '${this.name}'; await it first`);
-    }
-  }
-
-  private disposedError(what: string): RnnError {
-    return new RnnError('STATE', `Cannot ${what}: model '${this.name}' was disposed (its native memory is freed)`);
   }
 
   private requireGraph(): Topology {

@@ -32,7 +32,6 @@ export type { InputArgs, InputDtype, ApplyArgs } from './models/symbolic';
 export type { CompileArgs, LossArg } from './models/compile_args';
 export type { ModelData } from './training/model_data';
 export { loadModel } from './io';
-import './streams/stateful';
 export { streams, StreamPool } from './streams/pool';
 export type { StreamPoolOptions, StreamPoolStats, StreamInput } from './streams/pool';
 export { sample } from './streams/sample';

@@ -1,30 +1,13 @@
 /**
- * How a model with stateful recurrent layers runs predict: lib/streams/stateful.ts registers the runner (models do
- * not import the streams code at runtime, as with io's saver in model_io.ts).
+ * The kept states of a model's stateful recurrent layers: which layers keep states, and model.getStates / setStates
+ * (the batches that move them: lib/models/stateful_runner.ts).
  */
 import { RnnError } from '../errors';
 import type { Layer } from '../layers/layer';
-import type { Tensor } from '../tensor';
 import { describeValue } from '../validate';
 
 /** What the state helpers read of a model. @internal */
 type ModelLike = { readonly name: string; readonly layers: readonly Layer[] };
-
-/** Runs predict through the state graph, keeping the stateful layers' states. @internal */
-export type StatefulPredict = (model: import('./model').Model, x: unknown, batchSize?: number) => Promise<Tensor[]>;
-
-let runner: StatefulPredict | undefined;
-
-/** @internal */
-export function registerStatefulPredict(fn: StatefulPredict): void {
-  runner = fn;
-}
-
-/** @internal */
-export function statefulPredict(): StatefulPredict {
-  if (!runner) throw new RnnError('STATE', 'Stateful recurrent layers need the streams module; import rnnkit (lib/index) rather than lib/models alone');
-  return runner;
-}
 
 /** True for a layer whose states carry over between batches. @internal */
 export function isStatefulLayer(layer: Layer): boolean {

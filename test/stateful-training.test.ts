@@ -190,6 +190,32 @@ describe('stateful training', () => {
     expect(maxDiff(flat(model.getWeights()), flat(twin.getWeights()))).toBeLessThan(1e-6);
   });
 
+  it('a callback resetting the states at every epoch begin trains as separate fits with resetStates between', async () => {
+    rk.setSeed(26);
+    const a = statefulModel('lstm');
+    const b = statefulModel('lstm');
+    const c = statefulModel('lstm');
+    b.setWeights(a.getWeights());
+    c.setWeights(a.getWeights());
+    for (const m of [a, b, c]) m.compile({ optimizer: optimizer(), loss: 'mse' });
+    const data = sequences(10);
+    const x = rk.tensor(data.x.slice(0, 2).flat());
+    const y = rk.tensor(data.y.slice(0, 2).flat());
+    let model: rk.CallbackModel | undefined;
+    const reset: rk.Callback = {
+      setModel: (m: rk.CallbackModel) => { model = m; },
+      onEpochBegin: () => { model!.resetStates!(); },
+    } as rk.Callback;
+    await a.fit(x, y, { epochs: 2, verbose: 0, callbacks: [reset] });
+    await b.fit(x, y, { epochs: 1, verbose: 0 });
+    b.resetStates();
+    await b.fit(x, y, { epochs: 1, verbose: 0 });
+    expect(maxDiff(flat(a.getWeights()), flat(b.getWeights()))).toBeLessThan(1e-6);
+    // Without the reset the second epoch starts from the first epoch's final states: other weights.
+    await c.fit(x, y, { epochs: 2, verbose: 0 });
+    expect(maxDiff(flat(c.getWeights()), flat(b.getWeights()))).toBeGreaterThan(1e-5);
+  });
+
   it('after stateful fit the weights are in save(), getWeights and a non-stateful model of the same layers', async () => {
     rk.setSeed(24);
     const model = statefulModel('lstm');

@@ -245,7 +245,8 @@ export class Model extends ModelBase {
    * error), in order: `shuffle` defaults to false, and `shuffle: true` is an ARGUMENT error, since shuffling would
    * feed each row's state to another row's sequence. Every batch starts from the states the previous one left
    * (truncated backpropagation through time: no gradient flows into them) and fit keeps its final states, so a
-   * later fit, evaluate or predict continues from them; call resetStates() where a new sequence starts. Validation
+   * later fit, evaluate or predict continues from them; call resetStates() where a new sequence starts (between
+   * epochs: a callback's `onEpochBegin` calling `model.resetStates()` on the model it is given). Validation
    * (validationData / validationSplit) runs after each epoch from the states the epoch left and then leaves them
    * untouched: the next epoch continues from the training states (Keras would carry the validation's states on).
    */

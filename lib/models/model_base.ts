@@ -117,6 +117,11 @@ export abstract class ModelBase {
     for (const layer of this.layers) (layer as { resetStates?: () => void }).resetStates?.();
   }
 
+  /** @internal resetStates for callbacks between batches of fit: the stateful layers only, no busy check. */
+  resetStatesBetweenBatches(): void {
+    for (const layer of this.layers) if (isStatefulLayer(layer)) (layer as { resetStates?: () => void }).resetStates?.();
+  }
+
   /**
    * The kept states of every stateful layer, layer by layer (bidirectional: forward then backward), each state
    * tensor one Float32Array of batchSize * units values (row-major; zeros before the first predict), so a run can

@@ -58,11 +58,19 @@ export class StateCursor implements BatchRunner {
   private states: Float32Array[][];
   private readonly stateful: boolean[];
 
-  /** Starts from the kept states (zeros after resetStates); `keepEach` keeps them after every batch (fit). */
+  /**
+   * Starts from the kept states (zeros after resetStates). `keepEach` (fit): keeps them after every batch and reads
+   * them again before every batch, so a callback's resetStates between batches takes effect.
+   */
   constructor(private readonly network: NativeNetwork, private readonly plan: StatefulPlan, private readonly modelName: string, private readonly keepEach: boolean) {
-    const B = plan.batchSize;
     this.stateful = plan.slots.map((slot) => isStatefulLayer(slot.layer));
-    this.states = plan.slots.map((slot, s) => {
+    this.states = this.keptStates();
+  }
+
+  /** The stateful layers' kept states (zeros where none), checked against B rows. */
+  private keptStates(): Float32Array[][] {
+    const B = this.plan.batchSize;
+    return this.plan.slots.map((slot, s) => {
       const kept = this.stateful[s] ? (slot.layer as Keeper).keptStates : undefined;
       if (kept && kept.some((values, k) => values.length !== B * slot.sizes[k])) {
         throw new RnnError('SHAPE', `Expected the states of layer '${slot.layer.name}' to hold ${B} rows (batchInputShape) but they hold ${kept[0].length / slot.sizes[0]}`);
@@ -102,6 +110,7 @@ export class StateCursor implements BatchRunner {
   private async step<T>(batch: NativeBatch, call: (full: NativeBatch) => Promise<T>, finals: (result: T) => Float32Array[] | undefined): Promise<T> {
     const B = this.plan.batchSize;
     if (batch.batch !== B) throw new RnnError('SHAPE', `Expected batches of ${B} samples (batchInputShape) for stateful model '${this.modelName}' but received ${batch.batch}`);
+    if (this.keepEach) this.states = this.keptStates();
     const inputs: Float32Array[] = [];
     const shapes: number[][] = [];
     this.plan.slots.forEach((slot, s) => slot.sizes.forEach((size, k) => {

@@ -89,6 +89,7 @@ function callbackView(model: Model): CallbackModel {
     get optimizer() { return model.optimizer; },
     // Every save option is passed on and validated by saveModel (a checkpoint once dropped includeOptimizer).
     save: (path: string, options?: SaveOptions) => model.saveBetweenBatches(path, options),
+    resetStates: () => model.resetStatesBetweenBatches(),
   };
 }
 

@@ -158,9 +158,14 @@ export interface NativeBatch {
 export interface NativeBatchMetrics {
   loss: number;
   outputs: NativeMetrics[];
+  /** The values [batch, ...shape] of each output compiled with loss 'none', in output order. */
+  values?: Float32Array[];
 }
 
-/** The loss of one model output, and its weight in the total loss. */
+/**
+ * The loss of one model output, and its weight in the total loss. Loss 'none': the output takes no targets (an
+ * empty array) and no gradient, and train / evaluate steps return its values (a stateful model's final states).
+ */
 export interface NativeLossConfig {
   loss: string;
   huberDelta?: number;

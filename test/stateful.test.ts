@@ -1,8 +1,9 @@
 /**
  * Keras stateful recurrent layers: fed one step per predict call they give exactly the whole-sequence predict of
  * the same layers without state (every cell, both GRU forms); resetStates starts over; resetStates(states)
- * resumes from given states; bidirectional keeps both directions' states; the fixed batch size and the
- * not-yet-supported training are typed errors; the options survive getConfig and an rnnkit file round trip.
+ * resumes from given states; bidirectional keeps both directions' states; the fixed batch size and shuffled
+ * stateful training are typed errors (stateful training itself: test/stateful-training.test.ts); the options
+ * survive getConfig and an rnnkit file round trip.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -87,14 +88,14 @@ describe('stateful recurrent layers', () => {
     expectClose(((await model.predict(rk.tensor(x))) as rk.Tensor).data, a.data);
   });
 
-  it('errors: another batch size, no batchInputShape, training, resetStates on a stateless layer', async () => {
+  it('errors: another batch size, no batchInputShape, shuffled training, resetStates on a stateless layer', async () => {
     const model = rk.sequential({ layers: [rk.layers.simpleRNN({ units: 2, stateful: true, batchInputShape: [B, 2, F] })] });
     const layer = model.layers[0] as rk.RecurrentLayer;
     await expect(model.predict(rk.tensor(data(1).slice(0, 2).map((s) => s.slice(0, 2))))).rejects.toMatchObject({ code: 'SHAPE' });
     expect(layer.getStates()).toBeUndefined();
     await expect(model.predict(rk.tensor(data(1).map((s) => s.slice(0, 2))), { batchSize: 2 })).rejects.toMatchObject({ code: 'ARGUMENT' });
     model.compile({ optimizer: 'sgd', loss: 'mse' });
-    await expect(model.fit(rk.tensor(data(1).map((s) => s.slice(0, 2))), rk.tensor([[0, 0], [0, 0], [0, 0]]))).rejects.toMatchObject({ code: 'STATE' });
+    await expect(model.fit(rk.tensor(data(1).map((s) => s.slice(0, 2))), rk.tensor([[0, 0], [0, 0], [0, 0]]), { shuffle: true, verbose: 0 })).rejects.toMatchObject({ code: 'ARGUMENT' });
     expect(() => layer.resetStates([new Float32Array(5)])).toThrow(expect.objectContaining({ code: 'SHAPE' }));
     expect(() => rk.layers.lstm({ units: 2 }).resetStates()).toThrow(expect.objectContaining({ code: 'STATE' }));
     expect(() => rk.layers.lstm({ units: 2, stateful: 1 as never })).toThrow(expect.objectContaining({ code: 'ARGUMENT' }));

@@ -3,12 +3,12 @@
  * one native network. `rk.model({ inputs, outputs })` builds one from symbolic tensors; `Sequential` is the chain
  * case. Weights live natively in the model that last used a layer (the layer's host): a layer shared by two models
  * (an inference encoder built from a trained model's layers) moves its weights into the model that runs it, so every
- * model sees the latest values. Weight plumbing: lib/models/model_weights.ts.
+ * model sees the latest values. Weights, kept states and the task guard: lib/models/model_base.ts.
  */
 import { RnnError } from '../errors';
 import type { Layer } from '../layers/layer';
 import { toRnnError } from '../native';
-import type { NativeBatch, NativeNetwork, NativeParamInfo } from '../native';
+import type { NativeBatch, NativeLossConfig } from '../native';
 import type { Optimizer } from '../optimizers';
 import { globalRandom } from '../random';
 import { Tensor } from '../tensor';
@@ -22,8 +22,10 @@ import { checkFunction, checkKnownKeys, describeValue, optionsOrEmpty } from '..
 import { buildNetwork } from './build_network';
 import { CompileArgs, CompiledState, parseCompileArgs } from './compile_args';
 import { LoadWeightsOptions, LoadWeightsReport, modelIo, SaveOptions } from './model_io';
-import { ModelWeights } from './model_weights';
-import { isStatefulLayer, readStates, statefulPredict, writeStates } from './stateful_hook';
+import { ModelBase } from './model_base';
+import { StateSlot, stateTopology } from './state_topology';
+import { isStatefulLayer } from './stateful_hook';
+import { BatchRunner, checkStatefulSamples, plainRunner, StateCursor, StatefulPlan } from './stateful_runner';
 import { printGraphSummary } from './summary';
 import { ApplyArgs, SymbolicTensor, symbolicList } from './symbolic';
 import { buildTopology, dataSpecOf, outputNames, replayTopology, Topology } from './topology';
@@ -49,19 +51,18 @@ export function emptyGraphArgs(name: string): ModelArgs {
 }
 
 /** A graph of layers trained as one native network; build one with `rk.model()` (or `rk.sequential()`). */
-export class Model {
+export class Model extends ModelBase {
   /** The model's name. */
   readonly name: string;
   /** Set by callbacks (e.g. earlyStopping) to end fit after the current epoch. */
   stopTraining = false;
   private topologyValue?: Topology;
-  private readonly weights = new ModelWeights(this);
   private compiledState?: CompiledState;
-  private activeTask?: string;
-  private disposed = false;
+  private statefulPlan?: StatefulPlan;
 
   /** Builds the graph from `inputs` to `outputs` and its native network; every graph error is raised here. */
   constructor(args: ModelArgs) {
+    super();
     const emptyName = args !== null && typeof args === 'object' ? emptyGraphs.get(args) : undefined;
     if (emptyName !== undefined) {
       this.name = emptyName;
@@ -92,19 +93,30 @@ export class Model {
         throw new RnnError('ARGUMENT', `Expected batchInputShape [batch, ...] on the first layer of model '${this.name}' (stateful layer '${stateful.name}' keeps one state per batch row, so the batch size must be fixed, as in Keras) but '${topology.layers[0]?.name}' has none`);
       }
       const previous = this.weights.collect(topology);
-      const built = buildNetwork(topology, previous);
+      const state = stateful ? this.networkTopology(topology) : undefined;
+      const plan = state && { slots: state.slots, outputCount: topology.outputs.length, batchSize: topology.layers[0].batchSize! };
+      const built = buildNetwork(state?.topology ?? topology, previous);
       if (this.compiledState) {
         try {
-          built.network.compile(this.nativeLosses(this.compiledState), this.compiledState.optimizer.getConfig());
+          built.network.compile(this.nativeLosses(this.compiledState, plan), this.compiledState.optimizer.getConfig());
         } catch (error) {
           built.network.dispose();
           throw toRnnError(error);
         }
       }
       this.weights.replace(built, topology);
+      this.statefulPlan = plan;
     }
     this.topologyValue = topology;
     if (this.weights.network && this.compiledState) this.applyTrainable();
+  }
+
+  /**
+   * @internal The graph the network of a stateful model runs: its state topology (lib/models/stateful_runner.ts).
+   * The stream pool's hidden model, whose topology is a state topology already, returns undefined.
+   */
+  protected networkTopology(topology: Topology): { topology: Topology; slots: StateSlot[] } | undefined {
+    return stateTopology(topology, this.name);
   }
 
   /** @internal True for Sequential (its summary is a plain layer table). */
@@ -148,15 +160,6 @@ export class Model {
   get isCompiled(): boolean {
     return this.compiledState !== undefined;
   }
-  /** True while fit / evaluate / predict runs on this model. */
-  get isBusy(): boolean {
-    return this.activeTask !== undefined;
-  }
-  /** True after dispose(). */
-  get isDisposed(): boolean {
-    return this.disposed;
-  }
-
   /** A layer by name or index (getWeights order). */
   getLayer(nameOrIndex: string | number): Layer {
     const layers = this.layers;
@@ -180,7 +183,7 @@ export class Model {
 
   /** Prints a table of layers, output shapes, parameter counts and (for graphs) the tensors each layer reads. */
   summary(printFn: (line: string) => void = console.log): void {
-    if (this.disposed) throw this.disposedError('print a summary');
+    if (this.isDisposed) throw this.disposedError('print a summary');
     printGraphSummary(this.name, this.requireGraph(), this.isSequential, checkFunction(printFn, 'summary printFn'));
   }
 
@@ -204,7 +207,7 @@ export class Model {
     const network = this.requireNetwork();
     const state = parseCompileArgs(args, this.compiledState?.optimizer, this.outputNames);
     try {
-      network.compile(this.nativeLosses(state), state.optimizer.getConfig());
+      network.compile(this.nativeLosses(state, this.statefulPlan), state.optimizer.getConfig());
     } catch (error) {
       throw toRnnError(error);
     }
@@ -214,100 +217,103 @@ export class Model {
     this.applyTrainable();
   }
 
-  private nativeLosses(state: CompiledState) {
-    return state.outputs.map((o) => ({ loss: o.loss, huberDelta: state.huberDelta, weight: o.weight }));
+  /** The model outputs' losses; a stateful model's state outputs take none (they only return their values). */
+  private nativeLosses(state: CompiledState, plan: StatefulPlan | undefined): NativeLossConfig[] {
+    const stateOutputs = plan?.slots.reduce((n, slot) => n + slot.sizes.length, 0) ?? 0;
+    return [...state.outputs.map((o) => ({ loss: o.loss, huberDelta: state.huberDelta, weight: o.weight })),
+      ...Array.from({ length: stateOutputs }, () => ({ loss: 'none', weight: 0 }))];
   }
 
   /**
-   * Frees the model's native memory at once, instead of when the garbage collector gets to it. Layers it shares
-   * with other models keep their weights. Every later call that needs the model is a STATE error. Idempotent.
+   * @internal The batch calls of fit, evaluate and predict: the network, or for a stateful model a cursor that
+   * carries the kept states through the batches (`keepEach`: keeps them after every batch, as fit does).
    */
-  dispose(): void {
-    this.ensureIdle('dispose the model');
-    this.weights.detachAll();
-    this.disposed = true;
+  batchRunner(keepEach: boolean): BatchRunner {
+    const network = this.requireNetwork();
+    return this.statefulPlan ? new StateCursor(network, this.statefulPlan, this.name, keepEach) : plainRunner(network);
   }
 
-  /** Trains the model; see FitOptions. x and y: a tensor, an array in input/output order, or an object by name. */
+  /** @internal The state slots and batch size of a stateful model; undefined without stateful layers. */
+  get stateful(): StatefulPlan | undefined {
+    return this.statefulPlan;
+  }
+
+  /**
+   * Trains the model; see FitOptions. x and y: a tensor, an array in input/output order, or an object by name.
+   * A stateful model (`stateful: true` layers, `batchInputShape: [B, ...]`) trains as Keras does: batches of exactly
+   * B samples (batchSize defaults to B; another value is an ARGUMENT error), the sample count a multiple of B (SHAPE
+   * error), in order: `shuffle` defaults to false, and `shuffle: true` is an ARGUMENT error, since shuffling would
+   * feed each row's state to another row's sequence. Every batch starts from the states the previous one left
+   * (truncated backpropagation through time: no gradient flows into them) and fit keeps its final states, so a
+   * later fit, evaluate or predict continues from them; call resetStates() where a new sequence starts (between
+   * epochs: a callback's `onEpochBegin` calling `model.resetStates()` on the model it is given). Validation
+   * (validationData / validationSplit) runs after each epoch from the states the epoch left and then leaves them
+   * untouched: the next epoch continues from the training states (Keras would carry the validation's states on).
+   */
   async fit(x: ModelData, y: ModelData, options: FitOptions = {}): Promise<History> {
-    this.refuseStateful('fit');
     return this.runTask('fit', () => fitLoop(this, x, y, options));
   }
 
-  /** Loss and metrics on the given data, e.g. `{ loss, accuracy }` (per output too with several outputs). */
+  /**
+   * Loss and metrics on the given data, e.g. `{ loss, accuracy }` (per output too with several outputs). A stateful
+   * model runs batches of B samples from its kept states and keeps the final ones, as predict does.
+   */
   async evaluate(x: ModelData, y: ModelData, options: EvaluateOptions = {}): Promise<Record<string, number>> {
-    this.refuseStateful('evaluate');
     return this.runTask('evaluate', () => evaluateLoop(this, x, y, options));
   }
 
-  /** Outputs for x, in batches: a Tensor [N, ...outputShape] for one output, an array for several. */
+  /**
+   * Outputs for x, in batches: a Tensor [N, ...outputShape] for one output, an array for several. A stateful model
+   * runs batches of exactly B samples (batchInputShape), each from the states the previous batch (or call) left.
+   */
   async predict(x: ModelData, options: PredictOptions = {}): Promise<Tensor | Tensor[]> {
-    // The state graph (a hidden model over the same layers) runs it and guards against overlapping calls.
-    if (this.isStateful) return this.oneOrMany(await statefulPredict()(this, x, options.batchSize));
     return this.runTask('predict', async () => this.oneOrMany(await predictLoop(this, x, options)));
   }
 
-  /** Outputs for one batch (no splitting). */
+  /** Outputs for one batch (no splitting; a stateful model's batch is exactly B samples and moves its states). */
   async predictOnBatch(x: ModelData): Promise<Tensor | Tensor[]> {
-    if (this.isStateful) return this.oneOrMany(await statefulPredict()(this, x));
     return this.runTask('predict', async () => {
       const { samples, xs } = await prepareModelInputs(this.dataSpec(), x);
-      const out = await this.requireNetwork().predict(new Batcher(xs).batch(null, 0, samples)).catch((e) => { throw toRnnError(e); });
+      if (this.statefulPlan) checkStatefulSamples(this.statefulPlan, this.name, samples, 'predictOnBatch', true);
+      const runner = this.batchRunner(true);
+      const out = await runner.predict(new Batcher(xs).batch(null, 0, samples)).catch((e) => { throw toRnnError(e); });
       return this.oneOrMany(out.outputs.map((values, k) => new Tensor(values, [samples, ...out.shapes[k]])));
     });
-  }
-
-  /** True when a recurrent layer keeps its states between batches (`stateful: true`). */
-  get isStateful(): boolean {
-    return this.layers.some((l) => isStatefulLayer(l) || isStatefulLayer((l as { layer?: Layer }).layer ?? l));
-  }
-
-  /** Zeros the kept states of every stateful layer (Keras `reset_states`). */
-  resetStates(): void {
-    this.ensureIdle('reset states');
-    for (const layer of this.layers) (layer as { resetStates?: () => void }).resetStates?.();
-  }
-
-  /**
-   * The kept states of every stateful layer, layer by layer (bidirectional: forward then backward), each state
-   * tensor one Float32Array of batchSize * units values (row-major; zeros before the first predict), so a run can
-   * be saved and resumed elsewhere with setStates.
-   */
-  getStates(): Float32Array[] {
-    this.ensureIdle('read states');
-    return readStates(this);
-  }
-
-  /** Replaces the kept states of every stateful layer (getStates' order and sizes); checked first, all or nothing. */
-  setStates(states: Float32Array[]): void {
-    this.ensureIdle('set states');
-    writeStates(this, states);
-  }
-
-  private refuseStateful(what: string): void {
-    if (this.isStateful) {
-      throw new RnnError('STATE', `Cannot ${what} model '${this.name}': training and evaluating with stateful layers is not implemented yet (predict, predictOnBatch and rk.streams keep state); build the same layers without stateful: true to train`);
-    }
   }
 
   private oneOrMany(tensors: Tensor[]): Tensor | Tensor[] {
     return tensors.length === 1 ? tensors[0] : tensors;
   }
 
-  /** One optimizer step on one batch; returns `{ loss, ...metrics }` of that batch (before the update). */
+  /**
+   * One optimizer step on one batch; returns `{ loss, ...metrics }` of that batch (before the update). A stateful
+   * model's batch is exactly B samples and starts from (and keeps) its states.
+   */
   async trainOnBatch(x: ModelData, y: ModelData): Promise<Record<string, number>> {
-    this.refuseStateful('trainOnBatch');
     return this.runTask('train', async () => {
-      const { compiled, batch } = await this.checkedBatch(x, y);
+      const { compiled, batch } = await this.checkedBatch(x, y, 'trainOnBatch');
       const seed = globalRandom().integer(0x7fffffff);
-      const metrics = await this.requireNetwork().trainBatch(batch, seed).catch((e) => { throw toRnnError(e); });
+      const metrics = await this.batchRunner(true).trainBatch(batch, seed);
+      return batchLogs(metrics, compiled.outputs, batch.batch);
+    });
+  }
+
+  /**
+   * Loss and metrics of one batch without updating the weights (Keras `test_on_batch`); a stateful model's batch is
+   * exactly B samples and starts from (and keeps) its states.
+   */
+  async testOnBatch(x: ModelData, y: ModelData): Promise<Record<string, number>> {
+    return this.runTask('test', async () => {
+      const { compiled, batch } = await this.checkedBatch(x, y, 'testOnBatch');
+      const metrics = await this.batchRunner(true).evaluateBatch(batch);
       return batchLogs(metrics, compiled.outputs, batch.batch);
     });
   }
 
   /**
    * The loss on one batch and its gradient with respect to every weight (getWeights order), without updating
-   * anything; dropout is active, as in a training step. For checking models and for custom training schemes.
+   * anything; dropout is active, as in a training step. For checking models and for custom training schemes. A
+   * stateful model starts from its kept states and leaves them as they are.
    */
   async computeGradients(x: ModelData, y: ModelData, options: { seed?: number } = {}): Promise<{
     /** The batch loss (regularization included). */
@@ -316,9 +322,9 @@ export class Model {
     gradients: Tensor[];
   }> {
     return this.runTask('computeGradients', async () => {
-      const { batch } = await this.checkedBatch(x, y);
+      const { batch } = await this.checkedBatch(x, y, 'computeGradients');
       const seed = options.seed ?? globalRandom().integer(0x7fffffff);
-      const result = await this.requireNetwork().computeGradients(batch, seed).catch((e) => { throw toRnnError(e); });
+      const result = await this.batchRunner(false).computeGradients(batch, seed);
       const infos = this.weights.infos;
       return { loss: result.metrics.loss, gradients: this.weights.order().map((i) => new Tensor(result.gradients[i], infos[i].shape)) };
     });
@@ -329,15 +335,17 @@ export class Model {
    * minimised in one native call; the weights end at the best point found (rk.fineTune's linear probe).
    */
   async minimizeOnBatch(x: ModelData, y: ModelData, options: { maxIterations: number; gradientTolerance: number; valueTolerance: number }) {
+    if (this.statefulPlan) throw new RnnError('STATE', `Cannot minimize stateful model '${this.name}' over one batch (its states are network inputs the full-batch solver does not feed); build the same layers without stateful: true`);
     return this.runTask('minimize', async () => {
-      const { batch } = await this.checkedBatch(x, y);
+      const { batch } = await this.checkedBatch(x, y, 'minimize');
       return this.requireNetwork().minimize(batch, options).catch((e) => { throw toRnnError(e); });
     });
   }
 
-  private async checkedBatch(x: ModelData, y: ModelData): Promise<{ compiled: CompiledState; batch: NativeBatch }> {
+  private async checkedBatch(x: ModelData, y: ModelData, what: string): Promise<{ compiled: CompiledState; batch: NativeBatch }> {
     const compiled = this.requireCompiled();
     const data = await prepareModelData(this.dataSpec(compiled), x, y);
+    if (this.statefulPlan) checkStatefulSamples(this.statefulPlan, this.name, data.samples, what, true);
     return { compiled, batch: new Batcher(data.xs, data.ys).batch(null, 0, data.samples) };
   }
 
@@ -371,112 +379,15 @@ export class Model {
     return this.compiledState;
   }
 
-  /** Copies of every weight, layer by layer (order of first use), in Keras order within a layer. */
-  getWeights(): Tensor[] {
-    this.ensureIdle('read weights');
-    return this.readAllWeights();
-  }
-
-  /** Replaces every weight; shapes are checked first, and on any mismatch nothing changes. */
-  setWeights(weights: Tensor[]): void {
-    this.ensureIdle('set weights');
-    this.writeAllWeights(weights);
-  }
-
-  /** @internal getWeights without the busy check (callbacks between batches). */
-  readAllWeights(): Tensor[] {
-    this.requireNetwork();
-    return this.weights.readAll();
-  }
-
-  /** @internal One layer's weights without the busy check (loadWeights runs as a task). */
-  readLayerWeights(layer: Layer): Tensor[] {
-    this.requireNetwork();
-    return this.weights.readLayer(layer);
-  }
-
-  /** @internal setWeights without the busy check (callbacks between batches). */
-  writeAllWeights(weights: Tensor[]): void {
-    this.requireNetwork();
-    this.weights.writeAll(weights);
-  }
-
-  /** @internal LayerHost */
-  getLayerWeights(layer: Layer): Tensor[] {
-    this.ensureIdle('read weights');
-    return this.weights.readLayer(layer);
-  }
-
-  /** @internal LayerHost */
-  setLayerWeights(layer: Layer, weights: Tensor[]): void {
-    this.ensureIdle('set weights');
-    this.weights.writeLayer(layer, weights);
-  }
-
-  /** @internal LayerHost */
-  layerTrainableChanged(): void {
-    if (this.weights.network && !this.activeTask) this.applyTrainable();
-  }
-
   /** @internal What data for this model must look like (checked before any batch runs). */
   dataSpec(compiled?: CompiledState): DataSpec {
     return dataSpecOf(this.requireGraph(), compiled?.outputs.map((o) => o.loss));
-  }
-
-  /** @internal The native network (built), with every layer's latest weights in it. */
-  requireNetwork(): NativeNetwork {
-    if (this.disposed) throw this.disposedError('use it');
-    const network = this.weights.network;
-    if (!network) throw new RnnError('STATE', `Model '${this.name}' has no layers yet; add layers first`);
-    this.weights.claim();
-    return network;
   }
 
   /** @internal */
   requireCompiled(): CompiledState {
     if (!this.compiledState) throw new RnnError('STATE', `Model '${this.name}' is not compiled; call model.compile({ optimizer, loss }) first`);
     return this.compiledState;
-  }
-
-  /** @internal Native parameter indices of a layer. */
-  paramIndicesOf(layer: Layer): readonly number[] {
-    return this.weights.indicesOf(layer);
-  }
-
-  /** @internal The native parameters (name, shape, layer) of the network. */
-  get paramInfos(): readonly NativeParamInfo[] {
-    return this.weights.infos;
-  }
-
-  /** @internal Pushes each layer's trainable flag to the native parameters (done before every fit). */
-  applyTrainable(): void {
-    const network = this.requireNetwork();
-    for (const layer of this.layers) {
-      for (const index of this.weights.indicesOf(layer)) network.setTrainable(index, layer.trainable);
-    }
-  }
-
-  /** @internal Runs one task at a time: a second fit, or a weight change during fit, is a BUSY error. */
-  async runTask<T>(task: string, body: () => Promise<T>): Promise<T> {
-    this.ensureIdle(task);
-    this.activeTask = task;
-    try {
-      return await body();
-    } finally {
-      this.activeTask = undefined;
-    }
-  }
-
-  /** @internal Throws BUSY while a task runs, STATE after dispose. */
-  ensureIdle(what: string): void {
-    if (this.disposed && what !== 'dispose the model') throw this.disposedError(what);
-    if (this.activeTask) {
-      throw new RnnError('BUSY', `Cannot ${what} while ${this.activeTask} is running on model '${this.name}'; await it first`);
-    }
-  }
-
-  private disposedError(what: string): RnnError {
-    return new RnnError('STATE', `Cannot ${what}: model '${this.name}' was disposed (its native memory is freed)`);
   }
 
   private requireGraph(): Topology {

@@ -1,28 +1,13 @@
 /**
- * How a model with stateful recurrent layers runs predict: lib/streams/stateful.ts registers the runner (models do
- * not import the streams code at runtime, as with io's saver in model_io.ts).
+ * The kept states of a model's stateful recurrent layers: which layers keep states, and model.getStates / setStates
+ * (the batches that move them: lib/models/stateful_runner.ts).
  */
 import { RnnError } from '../errors';
 import type { Layer } from '../layers/layer';
-import type { Tensor } from '../tensor';
 import { describeValue } from '../validate';
-import type { Model } from './model';
 
-/** Runs predict through the state graph, keeping the stateful layers' states. @internal */
-export type StatefulPredict = (model: Model, x: unknown, batchSize?: number) => Promise<Tensor[]>;
-
-let runner: StatefulPredict | undefined;
-
-/** @internal */
-export function registerStatefulPredict(fn: StatefulPredict): void {
-  runner = fn;
-}
-
-/** @internal */
-export function statefulPredict(): StatefulPredict {
-  if (!runner) throw new RnnError('STATE', 'Stateful recurrent layers need the streams module; import rnnkit (lib/index) rather than lib/models alone');
-  return runner;
-}
+/** What the state helpers read of a model. @internal */
+type ModelLike = { readonly name: string; readonly layers: readonly Layer[] };
 
 /** True for a layer whose states carry over between batches. @internal */
 export function isStatefulLayer(layer: Layer): boolean {
@@ -32,7 +17,7 @@ export function isStatefulLayer(layer: Layer): boolean {
 type Keeper = Layer & { getStates(): Float32Array[] | undefined; resetStates(states?: Float32Array[]): void };
 
 /** The stateful layers of a model with their state-tensor count and units; STATE when there are none. */
-function statefulLayers(model: Model): { layer: Keeper; count: number; units: number }[] {
+function statefulLayers(model: ModelLike): { layer: Keeper; count: number; units: number }[] {
   const found = model.layers.filter((l) => isStatefulLayer(l)).map((layer) => {
     const inner = (layer as { layer?: { stateCount: number; units: number } }).layer;
     const own = layer as unknown as { stateCount: number; units: number };
@@ -42,14 +27,14 @@ function statefulLayers(model: Model): { layer: Keeper; count: number; units: nu
   return found;
 }
 
-function statefulBatch(model: Model): number {
+function statefulBatch(model: ModelLike): number {
   const batch = model.layers[0]?.batchSize;
   if (batch === undefined) throw new RnnError('ARGUMENT', `Expected batchInputShape on the first layer of stateful model '${model.name}'`);
   return batch;
 }
 
 /** model.getStates(): every stateful layer's kept states, zeros before the first predict. @internal */
-export function readStates(model: Model): Float32Array[] {
+export function readStates(model: ModelLike): Float32Array[] {
   const layers = statefulLayers(model);
   const batch = statefulBatch(model);
   return layers.flatMap(({ layer, count, units }) => layer.getStates()
@@ -57,7 +42,7 @@ export function readStates(model: Model): Float32Array[] {
 }
 
 /** model.setStates(): checks every array first, then writes them all. @internal */
-export function writeStates(model: Model, states: unknown): void {
+export function writeStates(model: ModelLike, states: unknown): void {
   const layers = statefulLayers(model);
   const expected = layers.reduce((n, l) => n + l.count, 0);
   if (!Array.isArray(states) || states.length !== expected) {

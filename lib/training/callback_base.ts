@@ -22,6 +22,11 @@ export interface CallbackModel {
   };
   /** Saves the model to `path` with model.save's options, every one honoured (needed by modelCheckpoint only). */
   save?(path: string, options?: SaveOptions): Promise<void>;
+  /**
+   * Zeros the kept states of the model's stateful layers before the next batch (Keras: `model.reset_states()` in
+   * `on_epoch_begin` when every epoch replays the same sequences); nothing for a model without stateful layers.
+   */
+  resetStates?(): void;
 }
 
 /** The parameters of a `fit()` call, given to callbacks before training starts. */

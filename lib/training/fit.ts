@@ -9,6 +9,7 @@ import { Tensor, TensorLike } from '../tensor';
 import { checkBoolean, checkInteger, checkKnownKeys, checkNumber, checkOneOf, invalid, optionsOrEmpty } from '../validate';
 import type { SaveOptions } from '../io';
 import type { Model } from '../models/model';
+import { checkStatefulSamples, statefulBatchSize } from '../models/stateful_runner';
 import type { Callback, CallbackModel } from './callback_base';
 import { CallbackList } from './callbacks';
 import { Batcher, DEFAULT_BATCH_SIZE } from './data';
@@ -22,9 +23,12 @@ import { progressLogger } from './progress';
 export interface FitOptions {
   /** Index one past the last epoch (Keras counts from 0, not from initialEpoch). Default 1. */
   epochs?: number;
-  /** Samples per training step. Default 32. */
+  /** Samples per training step. Default 32 (a stateful model: its batchInputShape[0], the only value it takes). */
   batchSize?: number;
-  /** Shuffle the training samples before every epoch. Default true. */
+  /**
+   * Shuffle the training samples before every epoch. Default true; false for a stateful model, for which true is an
+   * ARGUMENT error (each batch row continues the sequence of the same row of the previous batch; see Model.fit).
+   */
   shuffle?: boolean;
   /** Fraction of the samples, taken from the end before shuffling (Keras), held out for validation. Default 0. */
   validationSplit?: number;
@@ -85,6 +89,7 @@ function callbackView(model: Model): CallbackModel {
     get optimizer() { return model.optimizer; },
     // Every save option is passed on and validated by saveModel (a checkpoint once dropped includeOptimizer).
     save: (path: string, options?: SaveOptions) => model.saveBetweenBatches(path, options),
+    resetStates: () => model.resetStatesBetweenBatches(),
   };
 }
 
@@ -92,8 +97,13 @@ export async function fitLoop(model: Model, x: ModelData, y: ModelData, options:
   const opts = optionsOrEmpty(options, 'fit options');
   checkKnownKeys(opts, FIT_KEYS, 'fit options');
   const epochs = opts.epochs === undefined ? 1 : checkInteger(opts.epochs, 'epochs', { min: 0 });
-  const batchSize = opts.batchSize === undefined ? DEFAULT_BATCH_SIZE : checkInteger(opts.batchSize, 'batchSize', { min: 1 });
-  const shuffle = opts.shuffle === undefined ? true : checkBoolean(opts.shuffle, 'shuffle');
+  const stateful = model.stateful;
+  const batchSize = stateful ? statefulBatchSize(stateful, model.name, opts.batchSize, 'fit')
+    : opts.batchSize === undefined ? DEFAULT_BATCH_SIZE : checkInteger(opts.batchSize, 'batchSize', { min: 1 });
+  const shuffle = opts.shuffle === undefined ? !stateful : checkBoolean(opts.shuffle, 'shuffle');
+  if (stateful && shuffle) {
+    throw new RnnError('ARGUMENT', `Expected shuffle false (the default) for stateful model '${model.name}' but received true: each batch row continues the sequence of the same row of the previous batch, so shuffling would start samples from another sequence's state`);
+  }
   const validationSplit = opts.validationSplit === undefined ? 0 : checkNumber(opts.validationSplit, 'validationSplit', { min: 0, max: 0.999 });
   const initialEpoch = opts.initialEpoch === undefined ? 0 : checkInteger(opts.initialEpoch, 'initialEpoch', { min: 0 });
   const verbose = opts.verbose === undefined ? 1 : checkInteger(opts.verbose, 'verbose', { min: 0, max: 1 });
@@ -123,6 +133,10 @@ export async function fitLoop(model: Model, x: ModelData, y: ModelData, options:
     validation = sliceData(train, trainCount, total);
     train = sliceData(train, 0, trainCount);
   }
+  if (stateful) {
+    checkStatefulSamples(stateful, model.name, train.samples, 'fit');
+    if (validation) checkStatefulSamples(stateful, model.name, validation.samples, opts.validationData !== undefined ? 'validationData' : 'the validationSplit part');
+  }
 
   const callbackList = new CallbackList(opts.callbacks ?? []);
   if (verbose === 1) callbackList.append(progressLogger());
@@ -135,7 +149,8 @@ export async function fitLoop(model: Model, x: ModelData, y: ModelData, options:
     metrics: validation ? [...metricNames, ...metricNames.map((m) => `val_${m}`)] : metricNames,
   });
 
-  const network = model.requireNetwork();
+  // A stateful model's runner keeps the states after every step (the weights moved too).
+  const network = model.batchRunner(true);
   model.applyTrainable();
   model.stopTraining = false;
   const history = new History();

@@ -331,7 +331,10 @@ ops::LossConfig toLossConfig(Napi::Env env, const Napi::Object& object) {
       {"meanAbsoluteError", kernels::Loss::MeanAbsoluteError},
       {"huber", kernels::Loss::Huber}};
   ops::LossConfig config;
-  config.loss = lookup(env, losses, getString(object, "loss", "", "compile"), "loss");
+  const std::string name = getString(object, "loss", "", "compile");
+  // 'none': an output that only reports its values (ops::LossConfig::none).
+  config.none = name == "none";
+  if (!config.none) config.loss = lookup(env, losses, name, "loss");
   config.huberDelta = getNumber(object, "huberDelta", 1.0, "compile");
   config.weight = getNumber(object, "weight", 1.0, "compile");
   if (config.weight < 0) fail(env, "ARGUMENT", "Expected a loss weight >= 0 but received " + std::to_string(config.weight));
@@ -385,6 +388,9 @@ Napi::Object metricsToObject(Napi::Env env, const ops::NetworkMetrics& metrics) 
   Napi::Array outputs = Napi::Array::New(env, metrics.outputs.size());
   for (size_t k = 0; k < metrics.outputs.size(); ++k) outputs.Set(k, outputMetricsToObject(env, metrics.outputs[k]));
   object.Set("outputs", outputs);
+  Napi::Array values = Napi::Array::New(env, metrics.values.size());
+  for (size_t k = 0; k < metrics.values.size(); ++k) values.Set(k, toFloat32Array(env, metrics.values[k].data(), metrics.values[k].size()));
+  object.Set("values", values);
   return object;
 }
 

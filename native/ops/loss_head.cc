@@ -7,6 +7,7 @@
 namespace rnnkit::ops {
 
 int64_t LossHead::targetsPerSample(const Shape& outputShape) const {
+  if (config_.none) return 0;
   const int64_t size = shapeSize(outputShape);
   return sparse() ? size / outputShape.back() : size;
 }

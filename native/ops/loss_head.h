@@ -24,6 +24,9 @@ struct LossConfig {
   Loss loss = Loss::CategoricalCrossentropy;
   double huberDelta = 1.0;
   double weight = 1.0;  // of this output's loss in the total loss (Keras lossWeights)
+  // An output without a loss (JS loss 'none'): it takes no targets, sends no gradient back, and a train or evaluate
+  // step returns its values (NetworkMetrics::values), e.g. the final states of a stateful model's recurrent layers.
+  bool none = false;
 };
 
 struct BatchMetrics {
@@ -38,7 +41,7 @@ struct BatchMetrics {
 class LossHead {
  public:
   explicit LossHead(const LossConfig& config) : config_(config) {}
-  bool sparse() const { return config_.loss == Loss::SparseCategoricalCrossentropy; }
+  bool sparse() const { return !config_.none && config_.loss == Loss::SparseCategoricalCrossentropy; }
   // Number of target values one sample needs for a per-sample output shape.
   int64_t targetsPerSample(const Shape& outputShape) const;
   // Rows of `output` that count (all rows unless masked).

@@ -206,7 +206,24 @@ NetworkMetrics Network::runBatch(const NetworkBatch& batch, uint32_t seed, bool 
     }
   }
   const ForwardMode mode{training, backpropagate};
-  auto forward = [&](size_t k) { forwardShard(k, batch, slices[k], mode, seed + 0x9E3779B9u * k); };
+  // The outputs without a loss are copied out right after each shard's forward, before backward reuses anything.
+  std::vector<size_t> unlossed;
+  for (size_t o = 0; o < outputs; ++o) {
+    if (lossConfigs_[o].none) unlossed.push_back(o);
+  }
+  NetworkMetrics total;
+  total.values.resize(unlossed.size());
+  for (size_t v = 0; v < unlossed.size(); ++v) {
+    total.values[v].resize(batch.batch * shapeSize(shapes[plan_.outputs[unlossed[v]]]));
+  }
+  auto forward = [&](size_t k) {
+    forwardShard(k, batch, slices[k], mode, seed + 0x9E3779B9u * k);
+    for (size_t v = 0; v < unlossed.size(); ++v) {
+      const Activations<float>& out = shards_[k]->output(unlossed[v]);
+      const int64_t size = shapeSize(out.shape);
+      std::memcpy(total.values[v].data() + slices[k].start * size, out.data, sizeof(float) * slices[k].count * size);
+    }
+  };
   std::vector<double> denominators(outputs, 0.0);
   auto lossAndBackward = [&](size_t k) {
     shards_[k]->lossAndBackward(losses_[k], lossConfigs_, targets[k],
@@ -233,7 +250,6 @@ NetworkMetrics Network::runBatch(const NetworkBatch& batch, uint32_t seed, bool 
     }
     runShards(slices.size(), lossAndBackward);
   }
-  NetworkMetrics total;
   total.outputs.resize(outputs);
   for (size_t k = 0; k < slices.size(); ++k) {
     for (size_t o = 0; o < outputs; ++o) {

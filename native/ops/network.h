@@ -79,6 +79,8 @@ struct NetworkBatch {
 struct NetworkMetrics {
   double loss = 0;
   std::vector<BatchMetrics> outputs;
+  // Per output compiled without a loss (LossConfig::none), in output order: its values [batch, ...concrete shape].
+  std::vector<std::vector<float>> values;
 };
 
 class Network {

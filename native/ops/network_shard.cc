@@ -55,6 +55,13 @@ void NetworkShard::lossAndBackward(std::vector<LossHead>& losses, const std::vec
                                    const std::vector<double>& denominators, bool backpropagate,
                                    std::vector<BatchMetrics>& metrics) {
   for (size_t k = 0; k < losses.size(); ++k) {
+    if (configs[k].none) {
+      // No loss: no metrics, and backward starts from the other outputs only.
+      metrics[k] = BatchMetrics{};
+      seeds_[k] = nullptr;
+      logits_[k] = 0;
+      continue;
+    }
     const Activations<float>& out = runner_.output(k);
     DenseLayer<float>* dense = runner_.fusable(k);
     const Activation activation = dense ? dense->activation() : Activation::Linear;

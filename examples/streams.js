@@ -16,8 +16,8 @@
  *    streamed answer at every frame against model.predict on the whole clips (they must agree).
  *
  * Usage:  node examples/streams.js [--quick] [--threads n]
- *   --quick: LSTM 64, 12 epochs, up to 64 streams (under a minute once the clips are cached);
- *   default: LSTM 128, 30 epochs, up to 1,024 streams (a few minutes).
+ *   --quick: up to 256 streams, 4 words each (seconds once the clips are cached);
+ *   default: up to 1,024 streams, 8 words each, one by one up to 64 (under a minute). LSTM 64, 30 epochs in both.
  * Needs espeak-ng and sox (apt-get install espeak-ng sox); the first run synthesises 1,280 clips (about two minutes
  * on 2 cores) and caches their features in examples/generated/, shared with examples/speech-transfer.js.
  * Run `npm run build` first: the example loads the package the way a user would.
@@ -27,7 +27,7 @@ const { loadClipSets, sourceDigitClips, splitSourceByVoice, FRAMES } = require('
 
 const SIZES = {
   quick: { units: 64, epochs: 30, streams: [1, 8, 64, 256], wordsPerStream: 4, oneByOneUpTo: 8 },
-  full: { units: 128, epochs: 60, streams: [1, 8, 64, 256, 1024], wordsPerStream: 8, oneByOneUpTo: 64 },
+  full: { units: 64, epochs: 30, streams: [1, 8, 64, 256, 1024], wordsPerStream: 8, oneByOneUpTo: 64 },
 };
 const BANDS = 24;
 const CHECKPOINTS = [8, 16, 24, 32];

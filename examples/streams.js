@@ -124,7 +124,7 @@ async function main() {
 
   // How early the words are recognised, over every word the widest run played.
   const accuracyAt = (t) => widest.heard.filter((h) => h.guesses[t - 1] === h.label).length / widest.heard.length;
-  console.log(`\nRecognised while spoken (${widest.heard.length} words by held-out voices): ` +
+  console.log(`\nRecognised while spoken (${widest.heard.length} plays of the ${test.x.shape[0]} clips by held-out voices): ` +
     CHECKPOINTS.map((t) => `after ${t} frames ${(100 * accuracyAt(t)).toFixed(1)}%`).join(', '));
   // Frame by frame through the pool must answer as predict on the whole clip does at the same frame.
   const whole = (await model.predict(test.x, { batchSize: 160 })).data;

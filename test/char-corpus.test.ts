@@ -1,6 +1,6 @@
 /**
  * The corpus module of the text-generation demo (examples/data/char-corpus.js), and the demo end to end at its
- * `--smoke` size on a corpus every checkout has (lib/streams); `--quick` (about 20 s) and the default run by hand.
+ * `--smoke` size on a corpus every checkout has (lib/streams); `--quick` (about 30 s) and the default run by hand.
  * - Cleaning: lower case, fortunes' '%' separators dropped, non-ASCII dropped, runs of blank lines collapsed.
  * - A missing default corpus is an error naming the package to install and the --corpus option.
  * - Windows: one-hot rows, and the target at t is the character at t + 1; seeded draws repeat.

@@ -1,11 +1,10 @@
 /**
- * The corpus module of the text-generation demo (examples/data/char-corpus.js), and the demo end to end at its
- * `--smoke` size on a corpus every checkout has (lib/streams); `--quick` (about 30 s) and the default run by hand.
+ * The corpus module of the text-generation demo (examples/data/char-corpus.js); the demo itself runs at its `--smoke`
+ * size in test/stream-examples.test.ts, `--quick` (about 30 s) and the default by hand (README).
  * - Cleaning: lower case, fortunes' '%' separators dropped, non-ASCII dropped, runs of blank lines collapsed.
  * - A missing default corpus is an error naming the package to install and the --corpus option.
  * - Windows: one-hot rows, and the target at t is the character at t + 1; seeded draws repeat.
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -57,18 +56,4 @@ describe('char corpus', () => {
     expect(Array.from(corpus.windows(text, vocab, 5, 7, new rk.Random(3)).y.data)).toEqual(Array.from(y.data));
     expect(Array.from(corpus.oneHot('he', vocab))).toEqual(Array.from({ length: 2 * V }, (_, k) => (k === vocab.index.get('h') || k === V + vocab.index.get('e')! ? 1 : 0)));
   });
-});
-
-describe('examples/char-lstm.js --smoke', () => {
-  test('trains, then generates for 6 streams whose steps share the native calls', () => {
-    const root = path.join(__dirname, '..');
-    const run = spawnSync(process.execPath, ['examples/char-lstm.js', '--smoke', '--corpus', 'lib/streams'], { cwd: root, encoding: 'utf8', timeout: 60000 });
-    expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/round +2\/2: train loss [\d.]+, held-out loss [\d.]+/);
-    expect(run.stdout.match(/^--- temperature /gm)).toHaveLength(6);
-    // 8 characters after the prime: 9 native calls whatever the number of streams, 6 streams in each.
-    expect(run.stdout).toMatch(/^ +1 +\d+ +9 +1\.0 /m);
-    expect(run.stdout).toMatch(/^ +6 +\d+ +9 +6\.0 /m);
-  }, 70000);
 });

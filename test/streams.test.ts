@@ -97,7 +97,8 @@ describe('stream pool', () => {
     const pool = rk.streams(model);
     const seq = sequence(new rk.Random(3), 6);
     const first = (await pool.step('a', seq.slice(0, 2))) as rk.Tensor;
-    const second = (await pool.step('a', seq.slice(2))) as rk.Tensor;
+    // The object form keyed by the input's name works for a single-input model too.
+    const second = (await pool.step('a', { [model.inputNames[0]]: seq.slice(2) })) as rk.Tensor;
     expect(first.shape).toEqual([2, 2]);
     expect(second.shape).toEqual([4, 2]);
     expectClose([...first.data, ...second.data], await predictPrefix(model, seq, 6));
@@ -150,6 +151,7 @@ describe('stream pool', () => {
     await expect(pool.step('other', [[1, 2, 3], [1, 2]])).rejects.toMatchObject({ code: 'SHAPE' });
     await expect(pool.step('good', [NaN, 0, 0])).rejects.toMatchObject({ code: 'NOT_FINITE' });
     await expect(pool.step({} as unknown as string, seq[0])).rejects.toMatchObject({ code: 'ARGUMENT' });
+    await expect(pool.step('good', { wrongName: seq[2] })).rejects.toMatchObject({ code: 'ARGUMENT', message: expect.stringContaining("key 'wrongName'") });
     await expect(pool.setState('good', new Float32Array(3))).rejects.toMatchObject({ code: 'SHAPE' });
     expect(Array.from(pool.getState('good'))).toEqual(Array.from(before));
     await pool.step('ending', seq[0]);

@@ -1,9 +1,9 @@
 /**
  * What `pool.step` accepts, turned into the flat float32 rows the pool batches: one step `[F]` or a chunk `[t, F]` per
  * model input (nested arrays, a Float32Array of t*F values, or a Tensor). A model with several inputs takes an array
- * with one entry per input (model input order) or an object keyed by input name; every input's chunk has the same
- * number of steps t. Everything is checked and copied before the pool queues anything, so a refused step changes no
- * stream.
+ * with one entry per input (model input order); any model takes an object keyed by input name. Every input's chunk
+ * has the same number of steps t. Everything is checked and copied before the pool queues anything, so a refused
+ * step changes no stream.
  */
 import { RnnError } from '../errors';
 import { Tensor } from '../tensor';
@@ -14,7 +14,7 @@ export type StreamInput = Tensor | number[] | number[][] | Float32Array;
 
 /**
  * What pool.step takes: a StreamInput for a model with one input; for several inputs an array of StreamInputs in
- * model input order, or an object keyed by input name.
+ * model input order; for any model an object keyed by input name.
  */
 export type StreamStep = StreamInput | StreamInput[] | { [inputName: string]: StreamInput };
 
@@ -80,7 +80,7 @@ function perInput(x: unknown, names: readonly string[]): unknown[] {
  * @internal
  */
 export function stepValues(x: unknown, features: readonly number[], names: readonly string[]): StepValues {
-  if (features.length === 1) {
+  if (features.length === 1 && !isPlainObject(x)) {
     const values = chunkValues(x, features[0], '');
     return { values: [values], steps: values.length / features[0] };
   }

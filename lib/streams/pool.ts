@@ -118,8 +118,8 @@ export class StreamPool {
    * Runs one step `[F]` or a chunk `[t, F]` of stream `id` (a new id starts from a zero state) and resolves to the
    * model's output after it: `[...outputShape]`, or `[t, ...]` per step when the model returns sequences (an
    * array of tensors for a model with several outputs). Steps of one stream run in the order they are given.
-   * A model with several inputs takes `[x0, x1, ...]` in model input order or `{ [inputName]: x }`, each a step or
-   * a chunk of that input, all with the same number of steps.
+   * A model with several inputs takes `[x0, x1, ...]` in model input order or `{ [inputName]: x }` (any model takes
+   * the object form), each a step or a chunk of that input, all with the same number of steps.
    */
   step(id: string | number, x: StreamStep): Promise<Tensor | Tensor[]> {
     let stream: Stream;

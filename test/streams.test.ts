@@ -1,7 +1,8 @@
 /**
  * The stream pool: random interleavings and chunk sizes of many streams give, after every chunk, exactly the
  * output of predicting that stream's whole prefix alone; batching really happens (fewer native calls than steps);
- * state export/import resumes exactly; eviction; typed errors that leave other streams intact; rk.sample.
+ * state export/import resumes exactly; eviction; typed errors that leave other streams intact; models with two
+ * sequence inputs (a chunk per input, as an array or keyed by name); rk.sample.
  */
 import * as rk from '../lib';
 
@@ -30,6 +31,21 @@ function makeModel(kind: string, returnSequences = false): rk.Model {
       ...(returnSequences ? [rk.layers.timeDistributed({ layer: rk.layers.dense({ units: 2 }) })] : [rk.layers.dense({ units: 2 })]),
     ],
   });
+}
+
+function sequenceOf(rng: rk.Random, steps: number, features: number): number[][] {
+  return Array.from({ length: steps }, () => Array.from({ length: features }, () => rng.uniformRange(-1, 1)));
+}
+
+/** Two sequence inputs ('frames' [null, 3], 'speed' [null, 2]) joined per step, a GRU and an LSTM, a dense head. */
+function twoInputModel(): rk.Model {
+  rk.setSeed(17);
+  const frames = rk.input({ shape: [null, F], name: 'frames' });
+  const speed = rk.input({ shape: [null, 2], name: 'speed' });
+  const joined = rk.layers.concatenate().apply([frames, rk.layers.dense({ units: 2, activation: 'tanh' }).apply(speed) as rk.SymbolicTensor]);
+  const h = rk.layers.gru({ units: 4, returnSequences: true }).apply(joined);
+  const last = rk.layers.lstm({ units: 3 }).apply(h);
+  return rk.model({ inputs: [frames, speed], outputs: rk.layers.dense({ units: 2 }).apply(last) as rk.SymbolicTensor });
 }
 
 async function predictPrefix(model: rk.Model, seq: number[][], end: number): Promise<Float32Array> {
@@ -81,7 +97,8 @@ describe('stream pool', () => {
     const pool = rk.streams(model);
     const seq = sequence(new rk.Random(3), 6);
     const first = (await pool.step('a', seq.slice(0, 2))) as rk.Tensor;
-    const second = (await pool.step('a', seq.slice(2))) as rk.Tensor;
+    // The object form keyed by the input's name works for a single-input model too.
+    const second = (await pool.step('a', { [model.inputNames[0]]: seq.slice(2) })) as rk.Tensor;
     expect(first.shape).toEqual([2, 2]);
     expect(second.shape).toEqual([4, 2]);
     expectClose([...first.data, ...second.data], await predictPrefix(model, seq, 6));
@@ -134,6 +151,7 @@ describe('stream pool', () => {
     await expect(pool.step('other', [[1, 2, 3], [1, 2]])).rejects.toMatchObject({ code: 'SHAPE' });
     await expect(pool.step('good', [NaN, 0, 0])).rejects.toMatchObject({ code: 'NOT_FINITE' });
     await expect(pool.step({} as unknown as string, seq[0])).rejects.toMatchObject({ code: 'ARGUMENT' });
+    await expect(pool.step('good', { wrongName: seq[2] })).rejects.toMatchObject({ code: 'ARGUMENT', message: expect.stringContaining("key 'wrongName'") });
     await expect(pool.setState('good', new Float32Array(3))).rejects.toMatchObject({ code: 'SHAPE' });
     expect(Array.from(pool.getState('good'))).toEqual(Array.from(before));
     await pool.step('ending', seq[0]);
@@ -146,6 +164,77 @@ describe('stream pool', () => {
     await expect(pool.step('good', seq[0])).rejects.toMatchObject({ code: 'STATE', message: expect.stringContaining('closed') });
     expect(() => rk.streams(model, { maxBatch: 0 })).toThrow(expect.objectContaining({ code: 'ARGUMENT' }));
     expect(() => rk.streams(model, { bogus: 1 } as never)).toThrow(expect.objectContaining({ code: 'ARGUMENT' }));
+  });
+
+  it('batches every input of a two-input model: random interleavings equal per-stream predict', async () => {
+    const model = twoInputModel();
+    const pool = rk.streams(model, { maxBatch: 3 });
+    const rng = new rk.Random(21);
+    const streams = Array.from({ length: 6 }, () => {
+      const a = sequence(rng, 3 + rng.integer(6));
+      return { a, b: sequenceOf(rng, a.length, 2) };
+    });
+    const next = streams.map(() => 0);
+    const results: Array<Promise<[number, number, rk.Tensor]>> = [];
+    while (next.some((t, s) => t < streams[s].a.length)) {
+      const s = rng.integer(streams.length);
+      const from = next[s];
+      if (from >= streams[s].a.length) continue;
+      const to = Math.min(streams[s].a.length, from + 1 + rng.integer(3));
+      next[s] = to;
+      const { a, b } = streams[s];
+      // Alternate the two forms: an array in input order, an object keyed by input name; single steps as [F].
+      const x = to - from === 1 ? [a[from], b[from]] : { speed: b.slice(from, to), frames: a.slice(from, to) };
+      results.push(pool.step(s, x).then((out) => [s, to, out as rk.Tensor]));
+      if (rng.uniform() < 0.3) await new Promise((r) => setImmediate(r));
+    }
+    const done = await Promise.all(results);
+    expect(pool.stats().batches).toBeLessThan(done.length);
+    for (const [s, end, out] of done) {
+      const whole = await model.predict([rk.tensor([streams[s].a.slice(0, end)]), rk.tensor([streams[s].b.slice(0, end)])]);
+      expectClose(out.data, (whole as rk.Tensor).data);
+    }
+    await pool.close();
+  });
+
+  it('refuses a two-input step with the wrong inputs or feature counts, without touching other streams', async () => {
+    const model = twoInputModel();
+    const pool = rk.streams(model);
+    const rng = new rk.Random(23);
+    const a = sequence(rng, 4);
+    const b = sequenceOf(rng, 4, 2);
+    await pool.step('good', [a.slice(0, 2), b.slice(0, 2)]);
+    const before = pool.getState('good');
+    const refused: Array<[unknown, string, string]> = [
+      [[a[2]], 'ARGUMENT', 'each of the 2 model inputs'],
+      [[a[2], b[2], b[2]], 'ARGUMENT', 'array of 3'],
+      [{ frames: a[2] }, 'ARGUMENT', "'speed' but it is missing"],
+      [{ frames: a[2], speed: b[2], extra: b[2] }, 'ARGUMENT', "key 'extra'"],
+      [Float32Array.from(a[2]), 'ARGUMENT', 'keyed by those input names'],
+      [[a[2], [1, 2, 3]], 'SHAPE', "input 'speed'"],
+      [[[1, 2], b[2]], 'SHAPE', "input 'frames'"],
+      [[a.slice(2, 4), b.slice(2, 3)], 'SHAPE', 'same number of steps'],
+      [[a[2], [NaN, 0]], 'NOT_FINITE', "input 'speed'"],
+    ];
+    for (const [x, code, text] of refused) {
+      await expect(pool.step('good', x as rk.StreamStep)).rejects.toMatchObject({ code, message: expect.stringContaining(text) });
+      await expect(pool.step('fresh', x as rk.StreamStep)).rejects.toMatchObject({ code });
+    }
+    expect(pool.stats().streams).toBe(1);
+    expect(Array.from(pool.getState('good'))).toEqual(Array.from(before));
+    const out = (await pool.step('good', { frames: a.slice(2), speed: b.slice(2) })) as rk.Tensor;
+    const whole = await model.predict([rk.tensor([a]), rk.tensor([b])]);
+    expectClose(out.data, (whole as rk.Tensor).data);
+    await pool.close();
+  });
+
+  it('refuses a model with an input that is not a sequence', () => {
+    const frames = rk.input({ shape: [null, F], name: 'frames' });
+    const speaker = rk.input({ shape: [2], name: 'speaker' });
+    const h = rk.layers.lstm({ units: 3 }).apply(frames) as rk.SymbolicTensor;
+    const out = rk.layers.dense({ units: 2 }).apply(rk.layers.concatenate().apply([h, speaker])) as rk.SymbolicTensor;
+    const model = rk.model({ inputs: [frames, speaker], outputs: out });
+    expect(() => rk.streams(model)).toThrow(expect.objectContaining({ code: 'ARGUMENT', message: expect.stringContaining('sequences') }));
   });
 
   it('refuses a model without recurrent layers', () => {

@@ -4,12 +4,14 @@
  * (lib/streams/state_graph.ts). A stream's state is a row of a preallocated arena; a batch gathers the rows of its
  * streams into the state inputs and scatters the returned states back. Steps of one stream run in order. Chunks of
  * different lengths are grouped by length (one native call per length present), so no padding or mask is needed
- * and every result equals running the stream alone.
+ * and every result equals running the stream alone. A model with several sequence inputs takes one chunk per input
+ * (lib/streams/chunk.ts); each input's rows are batched the same way.
  */
 import { RnnError } from '../errors';
 import type { Model } from '../models/model';
 import { Tensor } from '../tensor';
 import { checkKnownKeys, checkNumber, checkInteger, describeValue, optionsOrEmpty } from '../validate';
+import { stepValues, StreamStep } from './chunk';
 import { LatencyRecorder } from './latency';
 import { StateGraph } from './state_graph';
 
@@ -41,11 +43,9 @@ export interface StreamPoolStats {
   streams: number;
 }
 
-/** A step or a chunk given to pool.step: [F], [t, F] (nested arrays or a Tensor), or t*F values. */
-export type StreamInput = Tensor | number[] | number[][] | Float32Array;
-
 interface Pending {
-  values: Float32Array;
+  /** One copied chunk per model input, [steps * F_i] each. */
+  values: Float32Array[];
   steps: number;
   started: number;
   resolve: (value: Tensor | Tensor[]) => void;
@@ -63,7 +63,9 @@ interface Stream {
 /** Many concurrent streams of one model; make one with `rk.streams(model, options)`. */
 export class StreamPool {
   private readonly graph: StateGraph;
-  private readonly features: number;
+  /** Features per model input. */
+  private readonly features: number[];
+  private readonly inputNames: string[];
   private readonly maxBatch: number;
   private readonly maxDelayMs: number;
   private readonly idleMs: number;
@@ -93,11 +95,12 @@ export class StreamPool {
     const capacity = o.capacity === undefined ? 1024 : checkInteger(o.capacity, 'capacity', { min: 1 });
     this.graph = new StateGraph(model);
     const shapes = this.graph.inputShapes;
-    if (shapes.length !== 1 || shapes[0].length !== 2) {
+    if (shapes.some((s) => s.length !== 2)) {
       this.graph.dispose();
-      throw new RnnError('ARGUMENT', `Expected a model with one sequence input [null, F] for a stream pool but model '${model.name}' has inputs ${JSON.stringify(shapes.map((s) => s.map((d) => (d < 0 ? null : d))))}`);
+      throw new RnnError('ARGUMENT', `Expected a model whose inputs are all sequences [null, F] for a stream pool but model '${model.name}' has inputs ${JSON.stringify(shapes.map((s) => s.map((d) => (d < 0 ? null : d))))}`);
     }
-    this.features = shapes[0][1];
+    this.features = shapes.map((s) => s[1]);
+    this.inputNames = model.inputNames;
     this.arena = new Float32Array(capacity * this.graph.stateSize);
     this.rows = new Int32Array(this.maxBatch);
     if (Number.isFinite(this.idleMs)) {
@@ -115,19 +118,21 @@ export class StreamPool {
    * Runs one step `[F]` or a chunk `[t, F]` of stream `id` (a new id starts from a zero state) and resolves to the
    * model's output after it: `[...outputShape]`, or `[t, ...]` per step when the model returns sequences (an
    * array of tensors for a model with several outputs). Steps of one stream run in the order they are given.
+   * A model with several inputs takes `[x0, x1, ...]` in model input order or `{ [inputName]: x }` (any model takes
+   * the object form), each a step or a chunk of that input, all with the same number of steps.
    */
-  step(id: string | number, x: StreamInput): Promise<Tensor | Tensor[]> {
+  step(id: string | number, x: StreamStep): Promise<Tensor | Tensor[]> {
     let stream: Stream;
-    let values: Float32Array;
+    let chunk: ReturnType<typeof stepValues>;
     try {
       this.ensureOpen('step');
-      values = this.chunkValues(x);
+      chunk = stepValues(x, this.features, this.inputNames);
       stream = this.streamFor(id, true)!;
     } catch (error) {
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
-      stream.queue.push({ values, steps: values.length / this.features, started: performance.now(), resolve, reject });
+      stream.queue.push({ values: chunk.values, steps: chunk.steps, started: performance.now(), resolve, reject });
       stream.lastUsed = Date.now();
       if (stream.queue.length === 1 && !stream.running) this.ready.push(stream);
       this.schedule();
@@ -243,36 +248,6 @@ export class StreamPool {
     }
   }
 
-  private chunkValues(x: StreamInput): Float32Array {
-    const F = this.features;
-    let values: Float32Array;
-    if (x instanceof Tensor) {
-      const rank = x.shape.length;
-      if ((rank !== 1 && rank !== 2) || x.shape[rank - 1] !== F || (rank === 2 && x.shape[0] < 1)) {
-        throw new RnnError('SHAPE', `Expected a step [${F}] or a chunk [t, ${F}] but received a tensor [${x.shape.join(', ')}]`);
-      }
-      values = Float32Array.from(x.dataSync());
-    } else if (x instanceof Float32Array) {
-      if (x.length === 0 || x.length % F !== 0) throw new RnnError('SHAPE', `Expected a step of ${F} features (or t*${F} values) but received ${x.length} values`);
-      values = x.slice();
-    } else if (Array.isArray(x) && x.length > 0 && x.every((v) => typeof v === 'number')) {
-      if (x.length !== F) throw new RnnError('SHAPE', `Expected a step of ${F} features but received ${x.length}`);
-      values = Float32Array.from(x as number[]);
-    } else if (Array.isArray(x) && x.length > 0 && x.every((r) => Array.isArray(r))) {
-      values = new Float32Array(x.length * F);
-      (x as number[][]).forEach((row, t) => {
-        if (row.length !== F || !row.every((v) => typeof v === 'number')) throw new RnnError('SHAPE', `Expected step ${t} of the chunk to hold ${F} numbers but received ${describeValue(row)}`);
-        values.set(row, t * F);
-      });
-    } else {
-      throw new RnnError('ARGUMENT', `Expected a step [${F}] or a chunk [t, ${F}] (numbers, nested arrays, a Float32Array or a Tensor) but received ${describeValue(x)}`);
-    }
-    for (let i = 0; i < values.length; i++) {
-      if (!Number.isFinite(values[i])) throw new RnnError('NOT_FINITE', `Expected finite step values but value ${i} is ${values[i]}`);
-    }
-    return values;
-  }
-
   private schedule(): void {
     if (this.timer !== undefined || this.inFlight) return;
     const run = () => { this.timer = undefined; void this.flush(); };
@@ -301,19 +276,19 @@ export class StreamPool {
   }
 
   private async runBatch(batch: Stream[], steps: number): Promise<void> {
-    const F = this.features;
-    const x = new Float32Array(batch.length * steps * F);
+    // One [batch, steps, F_i] block per input, stream b's chunk at row b of each.
+    const xs = this.features.map((F) => new Float32Array(batch.length * steps * F));
     const items = batch.map((stream, b) => {
       stream.running = true;
       this.rows[b] = stream.row;
       const item = stream.queue.shift()!;
-      x.set(item.values, b * steps * F);
+      item.values.forEach((values, i) => xs[i].set(values, b * steps * this.features[i]));
       return item;
     });
     let result: Awaited<ReturnType<StateGraph['run']>> | undefined;
     let failure: unknown;
     try {
-      result = await this.graph.run(batch.length, [x], [[steps, F]], this.arena, this.rows);
+      result = await this.graph.run(batch.length, xs, this.features.map((F) => [steps, F]), this.arena, this.rows);
     } catch (error) {
       failure = error;
     }
@@ -353,7 +328,7 @@ export class StreamPool {
 
 /**
  * A pool of concurrent streams over `model` (every recurrent layer keeps one state per stream): see StreamPool.
- * The model needs one sequence input `[null, F]` (any fixed length is lifted: chunks have their own length).
+ * Every model input must be a sequence `[null, F]` (a fixed length is lifted: chunks have their own length).
  */
 export function streams(model: Model, options?: StreamPoolOptions): StreamPool {
   return new StreamPool(model, options);

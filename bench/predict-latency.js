@@ -4,14 +4,16 @@
  * Batch-1 (or batch-B) predict latency of the I1 model (W1: LSTM 128, T 28, F 28, dense 10 softmax) through the raw
  * binding, for one or two addons loaded side by side and timed in alternating rounds (order swapped every round), so
  * a busy machine slows both alike. Per addon and round: the wall-clock median of one awaited `predict` (the
- * worker-thread path), the process CPU time per call of the same calls (user + system, all threads), and the
- * wall-clock median of `predictSync` (the same work on the calling thread: what the thread hop and promise cost is
- * the difference). Prints, per addon, the median and min-max over rounds of each figure, and the load average.
+ * worker-thread path), the process CPU time per call of the same calls (user + system, all threads), the time the
+ * JavaScript thread was busy per call during them (event-loop utilization: what a predict takes from other JS work),
+ * and the wall-clock median of `predictSync` (the same work on the calling thread: what the thread hop and promise
+ * cost is the difference). Prints, per addon, the median and min-max over rounds of each figure, and the load average.
  *
  *   node bench/predict-latency.js <rnnkit.node> [other rnnkit.node] [--batch B] [--rounds R] [--calls N]
  */
 const path = require('path');
 const os = require('os');
+const { performance } = require('perf_hooks');
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -56,19 +58,19 @@ const median = (values) => {
 
 async function round(net, batch) {
   const wall = [], sync = [];
-  const start = process.cpuUsage();
+  const start = process.cpuUsage(), loop = performance.eventLoopUtilization();
   for (let i = 0; i < calls; i++) {
     const t0 = process.hrtime.bigint();
     await net.predict(batch);
     wall.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
-  const used = process.cpuUsage(start);
+  const used = process.cpuUsage(start), busy = performance.eventLoopUtilization(loop).active;
   for (let i = 0; i < calls; i++) {
     const t0 = process.hrtime.bigint();
     net.predictSync(batch);
     sync.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
-  return { wall: median(wall), cpu: (used.user + used.system) / 1e3 / calls, sync: median(sync) };
+  return { wall: median(wall), cpu: (used.user + used.system) / 1e3 / calls, jsBusy: busy / calls, sync: median(sync) };
 }
 
 async function main() {
@@ -81,7 +83,7 @@ async function main() {
     console.log(`max |output difference| between the addons: ${gap.toExponential(2)}`);
   }
   for (const net of nets) await round(net, batch);
-  const results = nets.map(() => ({ wall: [], cpu: [], sync: [] }));
+  const results = nets.map(() => ({ wall: [], cpu: [], jsBusy: [], sync: [] }));
   const load = os.loadavg();
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? nets.map((_, i) => i) : nets.map((_, i) => nets.length - 1 - i);
@@ -93,7 +95,8 @@ async function main() {
   const show = (values) => `${median(values).toFixed(4)} (${Math.min(...values).toFixed(4)}-${Math.max(...values).toFixed(4)})`;
   files.forEach((file, i) => {
     console.log(`${file}: batch ${B}, ms per call, median (min-max) of ${rounds} rounds x ${calls} calls`);
-    console.log(`  predict wall ${show(results[i].wall)}  cpu ${show(results[i].cpu)}  predictSync wall ${show(results[i].sync)}`);
+    console.log(`  predict wall ${show(results[i].wall)}  cpu ${show(results[i].cpu)}  JS thread busy ${show(results[i].jsBusy)}`);
+    console.log(`  predictSync wall ${show(results[i].sync)}`);
   });
   if (nets.length === 2) {
     const ratios = results[0].wall.map((w, r) => results[1].wall[r] / w);

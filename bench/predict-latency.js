@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * Batch-1 (or batch-B) predict latency of the I1 model (W1: LSTM 128, T 28, F 28, dense 10 softmax) through the raw
- * binding, for one or two addons loaded side by side and timed in alternating rounds (order swapped every round), so
+ * Batch-1 (or batch-B) predict latency of the I1 model (W1: LSTM 128, T 28, F 28, dense 10 softmax), or of another
+ * single-layer workload of the shared workloads file (--workload W4), through the raw binding, for one or two addons loaded side by side and timed in alternating rounds (order swapped every round), so
  * a busy machine slows both alike. Per addon and round: the wall-clock median of one awaited `predict` (the
  * worker-thread path), the process CPU time per call of the same calls (user + system, all threads), the time the
  * JavaScript thread was busy per call during them (event-loop utilization: what a predict takes from other JS work),
  * and the wall-clock median of `predictSync` (the same work on the calling thread: what the thread hop and promise
  * cost is the difference). Prints, per addon, the median and min-max over rounds of each figure, and the load average.
  *
- *   node bench/predict-latency.js <rnnkit.node> [other rnnkit.node] [--batch B] [--rounds R] [--calls N]
+ *   node bench/predict-latency.js <rnnkit.node> [other rnnkit.node] [--batch B] [--rounds R] [--calls N] [--workload I1]
  */
 const path = require('path');
 const os = require('os');
@@ -24,12 +24,17 @@ const option = (name, fallback) => {
   return value;
 };
 const B = option('--batch', 1), rounds = option('--rounds', 12), calls = option('--calls', 400);
+const workloadAt = args.indexOf('--workload');
+const workloadId = workloadAt < 0 ? 'I1' : args.splice(workloadAt, 2)[1];
+const workload = require('./workloads').loadWorkloads().find((w) => w.id === workloadId);
+if (!workload || workload.layers.length !== 1) throw new Error(`Expected a one-layer workload id for --workload but received '${workloadId}'`);
 const files = args;
 if (files.length < 1 || files.length > 2) {
   console.error('usage: node bench/predict-latency.js <rnnkit.node> [other rnnkit.node] [--batch B] [--rounds R] [--calls N]');
   process.exit(2);
 }
-const T = 28, F = 28, H = 128, C = 10;
+const { T, F, C } = workload, H = workload.layers[0].units;
+const cell = { rnn: 'simpleRNN' }[workload.layers[0].cell] ?? workload.layers[0].cell;
 
 function network(file) {
   const addon = require(path.resolve(file));
@@ -37,7 +42,7 @@ function network(file) {
   const net = new addon.Network({
     inputs: [{ name: 'x', shape: [T, F] }],
     layers: [
-      { kind: 'recurrent', name: 'lstm', cell: 'lstm', units: H, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true,
+      { kind: 'recurrent', name: 'rnn', cell, units: H, activation: 'tanh', recurrentActivation: 'sigmoid', useBias: true,
         resetAfter: true, returnSequences: false, goBackwards: false, bidirectional: false, mergeMode: 'concat', dropout: 0, recurrentDropout: 0 },
       { kind: 'dense', name: 'head', units: C, activation: 'softmax', useBias: true },
     ],
@@ -94,7 +99,7 @@ async function main() {
   }
   const show = (values) => `${median(values).toFixed(4)} (${Math.min(...values).toFixed(4)}-${Math.max(...values).toFixed(4)})`;
   files.forEach((file, i) => {
-    console.log(`${file}: batch ${B}, ms per call, median (min-max) of ${rounds} rounds x ${calls} calls`);
+    console.log(`${file}: ${workloadId} batch ${B}, ms per call, median (min-max) of ${rounds} rounds x ${calls} calls`);
     console.log(`  predict wall ${show(results[i].wall)}  cpu ${show(results[i].cpu)}  JS thread busy ${show(results[i].jsBusy)}`);
     console.log(`  predictSync wall ${show(results[i].sync)}`);
   });

@@ -55,7 +55,7 @@ class SimpleRnnCell final : public RecurrentCell<T> {
     checkInputs(kCell, shape, x, activeRows);
     const kernels::SimpleRnnParams<T> unpacked = unpack(params);
     const int64_t B = shape.batch, H = shape.hiddenSize;
-    if (B > 1) grow(stackedKernel_, (H + shape.inputSize) * H);
+    grow(stackedKernel_, (H + shape.inputSize) * H);  // one row: the projected inputs (kernels/simple_rnn.h)
     grow(inferenceRows_, 2 * B * kernels::inferenceRowStride(shape));
     hasForward_ = false;  // the tape no longer matches: states() and backward() need a forward() first
     kernels::simpleRnnInfer(shape, activation_, x, activeRows, unpacked, entryOrNull(initialStates, 0),

@@ -68,7 +68,9 @@ struct LstmBackwardScratch {
 // Caller-owned scratch for lstmInfer (the operand layout: kernels/stacked_steps.h).
 template <typename T>
 struct LstmInferenceScratch {
-  T* stackedKernel = nullptr;  // [H+F, 4H]: the recurrent kernel's rows, then the kernel's (batch > 1 only)
+  // [H+F, 4H]: the recurrent kernel's rows, then the kernel's; with one row (B == 1) instead b + x_s W for up to
+  // H+F steps at a time
+  T* stackedKernel = nullptr;
   T* rows = nullptr;           // [2, B, inferenceRowStride(shape)]: [h_{t-1} | x_t] of the current and next step
   T* z = nullptr;              // [B, 4H] one step's pre-activations
   T* c = nullptr;              // [B, H] the running cell state
@@ -88,13 +90,17 @@ void lstmForward(const RecurrentShape& shape, const LstmActivations& activations
 // per step over the stacked operands, z = b + [h_{t-1} | x_t] [U; W], where lstmForward rounds as
 // (b + x_t W) + h_{t-1} U. So results agree with lstmForward to float rounding, not bit for bit; in exchange there
 // is no [T, B, 4H] projection buffer, one product call per step instead of two, and no tape writes (I1 predict,
-// batch 256: +13-20% samples/s on one thread). With one row the products are GEMVs on W and U as given (no copy).
-// hSeq [T, B, H] receives h after each step (a row past its length: its held state), or nullptr; hFinal [B, H] the
-// h after the last step, or nullptr. `product`: the cell's packed-[U; W] storage, or nullptr for a temporary one.
+// batch 256: +13-20% samples/s on one thread). With one row a step is a GEMV on U as given (no copy), after one
+// product b + x W over the inputs of up to H+F steps: the GEMVs are bound by reading the weights from cache, and this
+// way W is read once per H+F steps instead of once per step (I1 batch 1: -15% kernel time).
+// hSeq [T, B, H] receives h after each step (a row past its length: its held state), or nullptr; hFinal and cFinal
+// [B, H] the h and c after the last step (a row past its length: its held state), or nullptr. `product`: the cell's
+// packed-[U; W] storage, or nullptr for a temporary one.
 template <typename T>
 void lstmInfer(const RecurrentShape& shape, const LstmActivations& activations, const T* x,
                const int32_t* activeRows, const LstmParams<T>& params, const T* h0, const T* c0,
-               const LstmInferenceScratch<T>& scratch, T* hSeq, T* hFinal, PackedProduct<T>* product = nullptr);
+               const LstmInferenceScratch<T>& scratch, T* hSeq, T* hFinal, T* cFinal,
+               PackedProduct<T>* product = nullptr);
 
 // Backward through the forward that filled `tape` (same shape, x, activeRows, params and dropout).
 // dhSeq [T, B, H] gradient reaching h_t from the outputs, or nullptr; dhFinal, dcFinal [B, H] or nullptr.

@@ -49,12 +49,25 @@ void simpleRnnInfer(const RecurrentShape& shape, Activation activation, const T*
   StackedSteps<T> steps(shape, H, {params.kernel, H, H}, {params.recurrentKernel, H, H}, h0, scratch.stackedKernel,
                         scratch.rows, product ? *product : temporary);
   const int64_t stride = steps.stride();
+  const int64_t projectedSteps = H + shape.inputSize;  // one row: b + x_s W of this many steps at a time (lstmInfer)
   for (int64_t s = 0; s < shape.steps; ++s) {
     const int64_t active = activeAt(activeRows, s, B);
     // The pre-activation of each active row builds up in its h slot of the next step's rows.
     T* out = steps.out(s);
-    fillRows(params.bias, H, active, out, stride);
-    steps.multiplyAdd(x, s, active, out, stride);
+    if (B == 1) {
+      if (s % projectedSteps == 0) {
+        projectInputs(x + s * shape.inputSize, std::min(projectedSteps, shape.steps - s), shape.inputSize,
+                      params.kernel, H, params.bias, scratch.stackedKernel);
+      }
+      if (active == 1) {
+        const T* projected = scratch.stackedKernel + (s % projectedSteps) * H;
+        std::copy(projected, projected + H, out);
+        steps.recurrentMultiplyAdd(s, out);
+      }
+    } else {
+      fillRows(params.bias, H, active, out, stride);
+      steps.multiplyAdd(x, s, active, out, stride);
+    }
     for (int64_t r = 0; r < active; ++r) activateInPlace(activation, out + r * stride, H);
     steps.finishStep(s, active, hSeq);
   }

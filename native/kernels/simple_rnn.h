@@ -52,13 +52,15 @@ void simpleRnnForward(const RecurrentShape& shape, Activation activation, const 
 // Caller-owned scratch for simpleRnnInfer (the operand layout: kernels/stacked_steps.h).
 template <typename T>
 struct SimpleRnnInferenceScratch {
-  T* stackedKernel = nullptr;  // [H+F, H]: the recurrent kernel's rows, then the kernel's (batch > 1 only)
+  // [H+F, H]: the recurrent kernel's rows, then the kernel's; with one row instead b + x_s W for up to H+F steps
+  T* stackedKernel = nullptr;
   T* rows = nullptr;           // [2, B, inferenceRowStride(shape)]: [h_{t-1} | x_t] of the current and next step
 };
 
 // Forward for inference (predict, evaluate), as lstmInfer (kernels/lstm.h): h_t = act(b + [h_{t-1} | x_t] [U; W]),
 // one product per step written straight into the next step's rows, no states buffer. Agrees with simpleRnnForward,
-// which rounds as (b + x_t W) + h_{t-1} U, to float rounding. hSeq [T, B, H] receives h after each step (a row past
+// which rounds as (b + x_t W) + h_{t-1} U, to float rounding. With one row, as lstmInfer, the inputs of H+F steps are
+// projected in one product and a step's GEMV reads only U. hSeq [T, B, H] receives h after each step (a row past
 // its length: its held state), or nullptr; hFinal [B, H] the final h, or nullptr.
 template <typename T>
 void simpleRnnInfer(const RecurrentShape& shape, Activation activation, const T* x, const int32_t* activeRows,

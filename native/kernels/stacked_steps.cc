@@ -69,6 +69,12 @@ void StackedSteps<T>::multiplyAdd(const T* x, int64_t s, int64_t active, T* z, i
 }
 
 template <typename T>
+void StackedSteps<T>::recurrentMultiplyAdd(int64_t s, T* z) const {
+  const int64_t H = shape_.hiddenSize;
+  MatrixMap<T>(z, 1, recurrentKernel_.width).noalias() += ConstMatrixMap<T>(in(s), 1, H) * columnsOf(recurrentKernel_, H);
+}
+
+template <typename T>
 void StackedSteps<T>::finishStep(int64_t s, int64_t active, T* hSeq) const {
   const int64_t B = shape_.batch, H = shape_.hiddenSize;
   const T* from = in(s);

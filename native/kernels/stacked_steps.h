@@ -45,6 +45,9 @@ class StackedSteps {
 
   // Copies x_s [B, F] of the active rows into in(s), then z [active, width] (leading dimension ldz) += in(s) [U; W].
   void multiplyAdd(const T* x, int64_t s, int64_t active, T* z, int64_t ldz);
+  // One row only (B == 1): z [recurrent width] += h_{t-1} U, for a caller that adds x_s W itself (lstmInfer projects
+  // the inputs of many steps in one product); x_s is not copied into in(s).
+  void recurrentMultiplyAdd(int64_t s, T* z) const;
   // After step s wrote the h of its active rows into out(s): the other rows keep their h, and hSeq [T, B, H] (or
   // nullptr) receives every row's h after step s.
   void finishStep(int64_t s, int64_t active, T* hSeq) const;

@@ -73,7 +73,7 @@ class GruCell final : public RecurrentCell<T> {
   }
 
   void infer(const RecurrentShape& shape, const T* x, const int32_t* activeRows, const T* const* params,
-             const T* const* initialStates, T* hSeq, T* hFinal) override {
+             const T* const* initialStates, T* hSeq, T* const* finalStates) override {
     checkCall(shape, x, params, activeRows);
     hasForward_ = false;  // the tape no longer matches: states() and backward() need a forward() first
     const int64_t B = shape.batch, H = shape.hiddenSize, stride = kernels::inferenceRowStride(shape);
@@ -84,7 +84,7 @@ class GruCell final : public RecurrentCell<T> {
                                                   inferenceRows_.data() + 2 * B * stride, z_.data(),
                                                   z_.data() + B * 3 * H};
     kernels::gruInfer<T>(shape, options_, x, activeRows, paramsOf(params), initialStates ? initialStates[0] : nullptr,
-                         scratch, hSeq, hFinal, inferenceProducts_);
+                         scratch, hSeq, entryOrNull(finalStates, 0), inferenceProducts_);
   }
 
   const T* states(int k) const override {

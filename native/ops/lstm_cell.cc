@@ -59,18 +59,19 @@ class LstmCell final : public RecurrentCell<T> {
   }
 
   void infer(const RecurrentShape& shape, const T* x, const int32_t* activeRows, const T* const* params,
-             const T* const* initialStates, T* hSeq, T* hFinal) override {
+             const T* const* initialStates, T* hSeq, T* const* finalStates) override {
     checkInputs(kCell, shape, x, activeRows);
     const kernels::LstmParams<T> unpacked = unpack(params);
     const int64_t B = shape.batch, H = shape.hiddenSize, width = kLstmGateCount * H;
-    if (B > 1) grow(stackedKernel_, (H + shape.inputSize) * width);
+    grow(stackedKernel_, (H + shape.inputSize) * width);  // one row: the projected inputs (kernels/lstm.h)
     grow(inferenceRows_, 2 * B * kernels::inferenceRowStride(shape));
     grow(z_, B * width);
     grow(c_, B * H);
     const kernels::LstmInferenceScratch<T> scratch{stackedKernel_.data(), inferenceRows_.data(), z_.data(), c_.data()};
     hasForward_ = false;  // the tape no longer matches: states() and backward() need a forward() first
     kernels::lstmInfer(shape, activations_, x, activeRows, unpacked, entryOrNull(initialStates, 0),
-                       entryOrNull(initialStates, 1), scratch, hSeq, hFinal, &stackedProduct_);
+                       entryOrNull(initialStates, 1), scratch, hSeq, entryOrNull(finalStates, 0),
+                       entryOrNull(finalStates, 1), &stackedProduct_);
   }
 
   const T* states(int k) const override {

@@ -57,10 +57,11 @@ class RecurrentCell {
 
   // Forward for inference: the same outputs as forward() at float precision, keeping nothing for backward (each cell
   // runs its stacked-operand kernel, kernels/stacked_steps.h). hSeq [T, B, H] receives h after each step (a row past
-  // its length: its held state), or nullptr; hFinal [B, H] the final h, or nullptr. backward() must not follow: it
-  // needs a forward(), and states() refuses until one has run.
+  // its length: its held state), or nullptr; finalStates[k] [B, H] (stateCount() entries, or finalStates nullptr)
+  // receives state k after the last step (0: h, LSTM 1: c), or nullptr for a state not wanted. backward() must not
+  // follow: it needs a forward(), and states() refuses until one has run.
   virtual void infer(const RecurrentShape& shape, const T* x, const int32_t* activeRows, const T* const* params,
-                     const T* const* initialStates, T* hSeq, T* hFinal) = 0;
+                     const T* const* initialStates, T* hSeq, T* const* finalStates) = 0;
 
   // State k after each step of the last forward: [T+1, B, H]. Valid until the next forward.
   virtual const T* states(int k) const = 0;

@@ -200,27 +200,33 @@ void RecurrentLayer<T>::runDirection(Direction& direction, const T* x) {
   for (int64_t k = 0; hasInitial_ && k < stateCount_; ++k) initial[k] = direction.initial[k].data();
 
   // The h of every row ([B, H] blocks in cell row order) after each step (hSteps + s * B * H; returnSequences only)
-  // and after the last step (hLast); rows past their length already hold their final state. Inference asks the cell
-  // for just the h the layer returns; recurrent dropout (training only) and a returned LSTM c (infer() gives h
-  // alone) take the forward path, whose tape holds every state.
+  // and every state after the last step (last[k]); rows past their length already hold their final state. Inference
+  // asks the cell for just the states the layer returns (h, and with returnState an LSTM's c); recurrent dropout
+  // (training only) takes the forward path.
   const int64_t stateSize = batch_ * hidden;
   const T* hSteps = nullptr;
-  const T* hLast = nullptr;
-  const bool needsTape = !direction.recurrentMask.empty() || (config_.returnState && stateCount_ > 1);
-  if (keptForBackward_ || needsTape) {
+  const T* last[2] = {nullptr, nullptr};
+  if (keptForBackward_ || !direction.recurrentMask.empty()) {
     direction.cell->forward(shape, direction.xCell.data(), plan_.activeRows(), params, initial,
                             direction.recurrentMask.empty() ? nullptr : direction.recurrentMask.data());
     hSteps = direction.cell->states(0) + stateSize;
-    hLast = direction.cell->states(0) + steps_ * stateSize;
+    for (int64_t k = 0; k < stateCount_; ++k) last[k] = direction.cell->states(static_cast<int>(k)) + steps_ * stateSize;
   } else {
     direction.hCell.resize((config_.returnSequences ? steps_ : 1) * stateSize);
     T* out = direction.hCell.data();
+    T* finals[2] = {config_.returnSequences ? nullptr : out, nullptr};
+    if (config_.returnState && stateCount_ > 1) {
+      direction.cCell.resize(stateSize);
+      finals[1] = direction.cCell.data();
+    }
     direction.cell->infer(shape, direction.xCell.data(), plan_.activeRows(), params, initial,
-                          config_.returnSequences ? out : nullptr, config_.returnSequences ? nullptr : out);
+                          config_.returnSequences ? out : nullptr, finals);
     hSteps = out;
-    hLast = config_.returnSequences ? out + (steps_ - 1) * stateSize : out;
+    last[0] = config_.returnSequences ? out + (steps_ - 1) * stateSize : out;
+    last[1] = finals[1];
   }
-  if (config_.returnState) keepFinalStates(direction, hLast);
+  const T* hLast = last[0];
+  if (config_.returnState) keepFinalStates(direction, last);
   if (config_.returnSequences) {
     direction.output.assign(batch_ * steps_ * hidden, T(0));
     for (int64_t b = 0; b < batch_; ++b) {
@@ -239,14 +245,13 @@ void RecurrentLayer<T>::runDirection(Direction& direction, const T* x) {
   }
 }
 
-// The returned states in sample order: h from hLast (cell rows), c (LSTM) from the forward tape's last entry.
+// The returned states in sample order, from the cell rows of each state after the last step.
 template <typename T>
-void RecurrentLayer<T>::keepFinalStates(Direction& direction, const T* hLast) {
+void RecurrentLayer<T>::keepFinalStates(Direction& direction, const T* const* lastStates) {
   const int64_t stateSize = batch_ * config_.units;
   for (int64_t k = 0; k < stateCount_; ++k) {
-    const T* cellRows = k == 0 ? hLast : direction.cell->states(static_cast<int>(k)) + steps_ * stateSize;
     direction.final[k].resize(stateSize);
-    cellRowsToSamples(plan_, config_.units, cellRows, direction.final[k].data());
+    cellRowsToSamples(plan_, config_.units, lastStates[k], direction.final[k].data());
   }
 }
 

@@ -60,6 +60,7 @@ class RecurrentLayer : public LayerOp<T> {
     size_t firstParam = 0;       // index of this direction's kernel in values_/grads_
     Workspace<T> xCell, dxCell;
     Workspace<T> hCell;    // inference: h after every step [T, B, H] (returnSequences) or the final h [B, H]
+    Workspace<T> cCell;    // inference with returnState, LSTM: the final c [B, H], cell row order
     Workspace<T> output;   // this direction's output, user layout [B, T, H] or [B, H]
     Workspace<T> dOutput;  // gradient of `output`
     Workspace<T> dCell;    // the same gradient in cell layout: dhSeq [T, B, H] or dFinal [B, H]
@@ -74,7 +75,8 @@ class RecurrentLayer : public LayerOp<T> {
   void checkInputShapes(const std::vector<Shape>& inputs) const;
   void drawRecurrentMask(Direction& direction, std::mt19937& rng);
   void runDirection(Direction& direction, const T* x);
-  void keepFinalStates(Direction& direction, const T* hLast);
+  // lastStates[k]: state k after the last step [B, H], cell row order.
+  void keepFinalStates(Direction& direction, const T* const* lastStates);
   void mergeOutputs();
   void splitOutputGradient(size_t index, const T* dOutput);
   void backwardDirection(size_t index, const T* dOutput, const std::vector<const T*>& dOutputs,

@@ -51,15 +51,16 @@ class SimpleRnnCell final : public RecurrentCell<T> {
   }
 
   void infer(const RecurrentShape& shape, const T* x, const int32_t* activeRows, const T* const* params,
-             const T* const* initialStates, T* hSeq, T* hFinal) override {
+             const T* const* initialStates, T* hSeq, T* const* finalStates) override {
     checkInputs(kCell, shape, x, activeRows);
     const kernels::SimpleRnnParams<T> unpacked = unpack(params);
     const int64_t B = shape.batch, H = shape.hiddenSize;
-    if (B > 1) grow(stackedKernel_, (H + shape.inputSize) * H);
+    grow(stackedKernel_, (H + shape.inputSize) * H);  // one row: the projected inputs (kernels/simple_rnn.h)
     grow(inferenceRows_, 2 * B * kernels::inferenceRowStride(shape));
     hasForward_ = false;  // the tape no longer matches: states() and backward() need a forward() first
     kernels::simpleRnnInfer(shape, activation_, x, activeRows, unpacked, entryOrNull(initialStates, 0),
-                            {stackedKernel_.data(), inferenceRows_.data()}, hSeq, hFinal, &stackedProduct_);
+                            {stackedKernel_.data(), inferenceRows_.data()}, hSeq, entryOrNull(finalStates, 0),
+                            &stackedProduct_);
   }
 
   const T* states(int k) const override {

@@ -291,7 +291,8 @@ RNNKIT_TEST("gru states() and backward() after infer() are refused") {
     const auto params = cells::pointers(in.params), initial = cells::pointers(in.initial);
     cell->forward(in.shape, in.x.data(), in.activeRowsOrNull(), params.data(), initial.data());
     std::vector<double> hFinal(in.shape.batch * in.shape.hiddenSize);
-    cell->infer(in.shape, in.x.data(), in.activeRowsOrNull(), params.data(), initial.data(), nullptr, hFinal.data());
+    double* finals[1] = {hFinal.data()};
+    cell->infer(in.shape, in.x.data(), in.activeRowsOrNull(), params.data(), initial.data(), nullptr, finals);
     expectInvalid("states after infer", [&] { cell->states(0); }, {"states()", "a completed forward pass"});
     std::vector<std::vector<double>> dParams;
     for (const auto& p : in.params) dParams.emplace_back(p.size());

@@ -198,7 +198,8 @@ RNNKIT_TEST("lstm states() and backward() after infer() are refused") {
   const auto params = pointers(in.params), initial = pointers(in.initial);
   cell->forward(in.shape, in.x.data(), in.activeRowsOrNull(), params.data(), initial.data());
   Vector hFinal(in.shape.batch * in.shape.hiddenSize);
-  cell->infer(in.shape, in.x.data(), in.activeRowsOrNull(), params.data(), initial.data(), nullptr, hFinal.data());
+  double* finals[2] = {hFinal.data(), nullptr};
+  cell->infer(in.shape, in.x.data(), in.activeRowsOrNull(), params.data(), initial.data(), nullptr, finals);
   expectStateError([&] { cell->states(0); }, "states() called before forward()");
   std::vector<Vector> dParams;
   for (const Vector& p : in.params) dParams.emplace_back(p.size());

@@ -154,16 +154,18 @@ export function toKeras3Functional(model: Model): Record<string, unknown> {
   const topology = model.topology!;
   const nodeIndex = layerCallIndices(topology.nodes);
   const history = (t: SymbolicTensor) => (t.node ? [t.node.layer.name, nodeIndex.get(t.node)!, t.outputIndex] : [t.name, 0, 0]);
+  // A stateful model's fixed batch size (on rnnkit's first layer) is every Input's batch_shape[0] in Keras.
+  const batch = topology.layers[0]?.batchSize ?? null;
   const inputEntry = (t: SymbolicTensor) => ({
     module: 'keras.layers', class_name: 'InputLayer',
-    config: { batch_shape: [null, ...publicShape(t.sampleShape)], dtype: t.dtype, sparse: false, name: t.name },
+    config: { batch_shape: [batch, ...publicShape(t.sampleShape)], dtype: t.dtype, sparse: false, name: t.name },
     registered_name: null, name: t.name, inbound_nodes: [],
   });
   const layerEntry = (layer: Layer) => {
     const nodes = topology.nodes.filter((n) => n.layer === layer);
     const first = nodes[0];
     const main = first.inputs.slice(0, first.inputs.length - first.initialStates);
-    const shapes = main.map((t) => [null, ...publicShape(t.sampleShape)]);
+    const shapes = main.map((t) => [batch, ...publicShape(t.sampleShape)]);
     const entry = toKeras3Layer(serializeLayer(layer), shapes[0]);
     if (shapes.length > 1) entry.build_config = { input_shape: shapes };
     return {

@@ -3,12 +3,14 @@
  * config (lib/models/model_config.ts), the one model factory.
  *
  * Keras 2 (`model_config` of a legacy .h5) lists each use of a layer as `[[layer, nodeIndex, tensorIndex, kwargs],
- * ...]`, with a recurrent layer's initial states folded into its inputs: the tfjs form, read by tfjs_graph.ts with
- * the Keras layer reader. Keras 3 (`config.json`, keras/src/models/functional.py get_config and
+ * ...]`, with a recurrent layer's initial states usually folded into its inputs: the tfjs form, read by
+ * tfjs_graph.ts with the Keras layer reader once the call keywords (kwargs, repeated on each entry) are taken out.
+ * Keras 3 (`config.json`, keras/src/models/functional.py get_config and
  * keras/src/ops/node.py) writes each use as `{ args, kwargs }`, each tensor as `{ class_name: '__keras_tensor__',
  * config: { shape, dtype, keras_history: [layer, nodeIndex, tensorIndex] } }`; a merge layer takes its inputs as
  * one list argument, a recurrent layer its states as the `initial_state` keyword. Those nodes are rewritten to the
  * list form (states after the input) before the same reader runs; any other argument or keyword is refused by path.
+ * A model used as a layer (nested) is inlined first (keras_nested.ts), as rnnkit inlines nested models.
  */
 import { RnnError } from '../../errors';
 import { serializeLayer } from '../../layers/registry';
@@ -37,24 +39,55 @@ function tensorRef(value: unknown, where: string, file: string): unknown[] {
 }
 
 /**
- * A Keras 3 node `{ args, kwargs }` as the list form: inputs first, then initial states. The attention call keywords
- * rnnkit keeps on the layer are collected in `call` (only for an attention layer).
+ * The call keywords of one node at `where`: `initial_state` tensors (returned, as `[layer, node, tensor, {}]`, to
+ * follow the inputs; `ref` reads one), the attention options rnnkit keeps on the layer (collected in `call`, only for
+ * an attention layer), and `training` / `mask` only where Keras computes the same at inference (false or null:
+ * training=True would run dropout in predict, a mask tensor would replace the layer's own). Anything else is refused
+ * by name.
  */
+function callKwargs(kwargs: unknown, where: string, file: string, ref: (value: unknown, at: string) => unknown[], call?: Record<string, unknown>): unknown[][] {
+  if (!isPlainObject(kwargs)) throw bad(file, where, 'an object', kwargs);
+  const states: unknown[][] = [];
+  for (const [key, value] of Object.entries(kwargs)) {
+    if (key === 'initial_state' && value !== null) {
+      const list = Array.isArray(value) && (Array.isArray(value[0]) || isPlainObject(value[0])) ? value : [value];
+      states.push(...list.map((t, k) => ref(t, `${where}.initial_state[${k}]`)));
+    } else if (call && Object.prototype.hasOwnProperty.call(ATTENTION_CALL_KEYS, key) && typeof value === 'boolean') {
+      call[key] = value;
+    } else if (key === 'training' && value === true) {
+      throw new RnnError('FORMAT', `${file}: ${where} has training=True, which makes Keras run the layer in training mode (dropout active) even in predict; rnnkit cannot import that call (save the model with the layer called without training=True)`);
+    } else if (!(key === 'training' && (value === null || value === false)) && !(key === 'mask' && value === null)) {
+      throw new RnnError('FORMAT', `${file}: ${where} has the call argument '${key}' (${describeValue(value)}), which rnnkit cannot import; it reads initial_state, training=False, and return_attention_scores / use_causal_mask of an attention layer`);
+    }
+  }
+  return states;
+}
+
+/** A Keras 3 node `{ args, kwargs }` as the list form: inputs first, then initial states. */
 function keras3Node(node: unknown, where: string, file: string, call?: Record<string, unknown>): unknown[][] {
   if (!isPlainObject(node) || !Array.isArray(node.args) || node.args.length !== 1) throw bad(file, where, '{ args: [inputs], kwargs } (one positional argument)', node);
   const [first] = node.args;
   const inputs = Array.isArray(first) ? first.map((t, k) => tensorRef(t, `${where}.args[0][${k}]`, file)) : [tensorRef(first, `${where}.args[0]`, file)];
-  const kwargs = node.kwargs ?? {};
-  if (!isPlainObject(kwargs)) throw bad(file, `${where}.kwargs`, 'an object', kwargs);
-  const states: unknown[][] = [];
-  for (const [key, value] of Object.entries(kwargs)) {
-    if (key === 'initial_state' && Array.isArray(value)) states.push(...value.map((t, k) => tensorRef(t, `${where}.kwargs.initial_state[${k}]`, file)));
-    else if (call && Object.prototype.hasOwnProperty.call(ATTENTION_CALL_KEYS, key) && typeof value === 'boolean') call[key] = value;
-    else if (!(key === 'training' && (value === null || value === false)) && !(key === 'mask' && value === null)) {
-      throw new RnnError('FORMAT', `${file}: ${where}.kwargs has the call argument '${key}' (${describeValue(value)}), which rnnkit cannot import; it reads initial_state, and return_attention_scores / use_causal_mask of an attention layer`);
-    }
-  }
-  return [...inputs, ...states];
+  return [...inputs, ...callKwargs(node.kwargs ?? {}, `${where}.kwargs`, file, (t, at) => tensorRef(t, at, file), call)];
+}
+
+/**
+ * A Keras 2 node `[[layer, node, tensor, kwargs], ...]` (tf.keras's Node.serialize repeats the call's keywords on
+ * every input entry, tensors in them as `[layer, node, tensor]`) as the list form with empty kwargs: inputs first,
+ * then initial states given as a keyword (tf.keras usually folds them into the inputs already).
+ */
+function keras2Node(node: unknown, where: string, file: string, call?: Record<string, unknown>): unknown[][] {
+  if (!Array.isArray(node) || node.length === 0 || !node.every(Array.isArray)) throw bad(file, where, 'a list of [layer, node, tensor, kwargs]', node);
+  const entries = node as unknown[][];
+  const kwargs = entries[0][3] ?? {};
+  entries.forEach((entry, k) => {
+    if (JSON.stringify(entry[3] ?? {}) !== JSON.stringify(kwargs)) throw bad(file, `${where}[${k}][3]`, `the call keywords of ${where}[0] (Keras repeats them on every input)`, entry[3]);
+  });
+  const ref = (t: unknown, at: string): unknown[] => {
+    if (!Array.isArray(t) || t.length < 3 || typeof t[0] !== 'string') throw bad(file, at, 'a tensor [layer, node, tensor]', t);
+    return [...t.slice(0, 3), {}];
+  };
+  return [...entries.map((e) => [...e.slice(0, 3), {}]), ...callKwargs(kwargs, `${where}[0][3]`, file, ref, call)];
 }
 
 /** A one-tensor reference written as `[name, node, tensor]` or a list of them (Keras 3 writes a single one bare). */
@@ -83,13 +116,14 @@ export function fromKerasFunctional(config: Record<string, unknown>, file: strin
       if (optional !== undefined && optional !== false) throw bad(file, `${where}.config.optional`, 'false', optional);
       return { ...entry, config: rest, inbound_nodes: [] };
     }
-    if (flavor === 'keras2' || !Array.isArray(entry.inbound_nodes)) return entry;
+    if (!Array.isArray(entry.inbound_nodes)) return entry;
+    const readNode = flavor === 'keras2' ? keras2Node : keras3Node;
     if (!ATTENTION_CLASSES.has(String(entry.class_name))) {
-      return { ...entry, inbound_nodes: entry.inbound_nodes.map((node, n) => keras3Node(node, `${where}.inbound_nodes[${n}]`, file)) };
+      return { ...entry, inbound_nodes: entry.inbound_nodes.map((node, n) => readNode(node, `${where}.inbound_nodes[${n}]`, file)) };
     }
     // rnnkit keeps the attention call options on the layer: every use must pass the same ones.
     const calls = entry.inbound_nodes.map(() => ({ return_attention_scores: false, use_causal_mask: false }) as Record<string, unknown>);
-    const nodes = entry.inbound_nodes.map((node, n) => keras3Node(node, `${where}.inbound_nodes[${n}]`, file, calls[n]));
+    const nodes = entry.inbound_nodes.map((node, n) => readNode(node, `${where}.inbound_nodes[${n}]`, file, calls[n]));
     const differs = calls.findIndex((c) => JSON.stringify(c) !== JSON.stringify(calls[0]));
     if (differs > 0) {
       throw new RnnError('FORMAT', `${file}: ${where}.inbound_nodes[${differs}] calls the layer with ${JSON.stringify(calls[differs])} but inbound_nodes[0] with ${JSON.stringify(calls[0])}; rnnkit's attention layers take these options once, for every use`);

@@ -7,6 +7,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { unzipSync, zipSync } from 'fflate';
 import * as rk from '../lib';
 import { readHdf5 } from '../lib/io/keras/hdf5';
 import { fromKerasFunctional } from '../lib/io/keras/keras_graph';
@@ -23,6 +24,24 @@ async function expectReference(model: rk.Model, c: { inputs: unknown[]; outputs:
   const out = await model.predict((inputs.length === 1 ? inputs[0] : inputs) as never);
   const ys = Array.isArray(out) ? out : [out];
   ys.forEach((y, k) => expect(maxAbsDiff(y.data, c.outputs[k].flat())).toBeLessThan(1e-5));
+}
+
+/** The config.json of a .keras fixture. */
+function configOfKeras(file: string): any {
+  return JSON.parse(Buffer.from(unzipSync(fs.readFileSync(path.join(DIR, file)))['config.json']).toString('utf8'));
+}
+
+/** Loads a copy of the fixture `file` with `config` as its config.json and hands the model to `check`. */
+async function loadEdited(file: string, config: unknown, check: (model: rk.Model) => Promise<void>): Promise<void> {
+  const entries = unzipSync(fs.readFileSync(path.join(DIR, file)));
+  const target = path.join(tmp, `edited-${Math.random().toString(36).slice(2)}.keras`);
+  fs.writeFileSync(target, zipSync({ ...entries, 'config.json': Buffer.from(JSON.stringify(config)) }));
+  const model = await rk.loadModel(target);
+  try {
+    await check(model);
+  } finally {
+    model.dispose();
+  }
 }
 
 /** The model_config of a Keras 2 .h5 fixture, as JSON. */
@@ -49,5 +68,81 @@ describe('Keras 2 call keywords (kwargs.h5)', () => {
     expect(() => fromKerasFunctional(config.config, 'kwargs.h5', 'keras2')).not.toThrow();
     edit(config);
     expect(() => fromKerasFunctional(config.config, 'kwargs.h5', 'keras2')).toThrow(expect.objectContaining({ code: 'FORMAT', message: expect.stringMatching(message) }));
+  });
+});
+
+describe('nested models (nested.keras, nested.h5)', () => {
+  test.each(EXPECTED.nested.files as string[])('%s: a Functional and a Sequential used as layers are inlined and predict as numpy', async (file) => {
+    const model = await rk.loadModel(path.join(DIR, file));
+    expect(model).not.toBeInstanceOf(rk.Sequential);
+    expect(model.layers.map((l) => l.name)).toEqual(['enc_lstm', 'enc_gru', 'post_dense', 'head']);
+    await expectReference(model, EXPECTED.nested);
+    model.dispose();
+  });
+
+  test('a Sequential holding nested models loads as a graph (the same weights paths: Sequential layers leave out the InputLayer)', async () => {
+    const functional = configOfKeras('nested.keras');
+    const strip = ({ name: _n, inbound_nodes: _i, ...entry }: any) => entry;
+    const [input, encoder, post, head] = functional.config.layers;
+    const sequential = {
+      module: 'keras', class_name: 'Sequential', registered_name: null, build_config: { input_shape: [null, 4, 3] },
+      config: { name: 'outer_seq', trainable: true, dtype: null, layers: [strip(input), strip(encoder), strip(post), strip(head)] },
+    };
+    await loadEdited('nested.keras', sequential, async (model) => {
+      expect(model.name).toBe('outer_seq');
+      expect(model.layers.map((l) => l.name)).toEqual(['enc_lstm', 'enc_gru', 'post_dense', 'head']);
+      await expectReference(model, EXPECTED.nested);
+    });
+  });
+
+  test('a nested model called twice shares its layers (one node per call), as Keras does', async () => {
+    const config = configOfKeras('nested.keras');
+    // x -> encoder -> post -> head, and a second input through the same encoder, added to the first.
+    const layers = config.config.layers;
+    layers.splice(1, 0, { ...layers[0], name: 'x2', config: { ...layers[0].config, name: 'x2' } });
+    const encoder = layers.find((l: any) => l.name === 'encoder');
+    const seq = [null, 4, 3];
+    const tensor = (name: string, node: number, shape: unknown[]) => ({ class_name: '__keras_tensor__', config: { shape, dtype: 'float32', keras_history: [name, node, 0] } });
+    encoder.inbound_nodes.push({ args: [tensor('x2', 0, seq)], kwargs: {} });
+    const post = layers.find((l: any) => l.name === 'post');
+    post.inbound_nodes = [{ args: [tensor('sum', 0, [null, 2])], kwargs: {} }];
+    layers.splice(layers.indexOf(post), 0, { module: 'keras.layers', class_name: 'Add', registered_name: null, name: 'sum', config: { name: 'sum', trainable: true, dtype: null },
+      inbound_nodes: [{ args: [[tensor('encoder', 0, [null, 2]), tensor('encoder', 1, [null, 2])]], kwargs: {} }] });
+    config.config.input_layers = [['x', 0, 0], ['x2', 0, 0]];
+    return loadEdited('nested.keras', config, async (model) => {
+      expect(model.layers.map((l) => l.name)).toEqual(['enc_lstm', 'enc_gru', 'sum', 'post_dense', 'head']);
+      // The same graph built here with the loaded weights: the encoder's layers applied to both inputs.
+      const a = rk.input({ shape: [4, 3], name: 'a' });
+      const b = rk.input({ shape: [4, 3], name: 'b' });
+      const lstm = rk.layers.lstm({ units: 3, returnSequences: true });
+      const gru = rk.layers.gru({ units: 2 });
+      const encode = (t: rk.SymbolicTensor) => gru.apply(lstm.apply(t) as rk.SymbolicTensor) as rk.SymbolicTensor;
+      const sum = rk.layers.add().apply([encode(a), encode(b)]) as rk.SymbolicTensor;
+      const post = rk.layers.dense({ units: 3, activation: 'tanh' }).apply(sum) as rk.SymbolicTensor;
+      const reference = rk.model({ inputs: [a, b], outputs: rk.layers.dense({ units: 2 }).apply(post) as rk.SymbolicTensor });
+      reference.setWeights(model.getWeights());
+      const x1 = rk.tensor(EXPECTED.nested.inputs[0]);
+      const x2 = rk.tensor(EXPECTED.kwargs.inputs[0]);
+      const got = (await model.predict([x1, x2] as never)) as rk.Tensor;
+      expect(got.shape).toEqual([2, 2]);
+      expect(maxAbsDiff(got.data, ((await reference.predict([x1, x2] as never)) as rk.Tensor).data)).toBeLessThan(1e-6);
+      reference.dispose();
+    });
+  });
+
+  test('a layer name used both inside a nested model and outside is refused (rnnkit inlines them)', async () => {
+    const config = configOfKeras('nested.keras');
+    config.config.layers[3].name = 'enc_lstm';
+    config.config.layers[3].config.name = 'enc_lstm';
+    config.config.output_layers = [['enc_lstm', 0, 0]];
+    await expect(loadEdited('nested.keras', config, async () => undefined)).rejects.toMatchObject({ code: 'FORMAT', message: expect.stringMatching(/config\.layers\[3\] is named 'enc_lstm' as config\.layers\[1\]\.config\.layers\[1\] is/) });
+  });
+
+  test('a nested model whose weights are missing from its container path is refused', async () => {
+    const entries = unzipSync(fs.readFileSync(path.join(DIR, 'nested.keras')));
+    const config = JSON.parse(Buffer.from(entries['config.json']).toString('utf8'));
+    // Two nested Functionals would be functional and functional_1: renaming the class path breaks the match.
+    config.config.layers[1].class_name = 'Sequential';
+    await expect(loadEdited('nested.keras', config, async () => undefined)).rejects.toMatchObject({ code: 'FORMAT', message: expect.stringMatching(/layers\/sequential\/layers\/lstm\/cell/) });
   });
 });

@@ -15,12 +15,14 @@ import { Tensor } from '../../tensor';
 import { writeFileAtomic } from '../atomic_write';
 import { DEFAULT_LOAD_BUDGET_BYTES } from '../confined_read';
 import { asFormatError, packageVersion } from '../model_plan';
+import { isPlainObject } from '../../validate';
 import { parseUntrustedJson } from '../validation';
 import { childGroup, H5Group, readFloatDataset, readHdf5, readStringAttribute, writeHdf5 } from './hdf5';
-import { fromKerasFunctional, kerasLayerOrder, kerasOperationOrder, toKeras3Functional } from './keras_graph';
+import { fromKerasFunctional, hasNestedModel, kerasLayerOrder, kerasOperationOrder, toKeras3Functional } from './keras_graph';
 import { kerasObject } from './keras_layers';
 import { buildSequential, describeSequential, readKerasModelConfig, toKeras3ModelConfig } from './keras_model';
-import { keras3Layout } from './keras_weights';
+import type { WeightPlace } from './keras_nested';
+import { keras3LayerLayout, keras3Layout } from './keras_weights';
 import { KERAS_CONFIG, KERAS_WEIGHTS, readKerasArchive, writeKerasArchive } from './zip';
 
 /** The weight shapes of each layer of `model`, in getWeights order. */
@@ -34,18 +36,21 @@ function isFunctional(raw: unknown): boolean {
 }
 
 /**
- * A model from a Keras model config, and the order in which Keras lists its layers (the order of a Keras 3 weights
- * file): a Sequential from a chain, a functional Model through the model factory from a graph.
+ * A model from a Keras model config, and where each of its layers' weights are in the file: a Sequential from a
+ * chain, a functional Model through the model factory from a graph (also a Sequential holding nested models, whose
+ * layers are inlined).
  */
-function buildKerasModel(raw: unknown, file: string, flavor: 'keras3' | 'keras2'): { model: Model; order: Layer[] } {
-  if (!isFunctional(raw)) {
+function buildKerasModel(raw: unknown, file: string, flavor: 'keras3' | 'keras2'): { model: Model; places: Map<Layer, WeightPlace> } {
+  const { config } = kerasObject(raw, 'the model config', file);
+  if (!isFunctional(raw) && !hasNestedModel(config)) {
     const model = buildSequential(readKerasModelConfig(raw, file, flavor), file);
-    return { model, order: model.layers.slice() };
+    const layout = keras3Layout(model.layers, model.layers.map(() => 0));
+    return { model, places: new Map(model.layers.map((layer, i) => [layer, { path: layout[i].path, group: layer.name, nested: false }])) };
   }
-  const graph = fromKerasFunctional(kerasObject(raw, 'the model config', file).config, file, flavor);
+  const sequential = isFunctional(raw) ? undefined : { buildInputShape: isPlainObject((raw as Record<string, unknown>).build_config) ? ((raw as Record<string, unknown>).build_config as Record<string, unknown>).input_shape : undefined };
+  const { graph, places } = fromKerasFunctional(config, file, flavor, sequential);
   const model = asFormatError(file, 'model', () => blueprintFromConfig(graph, 'config', undefined, true).build());
-  const order = graph.layers.map((l) => model.layers.find((layer) => layer.name === l.config.name)!);
-  return { model, order };
+  return { model, places: new Map(model.layers.map((layer) => [layer, places.get(layer.name)!])) };
 }
 
 function decodeJson(bytes: Uint8Array, file: string, what: string): unknown {
@@ -64,26 +69,25 @@ function readWeight(root: H5Group, group: string, name: string, shape: number[],
   return new Tensor(values, shape);
 }
 
-/** Weights of `model` from a Keras 3 weights file (by Keras's class-named paths, its layers listed in `order`). */
-function readKeras3Weights(root: H5Group, model: Model, order: readonly Layer[], label: string): Tensor[] {
+/** Weights of `model` from a Keras 3 weights file (each layer's at its Keras container path, `places`). */
+function readKeras3Weights(root: H5Group, model: Model, places: ReadonlyMap<Layer, WeightPlace>, label: string): Tensor[] {
   const shapes = layerShapes(model);
-  const index = new Map(model.layers.map((layer, i) => [layer, i]));
-  const layout = keras3Layout(order, order.map((layer) => shapes[index.get(layer)!].length));
-  const byLayer = new Map(layout.map(({ weights }, j) => {
-    const i = index.get(order[j])!;
-    return [order[j], weights.map(([group, name], k) => readWeight(root, group, name, shapes[i][k], label))];
-  }));
-  return model.layers.flatMap((layer) => byLayer.get(layer)!);
+  return model.layers.flatMap((layer, i) => keras3LayerLayout(layer, places.get(layer)!.path, shapes[i].length).weights
+    .map(([group, name], k) => readWeight(root, group, name, shapes[i][k], label)));
 }
 
-/** Weights of the layer `layerName` from a Keras 2 `model_weights` group, in its weight_names order. */
-function readKeras2LayerWeights(weightsGroup: H5Group, layerName: string, shapes: number[][], label: string): Tensor[] | undefined {
+/**
+ * Weights of the layer `layerName` from a Keras 2 `model_weights` group, in its weight_names order. `inner`: the
+ * group is a nested model's, holding the weights of its layer `inner` (names starting with `inner/`).
+ */
+function readKeras2LayerWeights(weightsGroup: H5Group, layerName: string, shapes: number[][], label: string, inner?: string): Tensor[] | undefined {
   const group = childGroup(weightsGroup, layerName, label);
   if (!group) return undefined;
   const names = readStringAttribute(group, 'weight_names', `${label} (${layerName})`) ?? [];
-  const list = Array.isArray(names) ? names : [names];
+  const all = Array.isArray(names) ? names : [names];
+  const list = inner === undefined ? all : all.filter((name) => name.startsWith(`${inner}/`));
   if (list.length !== shapes.length) {
-    throw new RnnError('FORMAT', `${label}: expected ${shapes.length} weights for layer '${layerName}' but its weight_names lists ${list.length}`);
+    throw new RnnError('FORMAT', `${label}: expected ${shapes.length} weights for layer '${inner ?? layerName}' but ${inner === undefined ? 'its' : `the weight_names of nested model '${layerName}'`} weight_names lists ${list.length}`);
   }
   return list.map((name, k) => {
     const slash = name.lastIndexOf('/');
@@ -95,10 +99,10 @@ function readKeras2LayerWeights(weightsGroup: H5Group, layerName: string, shapes
 /** Loads a `.keras` archive already read (within the load's budget) as `bytes`. */
 export async function loadKerasArchive(bytes: Uint8Array, file: string, budget: number): Promise<Model> {
   const entries = readKerasArchive(bytes, file, budget);
-  const { model, order } = buildKerasModel(decodeJson(entries.get(KERAS_CONFIG)!, file, KERAS_CONFIG), file, 'keras3');
+  const { model, places } = buildKerasModel(decodeJson(entries.get(KERAS_CONFIG)!, file, KERAS_CONFIG), file, 'keras3');
   const label = `${file} (${KERAS_WEIGHTS})`;
   try {
-    model.writeAllWeights(await readHdf5(entries.get(KERAS_WEIGHTS)!, label, (root) => readKeras3Weights(root, model, order, label)));
+    model.writeAllWeights(await readHdf5(entries.get(KERAS_WEIGHTS)!, label, (root) => readKeras3Weights(root, model, places, label)));
   } catch (error) {
     model.dispose();
     throw error;
@@ -113,17 +117,23 @@ export async function loadKerasH5(bytes: Uint8Array, file: string): Promise<Mode
     if (typeof text !== 'string') {
       throw new RnnError('FORMAT', `${file}: expected a Keras model file with a 'model_config' attribute but it has none (a weights-only file loads with model.loadWeights(path, { from: 'keras' }))`);
     }
-    const { model } = buildKerasModel(parseUntrustedJson(text, file, 'model_config'), file, 'keras2');
-    const weightsGroup = childGroup(root, 'model_weights', file);
-    if (!weightsGroup) throw new RnnError('FORMAT', `${file}: expected the group 'model_weights' but there is none`);
-    const shapes = layerShapes(model);
-    const weights = model.layers.flatMap((layer, i) => {
-      if (shapes[i].length === 0) return [];
-      const found = readKeras2LayerWeights(weightsGroup, layer.name, shapes[i], file);
-      if (!found) throw new RnnError('FORMAT', `${file}: expected the weights of layer '${layer.name}' in model_weights but there is no such group`);
-      return found;
-    });
-    model.writeAllWeights(weights);
+    const { model, places } = buildKerasModel(parseUntrustedJson(text, file, 'model_config'), file, 'keras2');
+    try {
+      const weightsGroup = childGroup(root, 'model_weights', file);
+      if (!weightsGroup) throw new RnnError('FORMAT', `${file}: expected the group 'model_weights' but there is none`);
+      const shapes = layerShapes(model);
+      const weights = model.layers.flatMap((layer, i) => {
+        if (shapes[i].length === 0) return [];
+        const { group, nested } = places.get(layer)!;
+        const found = readKeras2LayerWeights(weightsGroup, group, shapes[i], file, nested ? layer.name : undefined);
+        if (!found) throw new RnnError('FORMAT', `${file}: expected the weights of layer '${group}' in model_weights but there is no such group`);
+        return found;
+      });
+      model.writeAllWeights(weights);
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
     return model;
   });
 }

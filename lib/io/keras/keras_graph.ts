@@ -22,6 +22,7 @@ import { describeValue, isPlainObject } from '../../validate';
 import { fromTfjsGraph, layerCallIndices } from '../tfjs_graph';
 import { ATTENTION_CALL_KEYS, ATTENTION_CLASSES } from './keras_attention';
 import { fromKerasLayer, KerasFlavor, toKeras3Layer } from './keras_layers';
+import { inlineNested, ListGraph, NESTED, NESTED_CLASSES, sequentialListGraph, WeightPlace, WHERE } from './keras_nested';
 
 const KERAS_TENSOR = '__keras_tensor__';
 const RECURRENT = new Set(['SimpleRNN', 'LSTM', 'GRU', 'Bidirectional']);
@@ -95,43 +96,81 @@ function refList(value: unknown): unknown {
   return Array.isArray(value) && typeof value[0] === 'string' ? [value] : value;
 }
 
-/** rnnkit's graph config from a Keras functional model's `config` (`flavor` says which Keras wrote it). */
-export function fromKerasFunctional(config: Record<string, unknown>, file: string, flavor: KerasFlavor): GraphConfig {
+/** Reads a layer entry's nodes into the list form (attention call options onto its config); `where` is its path. */
+function listFormEntry(entry: Record<string, unknown>, where: string, file: string, flavor: KerasFlavor): Record<string, unknown> {
+  const inner = entry.config as Record<string, unknown>;
+  if (entry.class_name === 'InputLayer') {
+    // Keras 3 InputLayer configs carry `optional` (always false for a model input rnnkit can feed).
+    const { optional, ...rest } = inner;
+    if (optional !== undefined && optional !== false) throw bad(file, `${where}.config.optional`, 'false', optional);
+    return { ...entry, config: rest, inbound_nodes: [], [WHERE]: where };
+  }
+  const nested = NESTED_CLASSES.has(String(entry.class_name)) ? { [NESTED]: nestedListGraph(entry, where, file, flavor) } : {};
+  if (!Array.isArray(entry.inbound_nodes)) throw bad(file, `${where}.inbound_nodes`, 'an array of nodes (one per call of the layer)', entry.inbound_nodes);
+  const readNode = flavor === 'keras2' ? keras2Node : keras3Node;
+  if (!ATTENTION_CLASSES.has(String(entry.class_name))) {
+    return { ...entry, ...nested, inbound_nodes: entry.inbound_nodes.map((node, n) => readNode(node, `${where}.inbound_nodes[${n}]`, file)), [WHERE]: where };
+  }
+  // rnnkit keeps the attention call options on the layer: every use must pass the same ones.
+  const calls = entry.inbound_nodes.map(() => ({ return_attention_scores: false, use_causal_mask: false }) as Record<string, unknown>);
+  const nodes = entry.inbound_nodes.map((node, n) => readNode(node, `${where}.inbound_nodes[${n}]`, file, calls[n]));
+  const differs = calls.findIndex((c) => JSON.stringify(c) !== JSON.stringify(calls[0]));
+  if (differs > 0) {
+    throw new RnnError('FORMAT', `${file}: ${where}.inbound_nodes[${differs}] calls the layer with ${JSON.stringify(calls[differs])} but inbound_nodes[0] with ${JSON.stringify(calls[0])}; rnnkit's attention layers take these options once, for every use`);
+  }
+  return { ...entry, config: { ...inner, ...calls[0] }, inbound_nodes: nodes, [WHERE]: where };
+}
+
+/** The list-form graph of a Keras functional model's `config` at `where` (nested models keep their own graphs). */
+export function kerasListGraph(config: Record<string, unknown>, file: string, flavor: KerasFlavor, where = 'config'): ListGraph {
   const entries = config.layers;
-  if (!Array.isArray(entries)) throw bad(file, 'config.layers', 'an array of layers', entries);
-  let maskSource: string | undefined;
+  if (!Array.isArray(entries)) throw bad(file, `${where}.layers`, 'an array of layers', entries);
   const layers = entries.map((entry, i) => {
-    const where = `config.layers[${i}]`;
-    if (!isPlainObject(entry) || !isPlainObject(entry.config)) throw bad(file, where, '{ class_name, config, name, inbound_nodes }', entry);
-    const inner = entry.config;
+    const at = `${where}.layers[${i}]`;
+    if (!isPlainObject(entry) || !isPlainObject(entry.config)) throw bad(file, at, '{ class_name, config, name, inbound_nodes }', entry);
+    return listFormEntry(entry, at, file, flavor);
+  });
+  return { name: config.name, layers, input_layers: refList(config.input_layers), output_layers: refList(config.output_layers) };
+}
+
+/** The list-form graph of a nested model's entry (a Functional's own graph, a Sequential's chain). */
+function nestedListGraph(entry: Record<string, unknown>, where: string, file: string, flavor: KerasFlavor): ListGraph {
+  const config = entry.config as Record<string, unknown>;
+  if (entry.class_name !== 'Sequential') return kerasListGraph(config, file, flavor, `${where}.config`);
+  return sequentialListGraph(config, isPlainObject(entry.build_config) ? entry.build_config.input_shape : undefined, `${where}.config`, file, (e, at) => listFormEntry(e, at, file, flavor));
+}
+
+/** Whether a Keras Sequential config holds a model used as a layer (then it is read as a graph). */
+export function hasNestedModel(config: Record<string, unknown>): boolean {
+  return Array.isArray(config.layers) && config.layers.some((l) => isPlainObject(l) && NESTED_CLASSES.has(String(l.class_name)));
+}
+
+/**
+ * rnnkit's graph config from a Keras model's `config` (`flavor` says which Keras wrote it): a Functional's, or a
+ * Sequential's that holds nested models (`buildInputShape`: its build_config.input_shape). Nested models are
+ * inlined; `places` says where each layer's weights are in the file.
+ */
+export function fromKerasFunctional(config: Record<string, unknown>, file: string, flavor: KerasFlavor, sequential?: { buildInputShape: unknown }): { graph: GraphConfig; places: Map<string, WeightPlace> } {
+  const list = sequential
+    ? sequentialListGraph(config, sequential.buildInputShape, 'config', file, (e, at) => listFormEntry(e, at, file, flavor))
+    : kerasListGraph(config, file, flavor);
+  const { graph: flat, places } = inlineNested(list, file, sequential !== undefined);
+  let maskSource: string | undefined;
+  for (const entry of flat.layers) {
+    const inner = entry.config as Record<string, unknown>;
+    const where = String(entry[WHERE]);
     if (entry.class_name === 'Masking' || (entry.class_name === 'Embedding' && inner.mask_zero === true)) maskSource = `${where} (${String(entry.class_name)})`;
     if (maskSource && RECURRENT.has(String(entry.class_name)) && entry.class_name !== 'Bidirectional' && inner.return_sequences === true && inner.zero_output_for_mask !== true) {
       // Keras repeats the last output at masked steps there, rnnkit writes zeros (see keras_model.ts); in a graph
       // rnnkit does not follow where the mask and the sequence go, so the layer is refused whenever a mask exists.
       throw new RnnError('FORMAT', `${file}: ${where} (${String(entry.class_name)}) returns sequences with zero_output_for_mask false in a model with the mask of ${maskSource}; Keras repeats the last output at masked steps where rnnkit writes zeros; set zero_output_for_mask=True on the layer in Keras (rnnkit writes it so)`);
     }
-    if (entry.class_name === 'InputLayer') {
-      // Keras 3 InputLayer configs carry `optional` (always false for a model input rnnkit can feed).
-      const { optional, ...rest } = inner;
-      if (optional !== undefined && optional !== false) throw bad(file, `${where}.config.optional`, 'false', optional);
-      return { ...entry, config: rest, inbound_nodes: [] };
-    }
-    if (!Array.isArray(entry.inbound_nodes)) return entry;
-    const readNode = flavor === 'keras2' ? keras2Node : keras3Node;
-    if (!ATTENTION_CLASSES.has(String(entry.class_name))) {
-      return { ...entry, inbound_nodes: entry.inbound_nodes.map((node, n) => readNode(node, `${where}.inbound_nodes[${n}]`, file)) };
-    }
-    // rnnkit keeps the attention call options on the layer: every use must pass the same ones.
-    const calls = entry.inbound_nodes.map(() => ({ return_attention_scores: false, use_causal_mask: false }) as Record<string, unknown>);
-    const nodes = entry.inbound_nodes.map((node, n) => readNode(node, `${where}.inbound_nodes[${n}]`, file, calls[n]));
-    const differs = calls.findIndex((c) => JSON.stringify(c) !== JSON.stringify(calls[0]));
-    if (differs > 0) {
-      throw new RnnError('FORMAT', `${file}: ${where}.inbound_nodes[${differs}] calls the layer with ${JSON.stringify(calls[differs])} but inbound_nodes[0] with ${JSON.stringify(calls[0])}; rnnkit's attention layers take these options once, for every use`);
-    }
-    return { ...entry, config: { ...inner, ...calls[0] }, inbound_nodes: nodes };
-  });
-  const graph = { ...config, layers, input_layers: refList(config.input_layers), output_layers: refList(config.output_layers) };
-  return fromTfjsGraph(graph, file, (entry, where) => fromKerasLayer(entry, where, file, flavor), 'config');
+  }
+  const graph = fromTfjsGraph({ ...flat, name: config.name }, file, (entry, at) => {
+    const { [WHERE]: where, ...rest } = entry;
+    return fromKerasLayer(rest, typeof where === 'string' ? where : at, file, flavor);
+  }, 'config');
+  return { graph, places };
 }
 
 /** Keras 3's `__keras_tensor__` form of a tensor produced by `[layer, node, tensor]`. */

@@ -29,33 +29,36 @@ export interface Keras3LayerLayout {
   weights: Array<[group: string, name: string]>;
 }
 
-/** The Keras 3 layout of a Sequential model's layers; `weightCounts[i]` is layer i's number of weights. */
+/** The Keras 3 layout of a list of layers in one container (`layers`), each named by class with a counter. */
 export function keras3Layout(layers: readonly Layer[], weightCounts: readonly number[]): Keras3LayerLayout[] {
   const used = new Map<string, number>();
   return layers.map((layer, i) => {
     const base = kerasSnakeCase(layer.className);
     const seen = used.get(base);
     used.set(base, seen === undefined ? 0 : seen + 1);
-    const path = `layers/${seen === undefined ? base : `${base}_${seen + 1}`}`;
-    const count = weightCounts[i];
-    const numbered = (group: string, n: number, from = 0): Array<[string, string]> => Array.from({ length: n }, (_, k) => [group, String(k + from)]);
-    switch (layer.className) {
-      case 'SimpleRNN': case 'LSTM': case 'GRU':
-        return { path, groups: [`${path}/vars`, `${path}/cell/vars`], weights: numbered(`${path}/cell/vars`, count) };
-      case 'Bidirectional': {
-        const half = count / 2;
-        const forward = `${path}/forward_layer`;
-        const backward = `${path}/backward_layer`;
-        return {
-          path,
-          groups: [`${path}/vars`, `${forward}/vars`, `${forward}/cell/vars`, `${backward}/vars`, `${backward}/cell/vars`],
-          weights: [...numbered(`${forward}/cell/vars`, half), ...numbered(`${backward}/cell/vars`, half)],
-        };
-      }
-      case 'TimeDistributed':
-        return { path, groups: [`${path}/vars`, `${path}/layer/vars`], weights: numbered(`${path}/layer/vars`, count) };
-      default:
-        return { path, groups: [`${path}/vars`], weights: numbered(`${path}/vars`, count) };
-    }
+    return keras3LayerLayout(layer, `layers/${seen === undefined ? base : `${base}_${seen + 1}`}`, weightCounts[i]);
   });
+}
+
+/** The Keras 3 layout of one layer with `count` weights at the container path `path` (e.g. 'layers/lstm_1'). */
+export function keras3LayerLayout(layer: Layer, path: string, count: number): Keras3LayerLayout {
+  const numbered = (group: string, n: number, from = 0): Array<[string, string]> => Array.from({ length: n }, (_, k) => [group, String(k + from)]);
+  switch (layer.className) {
+    case 'SimpleRNN': case 'LSTM': case 'GRU':
+      return { path, groups: [`${path}/vars`, `${path}/cell/vars`], weights: numbered(`${path}/cell/vars`, count) };
+    case 'Bidirectional': {
+      const half = count / 2;
+      const forward = `${path}/forward_layer`;
+      const backward = `${path}/backward_layer`;
+      return {
+        path,
+        groups: [`${path}/vars`, `${forward}/vars`, `${forward}/cell/vars`, `${backward}/vars`, `${backward}/cell/vars`],
+        weights: [...numbered(`${forward}/cell/vars`, half), ...numbered(`${backward}/cell/vars`, half)],
+      };
+    }
+    case 'TimeDistributed':
+      return { path, groups: [`${path}/vars`, `${path}/layer/vars`], weights: numbered(`${path}/layer/vars`, count) };
+    default:
+      return { path, groups: [`${path}/vars`], weights: numbered(`${path}/vars`, count) };
+  }
 }

@@ -138,6 +138,17 @@ describe('nested models (nested.keras, nested.h5)', () => {
     await expect(loadEdited('nested.keras', config, async () => undefined)).rejects.toMatchObject({ code: 'FORMAT', message: expect.stringMatching(/config\.layers\[3\] is named 'enc_lstm' as config\.layers\[1\]\.config\.layers\[1\] is/) });
   });
 
+  test('models nested deeper than 32 levels are refused, not a stack overflow', async () => {
+    const config = configOfKeras('nested.keras');
+    let entry = config.config.layers[1];
+    for (let i = 0; i < 40; i++) {
+      const inner = JSON.parse(JSON.stringify(entry));
+      entry.config.layers[1] = { ...inner, name: `deep${i}`, inbound_nodes: entry.config.layers[1].inbound_nodes };
+      entry = entry.config.layers[1];
+    }
+    await expect(loadEdited('nested.keras', config, async () => undefined)).rejects.toMatchObject({ code: 'FORMAT', message: expect.stringMatching(/nested at most 32 deep/) });
+  });
+
   test('a nested model whose weights are missing from its container path is refused', async () => {
     const entries = unzipSync(fs.readFileSync(path.join(DIR, 'nested.keras')));
     const config = JSON.parse(Buffer.from(entries['config.json']).toString('utf8'));

@@ -25,6 +25,7 @@ import { fromKerasLayer, KerasFlavor, toKeras3Layer } from './keras_layers';
 import { inlineNested, ListGraph, NESTED, NESTED_CLASSES, sequentialListGraph, WeightPlace, WHERE } from './keras_nested';
 
 const KERAS_TENSOR = '__keras_tensor__';
+const MAX_NESTING = 32;
 const RECURRENT = new Set(['SimpleRNN', 'LSTM', 'GRU', 'Bidirectional']);
 
 function bad(file: string, where: string, expected: string, received: unknown): RnnError {
@@ -136,6 +137,8 @@ export function kerasListGraph(config: Record<string, unknown>, file: string, fl
 /** The list-form graph of a nested model's entry (a Functional's own graph, a Sequential's chain). */
 function nestedListGraph(entry: Record<string, unknown>, where: string, file: string, flavor: KerasFlavor): ListGraph {
   const config = entry.config as Record<string, unknown>;
+  // Each level adds '.config.layers[i]' to the path; a forged file must not exhaust the stack.
+  if ((where.match(/\.layers\[/g) ?? []).length > MAX_NESTING) throw bad(file, where, `models nested at most ${MAX_NESTING} deep`, 'a deeper one');
   if (entry.class_name !== 'Sequential') return kerasListGraph(config, file, flavor, `${where}.config`);
   return sequentialListGraph(config, isPlainObject(entry.build_config) ? entry.build_config.input_shape : undefined, `${where}.config`, file, (e, at) => listFormEntry(e, at, file, flavor));
 }

@@ -143,6 +143,11 @@ function nestedListGraph(entry: Record<string, unknown>, where: string, file: st
   return sequentialListGraph(config, isPlainObject(entry.build_config) ? entry.build_config.input_shape : undefined, `${where}.config`, file, (e, at) => listFormEntry(e, at, file, flavor));
 }
 
+/** Whether a Keras model config is a functional graph ('Functional'; Keras 2 also wrote 'Model'). */
+export function isKerasFunctional(raw: unknown): boolean {
+  return isPlainObject(raw) && ['Functional', 'Model'].includes(raw.class_name as string);
+}
+
 /** Whether a Keras Sequential config holds a model used as a layer (then it is read as a graph). */
 export function hasNestedModel(config: Record<string, unknown>): boolean {
   return Array.isArray(config.layers) && config.layers.some((l) => isPlainObject(l) && NESTED_CLASSES.has(String(l.class_name)));

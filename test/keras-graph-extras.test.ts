@@ -157,3 +157,53 @@ describe('nested models (nested.keras, nested.h5)', () => {
     await expect(loadEdited('nested.keras', config, async () => undefined)).rejects.toMatchObject({ code: 'FORMAT', message: expect.stringMatching(/layers\/sequential\/layers\/lstm\/cell/) });
   });
 });
+
+describe('forged nested and keyword configs', () => {
+  /** A small deterministic generator, so a failure reproduces. */
+  function lcg(seed: number): () => number {
+    let state = seed >>> 0;
+    return () => { state = (Math.imul(state, 1664525) + 1013904223) >>> 0; return state / 2 ** 32; };
+  }
+  const oddValues = [null, 0, -1, 1.5, 'x', [], {}, [[]], ['encoder', 9, 9], { class_name: '__keras_tensor__' }, true];
+
+  /** Every object / array reachable in `value`, with a way to replace one of its members. */
+  function slots(value: any, out: Array<{ parent: any; key: string | number }> = []): Array<{ parent: any; key: string | number }> {
+    if (Array.isArray(value)) value.forEach((v, i) => { out.push({ parent: value, key: i }); slots(v, out); });
+    else if (value && typeof value === 'object') for (const k of Object.keys(value)) { out.push({ parent: value, key: k }); slots(value[k], out); }
+    return out;
+  }
+
+  test('200 random edits of nested.keras: a loaded model or an RnnError, never another exception', async () => {
+    const random = lcg(77);
+    for (let round = 0; round < 200; round++) {
+      const config = configOfKeras('nested.keras');
+      const all = slots(config.config.layers);
+      for (let edits = 0; edits < 1 + Math.floor(random() * 3); edits++) {
+        const { parent, key } = all[Math.floor(random() * all.length)];
+        if (random() < 0.3 && !Array.isArray(parent)) delete parent[key];
+        else parent[key] = JSON.parse(JSON.stringify(oddValues[Math.floor(random() * oddValues.length)]));
+      }
+      try {
+        await loadEdited('nested.keras', config, async () => undefined);
+      } catch (error) {
+        if (!(error instanceof rk.RnnError)) throw new Error(`round ${round}: ${String(error)}\n${JSON.stringify(config.config.layers).slice(0, 400)}`);
+      }
+    }
+  }, 120000);
+
+  test('200 random edits of the Keras 2 keyword graph: a graph config or an RnnError', async () => {
+    const random = lcg(78);
+    const original = await modelConfigOf('kwargs.h5');
+    for (let round = 0; round < 200; round++) {
+      const config = JSON.parse(JSON.stringify(original));
+      const all = slots(config.config.layers);
+      const { parent, key } = all[Math.floor(random() * all.length)];
+      parent[key] = JSON.parse(JSON.stringify(oddValues[Math.floor(random() * oddValues.length)]));
+      try {
+        fromKerasFunctional(config.config, 'kwargs.h5', 'keras2');
+      } catch (error) {
+        if (!(error instanceof rk.RnnError)) throw new Error(`round ${round}: ${String(error)}`);
+      }
+    }
+  });
+});

@@ -105,6 +105,26 @@ describe('Keras weights into a functional model', () => {
     for (const m of [reference, byName, renamed]) m.dispose();
   });
 
+  test('the layers of a nested Keras model load by name into a flat rnnkit model (.keras and Keras 2 .h5)', async () => {
+    const makeFlat = () => {
+      const x = rk.input({ shape: [T, F], name: 'x' });
+      const seq = rk.layers.lstm({ units: 3, returnSequences: true, name: 'enc_lstm' }).apply(x) as rk.SymbolicTensor;
+      const h = rk.layers.gru({ units: 2, name: 'enc_gru' }).apply(seq) as rk.SymbolicTensor;
+      const post = rk.layers.dense({ units: 3, activation: 'tanh', name: 'post_dense' }).apply(h) as rk.SymbolicTensor;
+      return rk.model({ inputs: x, outputs: rk.layers.dense({ units: 4, name: 'new_head' }).apply(post) as rk.SymbolicTensor });
+    };
+    const reference = await rk.loadModel(path.join(DIR, 'nested.keras'));
+    for (const file of ['nested.keras', 'nested.h5']) {
+      const flat = makeFlat();
+      const report = await flat.loadWeights(path.join(DIR, file), { from: 'keras', skipMismatch: true });
+      expect(report.loaded.map((l) => l.layer)).toEqual(['enc_lstm', 'enc_gru', 'post_dense']);
+      expect(report.unchanged).toEqual(['new_head']);
+      expect(weightsOf(flat).slice(0, 8)).toEqual(weightsOf(reference).slice(0, 8));
+      flat.dispose();
+    }
+    reference.dispose();
+  });
+
   test('option checks', async () => {
     const model = buildGraph();
     await expect(model.loadWeights(file, { from: 'keras', match: 'order' as never })).rejects.toMatchObject({ code: 'ARGUMENT', message: expect.stringMatching(/'name' or 'structure' for loadWeights option match/) });

@@ -4,7 +4,8 @@
  *
  * - by layer name (`match: 'name'`, the default where the file names its layers): Keras 2's
  *   `load_weights(by_name=True)` (legacy_h5_format.load_weights_from_hdf5_group_by_name): a Keras 2 file keeps each
- *   layer's weights in a group named after it; a `.keras` archive names them in config.json, whose layers give the
+ *   layer's weights in a group named after it (a nested model's layers in the nested model's group, found through
+ *   a whole-model file's model_config); a `.keras` archive names them in config.json, whose layers give the
  *   class-named path of each layer's weights in model.weights.h5 (nested models included).
  * - by structure (`match: 'structure'`, the default for a Keras 3 `.weights.h5`, which names no layers): Keras's
  *   own `load_weights`: the model's layers in Keras's order (a functional model's operation order, as Keras would
@@ -24,6 +25,7 @@ import { childGroup, H5Group, readHdf5, readStringAttribute } from './hdf5';
 import { isZip } from './keras_format';
 import { fromKerasFunctional, hasNestedModel, isKerasFunctional } from './keras_graph';
 import { kerasObject } from './keras_layers';
+import type { WeightPlace } from './keras_nested';
 import { readKerasModelConfig } from './keras_model';
 import { keras3ContainerPaths, keras3LayerLayout, readKeras2LayerWeights, readWeight } from './keras_weights';
 import { KERAS_CONFIG, KERAS_WEIGHTS, readKerasArchive } from './zip';
@@ -49,6 +51,20 @@ function keras3PathsByName(rawConfig: unknown, file: string): Map<string, string
   const { layers } = readKerasModelConfig(rawConfig, file, 'keras3');
   const paths = keras3ContainerPaths(layers.map((l) => l.layer.className));
   return new Map(layers.map((l, i) => [String(l.layer.config.name), paths[i]]));
+}
+
+/**
+ * Keras 2: the group holding each named layer's weights, from the model_config of a whole-model `.h5` (a nested
+ * model's layers are in the nested model's group); undefined for a weights-only file (each layer its own group).
+ */
+function keras2GroupsByName(root: H5Group, file: string): Map<string, WeightPlace> | undefined {
+  const text = readStringAttribute(root, 'model_config', file);
+  if (typeof text !== 'string') return undefined;
+  const raw = parseUntrustedJson(text, file, 'model_config');
+  const { config } = kerasObject(raw, 'the model config', file);
+  if (!isKerasFunctional(raw) && !hasNestedModel(config)) return undefined;
+  const sequential = isKerasFunctional(raw) ? undefined : { buildInputShape: undefined };
+  return fromKerasFunctional(config, file, 'keras2', sequential).places;
 }
 
 /** A Keras 2 file's layer groups that hold weights, in its layer_names order (Keras 2 topological loading). */
@@ -91,6 +107,7 @@ export async function loadKerasWeights(target: WeightsTarget, bytes: Uint8Array,
     const order = target.kerasOrder.filter((layer) => shapes[layers.indexOf(layer)].length > 0);
     const structurePaths = new Map(keras3ContainerPaths(target.kerasOrder.map((l) => l.className)).map((p, i) => [target.kerasOrder[i], p]));
     const legacyRoot = childGroup(root, 'model_weights', file) ?? root;
+    const legacyPlaces = !keras3 && match === 'name' ? keras2GroupsByName(root, file) : undefined;
     const legacyOrder = !keras3 && match === 'structure' ? keras2GroupsInOrder(legacyRoot, file) : [];
     if (!keras3 && match === 'structure' && legacyOrder.length !== order.length && !skipMismatch) {
       throw new RnnError('FORMAT', `${file}: expected ${order.length} layers with weights (model '${target.name}', loading by structure) but the file has ${legacyOrder.length}; load by name, or pass skipMismatch: true`);
@@ -106,8 +123,9 @@ export async function loadKerasWeights(target: WeightsTarget, bytes: Uint8Array,
           const places = keras3LayerLayout(layer, path, shapes[i].length).weights;
           return { index: i, tensors: places.map(([g, n]) => `${g}/${n}`), weights: places.map(([group, name], k) => readWeight(root, group, name, shapes[i][k], file)) };
         }
-        const source = sourceOf.get(layer.name) ?? (match === 'name' ? layer.name : legacyOrder[order.indexOf(layer)]);
-        const weights = source === undefined ? undefined : readKeras2LayerWeights(legacyRoot, source, shapes[i], file);
+        const place = sourceOf.has(layer.name) ? undefined : legacyPlaces?.get(layer.name);
+        const source = sourceOf.get(layer.name) ?? (match === 'name' ? place?.group ?? layer.name : legacyOrder[order.indexOf(layer)]);
+        const weights = source === undefined ? undefined : readKeras2LayerWeights(legacyRoot, source, shapes[i], file, place?.nested ? layer.name : undefined);
         return weights ? { index: i, tensors: [source!], weights } : undefined;
       };
       try {

@@ -109,9 +109,10 @@ describe('weights only: model.loadWeights(path, { from: "keras" })', () => {
     model.dispose();
   });
 
-  test('the weights of a whole .keras model, into layers named otherwise', async () => {
+  test('the weights of a whole .keras model, into layers named otherwise: by structure (by name finds none)', async () => {
     const model = build(['enc', 'out']);
-    const report = await model.loadWeights(path.join(DIR, 'lstm.keras'), { from: 'keras' });
+    await expect(model.loadWeights(path.join(DIR, 'lstm.keras'), { from: 'keras' })).rejects.toMatchObject({ code: 'FORMAT', message: expect.stringMatching(/none for enc, out \(matching by name: the file's layers are lstm, dense; match: 'structure'/) });
+    const report = await model.loadWeights(path.join(DIR, 'lstm.keras'), { from: 'keras', match: 'structure' });
     expect(report.loaded.map((l) => l.layer)).toEqual(['enc', 'out']);
     expectClose((await model.predict(rk.tensor(EXPECTED.lstm.input as never))).data, EXPECTED.lstm.output);
     model.dispose();

@@ -20,6 +20,8 @@ import { loadTfjsModel, saveTfjsModel, TFJS_MODEL_FILE } from './tfjs_format';
 import { isHdf5, isZip, loadKerasArchive, loadKerasH5, saveKerasModel } from './keras/keras_format';
 import { saveOnnxModel } from './onnx/save';
 import { loadWeightsInto } from './load_weights';
+import { kerasLayerOrder } from './keras/keras_graph';
+import { Sequential } from '../models/sequential';
 
 export interface SaveOptions {
   /**
@@ -103,7 +105,7 @@ export async function loadModel(path: string, options?: LoadOptions): Promise<Mo
 registerModelIo({
   save: saveModel,
   loadWeights: (model, path, options) => loadWeightsInto({
-    name: model.name, layers: model.layers,
+    name: model.name, layers: model.layers, kerasOrder: model instanceof Sequential || !model.topology ? model.layers : kerasLayerOrder(model),
     layerWeights: (layer) => model.readLayerWeights(layer), writeAll: (weights) => model.writeAllWeights(weights),
   }, path, options),
 });

@@ -10,7 +10,7 @@ import { checkInteger, checkKnownKeys, describeValue, invalid, optionsOrEmpty } 
 import { ConfinedReader, DEFAULT_LOAD_BUDGET_BYTES } from './confined_read';
 import type { Layer } from '../layers/layer';
 import type { Tensor } from '../tensor';
-import { loadKerasWeights } from './keras/keras_format';
+import { loadKerasWeights } from './keras/keras_transfer';
 import { checkWeightsMap, loadPytorchWeights } from './pytorch_weights';
 import { readSafetensors } from './safetensors';
 
@@ -20,6 +20,8 @@ export interface WeightsTarget {
   readonly name: string;
   /** The model's layers, in order. */
   readonly layers: readonly Layer[];
+  /** The same layers in the order Keras would list them (a functional model's operation order), for loading by structure. */
+  readonly kerasOrder: readonly Layer[];
   /** A layer's current weights (their shapes are what the file must match). */
   layerWeights(layer: Layer): Tensor[];
   /** Replaces every weight of the model (getWeights order), checking all before writing any. */
@@ -38,7 +40,7 @@ export interface LoadedLayer {
 export interface LoadWeightsReport {
   /** Layers that received weights, in model order. */
   readonly loaded: readonly LoadedLayer[];
-  /** Layers with weights that the file did not touch (only possible with `map`). */
+  /** Layers with weights that the file did not touch (only possible with `map` or `skipMismatch`). */
   readonly unchanged: readonly string[];
 }
 
@@ -52,13 +54,25 @@ export interface LoadWeightsOptions {
   /**
    * Which layer each source goes to: `{ '<source>': '<rnnkit layer name>' }`. PyTorch: the source is a module, the
    * tensor names up to the last dot (`'encoder.rnn'`); a stacked recurrent module (`_l0`, `_l1`, ...) fills the
-   * named layer and the next ones. Keras: a Keras layer name (Keras 2 files) or a Keras 3 path such as
-   * 'layers/lstm_1'. Sources not named go onto the remaining layers (PyTorch: in model order, each layer taking the
-   * one module whose tensors fit it; Keras 2: by layer name; Keras 3: by Keras's class-named path in model order).
-   * Default: no map, and every layer with weights must receive some; with a map, layers that receive nothing keep
-   * their weights.
+   * named layer and the next ones. Keras: a Keras layer name (Keras 2 files, `.keras` archives) or a Keras 3 path
+   * such as 'layers/lstm_1'. Sources not named go onto the remaining layers (PyTorch: in model order, each layer
+   * taking the one module whose tensors fit it; Keras: as `match` says). Default: no map, and every layer with
+   * weights must receive some; with a map, layers that receive nothing keep their weights.
    */
   map?: Record<string, string>;
+  /**
+   * Keras only: how the file's weights find the model's layers. 'name': by layer name, as Keras 2's
+   * `load_weights(by_name=True)` (a Keras 2 `.h5`, or a `.keras` archive, whose config.json names its layers).
+   * 'structure': as Keras's own `load_weights`, the model's layers in Keras's order (a functional model's operation
+   * order) take the file's in order (Keras 3 class-named paths, or a Keras 2 file's `layer_names`). Default: 'name',
+   * except for a Keras 3 `.weights.h5`, which names no layers: 'structure'.
+   */
+  match?: 'name' | 'structure';
+  /**
+   * Keras only (Keras's `skip_mismatch`): a layer the file has no weights for, or whose weights differ in count or
+   * shape, keeps its weights and is listed in `unchanged`, instead of an error. Default false.
+   */
+  skipMismatch?: boolean;
   /** The most bytes the load may read; a larger file is refused (MEMORY) before it is read. Default 2 GiB. */
   maxBytes?: number;
 }
@@ -72,16 +86,27 @@ const PICKLE_EXTENSIONS = ['.pt', '.pth', '.bin'];
 export async function loadWeightsInto(target: WeightsTarget, path: string, options: LoadWeightsOptions): Promise<LoadWeightsReport> {
   if (typeof path !== 'string' || path.length === 0) throw invalid('ARGUMENT', 'a non-empty path', 'loadWeights path', path);
   const opts = optionsOrEmpty(options, 'loadWeights options');
-  checkKnownKeys(opts, ['from', 'map', 'maxBytes'], 'loadWeights options');
+  checkKnownKeys(opts, ['from', 'map', 'maxBytes', 'match', 'skipMismatch'], 'loadWeights options');
   if (!(WEIGHT_SOURCES as readonly unknown[]).includes(opts.from)) {
     throw new RnnError('ARGUMENT', `Expected ${WEIGHT_SOURCES.map((s) => `'${s}'`).join(' or ')} for loadWeights option from (the sources this build imports) but received ${describeValue(opts.from)}`);
   }
   const map = checkWeightsMap(opts.map);
   const budget = opts.maxBytes === undefined ? DEFAULT_LOAD_BUDGET_BYTES : checkInteger(opts.maxBytes, 'maxBytes', { min: 1 });
   const reader = await ConfinedReader.forFile(path, budget);
+  if (opts.from !== 'keras') {
+    for (const key of ['match', 'skipMismatch'] as const) {
+      if (opts[key] !== undefined) throw new RnnError('ARGUMENT', `Expected no ${key} for loadWeights from '${String(opts.from)}' (it applies to from: 'keras'; PyTorch modules are matched by their tensors and map) but received ${describeValue(opts[key])}`);
+    }
+  }
+  if (opts.match !== undefined && opts.match !== 'name' && opts.match !== 'structure') {
+    throw new RnnError('ARGUMENT', `Expected 'name' or 'structure' for loadWeights option match but received ${describeValue(opts.match)}`);
+  }
+  if (opts.skipMismatch !== undefined && typeof opts.skipMismatch !== 'boolean') {
+    throw new RnnError('ARGUMENT', `Expected a boolean for loadWeights option skipMismatch but received ${describeValue(opts.skipMismatch)}`);
+  }
   if (opts.from === 'keras') {
     const bytes = await reader.read(path, 'the weights file');
-    return loadKerasWeights(target, bytes, path, map, budget - bytes.length);
+    return loadKerasWeights(target, bytes, path, { map, match: opts.match, skipMismatch: opts.skipMismatch }, budget - bytes.length);
   }
   if (PICKLE_EXTENSIONS.some((ext) => path.toLowerCase().endsWith(ext))) throw pickleError(path, 'its name ends in a pickle extension');
   const opened = await reader.open(path, 'the weights file');

@@ -227,15 +227,18 @@ export function fromTfjsLayer(entry: unknown, where: string, file: string): Seri
   return { className, config };
 }
 
-/** An InputLayer entry of a tfjs/Keras graph: the input's name, per-sample shape (-1: any length) and dtype. */
-export function fromTfjsInputLayer(config: Record<string, unknown>, where: string, file: string): { name: string; shape: number[]; dtype: 'float32' | 'int32' } {
+/**
+ * An InputLayer entry of a tfjs/Keras graph: the input's name, per-sample shape (-1: any length), dtype and, when
+ * the batch shape fixes one (stateful models), the batch size.
+ */
+export function fromTfjsInputLayer(config: Record<string, unknown>, where: string, file: string): { name: string; shape: number[]; dtype: 'float32' | 'int32'; batch?: number } {
   const reader = new ConfigReader(config, where, file);
   const name = reader.take('name');
   if (typeof name !== 'string' || name.length === 0) reader.fail('name', 'a non-empty string', name);
   const batchShape = reader.take('batch_input_shape') ?? reader.take('batch_shape');
   reader.take('batch_shape');
-  const shape = readInputShape(new ConfigReader({ batch_input_shape: batchShape }, where, file))?.shape;
-  if (!shape) reader.fail('batch_input_shape', 'the input shape', batchShape);
+  const input = readInputShape(new ConfigReader({ batch_input_shape: batchShape }, where, file));
+  if (!input) reader.fail('batch_input_shape', 'the input shape', batchShape);
   const dtype = reader.take('dtype');
   if (!isNull(dtype) && dtype !== 'float32' && dtype !== 'int32') reader.fail('dtype', "'float32', 'int32' or null", dtype);
   for (const key of ['sparse', 'ragged']) {
@@ -243,7 +246,7 @@ export function fromTfjsInputLayer(config: Record<string, unknown>, where: strin
     if (!isFalse(flag)) reader.fail(key, 'false (dense inputs only)', flag);
   }
   reader.finish('InputLayer');
-  return { name: name as string, shape: shape!, dtype: dtype === 'int32' ? 'int32' : 'float32' };
+  return { name: name as string, shape: input!.shape, dtype: dtype === 'int32' ? 'int32' : 'float32', ...(input!.batch === undefined ? {} : { batch: input!.batch }) };
 }
 
 /**

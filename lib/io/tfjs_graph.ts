@@ -10,9 +10,10 @@
 import { RnnError } from '../errors';
 import { serializeLayer } from '../layers/registry';
 import type { Model } from '../models/model';
-import type { GraphConfig, TensorRef } from '../models/model_config';
+import { blueprintFromConfig, GraphConfig, TensorRef } from '../models/model_config';
 import { publicShape } from '../models/symbolic';
 import { describeValue, isPlainObject } from '../validate';
+import { asFormatError } from './model_plan';
 import { fromTfjsInputLayer, fromTfjsLayer, toTfjsLayer } from './tfjs_config';
 
 /** Layers whose inputs after the first are initial states. */
@@ -36,10 +37,12 @@ export function toTfjsGraph(model: Model): Record<string, unknown> {
   const topology = model.topology!;
   const nodeIndex = layerCallIndices(topology.nodes);
   const ref = (t: (typeof topology.inputs)[number]) => (t.node ? [t.node.layer.name, nodeIndex.get(t.node)!, t.outputIndex] : [t.name, 0, 0]);
+  // A stateful model's fixed batch size (rnnkit keeps it on the first layer) is every input's, as Keras writes it.
+  const batch = topology.layers[0]?.batchSize ?? null;
   const inputLayers = topology.inputs.map((t) => ({
     name: t.name,
     class_name: 'InputLayer',
-    config: { batch_input_shape: [null, ...publicShape(t.sampleShape)], dtype: t.dtype, sparse: false, name: t.name },
+    config: { batch_input_shape: [batch, ...publicShape(t.sampleShape)], dtype: t.dtype, sparse: false, name: t.name },
     inbound_nodes: [],
   }));
   const layers = topology.layers.map((layer) => ({
@@ -66,14 +69,14 @@ export function fromTfjsGraph(raw: unknown, file: string, readLayer: GraphLayerR
   if (!isPlainObject(raw)) throw bad(file, where, 'an object { name, layers, input_layers, output_layers }', raw);
   const entries = raw.layers;
   if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_ENTRIES) throw bad(file, `${where}.layers`, 'a non-empty array of layers', entries);
-  const inputsByName = new Map<string, { name: string; shape: (number | null)[]; dtype: string }>();
+  const inputsByName = new Map<string, { name: string; shape: (number | null)[]; dtype: string; batch?: number }>();
   const layers: Array<{ name: string; serialized: ReturnType<typeof fromTfjsLayer>; inbound: unknown[][][] }> = [];
   entries.forEach((entry, i) => {
     const at = `${where}.layers[${i}]`;
     if (!isPlainObject(entry) || !isPlainObject(entry.config)) throw bad(file, at, '{ name, class_name, config, inbound_nodes }', entry);
     if (entry.class_name === 'InputLayer') {
       const spec = fromTfjsInputLayer(entry.config, at, file);
-      inputsByName.set(spec.name, { name: spec.name, shape: publicShape(spec.shape), dtype: spec.dtype });
+      inputsByName.set(spec.name, { name: spec.name, shape: publicShape(spec.shape), dtype: spec.dtype, ...(spec.batch === undefined ? {} : { batch: spec.batch }) });
       return;
     }
     const inbound = entry.inbound_nodes;
@@ -86,11 +89,15 @@ export function fromTfjsGraph(raw: unknown, file: string, readLayer: GraphLayerR
   });
 
   const inputNames = readRefs(raw.input_layers, `${where}.input_layers`, file).map(([name]) => name as string);
+  const batches = new Set<number>();
   const inputs = inputNames.map((name, i) => {
     const spec = inputsByName.get(name);
     if (!spec) throw bad(file, `${where}.input_layers[${i}]`, `the name of an InputLayer (${[...inputsByName.keys()].join(', ')})`, name);
-    return spec;
+    const { batch, ...rest } = spec;
+    if (batch !== undefined) batches.add(batch);
+    return rest;
   });
+  if (batches.size > 1) throw bad(file, `${where}.input_layers`, 'one fixed batch size (or null) for every input', `the batch sizes ${[...batches].join(', ')}`);
   // Nodes in an order where each reads only tensors already produced: a pass over the layers in file order takes
   // every node whose inputs exist, until none is left (a pass that takes none means a cycle or a missing layer).
   const produced = new Map<string, number[]>();
@@ -134,7 +141,21 @@ export function fromTfjsGraph(raw: unknown, file: string, readLayer: GraphLayerR
     return r;
   });
   const name = typeof raw.name === 'string' && raw.name.length > 0 ? raw.name : 'model';
-  return { className: 'Model', name, inputs, layers: layers.map((l) => l.serialized), nodes, outputs };
+  const graph: GraphConfig = { className: 'Model', name, inputs, layers: layers.map((l) => l.serialized), nodes, outputs };
+  return batches.size === 0 ? graph : withFixedBatch(graph, [...batches][0], file);
+}
+
+/**
+ * A graph whose inputs have a fixed batch size (a stateful model): rnnkit keeps it as the batchInputShape of the
+ * model's first layer (the first the graph uses, found by building the graph in plain JS).
+ */
+function withFixedBatch(graph: GraphConfig, batch: number, file: string): GraphConfig {
+  const { plan } = asFormatError(file, 'model', () => blueprintFromConfig(graph, 'config', undefined, true));
+  const index = graph.layers.findIndex((l) => l.config.name === plan[0].layer.name);
+  const { inputShape: _any, batchInputShape: _own, ...config } = graph.layers[index].config;
+  const layers = graph.layers.slice();
+  layers[index] = { className: layers[index].className, config: { ...config, batchInputShape: [batch, ...publicShape(plan[0].inputShape)] } };
+  return { ...graph, layers };
 }
 
 function readRefs(raw: unknown, where: string, file: string): unknown[][] {

@@ -28,14 +28,16 @@ export interface DescribedLayer {
 /** A model as Keras configs describe it. */
 export interface KerasModelDescription {
   name: string;
-  inputs: Array<{ name: string; shape: number[]; dtype: 'float32' | 'int32' }>;
+  /** Each input's per-sample shape; `batch` is a fixed batch size (stateful models), absent when any. */
+  inputs: Array<{ name: string; shape: number[]; dtype: 'float32' | 'int32'; batch?: number }>;
   layers: DescribedLayer[];
   outputs: string[];
 }
 
 const MAX_LAYERS = 10000;
 
-function readBatchShape(value: unknown, where: string, file: string): number[] {
+/** The per-sample dims of a batch shape `[batch, ...dims]`, with the batch size when it is fixed (not null). */
+function readBatchShape(value: unknown, where: string, file: string): { shape: number[]; batch?: number } {
   if (!Array.isArray(value) || value.length < 2 || !(value[0] === null || (Number.isSafeInteger(value[0]) && value[0] > 0))) {
     throw new RnnError('FORMAT', `${file}: expected a batch shape [batch, ...dims] for ${where} but received ${describeValue(value)}`);
   }
@@ -43,7 +45,7 @@ function readBatchShape(value: unknown, where: string, file: string): number[] {
   if (!dims.every((d) => Number.isSafeInteger(d) && d > 0)) {
     throw new RnnError('FORMAT', `${file}: expected fixed positive dimensions after the batch in ${where} (rnnkit needs a known number of time steps) but received [${value.map((d) => describeValue(d)).join(', ')}]`);
   }
-  return dims as number[];
+  return { shape: dims as number[], ...(value[0] === null ? {} : { batch: value[0] as number }) };
 }
 
 /** The input of an InputLayer entry at `where`. */
@@ -61,7 +63,7 @@ function readInputLayer(config: Record<string, unknown>, where: string, file: st
   const dtype = config.dtype ?? 'float32';
   if (dtype !== 'float32' && dtype !== 'int32') throw new RnnError('FORMAT', `${file}: expected 'float32' or 'int32' for ${where}.config.dtype but received ${describeValue(dtype)}`);
   const name = typeof config.name === 'string' && config.name.length > 0 ? config.name : 'input_layer';
-  return { name, shape: readBatchShape(config.batch_shape ?? config.batch_input_shape, `${where}.config.batch_shape`, file), dtype };
+  return { name, ...readBatchShape(config.batch_shape ?? config.batch_input_shape, `${where}.config.batch_shape`, file), dtype };
 }
 
 /** The description of a Keras model config (`config.json` or `model_config`). */
@@ -86,13 +88,17 @@ export function readKerasModelConfig(raw: unknown, file: string, flavor: KerasFl
     const layer = fromKerasLayer(entry, where, file, flavor);
     const previous = description.layers.length > 0 ? String(description.layers[description.layers.length - 1].layer.config.name) : description.inputs[0]?.name;
     if (description.inputs.length === 0) {
-      // Keras 2 puts the input shape on the first layer; a Keras 3 model built without an InputLayer has it in build_config.
-      const shape = layer.config.inputShape as number[] | undefined
-        ?? (isPlainObject(raw) && isPlainObject(raw.build_config) ? readBatchShape(raw.build_config.input_shape, 'build_config.input_shape', file) : undefined);
-      if (!shape) throw new RnnError('FORMAT', `${file}: expected an input shape (an InputLayer, a batch_input_shape on the first layer, or build_config) but the model has none`);
-      description.inputs.push({ name: 'input_layer', shape, dtype: layer.className === 'Embedding' ? 'int32' : 'float32' });
+      // Keras 2 puts the input shape on the first layer (batch_input_shape, with the batch size of a stateful model);
+      // a Keras 3 model built without an InputLayer has it in build_config.
+      const own = layer.config.batchInputShape as number[] | undefined;
+      const input = own ? { shape: own.slice(1), batch: own[0] }
+        : layer.config.inputShape ? { shape: layer.config.inputShape as number[] }
+          : isPlainObject(raw) && isPlainObject(raw.build_config) ? readBatchShape(raw.build_config.input_shape, 'build_config.input_shape', file) : undefined;
+      if (!input) throw new RnnError('FORMAT', `${file}: expected an input shape (an InputLayer, a batch_input_shape on the first layer, or build_config) but the model has none`);
+      description.inputs.push({ name: 'input_layer', ...input, dtype: layer.className === 'Embedding' ? 'int32' : 'float32' });
     }
     delete layer.config.inputShape;
+    delete layer.config.batchInputShape;
     description.layers.push({ layer, where, inbound: [previous ?? description.inputs[0].name] });
   });
   if (description.layers.length === 0) throw new RnnError('FORMAT', `${file}: expected at least one layer after the InputLayer but config.layers has none`);
@@ -125,16 +131,22 @@ function checkMaskedSequences(entries: unknown[], file: string): void {
 /** A Sequential model from a chain description (weights still initial). */
 export function buildSequential(description: KerasModelDescription, file: string): Sequential {
   const [input] = description.inputs;
-  const layers = description.layers.map(({ layer, where }, i) => asFormatError(file, `${where} (${layer.className})`, () => layerFromConfig(layer, where, i === 0 ? { inputShape: input.shape } : {})));
+  // A fixed batch size (a stateful model: Keras's batch_shape [B, ...]) goes to the first layer as rnnkit's batchInputShape.
+  const first = input.batch === undefined ? { inputShape: input.shape } : { batchInputShape: [input.batch, ...input.shape] };
+  const layers = description.layers.map(({ layer, where }, i) => asFormatError(file, `${where} (${layer.className})`, () => layerFromConfig(layer, where, i === 0 ? first : {})));
   return asFormatError(file, 'model', () => new Sequential({ name: description.name, layers }));
 }
 
 /** The chain description of a Sequential model. */
 export function describeSequential(model: Sequential): KerasModelDescription {
-  const inputs = [{ name: 'input_layer', shape: model.inputShape.slice(), dtype: model.layers[0].className === 'Embedding' ? 'int32' as const : 'float32' as const }];
+  const batch = model.layers[0].batchSize;
+  const inputs = [{
+    name: 'input_layer', shape: model.inputShape.slice(), dtype: model.layers[0].className === 'Embedding' ? 'int32' as const : 'float32' as const,
+    ...(batch === undefined ? {} : { batch }),
+  }];
   const layers = model.layers.map((layer, i) => {
     const serialized = serializeLayer(layer);
-    const { inputShape: _dropped, ...config } = serialized.config;
+    const { inputShape: _dropped, batchInputShape: _batch, ...config } = serialized.config;
     return { layer: { className: serialized.className, config }, where: `config.layers[${i + 1}]`, inbound: [i === 0 ? inputs[0].name : model.layers[i - 1].name] };
   });
   return { name: model.name, inputs, layers, outputs: [model.layers[model.layers.length - 1].name] };
@@ -146,12 +158,14 @@ export function describeSequential(model: Sequential): KerasModelDescription {
  */
 export function toKeras3ModelConfig(description: KerasModelDescription, layerInputShapes: ReadonlyArray<readonly number[]>): Record<string, unknown> {
   const [input] = description.inputs;
-  const batchShape = [null, ...input.shape];
+  // Keras writes the batch size it was given (stateful models need one) and null otherwise; -1 is any length.
+  const batch = input.batch ?? null;
+  const batchShape = [batch, ...input.shape.map((d) => (d === -1 ? null : d))];
   const inputLayer = {
     module: 'keras.layers', class_name: 'InputLayer',
     config: { batch_shape: batchShape, dtype: input.dtype, sparse: false, name: input.name }, registered_name: null,
   };
-  const layers = description.layers.map(({ layer }, i) => toKeras3Layer(layer, [null, ...layerInputShapes[i]]));
+  const layers = description.layers.map(({ layer }, i) => toKeras3Layer(layer, [batch, ...layerInputShapes[i].map((d) => (d === -1 ? null : d))]));
   return {
     module: 'keras', class_name: 'Sequential',
     config: {

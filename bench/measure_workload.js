@@ -27,7 +27,8 @@ async function guarded(base, emit, body) {
 async function measureTraining(model, workload, seed, settings, emit) {
   const batch = model.prepare(makeBatch(workload, workload.B, seed));
   const base = { workload: workload.id, batch: workload.B };
-  await guarded({ ...base, measure: 'train' }, emit, () => measureRate(() => model.train(batch), workload.B, settings));
+  // An inference-only backend (onnxruntime) has no train: the report says n/a rather than failed.
+  if (model.train) await guarded({ ...base, measure: 'train' }, emit, () => measureRate(() => model.train(batch), workload.B, settings));
   await guarded({ ...base, measure: 'predict' }, emit, () => measureRate(() => model.predict(batch), workload.B, settings));
 }
 

@@ -58,6 +58,10 @@ interface Stream {
   queue: Pending[];
   running: boolean;
   lastUsed: number;
+  /** The stream's own buffer of one step [F]: a queued single step copies its values here instead of allocating. */
+  slot: Float32Array;
+  /** Whether a queued step holds `slot` (until runBatch has copied it into the batch input). */
+  slotBusy: boolean;
 }
 
 /** Many concurrent streams of one model; make one with `rk.streams(model, options)`. */
@@ -121,13 +125,15 @@ export class StreamPool {
     let values: Float32Array;
     try {
       this.ensureOpen('step');
-      values = this.chunkValues(x);
+      const checked = this.chunkValues(x);
       stream = this.streamFor(id, true)!;
+      values = checked.owned ? checked.values : this.ownCopy(stream, checked.values);
     } catch (error) {
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
-      stream.queue.push({ values, steps: values.length / this.features, started: performance.now(), resolve, reject });
+      const started = performance.now();
+      stream.queue.push({ values, steps: values.length / this.features, started, resolve, reject });
       stream.lastUsed = Date.now();
       if (stream.queue.length === 1 && !stream.running) this.ready.push(stream);
       this.schedule();
@@ -222,7 +228,7 @@ export class StreamPool {
       this.arena = grown;
     }
     this.arena.fill(0, row * this.stateSize, (row + 1) * this.stateSize);
-    const stream: Stream = { id: key, row, queue: [], running: false, lastUsed: Date.now() };
+    const stream: Stream = { id: key, row, queue: [], running: false, lastUsed: Date.now(), slot: new Float32Array(this.features), slotBusy: false };
     this.streams.set(key, stream);
     return stream;
   }
@@ -243,9 +249,14 @@ export class StreamPool {
     }
   }
 
-  private chunkValues(x: StreamInput): Float32Array {
+  /**
+   * The validated values of a step or chunk. `owned`: a fresh array; otherwise the caller's Float32Array itself,
+   * which step() copies (ownCopy) so that a later write to it cannot change the queued step.
+   */
+  private chunkValues(x: StreamInput): { values: Float32Array; owned: boolean } {
     const F = this.features;
     let values: Float32Array;
+    let owned = true;
     if (x instanceof Tensor) {
       const rank = x.shape.length;
       if ((rank !== 1 && rank !== 2) || x.shape[rank - 1] !== F || (rank === 2 && x.shape[0] < 1)) {
@@ -254,7 +265,8 @@ export class StreamPool {
       values = Float32Array.from(x.dataSync());
     } else if (x instanceof Float32Array) {
       if (x.length === 0 || x.length % F !== 0) throw new RnnError('SHAPE', `Expected a step of ${F} features (or t*${F} values) but received ${x.length} values`);
-      values = x.slice();
+      values = x;
+      owned = false;
     } else if (Array.isArray(x) && x.length > 0 && x.every((v) => typeof v === 'number')) {
       if (x.length !== F) throw new RnnError('SHAPE', `Expected a step of ${F} features but received ${x.length}`);
       values = Float32Array.from(x as number[]);
@@ -270,7 +282,15 @@ export class StreamPool {
     for (let i = 0; i < values.length; i++) {
       if (!Number.isFinite(values[i])) throw new RnnError('NOT_FINITE', `Expected finite step values but value ${i} is ${values[i]}`);
     }
-    return values;
+    return { values, owned };
+  }
+
+  /** A copy of a caller's step values: the stream's slot for a single step when free (no allocation), else a new array. */
+  private ownCopy(stream: Stream, values: Float32Array): Float32Array {
+    if (values.length !== this.features || stream.slotBusy) return values.slice();
+    stream.slot.set(values);
+    stream.slotBusy = true;
+    return stream.slot;
   }
 
   private schedule(): void {
@@ -284,15 +304,14 @@ export class StreamPool {
     if (this.inFlight || this.ready.length === 0) return this.inFlight ?? Promise.resolve();
     const steps = this.ready[0].queue[0].steps;
     const batch: Stream[] = [];
-    for (let i = 0; i < this.ready.length && batch.length < this.maxBatch;) {
+    // One pass: streams of this chunk length join the batch (up to maxBatch), the others keep their order in ready.
+    let kept = 0;
+    for (let i = 0; i < this.ready.length; i++) {
       const stream = this.ready[i];
-      if (stream.queue[0].steps === steps) {
-        batch.push(stream);
-        this.ready.splice(i, 1);
-      } else {
-        i++;
-      }
+      if (batch.length < this.maxBatch && stream.queue[0].steps === steps) batch.push(stream);
+      else this.ready[kept++] = stream;
     }
+    this.ready.length = kept;
     this.inFlight = this.runBatch(batch, steps).finally(() => {
       this.inFlight = undefined;
       if (this.ready.length > 0) this.schedule();
@@ -303,13 +322,16 @@ export class StreamPool {
   private async runBatch(batch: Stream[], steps: number): Promise<void> {
     const F = this.features;
     const x = new Float32Array(batch.length * steps * F);
-    const items = batch.map((stream, b) => {
+    const items: Pending[] = new Array(batch.length);
+    for (let b = 0; b < batch.length; b++) {
+      const stream = batch[b];
       stream.running = true;
       this.rows[b] = stream.row;
       const item = stream.queue.shift()!;
       x.set(item.values, b * steps * F);
-      return item;
-    });
+      if (item.values === stream.slot) stream.slotBusy = false;  // copied: the slot may take the stream's next step
+      items[b] = item;
+    }
     let result: Awaited<ReturnType<StateGraph['run']>> | undefined;
     let failure: unknown;
     try {
@@ -318,18 +340,19 @@ export class StreamPool {
       failure = error;
     }
     const now = performance.now();
+    const wall = Date.now();
     this.batches++;
     this.batchedSteps += batch.length;
-    batch.forEach((stream, b) => {
+    const sizes = result ? result.shapes.map((shape) => shape.reduce((a, c) => a * c, 1)) : [];
+    for (let b = 0; b < batch.length; b++) {
+      const stream = batch[b];
       stream.running = false;
-      stream.lastUsed = Date.now();
+      stream.lastUsed = wall;
       const item = items[b];
       if (result) {
         try {
-          const outs = result.outputs.map((values, k) => {
-            const size = result!.shapes[k].reduce((a, c) => a * c, 1);
-            return new Tensor(values.slice(b * size, (b + 1) * size), result!.shapes[k]);
-          });
+          // Each step's output is its own copy (a view would expose the whole batch through .buffer).
+          const outs = result.outputs.map((values, k) => new Tensor(values.slice(b * sizes[k], (b + 1) * sizes[k]), result!.shapes[k]));
           this.calls++;
           this.latency.record(now - item.started);
           item.resolve(outs.length === 1 ? outs[0] : outs);
@@ -340,7 +363,7 @@ export class StreamPool {
         item.reject(failure);
       }
       if (stream.queue.length > 0 && this.streams.get(stream.id) === stream) this.ready.push(stream);
-    });
+    }
   }
 
   private evictIdle(): void {

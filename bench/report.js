@@ -4,6 +4,8 @@
  * peak RSS per backend, and notes (reduced step counts, failures, like-for-like choices).
  */
 
+const { streamsReport, STREAMS_NOTE } = require('./streams');
+
 // Softmax outputs of the same float32 model agree to rounding; a larger difference means the models differ.
 const PARITY_TOLERANCE = 1e-4;
 
@@ -210,6 +212,7 @@ function notes(run) {
       'timed repetitions (tfjs). The shapes are defined in bench/attention.js: the shared workloads file has no attention entry.');
   }
   for (const a of run.attention || []) if (a.note) lines.push(`${a.backend} ${a.workload} ${a.measure}: ${a.note}`);
+  if (run.streams && run.streams.some((r) => r.type === 'stream')) lines.push(`Streams: ${STREAMS_NOTE}`);
   for (const f of run.failures) {
     lines.push(`FAILED ${f.backend} ${f.workload || ''} ${f.measure}${f.comparison ? ' (paired thread comparison)' : ''}: ${f.error}`);
   }
@@ -260,6 +263,8 @@ function markdownReport(run) {
   if (attention) {
     parts.push('## Attention (B 64, Tq 20, Tv 20, H 256; rnnkit: the native op on 1 thread; tfjs: the same math in tfjs ops)', attention);
   }
+  const streams = streamsReport(run);
+  if (streams) parts.push('## Streams (S1: the W1 model, one step per call, N concurrent streams)', streams);
   if (workloads) parts.push('## Peak RSS per backend (MB, one child process per workload)', rssTable(run));
   parts.push('## Notes', notes(run));
   return `${parts.join('\n\n')}\n`;

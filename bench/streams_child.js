@@ -16,6 +16,7 @@ const { loadWorkloads } = require('./workloads');
 const { initialWeights } = require('./initial_weights');
 const { makeBatch } = require('./data');
 const { errorText } = require('./measure_workload');
+const { summarize, percentile } = require('./stats');
 
 /** Windows per method: full run R rounds of about W s after one warm-up window; quick: one tiny round. */
 const STREAM_SETTINGS = {
@@ -30,14 +31,33 @@ function stepRows(workload, count, seed) {
   return makeBatch({ ...workload, T: 1 }, count, seed).x;
 }
 
-/** Runs `once` (which performs `stepsPerCall` steps and pushes latencies) until `seconds` have passed. */
-async function window(once, seconds) {
-  const latencies = [];
+/**
+ * Step latencies of one method: the last `size` values in a preallocated ring, so that recording a step costs the
+ * same at every N (a growing array would charge the pool, which records N latencies per call, for its growth).
+ */
+class LatencyRing {
+  constructor(size = 1 << 17) {
+    this.values = new Float64Array(size);
+    this.count = 0;
+  }
+
+  push(ms) {
+    this.values[this.count % this.values.length] = ms;
+    this.count++;
+  }
+
+  recorded() {
+    return this.values.subarray(0, Math.min(this.count, this.values.length));
+  }
+}
+
+/** Runs `once` (which performs some steps, records their latencies and returns how many) until `seconds` have passed. */
+async function window(once, seconds, latencies = new LatencyRing(1024)) {
   let steps = 0;
   const start = performance.now();
   const end = start + seconds * 1000;
   do steps += await once(latencies); while (performance.now() < end);
-  return { steps, seconds: (performance.now() - start) / 1000, latencies };
+  return { steps, seconds: (performance.now() - start) / 1000 };
 }
 
 /** The rnnkit child's methods for N streams: name -> async (latencies) => steps done. */
@@ -107,27 +127,25 @@ function tfjsMethods(ctx, N) {
 async function measureCount(methods, N, settings, base, send) {
   const names = Object.keys(methods).filter((k) => k !== 'release');
   for (const name of names) await window(methods[name], settings.warmupSeconds);
-  const perMethod = Object.fromEntries(names.map((n) => [n, { rates: [], latencies: [] }]));
+  const perMethod = Object.fromEntries(names.map((n) => [n, { rates: [], latencies: new LatencyRing() }]));
   const ratios = {};
   for (let round = 0; round < settings.rounds; round++) {
     const order = names.map((_, i) => names[(i + round) % names.length]);
     const rate = {};
     for (const name of order) {
-      const w = await window(methods[name], settings.windowSeconds);
+      const w = await window(methods[name], settings.windowSeconds, perMethod[name].latencies);
       rate[name] = w.steps / w.seconds;
       perMethod[name].rates.push(rate[name]);
-      for (const l of w.latencies) perMethod[name].latencies.push(l);
     }
     if (rate.pool) {
       for (const other of names.filter((n) => n !== 'pool')) (ratios[other] = ratios[other] || []).push(rate.pool / rate[other]);
     }
   }
-  const { summarize, percentile } = require('./stats');
   for (const name of names) {
     const m = perMethod[name];
     send({
       type: 'stream', ...base, method: name, streams: N, stepsPerSec: summarize(m.rates),
-      latencyMs: { p50: percentile(m.latencies, 50), p99: percentile(m.latencies, 99), n: m.latencies.length },
+      latencyMs: { p50: percentile(m.latencies.recorded(), 50), p99: percentile(m.latencies.recorded(), 99), n: m.latencies.recorded().length, of: m.latencies.count },
       rounds: settings.rounds, windowSeconds: settings.windowSeconds, loadavg: require('os').loadavg().map((v) => Number(v.toFixed(2))),
     });
   }
@@ -224,7 +242,7 @@ async function tfjsCheck(ctx, rows) {
 async function measureRss(ctx, rows, job, send) {
   const N = 64;
   const methods = rnnkitMethods({ ...ctx, rows }, N);
-  const latencies = [];
+  const latencies = new LatencyRing(4096);
   const rounds = Math.ceil(job.rssSteps / N);
   const samples = [];
   const sample = (round) => {
@@ -235,7 +253,6 @@ async function measureRss(ctx, rows, job, send) {
   for (let round = 0; round < rounds; round++) {
     if (round % Math.max(1, Math.floor(rounds / 10)) === 0) sample(round);
     await methods.pool(latencies);
-    if (latencies.length > 4096) latencies.length = 0;  // the bench's own record must not grow
   }
   sample(rounds);
   send({

@@ -119,6 +119,7 @@ function throughputTable(run) {
     header.push(`${v} samples/s (min–max)`, `${v} / rnnkit`, `${v} / rnnkit paired (min–max)`,
       ...(wasm ? [`${v} / tfjs-wasm`] : []));
   }
+  header.push('load avg 1 min per backend');
   const rows = measurementKeys(run, () => true).map((key) => {
     const row = [key.workload, key.measure, String(key.batch)];
     const own = find(run, 'rnnkit', key);
@@ -146,6 +147,11 @@ function throughputTable(run) {
         paired ? ratioSpread(paired.ratio) : missingCell(run, v, key, 'threads'));
       if (wasm) row.push(over(find(run, 'tfjs-wasm', key)));
     }
+    // The load each backend's measurement ran under (JSON: loadavg1), in the order of run.backends.
+    row.push(run.backends.map((b) => {
+      const m = find(run, b, key);
+      return m && m.loadavg1 !== undefined ? `${b} ${m.loadavg1}` : null;
+    }).filter(Boolean).join(', ') || '–');
     return row;
   });
   return table(header, rows);

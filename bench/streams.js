@@ -8,9 +8,9 @@
  * runStreams, and `node bench/streams.js` runs the section alone. `--rss [steps]` is the separate RSS mode:
  * 64 streams stepping through the pool for 1,000,000 steps (default), RSS sampled along the way. See bench/README.md.
  */
+const fs = require('fs');
 const path = require('path');
 const { fork } = require('child_process');
-const { DEFAULT_WORKLOADS_FILE } = require('./workloads');
 
 const STREAM_COUNTS = [1, 8, 64, 256, 1024];
 const STREAM_WORKLOAD = 'W1';
@@ -141,12 +141,20 @@ async function main() {
     if (!Number.isInteger(rssSteps) || rssSteps < 64) throw new Error(`Expected a step count of at least 64 after --rss but received '${value}'`);
     argv.splice(rssAt, explicit ? 2 : 1);
   }
+  for (const unused of ['--load', '--gemm-bench']) {
+    if (argv.includes(unused)) throw new Error(`Expected options of the streams section (--rss [steps], --threads, --backends, --only, --workloads, --quick, --json) but received ${unused}, which only run.js uses`);
+  }
   const options = parseOptions(argv);
+  if (options.help) {
+    process.stdout.write('usage: node bench/streams.js [--rss [steps]] [--threads 1,2] [--backends rnnkit,onnx,tfjs-wasm] [--workloads <file>] [--quick] [--json <file>]\n');
+    return;
+  }
   const run = { streams: [], failures: [] };
-  const emit = (record) => process.stdout.write(`${JSON.stringify(record)}\n`);
+  const jsonOut = options.jsonFile ? fs.createWriteStream(options.jsonFile) : process.stdout;
+  const emit = (record) => jsonOut.write(`${JSON.stringify(record)}\n`);
   const progress = (text) => process.stderr.write(`[bench] ${text}\n`);
   if (rssSteps) {
-    const job = { workloadsFile: options.workloadsFile || DEFAULT_WORKLOADS_FILE, workloadId: STREAM_WORKLOAD, mode: options.mode, seed: 1234, counts: [64], backend: 'rnnkit', threads: options.threads[0], rssSteps };
+    const job = { workloadsFile: options.workloadsFile, workloadId: STREAM_WORKLOAD, mode: options.mode, seed: 1234, counts: [64], backend: 'rnnkit', threads: options.threads[0], rssSteps };
     for (const record of await runStreamChild(job, 3600)) {
       (record.type === 'failed' ? run.failures : run.streams).push(record);
       emit(record);
@@ -154,6 +162,7 @@ async function main() {
   } else {
     await runStreams(options, run, emit, progress);
   }
+  if (options.jsonFile) await new Promise((resolve) => jsonOut.end(resolve));
   const failures = run.failures.map((f) => `- FAILED ${f.backend} ${f.measure}: ${f.error}`).join('\n');
   process.stdout.write(`\n## Streams (S1: W1 model, one step per call)\n\n${streamsReport(run)}\n\n${rssSteps ? '' : `- ${STREAMS_NOTE}\n`}${failures}\n`);
 }

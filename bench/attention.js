@@ -66,7 +66,7 @@ async function runAttention(workloads, options, run, emit, progress) {
   for (const workload of workloads) {
     const records = [];
     if (options.backends.includes('rnnkit')) records.push(...measureNative(workload, { mode: options.mode }));
-    for (const backend of options.backends.filter((b) => b !== 'rnnkit')) {
+    for (const backend of options.backends.filter((b) => b.startsWith('tfjs-'))) {  // no attention on onnx here
       progress(`${workload.id} on ${backend}`);
       records.push(...(await measureTfjs(workload, backend, options.mode)));
     }

@@ -11,7 +11,8 @@ const { measureWorkload, errorText } = require('./measure_workload');
 async function createBackend(name, threads) {
   if (name === 'rnnkit') return require('./rnnkit_runner').createRnnkitBackend(threads);
   if (name === 'tfjs-cpu' || name === 'tfjs-wasm') return require('./tfjs_runner').createTfjsBackend(name.slice(5));
-  throw new Error(`Expected a backend among rnnkit, tfjs-cpu, tfjs-wasm but received '${name}'`);
+  if (name === 'onnx') return require('./onnx_runner').createOnnxBackend(1);
+  throw new Error(`Expected a backend among rnnkit, tfjs-cpu, tfjs-wasm, onnx but received '${name}'`);
 }
 
 async function main() {

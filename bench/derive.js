@@ -61,7 +61,7 @@ function speedRatios(measurements) {
       };
       return {
         type: 'ratio', backend: m.backend, workload: m.workload, measure: m.measure, batch: m.batch,
-        rnnkitOverTfjsWasm: ratio('tfjs-wasm'), rnnkitOverTfjsCpu: ratio('tfjs-cpu'),
+        rnnkitOverTfjsWasm: ratio('tfjs-wasm'), rnnkitOverTfjsCpu: ratio('tfjs-cpu'), rnnkitOverOnnx: ratio('onnx'),
         ...(m.backend !== 'rnnkit' ? { overFirstThreadCount: ratio('rnnkit') } : {}),
       };
     });

@@ -6,6 +6,7 @@
  * With `pairWith` (rnnkit at another thread count), each measurement is then repeated as a paired comparison with
  * that thread count in the same process ('threadPair' records, protocol.js measurePairedRatio).
  */
+const os = require('os');
 const { makeBatch } = require('./data');
 const { measureRate, measureLatency, measurePairedRatio } = require('./protocol');
 const { mapSummary } = require('./stats');
@@ -16,9 +17,14 @@ function errorText(error) {
   return error && error.message ? `${error.name || 'Error'}: ${error.message}` : String(error);
 }
 
+/** The 1-minute load average, rounded: every measurement carries the load it ran under (the machine may be shared). */
+function loadNow() {
+  return Number(os.loadavg()[0].toFixed(2));
+}
+
 async function guarded(base, emit, body) {
   try {
-    emit({ type: 'measurement', ...base, ...(await body()) }); // body may set another type
+    emit({ type: 'measurement', ...base, ...(await body()), loadavg1: loadNow() }); // body may set another type
   } catch (error) {
     emit({ type: 'failed', ...base, error: errorText(error) });
   }
@@ -27,7 +33,8 @@ async function guarded(base, emit, body) {
 async function measureTraining(model, workload, seed, settings, emit) {
   const batch = model.prepare(makeBatch(workload, workload.B, seed));
   const base = { workload: workload.id, batch: workload.B };
-  await guarded({ ...base, measure: 'train' }, emit, () => measureRate(() => model.train(batch), workload.B, settings));
+  // An inference-only backend (onnxruntime) has no train: the report says n/a rather than failed.
+  if (model.train) await guarded({ ...base, measure: 'train' }, emit, () => measureRate(() => model.train(batch), workload.B, settings));
   await guarded({ ...base, measure: 'predict' }, emit, () => measureRate(() => model.predict(batch), workload.B, settings));
 }
 

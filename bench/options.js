@@ -4,7 +4,7 @@ const path = require('path');
 const { DEFAULT_WORKLOADS_FILE } = require('./workloads');
 const { DEFAULT_GEMM_BENCH } = require('./gemm');
 
-const BACKENDS = ['rnnkit', 'tfjs-wasm', 'tfjs-cpu'];
+const BACKENDS = ['rnnkit', 'tfjs-wasm', 'tfjs-cpu', 'onnx'];
 
 const USAGE = `usage: node bench/run.js [options]
   --workloads <file>     workload definitions (default ${path.relative(process.cwd(), DEFAULT_WORKLOADS_FILE)})

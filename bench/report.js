@@ -4,6 +4,8 @@
  * peak RSS per backend, and notes (reduced step counts, failures, like-for-like choices).
  */
 
+const { streamsReport, STREAMS_NOTE } = require('./streams');
+
 // Softmax outputs of the same float32 model agree to rounding; a larger difference means the models differ.
 const PARITY_TOLERANCE = 1e-4;
 
@@ -87,7 +89,11 @@ function find(run, backend, m) {
 function missingCell(run, backend, key, comparison) {
   const matches = (o) => o.backend === backend && o.workload === key.workload && o.comparison === comparison &&
     (o.measure === key.measure || ['build', 'setup', 'process'].includes(o.measure));
-  if (run.failures.some(matches)) return 'failed';
+  if (backend === 'onnx' && key.measure === 'train') return 'n/a (inference only)';
+  const failure = run.failures.find(matches);
+  // onnx: a layer the exporter cannot write is named in the column, not only in the notes.
+  if (failure && backend === 'onnx' && failure.measure === 'build') return `not exported: ${failure.error.replace(/^\w*Error: /, '').slice(0, 160)}`;
+  if (failure) return 'failed';
   if (run.skipped.some(matches)) return 'cut (--quick)';
   return '–';
 }
@@ -113,6 +119,7 @@ function throughputTable(run) {
     header.push(`${v} samples/s (min–max)`, `${v} / rnnkit`, `${v} / rnnkit paired (min–max)`,
       ...(wasm ? [`${v} / tfjs-wasm`] : []));
   }
+  header.push('load avg 1 min per backend');
   const rows = measurementKeys(run, () => true).map((key) => {
     const row = [key.workload, key.measure, String(key.batch)];
     const own = find(run, 'rnnkit', key);
@@ -140,6 +147,11 @@ function throughputTable(run) {
         paired ? ratioSpread(paired.ratio) : missingCell(run, v, key, 'threads'));
       if (wasm) row.push(over(find(run, 'tfjs-wasm', key)));
     }
+    // The load each backend's measurement ran under (JSON: loadavg1), in the order of run.backends.
+    row.push(run.backends.map((b) => {
+      const m = find(run, b, key);
+      return m && m.loadavg1 !== undefined ? `${b} ${m.loadavg1}` : null;
+    }).filter(Boolean).join(', ') || '–');
     return row;
   });
   return table(header, rows);
@@ -180,6 +192,11 @@ function notes(run) {
   ];
   lines.push('All backends start from the same initial weights (bench/initial_weights.js: glorotUniform, orthogonal, unit ' +
     'forget bias) set with setWeights; tfjs\'s own orthogonal initializer takes minutes on the cpu backend.');
+  const onnx = run.backendInfo.onnx;
+  if (onnx) {
+    lines.push(`onnx: onnxruntime-node ${onnx.onnxruntime} on ${onnx.threads} thread (intraOpNumThreads ${onnx.threads}, interOpNumThreads 1), ` +
+      `running the rnnkit model exported by rnnkit's own exporter (rk.onnx.toBytes, ${onnx.exporter}) from the same weights; inference only.`);
+  }
   const agreement = run.parity.map((p) => {
     const diffs = Object.entries(p.maxAbsDiff).map(([b, d]) => `${b} ${d === null ? 'size mismatch' : d.toExponential(1)}${d !== null && d > PARITY_TOLERANCE ? ' MISMATCH' : ''}`);
     const counts = [...new Set(Object.values(p.params))];
@@ -201,6 +218,7 @@ function notes(run) {
       'timed repetitions (tfjs). The shapes are defined in bench/attention.js: the shared workloads file has no attention entry.');
   }
   for (const a of run.attention || []) if (a.note) lines.push(`${a.backend} ${a.workload} ${a.measure}: ${a.note}`);
+  if (run.streams && run.streams.some((r) => r.type === 'stream')) lines.push(`Streams: ${STREAMS_NOTE}`);
   for (const f of run.failures) {
     lines.push(`FAILED ${f.backend} ${f.workload || ''} ${f.measure}${f.comparison ? ' (paired thread comparison)' : ''}: ${f.error}`);
   }
@@ -214,7 +232,7 @@ function notes(run) {
  */
 function attentionTable(run) {
   if (!run.attention || run.attention.length === 0) return '';
-  const backends = run.backends.filter((b) => b === 'rnnkit' || !b.startsWith('rnnkit'));
+  const backends = run.backends.filter((b) => b === 'rnnkit' || b.startsWith('tfjs-'));
   const header = ['Workload', 'Measure', ...backends.flatMap((b) => [`${b} samples/s`, `${b} GFLOP/s`])];
   const others = backends.filter((b) => b !== 'rnnkit');
   if (backends.includes('rnnkit')) header.push(...others.map((b) => `rnnkit / ${b}`));
@@ -251,6 +269,8 @@ function markdownReport(run) {
   if (attention) {
     parts.push('## Attention (B 64, Tq 20, Tv 20, H 256; rnnkit: the native op on 1 thread; tfjs: the same math in tfjs ops)', attention);
   }
+  const streams = streamsReport(run);
+  if (streams) parts.push('## Streams (S1: the W1 model, one step per call, N concurrent streams)', streams);
   if (workloads) parts.push('## Peak RSS per backend (MB, one child process per workload)', rssTable(run));
   parts.push('## Notes', notes(run));
   return `${parts.join('\n\n')}\n`;

@@ -16,6 +16,7 @@ const { measureGemmRates, measurePeakRate } = require('./gemm');
 const { gemmShapesFor, withThroughputFigures, speedRatios, modelAgreement } = require('./derive');
 const { markdownReport } = require('./report');
 const { ATTENTION_WORKLOADS, runAttention } = require('./attention');
+const { runStreams } = require('./streams');
 
 const SEED = 1234;
 
@@ -148,8 +149,9 @@ async function main() {
       return;
     }
     // Attention workloads (A1, A2) are defined in bench/attention.js, not in the shared workloads file.
+    // The streams section (S1, bench/streams.js) takes W1's shape from the workloads file; it has no entry of its own.
     const attentionIds = ATTENTION_WORKLOADS.map((w) => w.id);
-    const only = options.only.filter((id) => !attentionIds.includes(id));
+    const only = options.only.filter((id) => !attentionIds.includes(id) && id !== 'S1');
     attentionWorkloads = options.only.length === 0 ? ATTENTION_WORKLOADS : ATTENTION_WORKLOADS.filter((w) => options.only.includes(w.id));
     workloads = options.only.length > 0 && only.length === 0 ? [] : selectWorkloads(loadWorkloads(options.workloadsFile), only);
   } catch (error) {
@@ -164,7 +166,7 @@ async function main() {
     mode: options.mode, workloadsFile: options.workloadsFile, workloads, backends: jobsFor(options).map((j) => j.label),
     threads: options.threads, load: options.load, backendInfo: {},
     measurements: [], failures: [], skipped: [], rss: [], ratios: [], parity: [], threadPairs: [], gemm: new Map(),
-    attention: [],
+    attention: [], streams: [],
   };
   progress('machine info and busy probe');
   run.machineStart = await machineInfo();
@@ -178,6 +180,7 @@ async function main() {
 
   for (const workload of workloads) await runWorkload(workload, options, run, emit);
   await runAttention(attentionWorkloads, options, run, emit, progress);
+  await runStreams(options, run, emit, progress);
 
   run.machineEnd = await loadSnapshot();
   stopLoad();

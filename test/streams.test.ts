@@ -105,6 +105,49 @@ describe('stream pool', () => {
     await pool.close();
   });
 
+  it('takes the values of a Float32Array step when it is given, whatever the caller writes to it afterwards', async () => {
+    const model = makeModel('lstm');
+    const pool = rk.streams(model, { maxBatch: 2 });
+    const rng = new rk.Random(17);
+    const seqs = [sequence(rng, 4), sequence(rng, 4), sequence(rng, 4)];
+    // One reused buffer, rewritten before the queued steps run: several steps of a stream are queued at once (its
+    // one-step buffer is taken, so later steps are copied elsewhere), a NaN step is refused in between, and three
+    // streams share batches of at most 2, so some steps wait for a later batch while the buffer keeps changing.
+    const buffer = new Float32Array(F);
+    const pending: Array<Promise<rk.Tensor | rk.Tensor[]>> = [];
+    for (let t = 0; t < 4; t++) {
+      for (let s = 0; s < seqs.length; s++) {
+        buffer.set(seqs[s][t]);
+        pending.push(pool.step(`s${s}`, buffer));
+        buffer.fill(NaN);
+        if (t === 1 && s === 0) await expect(pool.step('s0', buffer)).rejects.toMatchObject({ code: 'NOT_FINITE' });
+      }
+    }
+    const outputs = (await Promise.all(pending)) as rk.Tensor[];
+    for (let s = 0; s < seqs.length; s++) {
+      expectClose(outputs[3 * seqs.length + s].data, await predictPrefix(model, seqs[s], 4));
+      expectClose(outputs[s].data, await predictPrefix(model, seqs[s], 1));
+    }
+    expect(pool.stats().batches).toBeGreaterThanOrEqual(6);  // 12 steps, at most 2 per native call
+    await pool.close();
+  });
+
+  it('keeps the order of the streams it leaves out of a full batch', async () => {
+    const model = makeModel('simpleRNN');
+    const pool = rk.streams(model, { maxBatch: 2 });
+    const rng = new rk.Random(19);
+    const seqs = Array.from({ length: 5 }, () => sequence(rng, 3));
+    // Lengths 1, 3, 1, 1, 3 in one tick: the first call takes the two oldest 1-step chunks, the leftovers run after.
+    const chunks = [1, 3, 1, 1, 3];
+    const order: number[] = [];
+    const pending = chunks.map((n, s) => pool.step(`s${s}`, seqs[s].slice(0, n)).then((out) => { order.push(s); return out; }));
+    const outputs = (await Promise.all(pending)) as rk.Tensor[];
+    for (let s = 0; s < 5; s++) expectClose(outputs[s].data, await predictPrefix(model, seqs[s], chunks[s]));
+    expect(order.slice(0, 2)).toEqual([0, 2]);
+    expect(pool.stats()).toMatchObject({ calls: 5, batches: 3 });
+    await pool.close();
+  });
+
   it('exports a state that resumes exactly in another pool', async () => {
     const model = makeModel('gruAfter');
     const a = rk.streams(model);

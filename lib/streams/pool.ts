@@ -259,15 +259,14 @@ export class StreamPool {
     if (this.inFlight || this.ready.length === 0) return this.inFlight ?? Promise.resolve();
     const steps = this.ready[0].queue[0].steps;
     const batch: Stream[] = [];
-    for (let i = 0; i < this.ready.length && batch.length < this.maxBatch;) {
+    // One pass: streams of this chunk length join the batch (up to maxBatch), the others keep their order in ready.
+    let kept = 0;
+    for (let i = 0; i < this.ready.length; i++) {
       const stream = this.ready[i];
-      if (stream.queue[0].steps === steps) {
-        batch.push(stream);
-        this.ready.splice(i, 1);
-      } else {
-        i++;
-      }
+      if (batch.length < this.maxBatch && stream.queue[0].steps === steps) batch.push(stream);
+      else this.ready[kept++] = stream;
     }
+    this.ready.length = kept;
     this.inFlight = this.runBatch(batch, steps).finally(() => {
       this.inFlight = undefined;
       if (this.ready.length > 0) this.schedule();
@@ -293,18 +292,19 @@ export class StreamPool {
       failure = error;
     }
     const now = performance.now();
+    const wall = Date.now();
     this.batches++;
     this.batchedSteps += batch.length;
-    batch.forEach((stream, b) => {
+    const sizes = result ? result.shapes.map((shape) => shape.reduce((a, c) => a * c, 1)) : [];
+    for (let b = 0; b < batch.length; b++) {
+      const stream = batch[b];
       stream.running = false;
-      stream.lastUsed = Date.now();
+      stream.lastUsed = wall;
       const item = items[b];
       if (result) {
         try {
-          const outs = result.outputs.map((values, k) => {
-            const size = result!.shapes[k].reduce((a, c) => a * c, 1);
-            return new Tensor(values.slice(b * size, (b + 1) * size), result!.shapes[k]);
-          });
+          // Each step's output is its own copy (a view would expose the whole batch through .buffer).
+          const outs = result.outputs.map((values, k) => new Tensor(values.slice(b * sizes[k], (b + 1) * sizes[k]), result!.shapes[k]));
           this.calls++;
           this.latency.record(now - item.started);
           item.resolve(outs.length === 1 ? outs[0] : outs);
@@ -315,7 +315,7 @@ export class StreamPool {
         item.reject(failure);
       }
       if (stream.queue.length > 0 && this.streams.get(stream.id) === stream) this.ready.push(stream);
-    });
+    }
   }
 
   private evictIdle(): void {

@@ -83,3 +83,41 @@ describe('rnnkit inputShape [null, F] -> Keras and tfjs', () => {
     model.dispose();
   });
 });
+
+describe('dict inputs and outputs of a Keras functional model', () => {
+  const entries = () => unzipSync(fs.readFileSync(path.join(DIR, 'dict_io.keras')));
+  const configOf = (e: Record<string, Uint8Array>) => JSON.parse(Buffer.from(e['config.json']).toString('utf8'));
+
+  test.each(EXPECTED.dict_io.files as string[])('%s: inputs and outputs in sorted key order, named by their keys, as numpy', async (file) => {
+    const c = EXPECTED.dict_io;
+    const model = await rk.loadModel(path.join(DIR, file));
+    // Written as { b, a } and { score, enc }: Keras (and rnnkit) flatten dicts in sorted key order.
+    expect(model.inputNames).toEqual(['a', 'b']);
+    expect(model.outputNames).toEqual(['enc', 'score']);
+    const [a, b] = c.inputs.map((v: unknown) => rk.tensor(v as never));
+    for (const xs of [[a, b], { b, a }] as rk.ModelData[]) {
+      const ys = (await model.predict(xs)) as rk.Tensor[];
+      expect(ys.length).toBe(2);
+      ys.forEach((y, k) => expect(maxAbsDiff(y.data, flat(c.outputs[k]))).toBeLessThan(1e-5));
+    }
+    model.dispose();
+  });
+
+  test('a key that is not the name rnnkit gives the tensor, or a nested structure, is refused', async () => {
+    const { zipSync } = await import('fflate');
+    const variants: Array<[string, (c: any) => void, RegExp]> = [
+      ['input key', (c) => { c.config.input_layers = { x: ['a', 0, 0], b: ['b', 0, 0] }; }, /input_layers has the key 'x' for the InputLayer 'a'.*must be 'a'/],
+      ['output key', (c) => { c.config.output_layers = { enc: ['enc', 0, 0], y: ['score', 0, 0] }; }, /output_layers has the key 'y' for an output rnnkit names 'score'/],
+      ['nested', (c) => { c.config.output_layers = { enc: ['enc', 0, 0], more: { score: ['score', 0, 0] } }; }, /flat dict\) for config\.output_layers\['more'\]/],
+      ['empty', (c) => { c.config.input_layers = {}; }, /at least one tensor/],
+    ];
+    const e = entries();
+    for (const [name, edit, message] of variants) {
+      const config = configOf(e);
+      edit(config);
+      const target = path.join(tmp, `dict-${name.replace(' ', '-')}.keras`);
+      fs.writeFileSync(target, zipSync({ ...e, 'config.json': Buffer.from(JSON.stringify(config)) }));
+      await expect(rk.loadModel(target)).rejects.toMatchObject({ code: 'FORMAT', message: expect.stringMatching(message) });
+    }
+  });
+});

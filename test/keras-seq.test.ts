@@ -103,11 +103,30 @@ describe('dict inputs and outputs of a Keras functional model', () => {
     model.dispose();
   });
 
-  test('a key that is not the name rnnkit gives the tensor, or a nested structure, is refused', async () => {
+  test('keys other than the layer names rename those layers (inputs and outputs), in sorted key order', async () => {
+    const { zipSync } = await import('fflate');
+    const e = entries();
+    const config = configOf(e);
+    config.config.input_layers = { x: ['a', 0, 0], b: ['b', 0, 0] };
+    config.config.output_layers = { y: ['score', 0, 0], enc: ['enc', 0, 0] };
+    const target = path.join(tmp, 'dict-renamed.keras');
+    fs.writeFileSync(target, zipSync({ ...e, 'config.json': Buffer.from(JSON.stringify(config)) }));
+    const model = await rk.loadModel(target);
+    expect(model.inputNames).toEqual(['b', 'x']); // sorted keys: b, then x (the InputLayer 'a' renamed)
+    expect(model.outputNames).toEqual(['enc', 'y']);
+    expect(model.getLayer('y').getConfig().units).toBe(1);
+    const c = EXPECTED.dict_io;
+    const [a, b] = c.inputs.map((v: unknown) => rk.tensor(v as never));
+    const ys = (await model.predict({ x: a, b })) as rk.Tensor[];
+    ys.forEach((y, k) => expect(maxAbsDiff(y.data, flat(c.outputs[k]))).toBeLessThan(1e-5));
+    model.dispose();
+  });
+
+  test('keys that cannot name their tensors, or a nested structure, are refused', async () => {
     const { zipSync } = await import('fflate');
     const variants: Array<[string, (c: any) => void, RegExp]> = [
-      ['input key', (c) => { c.config.input_layers = { x: ['a', 0, 0], b: ['b', 0, 0] }; }, /input_layers has the key 'x' for the InputLayer 'a'.*must be 'a'/],
-      ['output key', (c) => { c.config.output_layers = { enc: ['enc', 0, 0], y: ['score', 0, 0] }; }, /output_layers has the key 'y' for an output rnnkit names 'score'/],
+      ['taken', (c) => { c.config.output_layers = { enc: ['enc', 0, 0], proj: ['score', 0, 0] }; }, /output_layers\['proj'\] would name the tensor of layer 'score' 'proj', but 'proj' already names another layer/],
+      ['one layer twice', (c) => { c.config.output_layers = { p: ['enc', 0, 0], q: ['enc', 0, 0] }; }, /output_layers\['p'\] is one of several outputs of layer 'enc'/],
       ['nested', (c) => { c.config.output_layers = { enc: ['enc', 0, 0], more: { score: ['score', 0, 0] } }; }, /flat dict\) for config\.output_layers\['more'\]/],
       ['empty', (c) => { c.config.input_layers = {}; }, /at least one tensor/],
     ];
@@ -115,7 +134,7 @@ describe('dict inputs and outputs of a Keras functional model', () => {
     for (const [name, edit, message] of variants) {
       const config = configOf(e);
       edit(config);
-      const target = path.join(tmp, `dict-${name.replace(' ', '-')}.keras`);
+      const target = path.join(tmp, `dict-${name.replace(/ /g, '-')}.keras`);
       fs.writeFileSync(target, zipSync({ ...e, 'config.json': Buffer.from(JSON.stringify(config)) }));
       await expect(rk.loadModel(target)).rejects.toMatchObject({ code: 'FORMAT', message: expect.stringMatching(message) });
     }

@@ -22,6 +22,7 @@ import { describeValue, isPlainObject } from '../../validate';
 import { fromTfjsGraph, layerCallIndices } from '../tfjs_graph';
 import { ATTENTION_CALL_KEYS, ATTENTION_CLASSES } from './keras_attention';
 import { fromKerasLayer, KerasFlavor, toKeras3Layer } from './keras_layers';
+import { applyDictKeys, refList } from './keras_dict';
 import { inlineNested, ListGraph, NESTED, NESTED_CLASSES, sequentialListGraph, WeightPlace, WHERE } from './keras_nested';
 
 const KERAS_TENSOR = '__keras_tensor__';
@@ -92,59 +93,6 @@ function keras2Node(node: unknown, where: string, file: string, call?: Record<st
   return [...entries.map((e) => [...e.slice(0, 3), {}]), ...callKwargs(kwargs, `${where}[0][3]`, file, ref, call)];
 }
 
-/**
- * A model's `input_layers` / `output_layers` as a list of `[name, node, tensor]`: Keras 3 writes a single one bare,
- * and a model built with dicts writes a dict `{ key: [name, node, tensor] }` (Keras 3's get_config maps the
- * structure it was built with; tf.keras 2's packs it the same way). Keras flattens a dict in sorted key order (its
- * `model.inputs` / `model.outputs` order), and so does rnnkit: the keys are checked in `checkDictKeys`.
- */
-function refList(value: unknown, where: string, file: string): unknown {
-  if (!isPlainObject(value)) return Array.isArray(value) && typeof value[0] === 'string' ? [value] : value;
-  const keys = sortedKeys(value);
-  if (keys.length === 0) throw bad(file, where, 'at least one tensor', value);
-  return keys.map((key) => {
-    const ref = value[key];
-    if (!Array.isArray(ref) || ref.length !== 3 || typeof ref[0] !== 'string') throw bad(file, `${where}['${key}']`, 'a tensor [layer, node, tensor] (rnnkit reads a flat dict)', ref);
-    return ref;
-  });
-}
-
-/** Python's sorted() of str keys (code point order; JS compares UTF-16 code units, which differ only past U+FFFF). */
-function sortedKeys(value: Record<string, unknown>): string[] {
-  return Object.keys(value).sort((a, b) => {
-    const [x, y] = [Array.from(a), Array.from(b)];
-    for (let i = 0; i < Math.min(x.length, y.length); i++) {
-      const d = x[i].codePointAt(0)! - y[i].codePointAt(0)!;
-      if (d !== 0) return d;
-    }
-    return x.length - y.length;
-  });
-}
-
-/**
- * The keys of dict inputs / outputs must be the names rnnkit gives them, so data keyed as in Keras reaches the same
- * tensors: an input is named after its InputLayer (Keras warns when a key differs), an output after the layer that
- * computes it (the second output of one layer `<layer>_1`, as `model.outputNames`). Other keys are refused.
- */
-function checkDictKeys(config: Record<string, unknown>, flat: ListGraph, file: string): void {
-  const check = (raw: unknown, refs: unknown, what: 'input_layers' | 'output_layers') => {
-    if (!isPlainObject(raw)) return;
-    const seen = new Set<string>();
-    (refs as unknown[][]).forEach((ref, i) => {
-      let name = String(ref[0]);
-      for (let k = 1; what === 'output_layers' && seen.has(name); k++) name = `${String(ref[0])}_${k}`;
-      seen.add(name);
-      const key = sortedKeys(raw)[i];
-      if (key !== name) {
-        const owner = what === 'input_layers' ? `the InputLayer '${name}'` : `an output rnnkit names '${name}' (after its layer)`;
-        throw new RnnError('FORMAT', `${file}: config.${what} has the key '${key}' for ${owner}; rnnkit keys a model's ${what === 'input_layers' ? 'inputs' : 'outputs'} by those names, so the key must be '${name}' (name the ${what === 'input_layers' ? 'Input' : 'layer'} '${key}' in Keras)`);
-      }
-    });
-  };
-  check(config.input_layers, flat.input_layers, 'input_layers');
-  check(config.output_layers, flat.output_layers, 'output_layers');
-}
-
 /** Reads a layer entry's nodes into the list form (attention call options onto its config); `where` is its path. */
 function listFormEntry(entry: Record<string, unknown>, where: string, file: string, flavor: KerasFlavor): Record<string, unknown> {
   const inner = entry.config as Record<string, unknown>;
@@ -207,14 +155,17 @@ export function hasNestedModel(config: Record<string, unknown>): boolean {
 /**
  * rnnkit's graph config from a Keras model's `config` (`flavor` says which Keras wrote it): a Functional's, or a
  * Sequential's that holds nested models (`buildInputShape`: its build_config.input_shape). Nested models are
- * inlined; `places` says where each layer's weights are in the file.
+ * inlined; `places` says where each layer's weights are in the file. `dictKeys`: name dict inputs / outputs after
+ * their keys (keras_dict.ts; false when only the file's layer names matter, loading weights by name).
  */
-export function fromKerasFunctional(config: Record<string, unknown>, file: string, flavor: KerasFlavor, sequential?: { buildInputShape: unknown }): { graph: GraphConfig; places: Map<string, WeightPlace> } {
+export function fromKerasFunctional(config: Record<string, unknown>, file: string, flavor: KerasFlavor, sequential?: { buildInputShape: unknown }, dictKeys = true): { graph: GraphConfig; places: Map<string, WeightPlace> } {
   const list = sequential
     ? sequentialListGraph(config, sequential.buildInputShape, 'config', file, (e, at) => listFormEntry(e, at, file, flavor))
     : kerasListGraph(config, file, flavor);
-  const { graph: flat, places } = inlineNested(list, file, sequential !== undefined);
-  if (!sequential) checkDictKeys(config, flat, file);
+  const inlined = inlineNested(list, file, sequential !== undefined);
+  const { places } = inlined;
+  // Dict inputs / outputs: the tensors take their keys as names (not for loading weights by the file's names).
+  const flat = !sequential && dictKeys ? applyDictKeys(config, inlined.graph, places, file) : inlined.graph;
   let maskSource: string | undefined;
   for (const entry of flat.layers) {
     const inner = entry.config as Record<string, unknown>;

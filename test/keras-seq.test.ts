@@ -111,15 +111,18 @@ describe('dict inputs and outputs of a Keras functional model', () => {
     config.config.output_layers = { y: ['score', 0, 0], enc: ['enc', 0, 0] };
     const target = path.join(tmp, 'dict-renamed.keras');
     fs.writeFileSync(target, zipSync({ ...e, 'config.json': Buffer.from(JSON.stringify(config)) }));
-    const model = await rk.loadModel(target);
-    expect(model.inputNames).toEqual(['b', 'x']); // sorted keys: b, then x (the InputLayer 'a' renamed)
-    expect(model.outputNames).toEqual(['enc', 'y']);
-    expect(model.getLayer('y').getConfig().units).toBe(1);
-    const c = EXPECTED.dict_io;
-    const [a, b] = c.inputs.map((v: unknown) => rk.tensor(v as never));
-    const ys = (await model.predict({ x: a, b })) as rk.Tensor[];
-    ys.forEach((y, k) => expect(maxAbsDiff(y.data, flat(c.outputs[k]))).toBeLessThan(1e-5));
-    model.dispose();
+    // The .keras forged here (weights by path) and a Keras 2 fixture (weights in the layers' groups, by name).
+    for (const file of [target, path.join(DIR, 'dict_io_keys.h5')]) {
+      const model = await rk.loadModel(file);
+      expect(model.inputNames).toEqual(['b', 'x']); // sorted keys: b, then x (the InputLayer 'a' renamed)
+      expect(model.outputNames).toEqual(['enc', 'y']);
+      expect(model.getLayer('y').getConfig().units).toBe(1);
+      const c = EXPECTED.dict_io;
+      const [a, b] = c.inputs.map((v: unknown) => rk.tensor(v as never));
+      const ys = (await model.predict({ x: a, b })) as rk.Tensor[];
+      ys.forEach((y, k) => expect(maxAbsDiff(y.data, flat(c.outputs[k]))).toBeLessThan(1e-5));
+      model.dispose();
+    }
   });
 
   test('keys that cannot name their tensors, or a nested structure, are refused', async () => {

@@ -34,7 +34,8 @@ export type NativeLayerSpec =
       returnState?: boolean;
       goBackwards: boolean;
       bidirectional: boolean;
-      mergeMode: 'concat' | 'sum' | 'mul' | 'ave';
+      /** 'none': a bidirectional layer's two outputs unmerged (forward, backward), before the states. */
+      mergeMode: 'concat' | 'sum' | 'mul' | 'ave' | 'none';
       dropout: number;
       /** Rate in [0, 1): training-only mask on h_{t-1} where it meets the recurrent kernel (Keras). */
       recurrentDropout: number;

@@ -186,7 +186,7 @@ describe('refusals', () => {
     }
   });
 
-  test('forged configs: Keras 3 hard_sigmoid, a custom object, a functional model, a None time dimension', async () => {
+  test('forged configs: Keras 3 hard_sigmoid, a custom object, a functional model, a None feature dimension', async () => {
     const { zipSync, unzipSync } = await import('fflate');
     const entries = unzipSync(fs.readFileSync(path.join(DIR, 'lstm.keras')));
     const config = JSON.parse(Buffer.from(entries['config.json']).toString('utf8'));
@@ -194,7 +194,7 @@ describe('refusals', () => {
       ['hard_sigmoid', (c) => { c.config.layers[1].config.recurrent_activation = 'hard_sigmoid'; }, /hard_sigmoid is relu6/],
       ['custom', (c) => { c.config.layers[2].registered_name = 'my_pkg>MyDense'; }, /config\.layers\[2\] \(Dense\) is a custom registered object/],
       ['functional without nodes', (c) => { c.class_name = 'Functional'; }, /config\.layers\[1\]\.inbound_nodes/],
-      ['none-time', (c) => { c.config.layers[0].config.batch_shape = [null, null, 3]; }, /known number of time steps/],
+      ['none-features', (c) => { c.config.layers[0].config.batch_shape = [null, 4, null]; }, /null only for the time dimension/],
       ['stateful without a batch size', (c) => { c.config.layers[1].config.stateful = true; }, /stateful layer 'lstm'.*batch size must be fixed/],
       ['float16', (c) => { c.config.layers[1].config.dtype.config.name = 'float16'; }, /float32/],
     ];

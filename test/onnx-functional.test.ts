@@ -183,6 +183,21 @@ describe('attention in onnxruntime equals predict (masks, fully masked rows, the
   });
 });
 
+describe('bidirectional with mergeMode null: the num_directions axis sliced into two outputs', () => {
+  test.each([[true, false], [false, true]])('returnSequences %s, returnState %s, masked input; a Dense on the backward output', async (returnSequences, returnState) => {
+    const x = rk.input({ shape: [STEPS, FEATURES], name: 'x' });
+    const masked = one(rk.layers.masking({ name: 'mask' }).apply(x));
+    const outs = many(rk.layers.bidirectional({
+      layer: rk.layers.lstm({ units: UNITS, returnSequences, returnState }), mergeMode: null, name: 'bi',
+    }).apply(masked));
+    const head = one(rk.layers.dense({ units: 2, name: 'head' }).apply(outs[1]));
+    const model = rk.model({ inputs: x, outputs: [...outs, head], name: 'unmerged' });
+    randomizeWeights(model);
+    const names = ['bi', 'bi:1', ...(returnState ? ['bi:2', 'bi:3', 'bi:4', 'bi:5'] : []), 'head'];
+    await expectSameOutputs(model, { x: data([STEPS, FEATURES], 15, [[0, 5], [0, 3], [1, 4]]) }, names);
+  });
+});
+
 describe('what the exporter cannot express exactly is refused', () => {
   test('stateInputs on a layer started from other tensors', async () => {
     const x = rk.input({ shape: [STEPS, FEATURES], name: 'x' });

@@ -200,6 +200,8 @@ export function fromTfjsLayer(entry: unknown, where: string, file: string): Seri
     } else if (kind === 'regularizer') {
       const regularizer = fromTfjsRegularizer(value, `${where}.${snake}`, file);
       if (regularizer) config[key] = regularizer;
+    } else if (key === 'mergeMode' && value === null) {
+      config[key] = null; // Bidirectional: an explicit null is no merge (two outputs), as in tfjs and Keras
     } else if (!isNull(value)) {
       config[key] = value;
     } else if (key === 'unitForgetBias') {

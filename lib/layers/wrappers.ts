@@ -33,8 +33,11 @@ export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave';
 export interface BidirectionalLayerArgs extends BaseLayerArgs {
   /** The recurrent layer to run in both directions (its config is used twice; its weights are separate). */
   layer: RecurrentLayer;
-  /** How the two directions' outputs combine. Default 'concat'. */
-  mergeMode?: MergeMode;
+  /**
+   * How the two directions' outputs combine. Default 'concat'. `null` (Keras `merge_mode=None`, tfjs `mergeMode:
+   * null`) leaves them apart: the layer has two outputs, forward then backward (in time order), before any states.
+   */
+  mergeMode?: MergeMode | null;
   /** Whether fit updates the weights; when given it is set on the inner layer too, else the inner layer's decides. */
   trainable?: boolean;
 }
@@ -43,8 +46,8 @@ export interface BidirectionalLayerArgs extends BaseLayerArgs {
 export class Bidirectional extends Layer {
   /** The wrapped recurrent layer (its config; each direction has its own weights). */
   readonly layer: RecurrentLayer;
-  /** How the two directions' outputs combine. */
-  readonly mergeMode: MergeMode;
+  /** How the two directions' outputs combine; null: not at all (two outputs, forward then backward). */
+  readonly mergeMode: MergeMode | null;
 
   /** Validates the options eagerly; throws an `ARGUMENT` RnnError naming the bad one. */
   constructor(args: BidirectionalLayerArgs) {
@@ -59,7 +62,8 @@ export class Bidirectional extends Layer {
         : { inputShape: inner.inputShape?.slice() };
     super({ ...options, ...inherited }, `bidirectional_${options.layer.name}`);
     this.layer = options.layer;
-    this.mergeMode = checkOneOf(options.mergeMode ?? 'concat', `${this.name}.mergeMode`, ['concat', 'sum', 'mul', 'ave'] as const);
+    this.mergeMode = options.mergeMode === null ? null
+      : checkOneOf(options.mergeMode ?? 'concat', `${this.name}.mergeMode`, ['concat', 'sum', 'mul', 'ave'] as const);
     if (options.trainable !== undefined) this.layer.trainable = super.trainable;
     linkInnerTrainable(this, this.layer);
   }
@@ -98,13 +102,21 @@ export class Bidirectional extends Layer {
   get stateful(): boolean {
     return this.layer.stateful;
   }
+  /** The outputs before the states: 2 with mergeMode null (forward, backward), else 1 (the merged output). */
+  get mainOutputs(): number {
+    return this.mergeMode === null ? 2 : 1;
+  }
   /**
    * Inputs `[x]` or `[x, ...forward states, ...backward states]` (Keras splits initial states in halves); outputs the
-   * merged output and, with the inner layer's returnState, the forward then the backward final states.
+   * merged output (mergeMode null: the forward then the backward output) and, with the inner layer's returnState,
+   * the forward then the backward final states.
    */
   computeOutputShapes(inputShapes: readonly (readonly number[])[]): number[][] {
-    return recurrentOutputShapes(this, inputShapes, 2 * this.layer.stateCount, this.layer.units, this.returnState);
+    const shapes = recurrentOutputShapes(this, inputShapes, 2 * this.layer.stateCount, this.layer.units, this.returnState);
+    if (this.mergeMode === null) shapes.splice(1, 0, shapes[0].slice());
+    return shapes;
   }
+  /** The merged output's shape (mergeMode null: each direction's output). */
   computeOutputShape(inputShape: readonly number[]): number[] {
     const inner = this.layer.computeOutputShape(inputShape);
     if (this.mergeMode === 'concat') inner[inner.length - 1] *= 2;
@@ -119,7 +131,7 @@ export class Bidirectional extends Layer {
   }
   toNative(): NativeLayerSpec {
     const inner = this.layer.toNative();
-    return { ...inner, name: this.name, bidirectional: true, mergeMode: this.mergeMode } as NativeLayerSpec;
+    return { ...inner, name: this.name, bidirectional: true, mergeMode: this.mergeMode ?? 'none' } as NativeLayerSpec;
   }
   getConfig(): Record<string, unknown> {
     return {

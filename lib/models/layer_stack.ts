@@ -32,7 +32,7 @@ export function stackShapes(existing: readonly Layer[], existingShapes: readonly
     }
     const outputs = layer.computeOutputShapes([input]);
     if (outputs.length !== 1) {
-      throw new RnnError('ARGUMENT', `Expected layers with one output in sequential model '${modelName}' but layer '${layer.name}' returns ${outputs.length} tensors (returnState: true); return states in a functional model instead`);
+      throw new RnnError('ARGUMENT', `Expected layers with one output in sequential model '${modelName}' but layer '${layer.name}' returns ${outputs.length} tensors (returnState: true, or a bidirectional layer with mergeMode null); use a functional model instead`);
     }
     shapes.push(outputs[0]);
   }

@@ -56,9 +56,10 @@ export function stateTopology(base: Topology, modelName: string): { topology: To
       }
       const sizes = stateShape(layer);
       const ins = sizes.map((u, k) => new SymbolicTensor([u], `${layer.name}/state_in_${k}`, 'float32'));
-      const outs = layer.returnState ? node.outputs.slice(1)
+      const main = layer instanceof Bidirectional ? layer.mainOutputs : 1;
+      const outs = layer.returnState ? node.outputs.slice(main)
         : sizes.map((u, k) => new SymbolicTensor([u], `${layer.name}/state_out_${k}`, 'float32'));
-      next = { layer, inputs: [...next.inputs, ...ins], outputs: [node.outputs[0], ...outs], initialStates: sizes.length };
+      next = { layer, inputs: [...next.inputs, ...ins], outputs: [...node.outputs.slice(0, main), ...outs], initialStates: sizes.length };
       stateInputs.push(...ins);
       stateOutputs.push(...outs);
       slots.push({ layer, sizes, offset });

@@ -125,7 +125,8 @@ ops::LayerSpec toLayerSpec(Napi::Env env, const Napi::Object& layer, size_t inde
       static const std::map<std::string, ops::MergeMode> merges{{"concat", ops::MergeMode::Concat},
                                                                {"sum", ops::MergeMode::Sum},
                                                                {"mul", ops::MergeMode::Mul},
-                                                               {"ave", ops::MergeMode::Ave}};
+                                                               {"ave", ops::MergeMode::Ave},
+                                                               {"none", ops::MergeMode::None}};
       r.cell.kind = lookup(env, cells, getString(layer, "cell", "", context), context + " cell");
       r.cell.activation = toActivation(env, getString(layer, "activation", "tanh", context), context + " activation");
       r.cell.recurrentActivation = toActivation(env, getString(layer, "recurrentActivation", "sigmoid", context),

@@ -58,6 +58,11 @@ int64_t RecurrentLayer<T>::outputUnits() const {
 }
 
 template <typename T>
+size_t RecurrentLayer<T>::mainOutputs() const {
+  return config_.bidirectional && config_.mergeMode == MergeMode::None ? 2 : 1;
+}
+
+template <typename T>
 void RecurrentLayer<T>::checkInputShapes(const std::vector<Shape>& inputs) const {
   const size_t states = static_cast<size_t>(stateTensors());
   if (inputs.size() != 1 && inputs.size() != 1 + states) {
@@ -81,8 +86,9 @@ void RecurrentLayer<T>::checkInputShapes(const std::vector<Shape>& inputs) const
 template <typename T>
 std::vector<Shape> RecurrentLayer<T>::outputShapes(const std::vector<Shape>& inputs) const {
   checkInputShapes(inputs);
-  std::vector<Shape> shapes{config_.returnSequences ? Shape{inputs[0][0], outputUnits()} : Shape{outputUnits()}};
-  if (config_.returnState) shapes.resize(1 + stateTensors(), Shape{config_.units});
+  std::vector<Shape> shapes(mainOutputs(),
+                            config_.returnSequences ? Shape{inputs[0][0], outputUnits()} : Shape{outputUnits()});
+  if (config_.returnState) shapes.resize(mainOutputs() + stateTensors(), Shape{config_.units});
   return shapes;
 }
 
@@ -150,7 +156,7 @@ std::vector<Activations<T>> RecurrentLayer<T>::forwardAll(const std::vector<Acti
 
   std::vector<Activations<T>> outputs(1);
   Activations<T>& out = outputs[0];
-  out.data = output_.data();
+  out.data = mainOutputs() == 2 ? directions_[0].output.data() : output_.data();
   out.batch = batch_;
   out.shape = config_.returnSequences ? Shape{steps_, outputUnits()} : Shape{outputUnits()};
   if (config_.returnSequences && windowed_) {
@@ -163,6 +169,11 @@ std::vector<Activations<T>> RecurrentLayer<T>::forwardAll(const std::vector<Acti
       outWindows_.end[b] = outWindows_.start[b] + plan_.length(b);
     }
     out.windows = &outWindows_;
+  }
+  if (mainOutputs() == 2) {
+    Activations<T> backward = outputs[0];  // the backward direction's output: same shape and windows (time order)
+    backward.data = directions_[1].output.data();
+    outputs.push_back(backward);
   }
   for (Direction& direction : directions_) {
     for (int64_t k = 0; config_.returnState && k < stateCount_; ++k) {
@@ -257,6 +268,7 @@ void RecurrentLayer<T>::keepFinalStates(Direction& direction, const T* const* la
 
 template <typename T>
 void RecurrentLayer<T>::mergeOutputs() {
+  if (mainOutputs() == 2) return;  // unmerged: each direction's output is an output of its own
   if (directions_.size() == 1) {
     output_.swap(directions_[0].output);
     directions_[0].output.clear();
@@ -279,6 +291,7 @@ void RecurrentLayer<T>::mergeOutputs() {
       case MergeMode::Sum: for (int64_t k = 0; k < hidden; ++k) y[k] = f[k] + g[k]; break;
       case MergeMode::Mul: for (int64_t k = 0; k < hidden; ++k) y[k] = f[k] * g[k]; break;
       case MergeMode::Ave: for (int64_t k = 0; k < hidden; ++k) y[k] = T(0.5) * (f[k] + g[k]); break;
+      case MergeMode::None: break;  // returned before
     }
   }
 }
@@ -290,7 +303,7 @@ void RecurrentLayer<T>::splitOutputGradient(size_t index, const T* dOutput) {
   const int64_t rows = config_.returnSequences ? batch_ * steps_ : batch_;
   Workspace<T>& target = directions_[index].dOutput;
   target.resize(rows * hidden);
-  if (directions_.size() == 1) {
+  if (directions_.size() == 1 || mainOutputs() == 2) {  // dOutput is this direction's own output gradient
     std::memcpy(target.data(), dOutput, sizeof(T) * rows * hidden);
     return;
   }
@@ -304,6 +317,7 @@ void RecurrentLayer<T>::splitOutputGradient(size_t index, const T* dOutput) {
         case MergeMode::Sum: d[k] = dy[k]; break;
         case MergeMode::Mul: d[k] = dy[k] * other[i * hidden + k]; break;
         case MergeMode::Ave: d[k] = T(0.5) * dy[k]; break;
+        case MergeMode::None: break;  // handled above
       }
     }
   }
@@ -315,7 +329,7 @@ void RecurrentLayer<T>::backwardAll(const std::vector<const T*>& dOutputs, const
     throw std::logic_error("RecurrentLayer: backward() needs a forward with keepForBackward, but the last forward was "
                            "an inference pass");
   }
-  const size_t outputs = config_.returnState ? 1 + stateTensors() : 1;
+  const size_t outputs = mainOutputs() + (config_.returnState ? stateTensors() : 0);
   const size_t inputs = hasInitial_ ? 1 + stateTensors() : 1;
   if (dOutputs.size() != outputs || dInputs.size() != inputs) {
     throw std::logic_error("RecurrentLayer: backward expected " + std::to_string(outputs) + " output and " +
@@ -323,7 +337,9 @@ void RecurrentLayer<T>::backwardAll(const std::vector<const T*>& dOutputs, const
                            std::to_string(dOutputs.size()) + " and " + std::to_string(dInputs.size()));
   }
   if (dInputs[0]) std::memset(dInputs[0], 0, sizeof(T) * batch_ * steps_ * features_);
-  for (size_t d = 0; d < directions_.size(); ++d) backwardDirection(d, dOutputs[0], dOutputs, dInputs);
+  for (size_t d = 0; d < directions_.size(); ++d) {
+    backwardDirection(d, dOutputs[mainOutputs() == 2 ? d : 0], dOutputs, dInputs);
+  }
 }
 
 // One direction's BPTT. Its gradients: the output's (dOutput, nullptr when nothing reaches it) through the merge,
@@ -333,7 +349,8 @@ void RecurrentLayer<T>::backwardDirection(size_t index, const T* dOutput, const 
                                           const std::vector<T*>& dInputs) {
   Direction& direction = directions_[index];
   const int64_t hidden = config_.units, stateSize = batch_ * hidden;
-  const size_t firstState = 1 + index * stateCount_;  // this direction's first state tensor (input and output)
+  const size_t firstState = 1 + index * stateCount_;  // this direction's first initial-state input
+  const size_t firstStateOut = mainOutputs() + index * stateCount_;  // and its first returned-state output
   if (dOutput) splitOutputGradient(index, dOutput);
   const T* dhSeq = nullptr;
   const T* dFinal[2] = {nullptr, nullptr};
@@ -350,7 +367,7 @@ void RecurrentLayer<T>::backwardDirection(size_t index, const T* dOutput, const 
   }
   for (int64_t k = 0; k < stateCount_; ++k) {
     const bool fromOutput = k == 0 && !config_.returnSequences && dOutput;
-    const T* fromState = config_.returnState ? dOutputs[firstState + k] : nullptr;
+    const T* fromState = config_.returnState ? dOutputs[firstStateOut + k] : nullptr;
     if (!fromOutput && !fromState) continue;
     Workspace<T>& dState = direction.dFinal[k];
     dState.assign(stateSize, T(0));

@@ -1,7 +1,9 @@
 // A recurrent layer (SimpleRNN, LSTM or GRU; optionally bidirectional) over user-layout batches [B, T, F].
 // It owns the layout changes (sequence_layout.h), input dropout and the merge of the two directions; the cells
 // do the numerics. Output: [B, T, H'] with returnSequences (steps outside a sample's window are 0), else [B, H'],
-// the state after the sample's last valid step; H' = 2H for a concatenating bidirectional layer, else H.
+// the state after the sample's last valid step; H' = 2H for a concatenating bidirectional layer, else H. A
+// bidirectional layer with MergeMode::None (Keras merge_mode=None) returns the two directions unmerged: two outputs,
+// forward then backward (in time order), each [B, T, H] or [B, H], before the states.
 //
 // Explicit state (Keras): inputs are [x] or [x, s_1, ..., s_S], the initial states, each [B, H]; with returnState the
 // outputs are [output, s_1, ..., s_S], the final states, each [B, H]. S = stateCount (1: h; LSTM 2: h, c) x
@@ -19,7 +21,7 @@
 
 namespace rnnkit::ops {
 
-enum class MergeMode : int32_t { Concat = 0, Sum = 1, Mul = 2, Ave = 3 };
+enum class MergeMode : int32_t { Concat = 0, Sum = 1, Mul = 2, Ave = 3, None = 4 };
 
 struct Regularizer {
   double l1 = 0, l2 = 0;
@@ -37,7 +39,7 @@ struct RecurrentLayerConfig {
   // h_{t-1} where it enters the recurrent products (Keras; see recurrent_cell.h). Training only.
   double recurrentDropout = 0;
   Regularizer kernelRegularizer, recurrentRegularizer, biasRegularizer;
-  bool returnState = false;  // outputs [output, final states...] (see above)
+  bool returnState = false;  // outputs [output(s), final states...] (see above)
 };
 
 template <typename T>
@@ -72,6 +74,8 @@ class RecurrentLayer : public LayerOp<T> {
   };
 
   int64_t outputUnits() const;
+  // The leading outputs before the returned states: 2 for an unmerged bidirectional layer, else 1.
+  size_t mainOutputs() const;
   void checkInputShapes(const std::vector<Shape>& inputs) const;
   void drawRecurrentMask(Direction& direction, std::mt19937& rng);
   void runDirection(Direction& direction, const T* x);

@@ -157,6 +157,7 @@ inline const char* mergeName(MergeMode mode) {
     case MergeMode::Sum: return "sum";
     case MergeMode::Mul: return "mul";
     case MergeMode::Ave: return "ave";
+    case MergeMode::None: return "none";
   }
   return "?";
 }

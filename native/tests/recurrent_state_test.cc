@@ -90,8 +90,8 @@ struct StateCase {
   }
 };
 
-void checkStateGradients(const CellConfig& cell, const StateVariant& variant, bool lossOnOutput) {
-  StateCase test(cell, variant, true, 31);
+void checkStateGradients(const CellConfig& cell, const StateVariant& variant, bool lossOnOutput, bool returnState = true) {
+  StateCase test(cell, variant, returnState, 31);
   test.lossOnOutput = lossOnOutput;
   const std::vector<Vector> dInputs = test.backward();
   auto loss = [&test] { return test.loss(); };
@@ -114,6 +114,9 @@ std::vector<StateVariant> allVariants() {
   }
   variants.push_back({false, false, true, MergeMode::Mul});  // the merge reads the other direction's output
   variants.push_back({true, true, true, MergeMode::Ave});    // goBackwards inside a bidirectional layer
+  // Unmerged (Keras merge_mode=None): two outputs before the states; "states only" then weighs the backward output.
+  variants.push_back({true, false, true, MergeMode::None});
+  variants.push_back({false, true, true, MergeMode::None});
   return variants;
 }
 
@@ -126,6 +129,11 @@ const bool gradientCasesRegistered = [] {
         registry().push_back({name, [cell, variant, lossOnOutput] {
           checkStateGradients(cell.config, variant, lossOnOutput);
         }});
+      }
+      if (variant.merge == MergeMode::None) {
+        registry().push_back({std::string("recurrent state ") + cell.name + " gradients (no returned states): " +
+                                  variant.describe(),
+                              [cell, variant] { checkStateGradients(cell.config, variant, true, false); }});
       }
     }
   }
@@ -259,6 +267,37 @@ RNNKIT_TEST("recurrent state: input count and state shapes are checked, outputs 
   RecurrentLayer<double> gru(sequences.config(cellCases()[2].config, false));
   const std::vector<Shape> single = gru.outputShapes({x, state});
   RNNKIT_CHECK(single.size() == 1 && single[0] == (Shape{kAnyLength, kUnits}), "GRU output " << single.size());
+}
+
+// MergeMode::None returns the two halves of what Concat returns as two outputs (forward, backward), then the same
+// states, in the gradient and the inference pass.
+void checkUnmergedHalves(const CellConfig& cell, bool returnSequences, bool returnState) {
+  for (ForwardMode mode : {kGradientPass, kInferencePass}) {
+    StateCase concat(cell, StateVariant{returnSequences, false, true, MergeMode::Concat}, returnState, 81);
+    StateCase none(cell, StateVariant{returnSequences, false, true, MergeMode::None}, returnState, 81);
+    concat.mode = none.mode = mode;
+    const std::vector<Activations<double>> merged = concat.forward(), split = none.forward();
+    RNNKIT_CHECK(split.size() == merged.size() + 1, "unmerged outputs " << split.size() << " for " << merged.size());
+    const int64_t rows = kBatch * (returnSequences ? kSteps : 1);
+    for (int k = 0; k < 2; ++k) {
+      RNNKIT_CHECK(split[k].shape.back() == kUnits, "unmerged output " << k << " " << shapeToString(split[k].shape));
+      for (int64_t r = 0; r < rows; ++r) {
+        expectClose("unmerged output " + std::to_string(k) + " row " + std::to_string(r), split[k].data + r * kUnits,
+                    merged[0].data + r * 2 * kUnits + k * kUnits, kUnits);
+      }
+    }
+    for (size_t k = 1; k < merged.size(); ++k) {
+      expectClose("state " + std::to_string(k - 1), split[k + 1].data, merged[k].data, kBatch * kUnits);
+    }
+  }
+}
+
+RNNKIT_TEST("recurrent state: unmerged bidirectional outputs are the halves of the concatenated one") {
+  for (const CellCase& cell : cellCases()) {
+    for (bool sequences : {false, true}) {
+      for (bool returnState : {false, true}) checkUnmergedHalves(cell.config, sequences, returnState);
+    }
+  }
 }
 
 RNNKIT_TEST("recurrent state: a batch mismatch between x and a state is refused") {

@@ -22,6 +22,7 @@ import { describeValue, isPlainObject } from '../../validate';
 import { fromTfjsGraph, layerCallIndices } from '../tfjs_graph';
 import { ATTENTION_CALL_KEYS, ATTENTION_CLASSES } from './keras_attention';
 import { fromKerasLayer, KerasFlavor, toKeras3Layer } from './keras_layers';
+import { applyDictKeys, refList } from './keras_dict';
 import { inlineNested, ListGraph, NESTED, NESTED_CLASSES, sequentialListGraph, WeightPlace, WHERE } from './keras_nested';
 
 const KERAS_TENSOR = '__keras_tensor__';
@@ -92,11 +93,6 @@ function keras2Node(node: unknown, where: string, file: string, call?: Record<st
   return [...entries.map((e) => [...e.slice(0, 3), {}]), ...callKwargs(kwargs, `${where}[0][3]`, file, ref, call)];
 }
 
-/** A one-tensor reference written as `[name, node, tensor]` or a list of them (Keras 3 writes a single one bare). */
-function refList(value: unknown): unknown {
-  return Array.isArray(value) && typeof value[0] === 'string' ? [value] : value;
-}
-
 /** Reads a layer entry's nodes into the list form (attention call options onto its config); `where` is its path. */
 function listFormEntry(entry: Record<string, unknown>, where: string, file: string, flavor: KerasFlavor): Record<string, unknown> {
   const inner = entry.config as Record<string, unknown>;
@@ -131,7 +127,10 @@ export function kerasListGraph(config: Record<string, unknown>, file: string, fl
     if (!isPlainObject(entry) || !isPlainObject(entry.config)) throw bad(file, at, '{ class_name, config, name, inbound_nodes }', entry);
     return listFormEntry(entry, at, file, flavor);
   });
-  return { name: config.name, layers, input_layers: refList(config.input_layers), output_layers: refList(config.output_layers) };
+  return {
+    name: config.name, layers,
+    input_layers: refList(config.input_layers, `${where}.input_layers`, file), output_layers: refList(config.output_layers, `${where}.output_layers`, file),
+  };
 }
 
 /** The list-form graph of a nested model's entry (a Functional's own graph, a Sequential's chain). */
@@ -156,13 +155,17 @@ export function hasNestedModel(config: Record<string, unknown>): boolean {
 /**
  * rnnkit's graph config from a Keras model's `config` (`flavor` says which Keras wrote it): a Functional's, or a
  * Sequential's that holds nested models (`buildInputShape`: its build_config.input_shape). Nested models are
- * inlined; `places` says where each layer's weights are in the file.
+ * inlined; `places` says where each layer's weights are in the file. `dictKeys`: name dict inputs / outputs after
+ * their keys (keras_dict.ts; false when only the file's layer names matter, loading weights by name).
  */
-export function fromKerasFunctional(config: Record<string, unknown>, file: string, flavor: KerasFlavor, sequential?: { buildInputShape: unknown }): { graph: GraphConfig; places: Map<string, WeightPlace> } {
+export function fromKerasFunctional(config: Record<string, unknown>, file: string, flavor: KerasFlavor, sequential?: { buildInputShape: unknown }, dictKeys = true): { graph: GraphConfig; places: Map<string, WeightPlace> } {
   const list = sequential
     ? sequentialListGraph(config, sequential.buildInputShape, 'config', file, (e, at) => listFormEntry(e, at, file, flavor))
     : kerasListGraph(config, file, flavor);
-  const { graph: flat, places } = inlineNested(list, file, sequential !== undefined);
+  const inlined = inlineNested(list, file, sequential !== undefined);
+  const { places } = inlined;
+  // Dict inputs / outputs: the tensors take their keys as names (not for loading weights by the file's names).
+  const flat = !sequential && dictKeys ? applyDictKeys(config, inlined.graph, places, file) : inlined.graph;
   let maskSource: string | undefined;
   for (const entry of flat.layers) {
     const inner = entry.config as Record<string, unknown>;

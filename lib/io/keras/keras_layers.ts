@@ -96,7 +96,8 @@ function normalize(entry: unknown, where: string, file: string, flavor: KerasFla
     if (!isNull(zeroOutput) && typeof zeroOutput !== 'boolean') fail(file, `${where}.config.zero_output_for_mask`, 'a boolean', zeroOutput);
   }
   if (className === 'Bidirectional') {
-    if (isNull(config.merge_mode)) fail(file, `${where}.config.merge_mode`, "'concat', 'sum', 'mul' or 'ave' (rnnkit's Bidirectional has one output)", config.merge_mode);
+    // merge_mode None: the two directions' outputs unmerged (rnnkit's mergeMode null); Keras always writes the key.
+    if (config.merge_mode === undefined) fail(file, `${where}.config.merge_mode`, "'concat', 'sum', 'mul', 'ave' or null", config.merge_mode);
     config.layer = normalize(config.layer, `${where}.config.layer`, file, flavor);
     // Keras names the forward copy 'forward_<name>' (and strips that prefix before adding it again): so does rnnkit.
     const inner = (config.layer as { config: Record<string, unknown> }).config;

@@ -36,16 +36,19 @@ export interface KerasModelDescription {
 
 const MAX_LAYERS = 10000;
 
-/** The per-sample dims of a batch shape `[batch, ...dims]`, with the batch size when it is fixed (not null). */
+/**
+ * The per-sample dims of a batch shape `[batch, ...dims]` (a null first dim, Keras's `Input(shape=(None, F))`, is a
+ * time dimension of any length: -1 in rnnkit), with the batch size when it is fixed (not null).
+ */
 function readBatchShape(value: unknown, where: string, file: string): { shape: number[]; batch?: number } {
   if (!Array.isArray(value) || value.length < 2 || !(value[0] === null || (Number.isSafeInteger(value[0]) && value[0] > 0))) {
     throw new RnnError('FORMAT', `${file}: expected a batch shape [batch, ...dims] for ${where} but received ${describeValue(value)}`);
   }
   const dims = value.slice(1);
-  if (!dims.every((d) => Number.isSafeInteger(d) && d > 0)) {
-    throw new RnnError('FORMAT', `${file}: expected fixed positive dimensions after the batch in ${where} (rnnkit needs a known number of time steps) but received [${value.map((d) => describeValue(d)).join(', ')}]`);
+  if (!dims.every((d, i) => (i === 0 && d === null) || (Number.isSafeInteger(d) && d > 0))) {
+    throw new RnnError('FORMAT', `${file}: expected positive dimensions after the batch in ${where} (null only for the time dimension) but received [${value.map((d) => describeValue(d)).join(', ')}]`);
   }
-  return { shape: dims as number[], ...(value[0] === null ? {} : { batch: value[0] as number }) };
+  return { shape: dims.map((d) => (d === null ? -1 : d)) as number[], ...(value[0] === null ? {} : { batch: value[0] as number }) };
 }
 
 /** The input of an InputLayer entry at `where`. */

@@ -45,7 +45,7 @@ function keras3PathsByName(rawConfig: unknown, file: string): Map<string, string
   const { config } = kerasObject(rawConfig, 'the model config', file);
   if (isKerasFunctional(rawConfig) || hasNestedModel(config)) {
     const sequential = isKerasFunctional(rawConfig) ? undefined : { buildInputShape: (rawConfig as { build_config?: { input_shape?: unknown } }).build_config?.input_shape };
-    const { places } = fromKerasFunctional(config, file, 'keras3', sequential);
+    const { places } = fromKerasFunctional(config, file, 'keras3', sequential, false);
     return new Map([...places].map(([name, place]) => [name, place.path]));
   }
   const { layers } = readKerasModelConfig(rawConfig, file, 'keras3');
@@ -64,7 +64,7 @@ function keras2GroupsByName(root: H5Group, file: string): Map<string, WeightPlac
   const { config } = kerasObject(raw, 'the model config', file);
   if (!isKerasFunctional(raw) && !hasNestedModel(config)) return undefined;
   const sequential = isKerasFunctional(raw) ? undefined : { buildInputShape: undefined };
-  return fromKerasFunctional(config, file, 'keras2', sequential).places;
+  return fromKerasFunctional(config, file, 'keras2', sequential, false).places;
 }
 
 /** A Keras 2 file's layer groups that hold weights, in its layer_names order (Keras 2 topological loading). */

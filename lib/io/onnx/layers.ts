@@ -76,7 +76,8 @@ function stateArgs(ctx: EmitContext, node: NodeDescription, states: GraphValue[]
   if (states.length > 0 && ctx.stateInputs) {
     throw new RnnError('ARGUMENT', `Expected stateInputs false for a model whose layer '${node.layer.name}' starts from initial-state tensors (stateInputs would replace them with graph inputs) but received true`);
   }
-  return { initial: states.length > 0 ? states : undefined, returnState: node.outbound.length > 1 };
+  const main = node.layer instanceof Bidirectional ? node.layer.mainOutputs : 1; // mergeMode null: two outputs
+  return { initial: states.length > 0 ? states : undefined, returnState: node.outbound.length > main };
 }
 
 /** Dense on [B, F] is Gemm; on sequences [B, T, F] MatMul + Add (the same weights at every step). */

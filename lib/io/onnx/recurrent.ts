@@ -32,7 +32,8 @@ export interface RecurrentCall {
   name: string;
   cell: RecurrentLayer;
   directions: Tensor[][];
-  mergeMode?: MergeMode;
+  /** How two directions merge (default concat); null: not at all, the forward then the backward output. */
+  mergeMode?: MergeMode | null;
   /**
    * Initial states from the graph, [B, H] each, Keras order: per direction (forward, then backward) h then c for an
    * LSTM. Undefined: zeros (or the stateInputs graph inputs).
@@ -43,8 +44,9 @@ export interface RecurrentCall {
 }
 
 /**
- * Emits the operator for `call` on `input` [B, T, F]; returns [B, T, H'] (returnSequences) or [B, H'], followed by
- * the final states with returnState.
+ * Emits the operator for `call` on `input` [B, T, F]; returns [B, T, H'] (returnSequences) or [B, H'] (mergeMode
+ * null: one such output per direction, sliced from the operator's num_directions axis), followed by the final states
+ * with returnState.
  */
 export function emitRecurrent(ctx: EmitContext, call: RecurrentCall, input: GraphValue): GraphValue[] {
   const { graph } = ctx;
@@ -131,29 +133,40 @@ export function emitRecurrent(ctx: EmitContext, call: RecurrentCall, input: Grap
       }
     }
   }
-  const width = numDirections === 2 && (call.mergeMode ?? 'concat') === 'concat' ? 2 * hidden : hidden;
+  const unmerged = numDirections === 2 && call.mergeMode === null;
+  const width = numDirections === 2 && (call.mergeMode === undefined || call.mergeMode === 'concat') ? 2 * hidden : hidden;
+  // The directions along `axis` merged into one value, or each on its own (mergeMode null).
+  const outputsOf = (value: string, axis: number): string[] => (unmerged
+    ? [0, 1].map((d) => pickDirection(graph, value, axis, d))
+    : [mergeDirections(graph, value, axis, numDirections, call.mergeMode ?? 'concat')]);
   if (!cell.returnSequences) {
     // Y_h [D, B, H] -> [B, H'].
-    return [{ name: mergeDirections(graph, yH, 0, numDirections, call.mergeMode), dims: ['batch', width] }, ...finalStates];
+    return [...outputsOf(yH, 0).map((name) => ({ name, dims: ['batch', width] })), ...finalStates];
   }
   // Y [T, D, B, H] -> [T, B, H'] -> [B, T, H'].
-  let steps = mergeDirections(graph, y, 1, numDirections, call.mergeMode);
   const backwards = numDirections === 1 && cell.goBackwards;
-  if (backwards) steps = reverseTime(graph, steps);
-  const batchMajor = graph.op('Transpose', [steps], { perm: [1, 0, 2] });
   const dims = ['batch', input.dims[1], width];
-  if (!input.mask) return [{ name: batchMajor, dims }, ...finalStates];
-  const { start, lengths } = input.mask;
-  if (!backwards) return [{ name: shiftTime(graph, batchMajor, start, 'right'), dims, mask: input.mask }, ...finalStates];
-  // Processing order: the outputs fill [T - end, T - start); that is the next layer's window.
-  const end = graph.op('Add', [start, graph.op('Cast', [lengths], { to: 7 })]);
-  const mask = { start: graph.op('Sub', [timeSteps(graph, input.name), end]), lengths };
-  return [{ name: shiftTime(graph, batchMajor, start, 'left'), dims, mask }, ...finalStates];
+  const sequence = (timeMajor: string): GraphValue => {
+    const batchMajor = graph.op('Transpose', [backwards ? reverseTime(graph, timeMajor) : timeMajor], { perm: [1, 0, 2] });
+    if (!input.mask) return { name: batchMajor, dims };
+    const { start, lengths } = input.mask;
+    if (!backwards) return { name: shiftTime(graph, batchMajor, start, 'right'), dims, mask: input.mask };
+    // Processing order: the outputs fill [T - end, T - start); that is the next layer's window.
+    const end = graph.op('Add', [start, graph.op('Cast', [lengths], { to: 7 })]);
+    const mask = { start: graph.op('Sub', [timeSteps(graph, input.name), end]), lengths };
+    return { name: shiftTime(graph, batchMajor, start, 'left'), dims, mask };
+  };
+  return [...outputsOf(y, 1).map(sequence), ...finalStates];
+}
+
+/** Direction `d` of `value` along `axis`, without that axis. */
+function pickDirection(graph: GraphBuilder, value: string, axis: number, d: number): string {
+  return graph.op('Gather', [value, graph.constant('direction', 'int64', [], [d])], { axis });
 }
 
 /** The directions of `value` along `axis` merged into one tensor without that axis (concat on the last axis). */
 function mergeDirections(graph: GraphBuilder, value: string, axis: number, numDirections: number, mergeMode: MergeMode = 'concat'): string {
-  const pick = (d: number) => graph.op('Gather', [value, graph.constant('direction', 'int64', [], [d])], { axis });
+  const pick = (d: number) => pickDirection(graph, value, axis, d);
   if (numDirections === 1) return pick(0);
   const [forward, backward] = [pick(0), pick(1)];
   switch (mergeMode) {

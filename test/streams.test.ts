@@ -292,6 +292,18 @@ describe('stream pool', () => {
     await pool.close();
   });
 
+  it('lifts the fixed length of an id input [T] (embedding inputLength): chunks of any length', async () => {
+    const fixed = rk.sequential({ layers: [rk.layers.embedding({ inputDim: 9, outputDim: 4, inputLength: 5 }), rk.layers.gru({ units: 3 })] });
+    const free = rk.sequential({ layers: [rk.layers.embedding({ inputDim: 9, outputDim: 4, inputShape: [null] }), rk.layers.gru({ units: 3 })] });
+    free.setWeights(fixed.getWeights());
+    const pool = rk.streams(fixed);
+    const ids = [4, 1, 8, 2, 6, 3, 5];
+    const outs = [(await pool.step('a', ids.slice(0, 2))) as rk.Tensor, (await pool.step('a', ids[2])) as rk.Tensor, (await pool.step('a', ids.slice(3))) as rk.Tensor];
+    const ends = [2, 3, 7];
+    for (let k = 0; k < 3; k++) expectClose(outs[k].data, ((await free.predict(rk.tensor([ids.slice(0, ends[k])]))) as rk.Tensor).data);
+    await pool.close();
+  });
+
   it('refuses bad token ids with the checks of model.predict, without touching other streams', async () => {
     const model = idModel(false);
     const pool = rk.streams(model);

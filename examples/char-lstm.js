@@ -4,28 +4,30 @@
  * A character-level LSTM text generator trained on the quotations of the Debian `fortunes` package, then sampled
  * for many streams at once through the stream pool.
  *
- * Training: an ordinary (non-stateful) model on windows of 40 characters cut at random offsets, one-hot input
- * [40, V], predicting the next character at every position (returnSequences + a softmax head: forty targets per
- * window instead of Keras's one, for the same LSTM cost). Each round draws fresh windows, so memory stays small.
+ * Training: an ordinary (non-stateful) model on windows of 40 characters cut at random offsets: character ids
+ * [40] into an embedding, an LSTM, predicting the next character at every position (returnSequences + a softmax
+ * head: forty targets per window instead of Keras's one, for the same LSTM cost). Each round draws fresh windows,
+ * so memory stays small.
  *
  * Generation: `rk.streams(model)` runs the trained model with a recurrent state per stream (the same weights; a
- * window length is not needed: a chunk has its own length). Every stream is primed with the first characters of a
+ * window length is not needed: a chunk has its own length; a step is one character id, a chunk an array of ids).
+ * Every stream is primed with the first characters of a
  * real fortune, then draws one character at a time with `rk.sample(probs, { temperature, topK, topP, random })` and
  * feeds it back; the steps of all streams that are waiting run as one native call. Printed: a few samples per
  * temperature and the generation rate (characters/s) alone and with all streams.
  *
  * Usage:  node examples/char-lstm.js [--quick | --smoke] [--corpus <file or directory>] [--streams N]
- *   default  LSTM 256, a few minutes on 2 cores; --quick  LSTM 96, under a minute (text-like only in places).
+ *   default  LSTM 192, a few minutes on 2 cores; --quick  LSTM 128, under a minute (text-like only in places).
  * Needs `apt-get install fortunes` for the default corpus (nothing is downloaded). Run `npm run build` first.
  */
 const rk = require('..');
-const { loadCorpus, vocabulary, windows, oneHot } = require('./data/char-corpus');
+const { loadCorpus, vocabulary, windows, charIds } = require('./data/char-corpus');
 
 const SIZES = {
-  quick: { units: 128, rounds: 48, windowsPerRound: 1024, batchSize: 32, streams: 64, generate: 120 },
+  quick: { embed: 32, units: 128, rounds: 48, windowsPerRound: 1024, batchSize: 32, streams: 64, generate: 120 },
   // For the test suite: every step of the example in a few seconds (the output is not text-like).
-  smoke: { units: 16, rounds: 2, windowsPerRound: 64, batchSize: 32, streams: 6, generate: 8 },
-  full: { units: 192, rounds: 96, windowsPerRound: 2048, batchSize: 32, streams: 256, generate: 200 },
+  smoke: { embed: 8, units: 16, rounds: 2, windowsPerRound: 64, batchSize: 32, streams: 6, generate: 8 },
+  full: { embed: 32, units: 192, rounds: 96, windowsPerRound: 2048, batchSize: 32, streams: 256, generate: 200 },
 };
 const STEPS = 40;
 const PRIME = 12;
@@ -44,7 +46,8 @@ async function train(text, vocab, size, seconds) {
   rk.setSeed(2024);
   const V = vocab.chars.length;
   const model = rk.sequential({ name: 'chars', layers: [
-    rk.layers.lstm({ units: size.units, returnSequences: true, inputShape: [null, V] }),
+    rk.layers.embedding({ inputDim: V, outputDim: size.embed, inputShape: [null] }),
+    rk.layers.lstm({ units: size.units, returnSequences: true }),
     rk.layers.timeDistributed({ layer: rk.layers.dense({ units: V, activation: 'softmax' }) }),
   ] });
   model.compile({ optimizer: rk.optimizers.adam({ learningRate: 0.003 }), loss: 'sparseCategoricalCrossentropy' });
@@ -73,14 +76,14 @@ async function generate(model, text, vocab, count, length, seed) {
   const samples = await Promise.all(Array.from({ length: count }, async (_, s) => {
     const prime = text.slice(starts[rng.integer(starts.length)], undefined).slice(0, PRIME);
     const temperature = TEMPERATURES[s % TEMPERATURES.length];
-    let out = await pool.step(s, oneHot(prime, vocab));
+    let out = await pool.step(s, charIds(prime, vocab));
     let generated = '';
     for (let i = 0; i < length; i++) {
       // The output after a chunk is [t, V]; the last row is the distribution of the next character.
       const probs = out.data.subarray(out.data.length - vocab.chars.length);
       const c = vocab.chars[rk.sample(probs, { temperature, topP: 0.95, random: () => rng.uniform() })];
       generated += c;
-      out = await pool.step(s, oneHot(c, vocab));
+      out = await pool.step(s, vocab.index.get(c));
     }
     return { prime, temperature, generated };
   }));
@@ -97,7 +100,7 @@ async function main() {
   const { text, files } = loadCorpus(corpus);
   const vocab = vocabulary(text);
   console.log(`rnnkit char-LSTM (${size.name}): ${text.length.toLocaleString('en-US')} characters from ${files.length} file(s) ` +
-    `(${corpus || 'fortunes'}), vocabulary ${vocab.chars.length}, LSTM ${size.units}, threads ${rk.getThreads()}, backend ${rk.backendInfo().simd}`);
+    `(${corpus || 'fortunes'}), vocabulary ${vocab.chars.length}, embedding ${size.embed}, LSTM ${size.units}, threads ${rk.getThreads()}, backend ${rk.backendInfo().simd}`);
   console.log(`Training on ${size.rounds} rounds of ${size.windowsPerRound} random ${STEPS}-character windows ...`);
   const model = await train(text, vocab, size, seconds);
 

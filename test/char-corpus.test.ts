@@ -3,7 +3,7 @@
  * size in test/stream-examples.test.ts, `--quick` (about 30 s) and the default by hand (README).
  * - Cleaning: lower case, fortunes' '%' separators dropped, non-ASCII dropped, runs of blank lines collapsed.
  * - A missing default corpus is an error naming the package to install and the --corpus option.
- * - Windows: one-hot rows, and the target at t is the character at t + 1; seeded draws repeat.
+ * - Windows: character ids, and the target at t is the character at t + 1; seeded draws repeat.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -14,7 +14,7 @@ const corpus = require('../examples/data/char-corpus') as {
   loadCorpus(corpusPath?: string, fortunesDir?: string): { text: string; files: string[] };
   vocabulary(text: string): { chars: string[]; index: Map<string, number> };
   windows(text: string, vocab: ReturnType<typeof corpus.vocabulary>, count: number, steps: number, rng: rk.Random): { x: rk.Tensor; y: rk.Tensor };
-  oneHot(s: string, vocab: ReturnType<typeof corpus.vocabulary>): Float32Array;
+  charIds(s: string, vocab: ReturnType<typeof corpus.vocabulary>): Int32Array;
 };
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'char-corpus-'));
@@ -39,21 +39,21 @@ describe('char corpus', () => {
     expect(() => corpus.loadCorpus(path.join(dir, 'missing.txt'))).toThrow(/missing\.txt/);
   });
 
-  test('windows: one-hot inputs, next-character targets, repeatable with a seed', () => {
+  test('windows: character ids, next-character targets, repeatable with a seed', () => {
     const { text } = corpus.loadCorpus(file);
     const vocab = corpus.vocabulary(text);
     const V = vocab.chars.length;
     const { x, y } = corpus.windows(text, vocab, 5, 7, new rk.Random(3));
-    expect(x.shape).toEqual([5, 7, V]);
+    expect(x.shape).toEqual([5, 7]);
     expect(y.shape).toEqual([5, 7]);
-    const charAt = (i: number, t: number) => x.data.subarray((i * 7 + t) * V, (i * 7 + t + 1) * V).indexOf(1);
+    const charAt = (i: number, t: number) => x.data[i * 7 + t];
+    expect(x.data.every((id) => Number.isInteger(id) && id >= 0 && id < V)).toBe(true);
     for (let i = 0; i < 5; i++) {
-      for (let t = 0; t < 7; t++) expect(x.data.subarray((i * 7 + t) * V, (i * 7 + t + 1) * V).reduce((a, b) => a + b, 0)).toBe(1);
       for (let t = 0; t < 6; t++) expect(y.data[i * 7 + t]).toBe(charAt(i, t + 1));
       const window = Array.from({ length: 7 }, (_, t) => vocab.chars[charAt(i, t)]).join('') + vocab.chars[y.data[i * 7 + 6]];
       expect(text.includes(window)).toBe(true);
     }
     expect(Array.from(corpus.windows(text, vocab, 5, 7, new rk.Random(3)).y.data)).toEqual(Array.from(y.data));
-    expect(Array.from(corpus.oneHot('he', vocab))).toEqual(Array.from({ length: 2 * V }, (_, k) => (k === vocab.index.get('h') || k === V + vocab.index.get('e')! ? 1 : 0)));
+    expect(Array.from(corpus.charIds('he', vocab))).toEqual([vocab.index.get('h'), vocab.index.get('e')]);
   });
 });

@@ -2,7 +2,8 @@
  * The stream pool: random interleavings and chunk sizes of many streams give, after every chunk, exactly the
  * output of predicting that stream's whole prefix alone; batching really happens (fewer native calls than steps);
  * state export/import resumes exactly; eviction; typed errors that leave other streams intact; models with two
- * sequence inputs (a chunk per input, as an array or keyed by name); rk.sample.
+ * sequence inputs (a chunk per input, as an array or keyed by name); token id inputs through an embedding (with and
+ * without maskZero); a non-sequence input given with every step; rk.sample.
  */
 import * as rk from '../lib';
 
@@ -46,6 +47,47 @@ function twoInputModel(): rk.Model {
   const h = rk.layers.gru({ units: 4, returnSequences: true }).apply(joined);
   const last = rk.layers.lstm({ units: 3 }).apply(h);
   return rk.model({ inputs: [frames, speed], outputs: rk.layers.dense({ units: 2 }).apply(last) as rk.SymbolicTensor });
+}
+
+/** Token ids [null] through an embedding (maskZero or not), an LSTM and a GRU, a dense head on the last step. */
+function idModel(maskZero: boolean): rk.Model {
+  rk.setSeed(29);
+  return rk.sequential({
+    layers: [
+      rk.layers.embedding({ inputDim: 9, outputDim: 4, maskZero, inputShape: [null] }),
+      rk.layers.lstm({ units: 5, returnSequences: true }),
+      rk.layers.gru({ units: 4 }),
+      rk.layers.dense({ units: 2 }),
+    ],
+  });
+}
+
+/** ids 'chars' [null] (embedding) and 'frames' [null, 3] per step, an LSTM, and a non-sequence 'speaker' [2]. */
+function conditionedModel(): rk.Model {
+  rk.setSeed(31);
+  const chars = rk.input({ shape: [null], name: 'chars', dtype: 'int32' });
+  const frames = rk.input({ shape: [null, F], name: 'frames' });
+  const speaker = rk.input({ shape: [2], name: 'speaker' });
+  const embedded = rk.layers.embedding({ inputDim: 6, outputDim: 3 }).apply(chars) as rk.SymbolicTensor;
+  const h = rk.layers.lstm({ units: 4 }).apply(rk.layers.concatenate().apply([embedded, frames])) as rk.SymbolicTensor;
+  const joined = rk.layers.concatenate().apply([h, rk.layers.dense({ units: 2, activation: 'tanh' }).apply(speaker) as rk.SymbolicTensor]);
+  return rk.model({ inputs: [chars, frames, speaker], outputs: rk.layers.dense({ units: 2 }).apply(joined) as rk.SymbolicTensor });
+}
+
+/** Cuts of 1..3 steps of each stream, issued in random order across streams (several per tick); resolves all. */
+async function interleave<T>(rng: rk.Random, lengths: number[], run: (s: number, from: number, to: number) => Promise<T>): Promise<Array<[number, number, T]>> {
+  const next = lengths.map(() => 0);
+  const results: Array<Promise<[number, number, T]>> = [];
+  while (next.some((t, s) => t < lengths[s])) {
+    const s = rng.integer(lengths.length);
+    const from = next[s];
+    if (from >= lengths[s]) continue;
+    const to = Math.min(lengths[s], from + 1 + rng.integer(3));
+    next[s] = to;
+    results.push(run(s, from, to).then((out) => [s, to, out]));
+    if (rng.uniform() < 0.3) await new Promise((r) => setImmediate(r));
+  }
+  return Promise.all(results);
 }
 
 async function predictPrefix(model: rk.Model, seq: number[][], end: number): Promise<Float32Array> {
@@ -271,13 +313,138 @@ describe('stream pool', () => {
     await pool.close();
   });
 
-  it('refuses a model with an input that is not a sequence', () => {
-    const frames = rk.input({ shape: [null, F], name: 'frames' });
+  it.each([false, true])('takes token ids for an embedding (maskZero %s): interleavings equal per-stream predict', async (maskZero) => {
+    const model = idModel(maskZero);
+    const pool = rk.streams(model, { maxBatch: 3 });
+    const rng = new rk.Random(maskZero ? 41 : 43);
+    // With maskZero, id 0 is padding, which a stream never needs (refused, next test): ids 1..8.
+    const streams = Array.from({ length: 6 }, () => Array.from({ length: 3 + rng.integer(7) }, () => 1 + rng.integer(8)));
+    const done = await interleave(rng, streams.map((ids) => ids.length), (s, from, to) => {
+      const ids = streams[s].slice(from, to);
+      // One id as a number, a chunk as an array, an Int32Array or a Tensor [t].
+      const forms: rk.StreamInput[] = [ids, Int32Array.from(ids), rk.tensor(ids)];
+      const x = ids.length === 1 && rng.uniform() < 0.5 ? ids[0] : forms[rng.integer(3)];
+      return pool.step(`s${s}`, x) as Promise<rk.Tensor>;
+    });
+    expect(pool.stats().batches).toBeLessThan(done.length);
+    for (const [s, end, out] of done) {
+      expect(out.shape).toEqual([2]);
+      const whole = await model.predict(rk.tensor([streams[s].slice(0, end)]));
+      expectClose(out.data, (whole as rk.Tensor).data);
+    }
+    await pool.close();
+  });
+
+  it('lifts the fixed length of an id input [T] (embedding inputLength): chunks of any length', async () => {
+    const fixed = rk.sequential({ layers: [rk.layers.embedding({ inputDim: 9, outputDim: 4, inputLength: 5 }), rk.layers.gru({ units: 3 })] });
+    const free = rk.sequential({ layers: [rk.layers.embedding({ inputDim: 9, outputDim: 4, inputShape: [null] }), rk.layers.gru({ units: 3 })] });
+    free.setWeights(fixed.getWeights());
+    const pool = rk.streams(fixed);
+    const ids = [4, 1, 8, 2, 6, 3, 5];
+    const outs = [(await pool.step('a', ids.slice(0, 2))) as rk.Tensor, (await pool.step('a', ids[2])) as rk.Tensor, (await pool.step('a', ids.slice(3))) as rk.Tensor];
+    const ends = [2, 3, 7];
+    for (let k = 0; k < 3; k++) expectClose(outs[k].data, ((await free.predict(rk.tensor([ids.slice(0, ends[k])]))) as rk.Tensor).data);
+    await pool.close();
+  });
+
+  it('refuses bad token ids with the checks of model.predict, without touching other streams', async () => {
+    const model = idModel(false);
+    const pool = rk.streams(model);
+    await pool.step('good', [1, 2, 3]);
+    const before = pool.getState('good');
+    // The same message model.predict gives for an id outside the vocabulary.
+    await expect(model.predict(rk.tensor([[1, 9]]))).rejects.toMatchObject({ code: 'ARGUMENT', message: expect.stringContaining('integers in [0, 9)') });
+    const refused: Array<[unknown, string, string]> = [
+      [9, 'ARGUMENT', 'integers in [0, 9) in the step but received 9 at step 0'],
+      [[1, -1], 'ARGUMENT', 'received -1 at step 1'],
+      [[2, 1.5], 'ARGUMENT', 'received 1.5'],
+      [NaN, 'NOT_FINITE', 'finite'],
+      [[[1], [2]], 'SHAPE', 'chunk of ids [t]'],
+      [rk.tensor([[1], [2]]), 'SHAPE', 'a tensor [2, 1]'],
+      [[], 'SHAPE', 'chunk of ids'],
+      ['a', 'ARGUMENT', 'one id'],
+    ];
+    for (const [x, code, text] of refused) {
+      await expect(pool.step('good', x as rk.StreamStep)).rejects.toMatchObject({ code, message: expect.stringContaining(text) });
+      await expect(pool.step('fresh', x as rk.StreamStep)).rejects.toMatchObject({ code });
+    }
+    expect(pool.stats().streams).toBe(1);
+    expect(Array.from(pool.getState('good'))).toEqual(Array.from(before));
+    const out = (await pool.step('good', 4)) as rk.Tensor;
+    expectClose(out.data, ((await model.predict(rk.tensor([[1, 2, 3, 4]]))) as rk.Tensor).data);
+    await pool.close();
+    // Padding: id 0 of a maskZero embedding, a step of maskValue of a masking layer (masks are windows, so padding
+    // would count inside a chunk and not at its edge).
+    const masked = rk.streams(idModel(true));
+    await expect(masked.step('a', [3, 0, 4])).rejects.toMatchObject({ code: 'ARGUMENT', message: expect.stringContaining('step 1 of the chunk is all 0') });
+    expect(masked.stats().streams).toBe(0);
+    await masked.close();
+    const masking = rk.streams(rk.sequential({ layers: [rk.layers.masking({ maskValue: -1, inputShape: [null, 2] }), rk.layers.lstm({ units: 2 })] }));
+    await expect(masking.step('a', [[1, -1], [-1, -1]])).rejects.toMatchObject({ code: 'ARGUMENT', message: expect.stringContaining('step 1 of the chunk is all -1') });
+    await expect(masking.step('a', [1, -1])).resolves.toBeInstanceOf(rk.Tensor);
+    await masking.close();
+  });
+
+  it('takes a non-sequence input with every step beside id and float sequences: interleavings equal per-stream predict', async () => {
+    const model = conditionedModel();
+    const pool = rk.streams(model, { maxBatch: 4 });
+    const rng = new rk.Random(47);
+    const streams = Array.from({ length: 7 }, () => {
+      const frames = sequence(rng, 2 + rng.integer(6));
+      return { chars: frames.map(() => rng.integer(6)), frames, speaker: [rng.uniformRange(-1, 1), rng.uniformRange(-1, 1)] };
+    });
+    const done = await interleave(rng, streams.map((s) => s.frames.length), (s, from, to) => {
+      const { chars, frames, speaker } = streams[s];
+      // Every step gives the stream's speaker vector (the array form in input order, or the object form).
+      const x = rng.uniform() < 0.5
+        ? [chars.slice(from, to), frames.slice(from, to), speaker]
+        : { speaker: Float32Array.from(speaker), frames: to - from === 1 ? frames[from] : frames.slice(from, to), chars: to - from === 1 ? chars[from] : chars.slice(from, to) };
+      return pool.step(s, x) as Promise<rk.Tensor>;
+    });
+    expect(pool.stats().batches).toBeLessThan(done.length);
+    for (const [s, end, out] of done) {
+      const { chars, frames, speaker } = streams[s];
+      const whole = await model.predict([rk.tensor([chars.slice(0, end)]), rk.tensor([frames.slice(0, end)]), rk.tensor([speaker])]);
+      expectClose(out.data, (whole as rk.Tensor).data);
+    }
+    await pool.close();
+  });
+
+  it('refuses a step without its non-sequence input or with one per time step, without touching other streams', async () => {
+    const model = conditionedModel();
+    const pool = rk.streams(model);
+    const rng = new rk.Random(53);
+    const frames = sequence(rng, 4);
+    const chars = [1, 2, 3, 4];
+    const speaker = [0.5, -0.25];
+    await pool.step('good', [chars.slice(0, 2), frames.slice(0, 2), speaker]);
+    const before = pool.getState('good');
+    const refused: Array<[unknown, string, string]> = [
+      [{ chars: chars[2], frames: frames[2] }, 'ARGUMENT', "non-sequence input 'speaker' is given with every pool.step"],
+      [[chars[2], frames[2]], 'ARGUMENT', 'the pool keeps no per-stream inputs'],
+      [[chars.slice(2), frames.slice(2), [speaker, speaker]], 'SHAPE', 'not one per time step'],
+      [[chars[2], frames[2], [1, 2, 3]], 'SHAPE', "non-sequence input 'speaker'"],
+      [[chars[2], frames[2], 7], 'ARGUMENT', "non-sequence input 'speaker'"],
+      [[chars[2], frames[2], [NaN, 0]], 'NOT_FINITE', "input 'speaker'"],
+      [[chars.slice(2), frames.slice(2, 3), speaker], 'SHAPE', 'same number of steps'],
+      [[6, frames[2], speaker], 'ARGUMENT', "input 'chars'"],
+    ];
+    for (const [x, code, text] of refused) {
+      await expect(pool.step('good', x as rk.StreamStep)).rejects.toMatchObject({ code, message: expect.stringContaining(text) });
+      await expect(pool.step('fresh', x as rk.StreamStep)).rejects.toMatchObject({ code });
+    }
+    expect(pool.stats().streams).toBe(1);
+    expect(Array.from(pool.getState('good'))).toEqual(Array.from(before));
+    const out = (await pool.step('good', { chars: chars.slice(2), frames: frames.slice(2), speaker })) as rk.Tensor;
+    const whole = await model.predict([rk.tensor([chars]), rk.tensor([frames]), rk.tensor([speaker])]);
+    expectClose(out.data, (whole as rk.Tensor).data);
+    await pool.close();
+  });
+
+  it('refuses a model whose inputs are not sequences or vectors beside one', () => {
     const speaker = rk.input({ shape: [2], name: 'speaker' });
-    const h = rk.layers.lstm({ units: 3 }).apply(frames) as rk.SymbolicTensor;
-    const out = rk.layers.dense({ units: 2 }).apply(rk.layers.concatenate().apply([h, speaker])) as rk.SymbolicTensor;
-    const model = rk.model({ inputs: [frames, speaker], outputs: out });
-    expect(() => rk.streams(model)).toThrow(expect.objectContaining({ code: 'ARGUMENT', message: expect.stringContaining('sequences') }));
+    const vectorsOnly = rk.model({ inputs: speaker, outputs: rk.layers.dense({ units: 2 }).apply(speaker) as rk.SymbolicTensor });
+    expect(() => rk.streams(vectorsOnly)).toThrow(expect.objectContaining({ code: 'ARGUMENT', message: expect.stringContaining('at least one sequence') }));
   });
 
   it('refuses a model without recurrent layers', () => {

@@ -4,8 +4,8 @@
  * disk after `apt-get install fortunes`; nothing is downloaded), or any text file or directory given by path.
  *
  * Text is lower-cased, fortunes' `%` separator lines become blank lines, and characters outside printable ASCII
- * (plus newline) are dropped, so the vocabulary stays near 60 symbols. `windows` draws training windows: one-hot
- * inputs [count, steps, V] and the next character of every position as targets [count, steps].
+ * (plus newline) are dropped, so the vocabulary stays near 60 symbols. `windows` draws training windows: character
+ * ids [count, steps] (for an embedding) and the next character of every position as targets [count, steps].
  */
 const fs = require('fs');
 const path = require('path');
@@ -53,29 +53,25 @@ function vocabulary(text) {
 }
 
 /**
- * `count` windows of `steps` characters starting at random offsets (drawn with `rng`): x one-hot [count, steps, V],
- * y the next character of every position [count, steps] (class indices).
+ * `count` windows of `steps` characters starting at random offsets (drawn with `rng`): x the character ids
+ * [count, steps], y the next character of every position [count, steps] (class indices).
  */
 function windows(text, vocab, count, steps, rng) {
-  const V = vocab.chars.length;
-  const x = new Float32Array(count * steps * V);
+  const x = new Float32Array(count * steps);
   const y = new Float32Array(count * steps);
   for (let i = 0; i < count; i++) {
     const start = rng.integer(text.length - steps - 1);
     for (let t = 0; t < steps; t++) {
-      x[(i * steps + t) * V + vocab.index.get(text[start + t])] = 1;
+      x[i * steps + t] = vocab.index.get(text[start + t]);
       y[i * steps + t] = vocab.index.get(text[start + t + 1]);
     }
   }
-  return { x: new rk.Tensor(x, [count, steps, V]), y: new rk.Tensor(y, [count, steps]) };
+  return { x: new rk.Tensor(x, [count, steps]), y: new rk.Tensor(y, [count, steps]) };
 }
 
-/** One-hot rows [t * V] of the characters of `s`. */
-function oneHot(s, vocab) {
-  const V = vocab.chars.length;
-  const x = new Float32Array(s.length * V);
-  for (let t = 0; t < s.length; t++) x[t * V + vocab.index.get(s[t])] = 1;
-  return x;
+/** The ids of the characters of `s` (a chunk for the stream pool). */
+function charIds(s, vocab) {
+  return Int32Array.from(s, (c) => vocab.index.get(c));
 }
 
-module.exports = { loadCorpus, vocabulary, windows, oneHot, FORTUNES_DIR };
+module.exports = { loadCorpus, vocabulary, windows, charIds, FORTUNES_DIR };

@@ -7,6 +7,7 @@
  * (lib/streams/state_graph.ts).
  */
 import { RnnError } from '../errors';
+import { Embedding } from '../layers/core';
 import type { Layer } from '../layers/layer';
 import { RecurrentLayer } from '../layers/recurrent';
 import { Bidirectional } from '../layers/wrappers';
@@ -43,7 +44,9 @@ export function stateTopology(base: Topology, modelName: string): { topology: To
   const recurrentLayers = new Set<Layer>();
   let offset = 0;
   // The sequence inputs take any number of steps: a chunk of a stream has its own length.
-  const inputs = base.inputs.map((t) => (t.sampleShape.length >= 2
+  // An input [T] read by an embedding is a sequence of ids; another rank-1 input is a per-sample vector.
+  const readByEmbedding = (t: SymbolicTensor) => base.nodes.some((n) => n.inputs[0] === t && n.layer instanceof Embedding);
+  const inputs = base.inputs.map((t) => (t.sampleShape.length >= 2 || (t.sampleShape.length === 1 && readByEmbedding(t))
     ? new SymbolicTensor([ANY_LENGTH, ...t.sampleShape.slice(1)], t.name, t.dtype) : t));
   const mapped = new Map<SymbolicTensor, SymbolicTensor>(base.inputs.map((t, i) => [t, inputs[i]]));
   const map = (t: SymbolicTensor) => mapped.get(t) ?? t;

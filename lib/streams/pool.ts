@@ -4,14 +4,21 @@
  * (lib/streams/state_graph.ts). A stream's state is a row of a preallocated arena; a batch gathers the rows of its
  * streams into the state inputs and scatters the returned states back. Steps of one stream run in order. Chunks of
  * different lengths are grouped by length (one native call per length present), so no padding or mask is needed
- * and every result equals running the stream alone. A model with several sequence inputs takes one chunk per input
- * (lib/streams/chunk.ts); each input's rows are batched the same way.
+ * and every result equals running the stream alone. A model with several inputs takes one entry per input
+ * (lib/streams/chunk.ts); each input's rows are batched the same way. An input `[null]` read by an embedding takes
+ * token ids (one per step), checked as model.predict checks them. A non-sequence input `[F]` (a conditioning vector)
+ * is given with every pool.step and applies to every step of that chunk, as model.predict applies it to a whole
+ * sequence; the pool keeps no per-stream inputs (Triton's sequence batcher also wants every input in every
+ * request), so a step without it is refused. A stream equals its per-stream predict when the vector is the same in
+ * every step call. A stream needs no padding: a step that a masking layer or a maskZero embedding reading an input
+ * would mask is refused (rnnkit masks are windows, so padding would count inside a chunk but not at its edge).
  */
 import { RnnError } from '../errors';
+import { Embedding, Masking } from '../layers/core';
 import type { Model } from '../models/model';
 import { Tensor } from '../tensor';
 import { checkKnownKeys, checkNumber, checkInteger, describeValue, optionsOrEmpty } from '../validate';
-import { stepValues, StreamStep } from './chunk';
+import { stepValues, StreamInputSpec, StreamStep } from './chunk';
 import { LatencyRecorder } from './latency';
 import { StateGraph } from './state_graph';
 
@@ -63,9 +70,8 @@ interface Stream {
 /** Many concurrent streams of one model; make one with `rk.streams(model, options)`. */
 export class StreamPool {
   private readonly graph: StateGraph;
-  /** Features per model input. */
-  private readonly features: number[];
-  private readonly inputNames: string[];
+  /** How each model input is read (sequence, ids, non-sequence vector). */
+  private readonly specs: StreamInputSpec[];
   private readonly maxBatch: number;
   private readonly maxDelayMs: number;
   private readonly idleMs: number;
@@ -93,14 +99,8 @@ export class StreamPool {
     this.maxDelayMs = o.maxDelayMs === undefined ? 0 : checkNumber(o.maxDelayMs, 'maxDelayMs', { min: 0 });
     this.idleMs = o.idleMs === undefined || o.idleMs === Infinity ? Infinity : checkNumber(o.idleMs, 'idleMs', { min: 1 });
     const capacity = o.capacity === undefined ? 1024 : checkInteger(o.capacity, 'capacity', { min: 1 });
+    this.specs = inputSpecs(model);
     this.graph = new StateGraph(model);
-    const shapes = this.graph.inputShapes;
-    if (shapes.some((s) => s.length !== 2)) {
-      this.graph.dispose();
-      throw new RnnError('ARGUMENT', `Expected a model whose inputs are all sequences [null, F] for a stream pool but model '${model.name}' has inputs ${JSON.stringify(shapes.map((s) => s.map((d) => (d < 0 ? null : d))))}`);
-    }
-    this.features = shapes.map((s) => s[1]);
-    this.inputNames = model.inputNames;
     this.arena = new Float32Array(capacity * this.graph.stateSize);
     this.rows = new Int32Array(this.maxBatch);
     if (Number.isFinite(this.idleMs)) {
@@ -119,14 +119,16 @@ export class StreamPool {
    * model's output after it: `[...outputShape]`, or `[t, ...]` per step when the model returns sequences (an
    * array of tensors for a model with several outputs). Steps of one stream run in the order they are given.
    * A model with several inputs takes `[x0, x1, ...]` in model input order or `{ [inputName]: x }` (any model takes
-   * the object form), each a step or a chunk of that input, all with the same number of steps.
+   * the object form), each a step or a chunk of that input, all with the same number of steps. An id input
+   * `[null]` takes one id (a number) or ids `[t]`; a non-sequence input `[F]` takes its F values with every call,
+   * used for every step of the chunk.
    */
   step(id: string | number, x: StreamStep): Promise<Tensor | Tensor[]> {
     let stream: Stream;
     let chunk: ReturnType<typeof stepValues>;
     try {
       this.ensureOpen('step');
-      chunk = stepValues(x, this.features, this.inputNames);
+      chunk = stepValues(x, this.specs);
       stream = this.streamFor(id, true)!;
     } catch (error) {
       return Promise.reject(error);
@@ -275,19 +277,22 @@ export class StreamPool {
   }
 
   private async runBatch(batch: Stream[], steps: number): Promise<void> {
-    // One [batch, steps, F_i] block per input, stream b's chunk at row b of each.
-    const xs = this.features.map((F) => new Float32Array(batch.length * steps * F));
+    // One [batch, steps, F_i] ([batch, steps] for ids, [batch, F_i] for a vector) block per input, stream b's
+    // values at row b of each.
+    const shapes = this.specs.map((s) => (s.kind === 'sequence' ? [steps, s.features] : s.kind === 'ids' ? [steps] : [s.features]));
+    const sizes = shapes.map((shape) => shape.reduce((a, c) => a * c, 1));
+    const xs = sizes.map((size) => new Float32Array(batch.length * size));
     const items = batch.map((stream, b) => {
       stream.running = true;
       this.rows[b] = stream.row;
       const item = stream.queue.shift()!;
-      item.values.forEach((values, i) => xs[i].set(values, b * steps * this.features[i]));
+      item.values.forEach((values, i) => xs[i].set(values, b * sizes[i]));
       return item;
     });
     let result: Awaited<ReturnType<StateGraph['run']>> | undefined;
     let failure: unknown;
     try {
-      result = await this.graph.run(batch.length, xs, this.features.map((F) => [steps, F]), this.arena, this.rows);
+      result = await this.graph.run(batch.length, xs, shapes, this.arena, this.rows);
     } catch (error) {
       failure = error;
     }
@@ -327,8 +332,38 @@ export class StreamPool {
 }
 
 /**
+ * How the pool reads each input of `model`: `[null, F]` (or a fixed `[T, F]`) a float sequence; `[null]`, or `[T]`
+ * read by an embedding, a sequence of one value (an id) per step; any other `[F]` a non-sequence input given with
+ * every pool.step. At least one sequence input; nothing of rank 3 or more.
+ */
+function inputSpecs(model: Model): StreamInputSpec[] {
+  const inputs = model.dataSpec().inputs;
+  const topology = model.topology!;
+  // A masking layer or a maskZero embedding reading the input directly: its padding steps are refused (chunk.ts).
+  const paddingOf = (i: number): number | undefined => {
+    const readers = topology.nodes.filter((n) => n.inputs[0] === topology.inputs[i]).map((n) => n.layer);
+    const masking = readers.find((l): l is Masking => l instanceof Masking);
+    if (masking) return masking.maskValue;
+    return readers.some((l) => l instanceof Embedding && l.maskZero) ? 0 : undefined;
+  };
+  const specs = inputs.map(({ name, shape, tokenLimit }, i): StreamInputSpec | undefined => {
+    const padding = paddingOf(i);
+    if (shape.length === 2) return { name, kind: 'sequence', features: shape[1], padding };
+    if (shape.length === 1 && (tokenLimit !== undefined || shape[0] < 0)) return { name, kind: 'ids', features: 1, tokenLimit, padding };
+    if (shape.length === 1) return { name, kind: 'vector', features: shape[0] };
+    return undefined;
+  });
+  const shapes = () => JSON.stringify(inputs.map((i) => i.shape.map((d) => (d < 0 ? null : d))));
+  if (specs.some((s) => s === undefined) || specs.every((s) => s!.kind === 'vector')) {
+    throw new RnnError('ARGUMENT', `Expected a model whose inputs are sequences [null, F] or [null] (ids for an embedding), with any non-sequence inputs [F] beside at least one sequence, for a stream pool but model '${model.name}' has inputs ${shapes()}`);
+  }
+  return specs as StreamInputSpec[];
+}
+
+/**
  * A pool of concurrent streams over `model` (every recurrent layer keeps one state per stream): see StreamPool.
- * Every model input must be a sequence `[null, F]` (a fixed length is lifted: chunks have their own length).
+ * Inputs: sequences `[null, F]`, id sequences `[null]` read by an embedding (a fixed length is lifted: chunks have
+ * their own length), and non-sequence inputs `[F]`, which every pool.step gives (see StreamPool.step).
  */
 export function streams(model: Model, options?: StreamPoolOptions): StreamPool {
   return new StreamPool(model, options);

@@ -36,16 +36,24 @@ export async function prepareInputs(x: TensorLike, shapes: ModelShapes, name = '
   if (shapes.tokenLimit !== undefined) {
     const limit = shapes.tokenLimit;
     const steps = sampleShape[0];
-    await checkInChunks(t.data.length, (from, to) => {
-      for (let i = from; i < to; i++) {
-        const id = t.data[i];
-        if (!(Number.isInteger(id) && id >= 0 && id < limit)) {
-          throw new RnnError('ARGUMENT', `Expected token ids that are integers in [0, ${limit}) in ${name} but received ${id} at sample ${Math.floor(i / steps)}, step ${i % steps}`);
-        }
-      }
-    });
+    await checkInChunks(t.data.length, (from, to) => checkTokenIds(t.data, limit, name, from, to,
+      (i) => `sample ${Math.floor(i / steps)}, step ${i % steps}`));
   }
   return t;
+}
+
+/**
+ * The token id check of an input read by embeddings (model.predict / fit / evaluate, and the stream pool's id
+ * chunks): values[from, to) must be integers in [0, limit); `at(i)` says where value i is. ARGUMENT otherwise.
+ * @internal
+ */
+export function checkTokenIds(values: ArrayLike<number>, limit: number, name: string, from: number, to: number, at: (i: number) => string): void {
+  for (let i = from; i < to; i++) {
+    const id = values[i];
+    if (!(Number.isInteger(id) && id >= 0 && id < limit)) {
+      throw new RnnError('ARGUMENT', `Expected token ids that are integers in [0, ${limit}) in ${name} but received ${id} at ${at(i)}`);
+    }
+  }
 }
 
 /**

@@ -300,7 +300,7 @@ export class StreamPool {
     const wall = Date.now();
     this.batches++;
     this.batchedSteps += batch.length;
-    const sizes = result ? result.shapes.map((shape) => shape.reduce((a, c) => a * c, 1)) : [];
+    const outSizes = result ? result.shapes.map((shape) => shape.reduce((a, c) => a * c, 1)) : [];
     for (let b = 0; b < batch.length; b++) {
       const stream = batch[b];
       stream.running = false;
@@ -309,7 +309,7 @@ export class StreamPool {
       if (result) {
         try {
           // Each step's output is its own copy (a view would expose the whole batch through .buffer).
-          const outs = result.outputs.map((values, k) => new Tensor(values.slice(b * sizes[k], (b + 1) * sizes[k]), result!.shapes[k]));
+          const outs = result.outputs.map((values, k) => new Tensor(values.slice(b * outSizes[k], (b + 1) * outSizes[k]), result!.shapes[k]));
           this.calls++;
           this.latency.record(now - item.started);
           item.resolve(outs.length === 1 ? outs[0] : outs);

@@ -10,7 +10,7 @@
 
 namespace rnnkit::binding {
 
-enum class BatchTask { Train, Evaluate, Gradients, Predict, Minimize };
+enum class BatchTask { Train, Evaluate, Gradients, Predict, PredictRows, Minimize };
 
 // A NativeBatch copied off the JS heap (binding/network_wrap.cc readBatch checks it first).
 struct BatchInput {
@@ -28,6 +28,9 @@ struct BatchInput {
 // Runs a prediction of `input` into one array per model output, with the per-sample output shapes of the batch.
 void runPrediction(ops::Network& network, const BatchInput& input, std::vector<std::vector<float>>& outputs,
                    std::vector<ops::Shape>& shapes);
+// The same over the network's state rows (ops::StateStore::predictRows): the model outputs only.
+void runRowsPrediction(ops::Network& network, ops::StateStore& states, const BatchInput& input,
+                       std::vector<std::vector<float>>& outputs, std::vector<ops::Shape>& shapes);
 // { outputs: Float32Array[], shapes: number[][] }.
 Napi::Object predictionToObject(Napi::Env env, const std::vector<std::vector<float>>& outputs,
                                 const std::vector<ops::Shape>& shapes);

@@ -25,6 +25,11 @@ struct BatchInput {
   ops::NetworkBatch view() const;
 };
 
+// A NativeBatch (info[0]) checked against the network (counts, shapes, lengths) and copied (network_wrap.cc). With
+// stateInputs > 0 it holds every input but the last stateInputs (state rows fill those; their declared shapes are
+// appended to shapes, with no arrays).
+BatchInput readBatch(const Napi::CallbackInfo& info, ops::Network& network, bool withTargets, size_t stateInputs = 0);
+
 // Runs a prediction of `input` into one array per model output, with the per-sample output shapes of the batch.
 void runPrediction(ops::Network& network, const BatchInput& input, std::vector<std::vector<float>>& outputs,
                    std::vector<ops::Shape>& shapes);

@@ -200,6 +200,24 @@ export interface NativeNetwork {
   /** One array per model output, [batch, ...shapes[k]], with the per-sample output shapes of this batch. */
   predict(batch: NativeBatch): Promise<{ outputs: Float32Array[]; shapes: number[][] }>;
   predictSync(batch: NativeBatch): { outputs: Float32Array[]; shapes: number[][] };
+  /**
+   * Makes the network's native store of per-sequence state rows (the stream pool's states, ops::StateStore): its
+   * last `count` inputs are initial states `[size]` and its last `count` outputs the matching final states (a state
+   * topology). A row holds every state tensor back to back. Replaces any earlier store.
+   */
+  createStates(count: number): void;
+  /** Sets state row `row` to zeros, growing the store to hold it. Allowed while a batch runs, except on its rows. */
+  resetStateRow(row: number): void;
+  /** A copy of state row `row` (a row in a running batch reads as it was before that batch). */
+  getStateRow(row: number): Float32Array;
+  /** Replaces state row `row`; not allowed on a row of a running batch (STATE). */
+  setStateRow(row: number, values: Float32Array): void;
+  /**
+   * predict over the model inputs of `batch` (every input but the states) with sample b's states gathered from
+   * state row `rows[b]` on the worker thread; the final states are written back to the rows only if the batch
+   * succeeds. Resolves to the model outputs only. Rows must be distinct and held by the store.
+   */
+  predictRows(batch: NativeBatch, rows: Int32Array): Promise<{ outputs: Float32Array[]; shapes: number[][] }>;
   /** Bytes the native network holds (weights, gradients, optimizer state, activations); reported to V8 as well. */
   memoryBytes(): number;
   isBusy(): boolean;

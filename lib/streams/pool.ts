@@ -1,10 +1,11 @@
 /**
  * The stream pool (`rk.streams`): many live sequences through one model, each with its own recurrent state, with
  * the steps of different streams that arrive together run as one native predict over the model's state graph
- * (lib/streams/state_graph.ts). A stream's state is a row of a preallocated arena; a batch gathers the rows of its
- * streams into the state inputs and scatters the returned states back. Steps of one stream run in order. Chunks of
- * different lengths are grouped by length (one native call per length present), so no padding or mask is needed
- * and every result equals running the stream alone. A model with several inputs takes one entry per input
+ * (lib/streams/state_graph.ts). A stream's state is a row of the native state store of that graph's network; a batch
+ * passes the rows of its streams, and the worker thread gathers them into the state inputs and scatters the final
+ * states back (only when the batch succeeds), so no state crosses to JS per step. Steps of one stream run in order.
+ * Chunks of different lengths are grouped by length (one native call per length present), so no padding or mask is
+ * needed and every result equals running the stream alone. A model with several inputs takes one entry per input
  * (lib/streams/chunk.ts); each input's rows are batched the same way. An input `[null]` read by an embedding takes
  * token ids (one per step), checked as model.predict checks them. A non-sequence input `[F]` (a conditioning vector)
  * is given with every pool.step and applies to every step of that chunk, as model.predict applies it to a whole
@@ -30,7 +31,7 @@ export interface StreamPoolOptions {
   maxDelayMs?: number;
   /** A stream with no step for this long is evicted (its state freed). Default Infinity (never). */
   idleMs?: number;
-  /** Streams the state arena holds before it grows. Default 1024. */
+  /** Streams the native state store holds before it grows (allocated up front). Default 1024. */
   capacity?: number;
 }
 
@@ -75,7 +76,6 @@ export class StreamPool {
   private readonly maxBatch: number;
   private readonly maxDelayMs: number;
   private readonly idleMs: number;
-  private arena: Float32Array;
   private readonly freeRows: number[] = [];
   private rowCount = 0;
   private readonly streams = new Map<string, Stream>();
@@ -101,7 +101,12 @@ export class StreamPool {
     const capacity = o.capacity === undefined ? 1024 : checkInteger(o.capacity, 'capacity', { min: 1 });
     this.specs = inputSpecs(model);
     this.graph = new StateGraph(model);
-    this.arena = new Float32Array(capacity * this.graph.stateSize);
+    try {
+      this.graph.resetRow(capacity - 1);  // allocates rows 0 .. capacity - 1 (zeros); streamFor takes them from 0 up
+    } catch (error) {
+      this.graph.dispose();
+      throw error;
+    }
     this.rows = new Int32Array(this.maxBatch);
     if (Number.isFinite(this.idleMs)) {
       this.evictTimer = setInterval(() => this.evictIdle(), Math.max(1, this.idleMs / 2));
@@ -148,7 +153,7 @@ export class StreamPool {
     this.gone.delete(key);
     const stream = this.streamFor(key, true)!;
     await this.settled(stream);
-    this.arena.fill(0, stream.row * this.stateSize, (stream.row + 1) * this.stateSize);
+    this.graph.resetRow(stream.row);
   }
 
   /** Ends stream `id` after its queued steps and frees its state; a later step is a STATE error unless reset. */
@@ -163,7 +168,7 @@ export class StreamPool {
   getState(id: string | number): Float32Array {
     this.ensureOpen('read a state');
     const stream = this.streamFor(id, false)!;
-    return this.arena.slice(stream.row * this.stateSize, (stream.row + 1) * this.stateSize);
+    return this.graph.readRow(stream.row);
   }
 
   /** Replaces stream `id`'s state (creating the stream if needed), after its queued steps. */
@@ -177,7 +182,7 @@ export class StreamPool {
     this.gone.delete(key);
     const stream = this.streamFor(key, true)!;
     await this.settled(stream);
-    this.arena.set(copy, stream.row * this.stateSize);
+    this.graph.writeRow(stream.row, copy);
   }
 
   /** Counters and step latencies since the pool was made. */
@@ -222,13 +227,10 @@ export class StreamPool {
     const gone = this.gone.get(key);
     if (gone) throw new RnnError('STATE', `Stream '${key}' was ${gone === 'ended' ? 'ended by pool.end' : `evicted after ${this.idleMs} ms idle`}; call pool.reset('${key}') to start it again`);
     if (!create) throw new RnnError('ARGUMENT', `Expected a stream id the pool knows but stream '${key}' has no state`);
-    const row = this.freeRows.pop() ?? this.rowCount++;
-    if ((row + 1) * this.stateSize > this.arena.length) {
-      const grown = new Float32Array(Math.max(2 * this.arena.length, (row + 1) * this.stateSize));
-      grown.set(this.arena);
-      this.arena = grown;
-    }
-    this.arena.fill(0, row * this.stateSize, (row + 1) * this.stateSize);
+    const row = this.freeRows.length > 0 ? this.freeRows[this.freeRows.length - 1] : this.rowCount;
+    this.graph.resetRow(row);  // zeros; grows the native store (a refusal takes no row)
+    if (row === this.rowCount) this.rowCount++;
+    else this.freeRows.pop();
     const stream: Stream = { id: key, row, queue: [], running: false, lastUsed: Date.now() };
     this.streams.set(key, stream);
     return stream;
@@ -292,7 +294,7 @@ export class StreamPool {
     let result: Awaited<ReturnType<StateGraph['run']>> | undefined;
     let failure: unknown;
     try {
-      result = await this.graph.run(batch.length, xs, shapes, this.arena, this.rows);
+      result = await this.graph.run(batch.length, xs, shapes, this.rows);
     } catch (error) {
       failure = error;
     }
@@ -300,7 +302,9 @@ export class StreamPool {
     const wall = Date.now();
     this.batches++;
     this.batchedSteps += batch.length;
-    const outSizes = result ? result.shapes.map((shape) => shape.reduce((a, c) => a * c, 1)) : [];
+    const outputs = result ? result.outputs : [];
+    const outShapes = result ? result.shapes : [];
+    const outSizes = outShapes.map((shape) => shape.reduce((a, c) => a * c, 1));
     for (let b = 0; b < batch.length; b++) {
       const stream = batch[b];
       stream.running = false;
@@ -308,11 +312,17 @@ export class StreamPool {
       const item = items[b];
       if (result) {
         try {
-          // Each step's output is its own copy (a view would expose the whole batch through .buffer).
-          const outs = result.outputs.map((values, k) => new Tensor(values.slice(b * outSizes[k], (b + 1) * outSizes[k]), result!.shapes[k]));
+          // Each step's output is its own copy of its rows (a view would expose the whole batch through .buffer).
+          let out: Tensor | Tensor[];
+          if (outputs.length === 1) {
+            out = new Tensor(outputs[0].slice(b * outSizes[0], (b + 1) * outSizes[0]), outShapes[0]);
+          } else {
+            out = new Array<Tensor>(outputs.length);
+            for (let k = 0; k < outputs.length; k++) out[k] = new Tensor(outputs[k].slice(b * outSizes[k], (b + 1) * outSizes[k]), outShapes[k]);
+          }
           this.calls++;
           this.latency.record(now - item.started);
-          item.resolve(outs.length === 1 ? outs[0] : outs);
+          item.resolve(out);
         } catch (error) {
           item.reject(error);
         }

@@ -1,8 +1,9 @@
 /**
  * The stream pool's view of a model: its state topology (lib/models/state_topology.ts: the same layers, so the same
- * weights, with every recurrent node's initial states as inputs and final states as outputs) in a hidden model;
- * each run gathers the samples' state rows into the state inputs, runs one native predict and scatters the
- * returned states back. A stateful model's own network is built from the same state topology
+ * weights, with every recurrent node's initial states as inputs and final states as outputs) in a hidden model
+ * whose native network keeps one state row per stream (ops::StateStore); each run passes the row of every sample,
+ * and the worker thread gathers the rows into the state inputs, runs the network and scatters the final states back
+ * (only on success), so no state crosses to JS per step. A stateful model's own network is built from the same state topology
  * (lib/models/stateful_runner.ts carries its kept states through predict, evaluate and fit).
  *
  * A sample's state is one flat Float32Array of `stateSize` values: for every recurrent node in graph order, its
@@ -14,6 +15,7 @@ import { toRnnError } from '../native';
 import { emptyGraphArgs, Model } from '../models/model';
 import { StateSlot, stateTopology } from '../models/state_topology';
 import type { Topology } from '../models/topology';
+import type { NativeNetwork } from '../binding_types';
 
 export { isRecurrent } from '../models/state_topology';
 export type { StateSlot } from '../models/state_topology';
@@ -48,8 +50,8 @@ export class StateGraph {
   /** Per-sample shapes of the model inputs (time dimension -1). */
   readonly inputShapes: readonly (readonly number[])[];
   private readonly runner: StateModel;
-  private readonly stateInputs: Float32Array[];
-  private capacity = 0;
+  /** The hidden model's network, which holds the state rows (ops::StateStore). */
+  private readonly network: NativeNetwork;
 
   constructor(readonly model: Model) {
     const base = model.topology;
@@ -60,7 +62,13 @@ export class StateGraph {
     this.outputCount = base.outputs.length;
     this.inputShapes = topology.inputs.slice(0, base.inputs.length).map((t) => t.sampleShape);
     this.runner = new StateModel(`${model.name}/state`, topology);
-    this.stateInputs = slots.flatMap((s) => s.sizes.map(() => new Float32Array(0)));
+    this.network = this.runner.requireNetwork();
+    try {
+      this.network.createStates(slots.reduce((count, s) => count + s.sizes.length, 0));
+    } catch (error) {
+      this.dispose();
+      throw toRnnError(error);
+    }
   }
 
   /** The topology this graph was built from (a model whose layers change needs a new StateGraph). */
@@ -68,52 +76,40 @@ export class StateGraph {
     return this.runner.topology;
   }
 
-  private reserve(batch: number): void {
-    if (batch <= this.capacity) return;
-    this.capacity = Math.max(batch, 2 * this.capacity);
-    let k = 0;
-    for (const slot of this.slots) for (const size of slot.sizes) this.stateInputs[k++] = new Float32Array(this.capacity * size);
+  /** Sets state row `row` to zeros (growing the native store to hold it). */
+  resetRow(row: number): void {
+    this.live().resetStateRow(row);
+  }
+
+  /** A copy of state row `row` (stateSize values), as it is after the completed batches. */
+  readRow(row: number): Float32Array {
+    // Copied into this realm's Float32Array (the addon's arrays fail instanceof checks under jest).
+    const values = new Float32Array(this.stateSize);
+    values.set(this.live().getStateRow(row));
+    return values;
+  }
+
+  /** Replaces state row `row` with `values` (stateSize values). */
+  writeRow(row: number, values: Float32Array): void {
+    this.live().setStateRow(row, values);
   }
 
   /**
-   * One native predict over `batch` samples: `inputs` are the model inputs ([batch, ...shapes[i]]); the initial
-   * state of sample b is `states[rows[b] * stateSize ...]`; on success its final state is written back there. On
-   * any error nothing is written.
+   * One native predict over `batch` samples: `inputs` are the model inputs ([batch, ...shapes[i]]); sample b starts
+   * from state row `rows[b]` and, on success, its final state is written back there on the worker thread (the
+   * states never cross to JS). On any error no row changes.
    */
-  async run(batch: number, inputs: Float32Array[], shapes: number[][], states: Float32Array, rows: ArrayLike<number>): Promise<StateRunResult> {
-    this.reserve(batch);
-    const ins: Float32Array[] = [];
-    const stateShapes: number[][] = [];
-    let k = 0;
-    for (const slot of this.slots) {
-      let offset = slot.offset;
-      for (const size of slot.sizes) {
-        const buffer = this.stateInputs[k++];
-        for (let b = 0; b < batch; b++) {
-          const from = rows[b] * this.stateSize + offset;
-          buffer.set(states.subarray(from, from + size), b * size);
-        }
-        ins.push(buffer.subarray(0, batch * size));
-        stateShapes.push([size]);
-        offset += size;
-      }
+  async run(batch: number, inputs: Float32Array[], shapes: number[][], rows: Int32Array): Promise<StateRunResult> {
+    const ids = rows.length === batch ? rows : rows.subarray(0, batch);
+    return this.live().predictRows({ batch, inputs, shapes }, ids).catch((error) => { throw toRnnError(error); });
+  }
+
+  /** The network holding the rows; a STATE error once the pool's model was disposed. */
+  private live(): NativeNetwork {
+    if (this.runner.requireNetwork() !== this.network) {
+      throw new RnnError('STATE', `The state graph of model '${this.model.name}' lost its native network`);
     }
-    const network = this.runner.requireNetwork();
-    const result = await network.predict({ batch, inputs: [...inputs, ...ins], shapes: [...shapes, ...stateShapes] })
-      .catch((error) => { throw toRnnError(error); });
-    k = this.outputCount;
-    for (const slot of this.slots) {
-      let offset = slot.offset;
-      for (const size of slot.sizes) {
-        const values = result.outputs[k++];
-        for (let b = 0; b < batch; b++) {
-          const to = rows[b] * this.stateSize + offset;
-          states.set(values.subarray(b * size, (b + 1) * size), to);
-        }
-        offset += size;
-      }
-    }
-    return { outputs: result.outputs.slice(0, this.outputCount), shapes: result.shapes.slice(0, this.outputCount) };
+    return this.network;
   }
 
   /** Frees the hidden model's native memory (the shared layers keep their weights for the model). */

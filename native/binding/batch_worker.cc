@@ -41,6 +41,23 @@ void runPrediction(ops::Network& network, const BatchInput& input, std::vector<s
   network.predict(input.view(), pointers);
 }
 
+void runRowsPrediction(ops::Network& network, ops::StateStore& states, const BatchInput& input,
+                       std::vector<std::vector<float>>& outputs, std::vector<ops::Shape>& shapes) {
+  const std::vector<ops::Shape>& all = network.concreteShapes(input.shapes);
+  const size_t modelOutputs = network.outputCount() - states.sizes().size();
+  shapes.clear();
+  for (size_t k = 0; k < modelOutputs; ++k) shapes.push_back(all[network.outputSlots()[k]]);
+  outputs.resize(modelOutputs);
+  std::vector<float*> pointers;
+  for (size_t k = 0; k < modelOutputs; ++k) {
+    outputs[k].resize(input.batch * ops::shapeSize(shapes[k]));
+    pointers.push_back(outputs[k].data());
+  }
+  ops::NetworkBatch view = input.view();
+  view.shapes.resize(view.inputs.size());  // the state inputs' shapes come from the store
+  states.predictRows(network, view, pointers);
+}
+
 Napi::Object predictionToObject(Napi::Env env, const std::vector<std::vector<float>>& outputs,
                                 const std::vector<ops::Shape>& shapes) {
   Napi::Object result = Napi::Object::New(env);
@@ -80,6 +97,9 @@ void BatchWorker::Execute() {
       case BatchTask::Predict:
         runPrediction(network, input_, outputs_, outputShapes_);
         break;
+      case BatchTask::PredictRows:
+        runRowsPrediction(network, *wrap_.states(), input_, outputs_, outputShapes_);
+        break;
     }
   } catch (...) {
     // Errors travel back as data (binding/guard.h decides the code) and become JS errors in OnError.
@@ -107,6 +127,8 @@ bool canCallIntoJs(napi_env env) {
 // environment is dropped quietly, and nothing thrown while settling the promise leaves this function.
 void BatchWorker::OnWorkComplete(Napi::Env env, napi_status status) {
   wrap_.setBusy(false);
+  // The rows of a prediction over state rows read their new values from here on (before the promise settles).
+  if (task_ == BatchTask::PredictRows) wrap_.states()->land();
   if (status != napi_cancelled && canCallIntoJs(env)) {
     try {
       Napi::HandleScope scope(env);
@@ -149,6 +171,7 @@ void BatchWorker::OnOK() {
       break;
     }
     case BatchTask::Predict:
+    case BatchTask::PredictRows:
       deferred_.Resolve(predictionToObject(env, outputs_, outputShapes_));
       break;
     case BatchTask::Minimize: {

@@ -10,7 +10,7 @@
 
 namespace rnnkit::binding {
 
-enum class BatchTask { Train, Evaluate, Gradients, Predict, Minimize };
+enum class BatchTask { Train, Evaluate, Gradients, Predict, PredictRows, Minimize };
 
 // A NativeBatch copied off the JS heap (binding/network_wrap.cc readBatch checks it first).
 struct BatchInput {
@@ -25,9 +25,17 @@ struct BatchInput {
   ops::NetworkBatch view() const;
 };
 
+// A NativeBatch (info[0]) checked against the network (counts, shapes, lengths) and copied (network_wrap.cc). With
+// stateInputs > 0 it holds every input but the last stateInputs (state rows fill those; their declared shapes are
+// appended to shapes, with no arrays).
+BatchInput readBatch(const Napi::CallbackInfo& info, ops::Network& network, bool withTargets, size_t stateInputs = 0);
+
 // Runs a prediction of `input` into one array per model output, with the per-sample output shapes of the batch.
 void runPrediction(ops::Network& network, const BatchInput& input, std::vector<std::vector<float>>& outputs,
                    std::vector<ops::Shape>& shapes);
+// The same over the network's state rows (ops::StateStore::predictRows): the model outputs only.
+void runRowsPrediction(ops::Network& network, ops::StateStore& states, const BatchInput& input,
+                       std::vector<std::vector<float>>& outputs, std::vector<ops::Shape>& shapes);
 // { outputs: Float32Array[], shapes: number[][] }.
 Napi::Object predictionToObject(Napi::Env env, const std::vector<std::vector<float>>& outputs,
                                 const std::vector<ops::Shape>& shapes);

@@ -38,6 +38,11 @@ Napi::Function NetworkWrap::Define(Napi::Env env) {
                       InstanceMethod("minimize", &NetworkWrap::Guarded<&NetworkWrap::Minimize>),
                       InstanceMethod("predict", &NetworkWrap::Guarded<&NetworkWrap::Predict>),
                       InstanceMethod("predictSync", &NetworkWrap::Guarded<&NetworkWrap::PredictSync>),
+                      InstanceMethod("createStates", &NetworkWrap::Guarded<&NetworkWrap::CreateStates>),
+                      InstanceMethod("resetStateRow", &NetworkWrap::Guarded<&NetworkWrap::ResetStateRow>),
+                      InstanceMethod("getStateRow", &NetworkWrap::Guarded<&NetworkWrap::GetStateRow>),
+                      InstanceMethod("setStateRow", &NetworkWrap::Guarded<&NetworkWrap::SetStateRow>),
+                      InstanceMethod("predictRows", &NetworkWrap::Guarded<&NetworkWrap::PredictRows>),
                       InstanceMethod("memoryBytes", &NetworkWrap::Guarded<&NetworkWrap::MemoryBytes>),
                       InstanceMethod("isBusy", &NetworkWrap::Guarded<&NetworkWrap::IsBusy, false>),
                       InstanceMethod("isDisposed", &NetworkWrap::Guarded<&NetworkWrap::IsDisposed, false>),
@@ -61,7 +66,7 @@ NetworkWrap::~NetworkWrap() {
 }
 
 void NetworkWrap::reportMemory(Napi::Env env) {
-  const int64_t bytes = network_ ? network_->memoryBytes() : 0;
+  const int64_t bytes = (network_ ? network_->memoryBytes() : 0) + (states_ ? states_->memoryBytes() : 0);
   int64_t adjusted = 0;
   if (bytes != reportedBytes_ && napi_adjust_external_memory(env, bytes - reportedBytes_, &adjusted) == napi_ok) {
     reportedBytes_ = bytes;
@@ -72,6 +77,7 @@ void NetworkWrap::reportMemory(Napi::Env env) {
 // dispose is a STATE error). Idempotent.
 Napi::Value NetworkWrap::Dispose(const Napi::CallbackInfo& info) {
   ensureIdle(info.Env(), "dispose the model");
+  states_.reset();
   network_.reset();
   reportMemory(info.Env());
   return info.Env().Undefined();
@@ -240,11 +246,8 @@ Napi::Value NetworkWrap::SetOptimizerState(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-namespace {
-
-// A NativeBatch checked against the network (counts, shapes, lengths) and copied: nothing reaches the worker thread
-// that the network could refuse for its shape.
-BatchInput readBatch(const Napi::CallbackInfo& info, ops::Network& network, bool withTargets) {
+// readBatch (binding/batch_worker.h): nothing reaches the worker thread that the network could refuse for its shape.
+BatchInput readBatch(const Napi::CallbackInfo& info, ops::Network& network, bool withTargets, size_t stateInputs) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject() || info[0].IsArray() || info[0].IsTypedArray()) {
     fail(env, "ARGUMENT", "Expected a batch object { batch, inputs, shapes, targets?, sampleWeights? }");
@@ -258,7 +261,7 @@ BatchInput readBatch(const Napi::CallbackInfo& info, ops::Network& network, bool
                            (batchValue.IsNumber() ? std::to_string(batch) : std::string("a non-number")));
   }
   input.batch = static_cast<int64_t>(batch);
-  const size_t inputCount = network.inputCount();
+  const size_t inputCount = network.inputCount() - stateInputs;
   Napi::Value inputs = object.Get("inputs"), shapes = object.Get("shapes");
   if (!inputs.IsArray() || !shapes.IsArray()) fail(env, "ARGUMENT", "Expected arrays for batch.inputs and batch.shapes");
   const size_t givenInputs = inputs.As<Napi::Array>().Length(), givenShapes = shapes.As<Napi::Array>().Length();
@@ -279,6 +282,7 @@ BatchInput readBatch(const Napi::CallbackInfo& info, ops::Network& network, bool
     }
     input.shapes.push_back(std::move(shape));
   }
+  for (size_t k = inputCount; k < network.inputCount(); ++k) input.shapes.push_back(network.input(k).shape);
   std::vector<ops::Shape> outputShapes;
   guarded(env, "SHAPE", [&] {
     const std::vector<ops::Shape>& all = network.concreteShapes(input.shapes);
@@ -312,8 +316,6 @@ BatchInput readBatch(const Napi::CallbackInfo& info, ops::Network& network, bool
   if (!weights.IsNull() && !weights.IsUndefined()) copyFloat32(env, weights, "sampleWeights", input.batch, input.sampleWeights);
   return input;
 }
-
-}  // namespace
 
 // Runs `task` on a worker thread (binding/batch_worker.h); the returned promise settles when it ends.
 Napi::Value NetworkWrap::queueBatch(BatchTask task, BatchInput input) {

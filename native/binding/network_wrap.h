@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "ops/network.h"
+#include "ops/state_store.h"
 
 namespace rnnkit::binding {
 
@@ -21,6 +22,8 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   ~NetworkWrap() override;
 
   ops::Network& network() { return *network_; }
+  // The per-stream state rows (createStates); null until then.
+  ops::StateStore* states() { return states_.get(); }
   void setBusy(bool busy) { busy_ = busy; }
   // Tells V8 how many bytes the native network holds now (napi_adjust_external_memory), so a JS heap with many
   // dropped models collects them instead of growing: V8 cannot see native buffers otherwise.
@@ -53,12 +56,20 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   Napi::Value Minimize(const Napi::CallbackInfo& info);
   Napi::Value Predict(const Napi::CallbackInfo& info);
   Napi::Value PredictSync(const Napi::CallbackInfo& info);
+  Napi::Value CreateStates(const Napi::CallbackInfo& info);
+  Napi::Value ResetStateRow(const Napi::CallbackInfo& info);
+  Napi::Value GetStateRow(const Napi::CallbackInfo& info);
+  Napi::Value SetStateRow(const Napi::CallbackInfo& info);
+  Napi::Value PredictRows(const Napi::CallbackInfo& info);
+  ops::StateStore& requireStates(Napi::Env env) const;
+  int64_t stateRow(const Napi::CallbackInfo& info) const;
   Napi::Value IsBusy(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value IsDisposed(const Napi::CallbackInfo& info);
   Napi::Value MemoryBytes(const Napi::CallbackInfo& info);
 
   std::unique_ptr<ops::Network> network_;
+  std::unique_ptr<ops::StateStore> states_;  // after network_: freed first
   bool busy_ = false;
   napi_env env_ = nullptr;
   int64_t reportedBytes_ = 0;

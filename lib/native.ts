@@ -8,8 +8,7 @@
  * with CPUID + XGETBV, which of the others this CPU and OS run; the best of those then loads instead. Elsewhere
  * (linux-arm64: armv8-a with NEON, which every 64-bit Arm CPU runs) there is one, `rnnkit.node`, and nothing to
  * choose. RNNKIT_ISA=baseline|avx2|avx512 forces a prebuilt x64 variant (skipping the local build), and fails clearly
- * when the CPU cannot run it. When nothing loads, the error
- * lists every path tried, why each failed, and the ways out.
+ * when the CPU cannot run it. When nothing loads, the error lists every path tried, why each failed, and the ways out.
  * @internal
  */
 import * as fs from 'fs';

@@ -1,6 +1,8 @@
 // Timing helpers shared by the native rate benchmarks (gemm_rate.cc, attention_rate.cc).
 #pragma once
 
+#include <time.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <vector>
@@ -25,18 +27,25 @@ inline void fillPattern(std::vector<float>& values, unsigned seed) {
   }
 }
 
-// Runs `work` (returns how much it did: FLOPs, samples) in kTrials trials of seconds / kTrials each, repeating it
-// until the trial's share of the time is up; returns each trial's amount per second.
+// The calling thread's CPU time in seconds. The benchmarks run single-threaded (EIGEN_DONT_PARALLELIZE), so on an
+// idle machine this equals wall time, and on a shared one it leaves out the time other processes held the core.
+inline double threadCpuSeconds() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
+}
+
+// Runs `work` (returns how much it did: FLOPs, samples) in kTrials trials of seconds / kTrials of CPU time each,
+// repeating it until the trial's share of the time is up; returns each trial's amount per CPU second.
 template <typename Work>
 std::vector<double> trialRates(double seconds, Work work) {
-  using Clock = std::chrono::steady_clock;
   std::vector<double> rates;
   for (int trial = 0; trial < kTrials; ++trial) {
     double amount = 0.0, elapsed = 0.0;
-    const Clock::time_point start = Clock::now();
+    const double start = threadCpuSeconds();
     do {
       amount += work();
-      elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+      elapsed = threadCpuSeconds() - start;
     } while (elapsed < seconds / kTrials);
     rates.push_back(amount / elapsed);
   }

@@ -227,7 +227,7 @@ export interface NativeNetwork {
 }
 
 /** The CPU variants shipped as x64 prebuilds, most portable first. */
-export const NATIVE_VARIANTS = ['baseline', 'avx2'] as const;
+export const NATIVE_VARIANTS = ['baseline', 'avx2', 'avx512'] as const;
 export type NativeVariant = (typeof NATIVE_VARIANTS)[number];
 
 /** What this CPU and OS can run (`cpuFeatures()` of the addon, CPUID + XGETBV). */
@@ -237,14 +237,23 @@ export interface NativeCpuFeatures {
   baseline: boolean;
   /** x86-64-v3 (AVX2, FMA, BMI2, ...) with YMM state saved by the OS: what the avx2 variant is compiled for. */
   avx2: boolean;
-  /** CPUID features (and 'os-ymm-state (XGETBV)') this CPU lacks for each variant; empty when it runs it. */
+  /**
+   * x86-64-v4 (AVX-512 F, BW, CD, DQ, VL on top of v3) with opmask and ZMM state saved by the OS: what the avx512
+   * variant is compiled for. Absent in binaries built before that variant existed.
+   */
+  avx512?: boolean;
+  /**
+   * CPUID features (and 'os-ymm-state (XGETBV)' / 'os-zmm-state (XGETBV)') this CPU lacks for each variant; empty
+   * when it runs it.
+   */
   missingForBaseline: string[];
   missingForAvx2: string[];
+  missingForAvx512?: string[];
 }
 
 /** Facts about the loaded native addon (`rk.backendInfo()`). */
 export interface NativeBuildInfo {
-  /** Instruction set the binary was compiled for: 'avx2' | 'baseline' | 'generic'. */
+  /** Instruction set the binary was compiled for: 'avx512' | 'avx2' | 'baseline' | 'generic'. */
   isa: string;
   /** The SIMD instruction sets Eigen uses in this binary, as Eigen reports them (e.g. 'AVX2, FMA'). */
   simd: string;

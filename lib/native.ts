@@ -3,19 +3,19 @@
  *
  * Load order: the RNNKIT_NATIVE_PATH override (a .node file); then a local source build (`build/Release/rnnkit.node`,
  * present only in a development checkout, where it is fresher than any prebuild); then the prebuilt binaries shipped
- * in the package under `prebuilds/<platform>-<arch>/`. On x64 there are two, `rnnkit.baseline.node` (x86-64-v2) and
- * `rnnkit.avx2.node` (x86-64-v3): the baseline one loads first and is asked, with CPUID + XGETBV, whether this CPU
- * and OS run the avx2 one, which then loads instead. Elsewhere (linux-arm64: armv8-a with NEON, which every 64-bit
- * Arm CPU runs) there is one, `rnnkit.node`, and nothing to choose. RNNKIT_ISA=baseline|avx2 forces a prebuilt x64
- * variant (skipping the local build), and fails clearly when the CPU cannot run it. When nothing loads, the error
- * lists every path tried, why each failed, and the ways out.
+ * in the package under `prebuilds/<platform>-<arch>/`. On x64 there are three, `rnnkit.baseline.node` (x86-64-v2),
+ * `rnnkit.avx2.node` (x86-64-v3) and `rnnkit.avx512.node` (x86-64-v4): the baseline one loads first and is asked,
+ * with CPUID + XGETBV, which of the others this CPU and OS run; the best of those then loads instead. Elsewhere
+ * (linux-arm64: armv8-a with NEON, which every 64-bit Arm CPU runs) there is one, `rnnkit.node`, and nothing to
+ * choose. RNNKIT_ISA=baseline|avx2|avx512 forces a prebuilt x64 variant (skipping the local build), and fails clearly
+ * when the CPU cannot run it. When nothing loads, the error lists every path tried, why each failed, and the ways out.
  * @internal
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { RnnError } from './errors';
 import { invalid } from './validate';
-import { NATIVE_VARIANTS, NativeAddon, NativeBuildInfo, NativeVariant } from './binding_types';
+import { NATIVE_VARIANTS, NativeAddon, NativeBuildInfo, NativeCpuFeatures, NativeVariant } from './binding_types';
 
 // The binding's types live in binding_types.ts; they are re-exported here so callers import one module.
 export * from './binding_types';
@@ -75,17 +75,34 @@ function tryRequire(file: string, attempts: LoadAttempt[]): NativeAddon | undefi
 const REBUILD_FOR_THIS_CPU = 'rebuild from source for it: `npx cmake-js compile --CDRNNKIT_ISA=baseline` ' +
   '(or `--CDRNNKIT_ISA=none` for the compiler default) in the package directory';
 
+/** The x64 variants above the baseline, best first, with what each needs of the CPU and OS (for messages). */
+const UPPER_VARIANTS = [
+  { variant: 'avx512', needs: 'x86-64-v4 (AVX-512 F, BW, CD, DQ, VL; opmask and ZMM state saved)' },
+  { variant: 'avx2', needs: 'x86-64-v3 (AVX2, FMA, BMI2, YMM state saved)' },
+] as const;
+
+/** Whether `cpu` runs `variant`, and if not, what it lacks. */
+function cpuLacks(cpu: NativeCpuFeatures, variant: 'avx2' | 'avx512'): string[] {
+  if (variant === 'avx2') return cpu.avx2 ? [] : cpu.missingForAvx2;
+  if (cpu.avx512 === true) return [];
+  return cpu.missingForAvx512 ?? ['the AVX-512 check (its CPU check predates the avx512 variant)'];
+}
+
 /**
  * Throws when `addon` reports that this CPU lacks what `variant` was compiled for, before any kernel runs (a binary
- * with AVX2 code can load on an older CPU and crash with SIGILL only when the code runs).
+ * with AVX2 or AVX-512 code can load on an older CPU and crash with SIGILL only when the code runs).
  */
 function checkCpuRuns(addon: NativeAddon, variant: string, what: string, wayOut: string): void {
   const cpu = addon.cpuFeatures?.();
   if (!cpu || !cpu.x64) return;
-  if (variant === 'avx2' && !cpu.avx2) {
-    throw new RnnError('NATIVE',
-      `Expected a CPU and OS that run x86-64-v3 (AVX2, FMA, BMI2, YMM state saved) for ${what} but received one ` +
-      `without ${cpu.missingForAvx2.join(', ')}; ${wayOut}`);
+  for (const upper of UPPER_VARIANTS) {
+    if (variant !== upper.variant) continue;
+    const missing = cpuLacks(cpu, upper.variant);
+    if (missing.length > 0) {
+      throw new RnnError('NATIVE',
+        `Expected a CPU and OS that run ${upper.needs} for ${what} but received one without ${missing.join(', ')}; ` +
+        wayOut);
+    }
   }
   if (!cpu.baseline) {
     throw new RnnError('NATIVE',
@@ -111,7 +128,8 @@ export const SINGLE_PREBUILD = 'rnnkit.node';
 
 /**
  * The best prebuilt binary for this machine. On x64 the baseline binary loads first and answers cpuFeatures(); the
- * avx2 one is loaded only if the CPU and OS run it (or RNNKIT_ISA asks for it, failing clearly if they do not).
+ * avx512 or avx2 one is loaded only if the CPU and OS run it (or RNNKIT_ISA asks for it, failing clearly if they
+ * do not).
  * Elsewhere the platform's one binary loads, and RNNKIT_ISA (an x64 notion) is refused.
  * @internal
  */
@@ -130,19 +148,31 @@ export function loadPrebuilt(request: NativeVariant | undefined, attempts: LoadA
   const fileOf = (variant: NativeVariant) => path.join(directory, `rnnkit.${variant}.node`);
   const baseline = tryRequire(fileOf('baseline'), attempts);
   if (!baseline) {
-    // Without the baseline binary nothing can ask the CPU, and loading avx2 code blind could crash it (SIGILL).
-    if (fs.existsSync(fileOf('avx2'))) {
-      attempts.push({ file: fileOf('avx2'), problem: 'not tried: the CPU check needs the baseline binary' });
+    // Without the baseline binary nothing can ask the CPU, and loading AVX code blind could crash it (SIGILL).
+    for (const { variant } of UPPER_VARIANTS) {
+      if (fs.existsSync(fileOf(variant))) {
+        attempts.push({ file: fileOf(variant), problem: 'not tried: the CPU check needs the baseline binary' });
+      }
     }
     return undefined;
   }
   checkCpuRuns(baseline, 'baseline', `the prebuilt baseline binary (${fileOf('baseline')})`, REBUILD_FOR_THIS_CPU);
   const cpu = baseline.cpuFeatures?.();
-  if (request === 'avx2') checkCpuRuns(baseline, 'avx2', 'RNNKIT_ISA=avx2', 'unset RNNKIT_ISA or set it to baseline');
-  if (request === 'avx2' || (request === undefined && cpu?.avx2)) {
-    const avx2 = tryRequire(fileOf('avx2'), attempts);
-    if (avx2) return accept(avx2, fileOf('avx2'), 'prebuild', 'avx2');
-    if (request === 'avx2') return undefined;
+  if (request === 'avx2' || request === 'avx512') {
+    const runs = ['baseline', ...UPPER_VARIANTS.filter((u) => cpu && cpuLacks(cpu, u.variant).length === 0)
+      .map((u) => u.variant).reverse()];
+    checkCpuRuns(baseline, request, `RNNKIT_ISA=${request}`,
+      `unset RNNKIT_ISA or set it to a variant this CPU runs (${runs.join(', ')})`);
+    const forced = tryRequire(fileOf(request), attempts);
+    return forced && accept(forced, fileOf(request), 'prebuild', request);
+  }
+  if (request === undefined && cpu) {
+    // The best variant this CPU runs; one missing from the package falls back to the next (its attempt is kept).
+    for (const { variant } of UPPER_VARIANTS) {
+      if (cpuLacks(cpu, variant).length > 0) continue;
+      const addon = tryRequire(fileOf(variant), attempts);
+      if (addon) return accept(addon, fileOf(variant), 'prebuild', variant);
+    }
   }
   return accept(baseline, fileOf('baseline'), 'prebuild', 'baseline');
 }

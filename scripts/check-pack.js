@@ -13,6 +13,7 @@ const root = process.argv[2] ? path.resolve(process.argv[2]) : path.join(__dirna
 const binaries = [
   { file: 'prebuilds/linux-x64/rnnkit.baseline.node', machine: 62, remedy: 'run npm run build:prebuilds' },
   { file: 'prebuilds/linux-x64/rnnkit.avx2.node', machine: 62, remedy: 'run npm run build:prebuilds' },
+  { file: 'prebuilds/linux-x64/rnnkit.avx512.node', machine: 62, remedy: 'run npm run build:prebuilds' },
   { file: 'prebuilds/linux-arm64/rnnkit.node', machine: 183, remedy: 'run npm run build:prebuilds:arm64' },
 ];
 const MACHINE_NAMES = { 62: 'x86-64', 183: 'AArch64' };

@@ -21,7 +21,7 @@ arches=("$@")
 [ ${#arches[@]} -gt 0 ] || arches=("$host_arch")
 
 # Expected in the tarball for each architecture tested.
-declare -A shipped=([x64]="rnnkit.baseline.node rnnkit.avx2.node" [arm64]="rnnkit.node")
+declare -A shipped=([x64]="rnnkit.baseline.node rnnkit.avx2.node rnnkit.avx512.node" [arm64]="rnnkit.node")
 for arch in "${arches[@]}"; do
   [ -n "${shipped[$arch]:-}" ] || { echo "pack-smoke: expected x64 or arm64 but received \"$arch\"" >&2; exit 1; }
   for required in dist/index.js "prebuilds/$platform-$arch"; do
@@ -51,7 +51,9 @@ function expectedBinary() {
   if (process.arch !== 'x64') return { variant: 'generic', file: 'rnnkit.node' };
   const flags = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)[1].split(/\s+/);
   const cpuRunsAvx2 = ['avx2', 'fma', 'bmi2', 'f16c', 'movbe'].every((f) => flags.includes(f));
-  const variant = process.env.RNNKIT_ISA || (cpuRunsAvx2 ? 'avx2' : 'baseline');
+  const cpuRunsAvx512 = cpuRunsAvx2 &&
+    ['avx512f', 'avx512dq', 'avx512cd', 'avx512bw', 'avx512vl'].every((f) => flags.includes(f));
+  const variant = process.env.RNNKIT_ISA || (cpuRunsAvx512 ? 'avx512' : cpuRunsAvx2 ? 'avx2' : 'baseline');
   return { variant, file: `rnnkit.${variant}.node` };
 }
 async function main() {
@@ -130,6 +132,9 @@ for arch in "${arches[@]}"; do
     run RNNKIT_ISA=baseline
     if node -e "process.exit(require('fs').readFileSync('/proc/cpuinfo','utf8').includes(' avx2') ? 0 : 1)"; then
       run RNNKIT_ISA=avx2
+    fi
+    if node -e "process.exit(require('fs').readFileSync('/proc/cpuinfo','utf8').includes(' avx512f') ? 0 : 1)"; then
+      run RNNKIT_ISA=avx512
     fi
   fi
 done

@@ -4,7 +4,7 @@
 // for different instruction sets in one binary); on linux-arm64 one addon (armv8-a with NEON runs on every 64-bit
 // Arm server), cross-compiled from linux-x64 with Debian's g++-aarch64-linux-gnu.
 //
-// Usage: npm run build:prebuilds [-- baseline|avx2 ...]   this machine's platform (default: every variant)
+// Usage: npm run build:prebuilds [-- baseline|avx2|avx512 ...]   this machine's platform (default: every variant)
 //        npm run build:prebuilds:arm64                    linux-arm64 (node scripts/prebuild.js --target linux-arm64)
 // Build trees go to build-<variant>/ (build-arm64/ for arm64) so the development build in build/ is never touched.
 'use strict';
@@ -17,13 +17,14 @@ const CROSS_COMPILER = 'aarch64-linux-gnu-g++';
 
 /**
  * What a target ships: variant name -> { file, buildDir, options (CMake -D) }. On x64 the variant name is the
- * RNNKIT_ISA value CMakeLists.txt understands (x86-64-v2 and x86-64-v3 respectively); elsewhere it is the arch.
+ * RNNKIT_ISA value CMakeLists.txt understands (x86-64-v2, x86-64-v3 and x86-64-v4 respectively); elsewhere it is the arch.
  */
 function binariesFor(target, host) {
   if (target.endsWith('-x64')) {
     const variant = (isa) => ({ buildDir: `build-${isa}`, options: { RNNKIT_ISA: isa } });
     return { baseline: { ...variant('baseline'), file: 'rnnkit.baseline.node' },
-      avx2: { ...variant('avx2'), file: 'rnnkit.avx2.node' } };
+      avx2: { ...variant('avx2'), file: 'rnnkit.avx2.node' },
+      avx512: { ...variant('avx512'), file: 'rnnkit.avx512.node' } };
   }
   const options = { RNNKIT_ISA: 'none' };
   if (target === 'linux-arm64' && host !== 'linux-arm64') {

@@ -12,7 +12,8 @@ const root = path.join(__dirname, '..');
 const prebuildDir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
 const baselineFile = path.join(prebuildDir, 'rnnkit.baseline.node');
 const avx2File = path.join(prebuildDir, 'rnnkit.avx2.node');
-const havePrebuilds = fs.existsSync(baselineFile) && fs.existsSync(avx2File);
+const avx512File = path.join(prebuildDir, 'rnnkit.avx512.node');
+const havePrebuilds = [baselineFile, avx2File, avx512File].every((file) => fs.existsSync(file));
 const withPrebuilds = havePrebuilds ? it : it.skip;
 const onLinuxX64 = process.platform === 'linux' && process.arch === 'x64';
 
@@ -57,11 +58,21 @@ function denseOutput(addon: NativeAddon): number {
   return network.predictSync(oneBatch(new Float32Array([3, 4]), 1, [2])).outputs[0][0];
 }
 
+/** The flags Linux reports for this CPU (it hides those whose register state the kernel does not save). */
+function cpuinfoFlags(): string[] {
+  return fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)![1].trim().split(/\s+/);
+}
+
 /** What Linux says about this CPU: the x86-64-v3 flags the avx2 variant is compiled for (abm = lzcnt). */
 function cpuinfoRunsAvx2(): boolean {
-  const flags = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)![1].trim().split(/\s+/);
   return ['avx', 'avx2', 'fma', 'f16c', 'movbe', 'bmi1', 'bmi2', 'abm', 'sse4_2', 'popcnt'].every((f) =>
-    flags.includes(f));
+    cpuinfoFlags().includes(f));
+}
+
+/** ... and the x86-64-v4 flags the avx512 variant is compiled for. */
+function cpuinfoRunsAvx512(): boolean {
+  return cpuinfoRunsAvx2() &&
+    ['avx512f', 'avx512dq', 'avx512cd', 'avx512bw', 'avx512vl'].every((f) => cpuinfoFlags().includes(f));
 }
 
 describe('when nothing loads', () => {
@@ -99,11 +110,11 @@ describe('when nothing loads', () => {
 });
 
 describe('RNNKIT_ISA', () => {
-  it('rejects anything but baseline or avx2 before loading', () => {
+  it('rejects anything but baseline, avx2 or avx512 before loading', () => {
     const { error } = loadWith({ RNNKIT_ISA: 'sse4' });
     expect(error?.code).toBe('ARGUMENT');
-    expect(error?.message).toBe(
-      `Expected one of 'baseline', 'avx2' (or unset) for the RNNKIT_ISA environment variable but received "sse4"`);
+    expect(error?.message).toBe(`Expected one of 'baseline', 'avx2', 'avx512' (or unset) for the RNNKIT_ISA ` +
+      'environment variable but received "sse4"');
   });
 
   withPrebuilds('baseline forces the prebuilt baseline binary, which computes (needs npm run build:prebuilds)', () => {
@@ -122,6 +133,42 @@ describe('RNNKIT_ISA', () => {
     } else {
       expect(error?.code).toBe('NATIVE');
       expect(error?.message).toContain(`without ${cpu.missingForAvx2.join(', ')}`);
+    }
+  });
+
+  withPrebuilds('avx512 loads the avx512 binary when the CPU and OS run it, else fails naming what is missing (needs npm run build:prebuilds)', () => {
+    const { addon, error } = loadWith({ RNNKIT_ISA: 'avx512' });
+    const cpu = loadWith({ RNNKIT_NATIVE_PATH: baselineFile }).addon!.cpuFeatures!();
+    if (cpu.avx512) {
+      expect(error).toBeUndefined();
+      expect(addon!.build).toMatchObject({ variant: 'avx512', isa: 'avx512', source: 'prebuild', path: avx512File });
+      expect(addon!.build.simd).toMatch(/^AVX512, FMA/);
+      expect(denseOutput(addon!)).toBe(11.5);
+    } else {
+      expect(error?.code).toBe('NATIVE');
+      expect(error?.message).toContain(`without ${cpu.missingForAvx512!.join(', ')}`);
+      expect(error?.message).toContain(`set it to a variant this CPU runs (baseline${cpu.avx2 ? ', avx2' : ''})`);
+    }
+  });
+
+  withPrebuilds('unset, the best variant the CPU runs loads: avx512, else avx2, else baseline (needs npm run build:prebuilds)', () => {
+    const cpu = loadWith({ RNNKIT_NATIVE_PATH: baselineFile }).addon!.cpuFeatures!();
+    const best = cpu.avx512 ? 'avx512' : cpu.avx2 ? 'avx2' : 'baseline';
+    let addon: NativeAddon | undefined;
+    jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      addon = (require('../lib/native') as typeof import('../lib/native')).loadPrebuilt(undefined, []);
+    });
+    expect(addon!.build).toMatchObject({ variant: best, isa: best, path: path.join(prebuildDir, `rnnkit.${best}.node`) });
+  });
+
+  withPrebuilds('RNNKIT_NATIVE_PATH at the avx512 binary runs only where the CPU and OS do (needs npm run build:prebuilds)', () => {
+    const { addon, error } = loadWith({ RNNKIT_NATIVE_PATH: avx512File });
+    if (cpuinfoRunsAvx512()) {
+      expect(addon!.build).toMatchObject({ variant: 'avx512', isa: 'avx512', source: 'override' });
+    } else {
+      expect(error?.code).toBe('NATIVE');
+      expect(error?.message).toContain('Expected a CPU and OS that run x86-64-v4');
     }
   });
 
@@ -145,6 +192,10 @@ describe('cpuFeatures (CPUID + XGETBV in the addon)', () => {
     expect(cpu.x64).toBe(true);
     expect(cpu.avx2).toBe(cpuinfoRunsAvx2());
     expect(cpu.missingForAvx2.length === 0).toBe(cpu.avx2);
+    expect(cpu.avx512).toBe(cpuinfoRunsAvx512());
+    expect(cpu.missingForAvx512!.length === 0).toBe(cpu.avx512);
+    // Each level includes the one below: what avx2 lacks, avx512 lacks too.
+    expect(cpu.missingForAvx512).toEqual(expect.arrayContaining(cpu.missingForAvx2));
     expect(cpu.missingForBaseline).toEqual([]);   // this test runs, so the baseline level is there
   });
 
@@ -154,18 +205,36 @@ describe('cpuFeatures (CPUID + XGETBV in the addon)', () => {
     delete env.RNNKIT_NATIVE_PATH;
     delete env.RNNKIT_ISA;
     const info = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', env }));
-    expect(['avx2', 'baseline', 'generic']).toContain(info.variant);
+    expect(['avx512', 'avx2', 'baseline', 'generic']).toContain(info.variant);
     expect(['local-build', 'prebuild']).toContain(info.source);
     expect(fs.existsSync(info.path)).toBe(true);
   });
 });
 
 describe('the prebuilt binaries hold the instructions their names promise', () => {
-  withPrebuilds('objdump: no ymm register or VEX instruction in baseline, ymm and FMA in avx2 (needs npm run build:prebuilds)', () => {
+  withPrebuilds('objdump: no AVX in baseline, ymm and FMA but no AVX-512 in avx2, zmm in avx512 (needs npm run build:prebuilds)', () => {
     const out = execFileSync(process.execPath, [path.join(root, 'scripts', 'check-baseline-isa.js'), prebuildDir],
       { encoding: 'utf8' });
-    expect(out).toContain('baseline: 0 ymm lines, 0 VEX instructions, 0 FMA');
+    expect(out).toContain('baseline: 0 ymm lines, 0 zmm lines, 0 AVX-512 lines, 0 VEX/EVEX instructions, 0 FMA');
+    expect(out).toMatch(/^avx2: +[1-9]\d* ymm lines, 0 zmm lines, 0 AVX-512 lines, [1-9]\d* VEX\/EVEX instructions, [1-9]\d* FMA$/m);
+    expect(out).toMatch(/^avx512: +\d+ ymm lines, [1-9]\d* zmm lines, [1-9]\d* AVX-512 lines,/m);
     expect(out).toContain('check-baseline-isa: ok');
+  });
+
+  withPrebuilds('the scan catches AVX-512 where it must not be: avx2 under the avx512 name and back (needs npm run build:prebuilds)', () => {
+    // The check itself, fed swapped binaries: avx512 code named avx2 fails, avx2 code named avx512 fails.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnkit-isa-swap-'));
+    try {
+      fs.copyFileSync(baselineFile, path.join(dir, 'rnnkit.baseline.node'));
+      fs.copyFileSync(avx512File, path.join(dir, 'rnnkit.avx2.node'));
+      fs.copyFileSync(avx2File, path.join(dir, 'rnnkit.avx512.node'));
+      const child = spawnSync(process.execPath, [path.join(root, 'scripts', 'check-baseline-isa.js'), dir], { encoding: 'utf8' });
+      expect(child.status).toBe(1);
+      expect(child.stderr).toContain(`Expected no AVX-512 instructions in ${path.join(dir, 'rnnkit.avx2.node')}`);
+      expect(child.stderr).toContain(`Expected zmm registers and FMA instructions in ${path.join(dir, 'rnnkit.avx512.node')} but received 0`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -189,7 +258,7 @@ describe('which prebuilt binary each platform loads (loadPrebuilt)', () => {
     return dir;
   }
 
-  function loadFrom(request: 'baseline' | 'avx2' | undefined, site?: Site): { addon?: NativeAddon; attempts: Attempts } {
+  function loadFrom(request: import('../lib/native').NativeVariant | undefined, site?: Site): { addon?: NativeAddon; attempts: Attempts } {
     const attempts: Attempts = [];
     let addon: NativeAddon | undefined;
     jest.isolateModules(() => {
@@ -237,6 +306,23 @@ describe('which prebuilt binary each platform loads (loadPrebuilt)', () => {
     expect(attempts).toEqual([{ file: path.join(dir, 'prebuilds', 'linux-x64', 'rnnkit.baseline.node'), problem: 'not found' }]);
   });
 
+  withPrebuilds('linux-x64 without the avx512 binary: a CPU that runs it gets avx2, and the attempt says why (needs npm run build:prebuilds)', () => {
+    const dir = fakePackage({});
+    fs.mkdirSync(path.join(dir, 'prebuilds', 'linux-x64'), { recursive: true });
+    fs.copyFileSync(baselineFile, path.join(dir, 'prebuilds', 'linux-x64', 'rnnkit.baseline.node'));
+    fs.copyFileSync(avx2File, path.join(dir, 'prebuilds', 'linux-x64', 'rnnkit.avx2.node'));
+    const site = { root: dir, platform: 'linux', arch: 'x64' };
+    const cpu = loadWith({ RNNKIT_NATIVE_PATH: baselineFile }).addon!.cpuFeatures!();
+    const { addon, attempts } = loadFrom(undefined, site);
+    const avx512Missing = { file: path.join(dir, 'prebuilds', 'linux-x64', 'rnnkit.avx512.node'), problem: 'not found' };
+    expect(attempts).toEqual(cpu.avx512 ? [avx512Missing] : []);
+    expect(addon!.build.variant).toBe(cpu.avx2 ? 'avx2' : 'baseline');
+    // Forced, the missing binary is a failed load, not a silent fallback.
+    const forced = loadFrom('avx512', site);
+    expect(forced.addon).toBeUndefined();
+    if (cpu.avx512) expect(forced.attempts).toEqual([avx512Missing]);
+  });
+
   it('by default follows process.platform and process.arch in the package itself', () => {
     const saved = Object.getOwnPropertyDescriptor(process, 'arch')!;
     Object.defineProperty(process, 'arch', { ...saved, value: 'arm64' });
@@ -281,6 +367,7 @@ describe('the C and C++ runtime every prebuild needs (the Linux distributions it
   const files = [
     path.join(root, 'prebuilds', 'linux-x64', 'rnnkit.baseline.node'),
     path.join(root, 'prebuilds', 'linux-x64', 'rnnkit.avx2.node'),
+    path.join(root, 'prebuilds', 'linux-x64', 'rnnkit.avx512.node'),
     path.join(root, 'prebuilds', 'linux-arm64', 'rnnkit.node'),
   ].filter((file) => fs.existsSync(file));
   const haveReadelf = spawnSync('readelf', ['--version']).status === 0;

@@ -33,6 +33,7 @@ describe('prepack check (scripts/check-pack.js)', () => {
   const shipped = [
     { file: 'prebuilds/linux-x64/rnnkit.baseline.node', machine: 62 },
     { file: 'prebuilds/linux-x64/rnnkit.avx2.node', machine: 62 },
+    { file: 'prebuilds/linux-x64/rnnkit.avx512.node', machine: 62 },
     { file: 'prebuilds/linux-arm64/rnnkit.node', machine: 183 },
   ];
 
@@ -82,6 +83,7 @@ describe('prepack check (scripts/check-pack.js)', () => {
     const result = check(fakeRoot(60));
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('prebuilds/linux-x64/rnnkit.baseline.node is missing (run npm run build:prebuilds)');
+    expect(result.stderr).toContain('prebuilds/linux-x64/rnnkit.avx512.node is missing (run npm run build:prebuilds)');
     expect(result.stderr).toContain('prebuilds/linux-arm64/rnnkit.node is missing (run npm run build:prebuilds:arm64)');
     expect(result.stderr).toContain('dist/index.js is missing (run npm run build:ts)');
   });

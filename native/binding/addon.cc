@@ -72,7 +72,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("firstNonFinite", Napi::Function::New(env, Guarded<FirstNonFinite>));
   exports.Set("externalMemory", Napi::Function::New(env, Guarded<ExternalMemory>));
   Napi::Object build = Napi::Object::New(env);
-#if defined(__AVX2__) && defined(__FMA__)
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && defined(__AVX512VL__) && defined(__FMA__)
+  build.Set("isa", "avx512");
+#elif defined(__AVX2__) && defined(__FMA__)
   build.Set("isa", "avx2");
 #elif defined(__x86_64__) || defined(_M_X64)
   build.Set("isa", "baseline");

@@ -62,13 +62,18 @@ Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   Napi::Object result = Napi::Object::New(env);
   Napi::Array missingForBaseline = Napi::Array::New(env);
   Napi::Array missingForAvx2 = Napi::Array::New(env);
+  Napi::Array missingForAvx512 = Napi::Array::New(env);
 #ifdef RNNKIT_HAVE_CPUID
   const CpuidRegisters leaf1 = cpuid(1, 0);
   const CpuidRegisters leaf7 = cpuid(7, 0);
   const CpuidRegisters extended = cpuid(0x80000001u, 0);
   const bool osxsave = bit(leaf1.ecx, 27);
   // XCR0 bit 1 = SSE (XMM) state, bit 2 = AVX (upper YMM) state; both must be saved for AVX code to be safe.
-  const bool osSavesYmm = osxsave && (readXcr0() & 0x6) == 0x6;
+  const unsigned long long xcr0 = osxsave ? readXcr0() : 0;
+  const bool osSavesYmm = (xcr0 & 0x6) == 0x6;
+  // AVX-512 also needs bits 5-7: opmask (k0-k7), the upper halves of zmm0-15 and all of zmm16-31. An OS (or
+  // hypervisor) that does not save them leaves CPUID's avx512f set while zmm code would be corrupted or fault.
+  const bool osSavesZmm = (xcr0 & 0xe6) == 0xe6;
   // x86-64-v2: what -march=x86-64-v2 may emit.
   const Feature baseline[] = {{"sse3", bit(leaf1.ecx, 0)},    {"ssse3", bit(leaf1.ecx, 9)},
                               {"cx16", bit(leaf1.ecx, 13)},   {"sse4.1", bit(leaf1.ecx, 19)},
@@ -79,25 +84,35 @@ Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
                           {"f16c", bit(leaf1.ecx, 29)},  {"movbe", bit(leaf1.ecx, 22)}, {"bmi1", bit(leaf7.ebx, 3)},
                           {"bmi2", bit(leaf7.ebx, 8)},   {"lzcnt", bit(extended.ecx, 5)},
                           {"os-ymm-state (XGETBV)", osSavesYmm}};
-  // The avx2 variant needs the baseline level too, so its missing list starts with the baseline's.
+  // x86-64-v4 on top of v3: what -march=x86-64-v4 may emit.
+  const Feature avx512[] = {{"avx512f", bit(leaf7.ebx, 16)},  {"avx512dq", bit(leaf7.ebx, 17)},
+                            {"avx512cd", bit(leaf7.ebx, 28)}, {"avx512bw", bit(leaf7.ebx, 30)},
+                            {"avx512vl", bit(leaf7.ebx, 31)}, {"os-zmm-state (XGETBV)", osSavesZmm}};
+  // Each level needs the ones below it too, so its missing list starts with theirs.
   for (const Feature& feature : baseline) {
     if (feature.present) continue;
-    missingForBaseline.Set(missingForBaseline.Length(), feature.name);
-    missingForAvx2.Set(missingForAvx2.Length(), feature.name);
+    for (Napi::Array* list : {&missingForBaseline, &missingForAvx2, &missingForAvx512}) list->Set(list->Length(), feature.name);
   }
   for (const Feature& feature : avx2) {
-    if (!feature.present) missingForAvx2.Set(missingForAvx2.Length(), feature.name);
+    if (feature.present) continue;
+    for (Napi::Array* list : {&missingForAvx2, &missingForAvx512}) list->Set(list->Length(), feature.name);
+  }
+  for (const Feature& feature : avx512) {
+    if (!feature.present) missingForAvx512.Set(missingForAvx512.Length(), feature.name);
   }
   result.Set("x64", true);
   result.Set("baseline", missingForBaseline.Length() == 0);
   result.Set("avx2", missingForAvx2.Length() == 0);
+  result.Set("avx512", missingForAvx512.Length() == 0);
 #else
   result.Set("x64", false);
   result.Set("baseline", false);
   result.Set("avx2", false);
+  result.Set("avx512", false);
 #endif
   result.Set("missingForBaseline", missingForBaseline);
   result.Set("missingForAvx2", missingForAvx2);
+  result.Set("missingForAvx512", missingForAvx512);
   return result;
 }
 

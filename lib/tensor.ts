@@ -40,6 +40,9 @@ function checkShape(shape: unknown, name: string): readonly number[] {
   return shape as number[];
 }
 
+/** Set only inside trustedTensor: the frozen, already checked shape the constructor takes as is. */
+let trustedShape: readonly number[] | undefined;
+
 /** A dense row-major float32 tensor. The data is not copied: the tensor wraps the given buffer. */
 export class Tensor {
   /** Dimensions, outermost first. */
@@ -49,6 +52,12 @@ export class Tensor {
 
   /** Wraps `data` (no copy); throws a `SHAPE` {@link RnnError} if its length is not the product of `shape`. */
   constructor(data: Float32Array, shape: readonly number[]) {
+    if (trustedShape !== undefined) {
+      // trustedTensor: shape frozen and data.length checked by the caller, once for many tensors.
+      this.shape = trustedShape;
+      this.data = data;
+      return;
+    }
     if (!types.isFloat32Array(data)) throw invalid('DTYPE', 'a Float32Array', 'tensor data', data);
     const checked = checkShape(shape, 'tensor shape');
     if (data.length !== product(checked)) {
@@ -360,4 +369,30 @@ export function sliceRows(t: Tensor, start: number, end: number): Tensor {
   const stop = Math.min(end, rows);
   const rowSize = rows === 0 ? 0 : t.size / rows;
   return new Tensor(t.data.subarray(start * rowSize, stop * rowSize), [stop - start, ...t.shape.slice(1)]);
+}
+
+/**
+ * A tensor over `data` with `shape` as is, without the constructor's checks: for hot paths (the stream pool's
+ * per-stream outputs) that make many tensors of one shape. `shape` must be a frozen array of non-negative integers
+ * (see {@link frozenShape}) whose product is `data.length`; it is shared, not copied. @internal
+ */
+export function trustedTensor(data: Float32Array, shape: readonly number[]): Tensor {
+  trustedShape = shape;
+  try {
+    return new Tensor(data, shape);
+  } finally {
+    trustedShape = undefined;
+  }
+}
+
+/**
+ * `shape` checked as the Tensor constructor checks it (SHAPE error) and frozen, for {@link trustedTensor}; throws
+ * if `size` is not its product. @internal
+ */
+export function frozenShape(shape: readonly number[], size: number): readonly number[] {
+  const checked = checkShape(shape, 'tensor shape');
+  if (size !== product(checked)) {
+    throw new RnnError('SHAPE', `Expected ${product(checked)} values for shape ${formatShape(checked)} but received ${size}`);
+  }
+  return Object.freeze(checked.slice());
 }

@@ -168,7 +168,7 @@ function oneInput(x: unknown, spec: StreamInputSpec, label: string): Float32Arra
 
 /** Checks and copies one pool.step argument for a model whose inputs are read as `specs` say. @internal */
 export function stepValues(x: unknown, specs: readonly StreamInputSpec[]): StepValues {
-  if (specs.length === 1 && !isPlainObject(x)) {
+  if (specs.length === 1 && (x instanceof Float32Array || !isPlainObject(x))) {  // a typed array is no plain object
     const values = oneInput(x, specs[0], '');
     return { values: [values], steps: values.length / specs[0].features };
   }

@@ -17,7 +17,7 @@
 import { RnnError } from '../errors';
 import { Embedding, Masking } from '../layers/core';
 import type { Model } from '../models/model';
-import { Tensor } from '../tensor';
+import { frozenShape, Tensor, trustedTensor } from '../tensor';
 import { checkKnownKeys, checkNumber, checkInteger, describeValue, optionsOrEmpty } from '../validate';
 import { stepValues, StreamInputSpec, StreamStep } from './chunk';
 import { LatencyRecorder } from './latency';
@@ -139,8 +139,8 @@ export class StreamPool {
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
+      // No lastUsed here: a stream with a queued step is never evicted, and runBatch stamps it when the step ends.
       stream.queue.push({ values: chunk.values, steps: chunk.steps, started: performance.now(), resolve, reject });
-      stream.lastUsed = Date.now();
       if (stream.queue.length === 1 && !stream.running) this.ready.push(stream);
       this.schedule();
     });
@@ -284,13 +284,15 @@ export class StreamPool {
     const shapes = this.specs.map((s) => (s.kind === 'sequence' ? [steps, s.features] : s.kind === 'ids' ? [steps] : [s.features]));
     const sizes = shapes.map((shape) => shape.reduce((a, c) => a * c, 1));
     const xs = sizes.map((size) => new Float32Array(batch.length * size));
-    const items = batch.map((stream, b) => {
+    const items = new Array<Pending>(batch.length);
+    for (let b = 0; b < batch.length; b++) {
+      const stream = batch[b];
       stream.running = true;
       this.rows[b] = stream.row;
       const item = stream.queue.shift()!;
-      item.values.forEach((values, i) => xs[i].set(values, b * sizes[i]));
-      return item;
-    });
+      for (let i = 0; i < xs.length; i++) xs[i].set(item.values[i], b * sizes[i]);
+      items[b] = item;
+    }
     let result: Awaited<ReturnType<StateGraph['run']>> | undefined;
     let failure: unknown;
     try {
@@ -305,6 +307,14 @@ export class StreamPool {
     const outputs = result ? result.outputs : [];
     const outShapes = result ? result.shapes : [];
     const outSizes = outShapes.map((shape) => shape.reduce((a, c) => a * c, 1));
+    // Checked and frozen once per batch; every step's output tensor shares it (trustedTensor skips the checks).
+    let frozen: (readonly number[])[] = [];
+    try {
+      frozen = outShapes.map((shape, k) => frozenShape(shape, outSizes[k]));
+    } catch (error) {
+      result = undefined;
+      failure = error;
+    }
     for (let b = 0; b < batch.length; b++) {
       const stream = batch[b];
       stream.running = false;
@@ -315,10 +325,10 @@ export class StreamPool {
           // Each step's output is its own copy of its rows (a view would expose the whole batch through .buffer).
           let out: Tensor | Tensor[];
           if (outputs.length === 1) {
-            out = new Tensor(outputs[0].slice(b * outSizes[0], (b + 1) * outSizes[0]), outShapes[0]);
+            out = trustedTensor(outputs[0].slice(b * outSizes[0], (b + 1) * outSizes[0]), frozen[0]);
           } else {
             out = new Array<Tensor>(outputs.length);
-            for (let k = 0; k < outputs.length; k++) out[k] = new Tensor(outputs[k].slice(b * outSizes[k], (b + 1) * outSizes[k]), outShapes[k]);
+            for (let k = 0; k < outputs.length; k++) out[k] = trustedTensor(outputs[k].slice(b * outSizes[k], (b + 1) * outSizes[k]), frozen[k]);
           }
           this.calls++;
           this.latency.record(now - item.started);
